@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BLAZE_CONTEXT, RESOLVED_OPTIONS } from './blaze-rpc.constants.js';
+import { BLAZE_RPC_MODULE_OPTIONS, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
+import { blazeContextProvider } from './context/blaze-context.provider.js';
+import { BlazeRpcExplorer } from './discovery/blaze-rpc.explorer.js';
+import { BlazeRpcMetadataAccessor } from './discovery/blaze-rpc-metadata.accessor.js';
+import { BlazeHealthService } from './health/blaze-health.service.js';
+import type { BlazeRpcModuleOptions } from './interfaces/blaze-rpc-options.interface.js';
+import { resolveOptions } from './options/resolve-options.js';
+import { ModelRegistry } from './registry/model.registry.js';
+import { BlazeRpcServer } from './server/blaze-rpc.server.js';
+import { ModelInvokerFactory } from './server/model-invoker.factory.js';
+
+/**
+ * Serves the `@Model()` methods of this app's providers over gRPC.
+ * Global by default (pass `isGlobal: false` to scope it).
+ *
+ * @example
+ * ```ts
+ * @Module({ imports: [BlazeRpcModule.forRoot({ port: 50051 })], providers: [TextModels] })
+ * export class AppModule {}
+ * // main.ts
+ * app.connectMicroservice({ strategy: app.get(BlazeRpcServer) });
+ * await app.startAllMicroservices();
+ * ```
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: RESOLVED_OPTIONS, inject: [BLAZE_RPC_MODULE_OPTIONS], useFactory: (options: BlazeRpcModuleOptions) => resolveOptions(options) },
+    blazeContextProvider,
+    BlazeRpcMetadataAccessor,
+    BlazeRpcExplorer,
+    BlazeHealthService,
+    BlazeRpcServer,
+    ModelInvokerFactory,
+    ModelRegistry,
+  ],
+  exports: [BLAZE_CONTEXT, BlazeHealthService, BlazeRpcServer, ModelRegistry],
+})
+export class BlazeRpcModule extends BlazeRpcConfigurableModule {}

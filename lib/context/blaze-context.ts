@@ -1,0 +1,34 @@
+import type { Metadata } from '@grpc/grpc-js';
+
+/**
+ * The current call, as handlers, guards, interceptors, `@Depends()`
+ * functions and request-scoped providers see it.
+ *
+ * - In a handler: `@Ctx() ctx: BlazeContext`
+ * - In a guard or interceptor: `context.switchToRpc().getContext<BlazeContext>()`
+ * - In a request-scoped provider: `@Inject(BLAZE_CONTEXT) ctx: BlazeContext`
+ */
+export class BlazeContext {
+  constructor(
+    /** Metadata (headers) the client sent. */
+    readonly metadata: Metadata,
+    /** The client's address, e.g. `ipv4:127.0.0.1:53422`. */
+    readonly peer: string,
+    /** Full gRPC method path, e.g. `/blazerpc.InferenceService/PredictEcho`. */
+    readonly method: string,
+    /** Model name. */
+    readonly model: string,
+    /** Model version serving the call. */
+    readonly version: string,
+    /** When the client stops waiting, or `undefined` when it set no deadline. */
+    readonly deadline: Date | undefined,
+    /** Fires when the client cancels, the deadline passes or the server shuts down. */
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** First value of a metadata key as a string, e.g. `ctx.header('authorization')`. */
+  header(key: string): string | undefined {
+    const [value] = this.metadata.get(key);
+    return value === undefined ? undefined : value.toString();
+  }
+}

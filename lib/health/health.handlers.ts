@@ -1,0 +1,37 @@
+import {
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { BlazeHealthService, ServingStatus } from './blaze-health.service.js';
+
+interface HealthCheckRequest {
+  service: string;
+}
+
+/** @internal Check and Watch per the gRPC health checking protocol. */
+export function createHealthHandlers(health: BlazeHealthService, openWatches: Set<() => void>): UntypedServiceImplementation {
+  return {
+    Check: (call: ServerUnaryCall<HealthCheckRequest, object>, callback: sendUnaryData<object>) => {
+      const status = health.getStatus(call.request.service);
+      if (status === undefined) {
+        return callback({ code: GrpcStatus.NOT_FOUND, details: `Unknown service '${call.request.service}'` });
+      }
+      callback(null, { status });
+    },
+    Watch: (call: ServerWritableStream<HealthCheckRequest, { status: ServingStatus | 'SERVICE_UNKNOWN' }>) => {
+      const { service } = call.request;
+      call.write({ status: health.getStatus(service) ?? 'SERVICE_UNKNOWN' });
+      const unsubscribe = health.watch(service, (status) => call.write({ status }));
+      const close = () => {
+        unsubscribe();
+        openWatches.delete(close);
+        call.end();
+      };
+      openWatches.add(close);
+      call.once('cancelled', close);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Adaptive batching settings. Module-level values are the defaults; a model
+ * may override any of them in `@Model(name, { batching })`.
+ */
+export interface BatchingOptions {
+  /**
+   * Batch requests at all. `false` serves every model one request at a time.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Most requests (or rows, for tensor inputs) one model execution takes.
+   * @default 32
+   */
+  maxBatchSize?: number;
+  /**
+   * How long the first queued request waits for others before a partial
+   * batch is dispatched, in milliseconds.
+   * @default 10
+   */
+  batchTimeoutMs?: number;
+  /**
+   * Requests that may wait in one model's queue; beyond it calls are refused
+   * with `RESOURCE_EXHAUSTED`.
+   * @default 1024
+   */
+  maxQueueSize?: number;
+  /**
+   * Batches of one model that may run at once, so queueing overlaps inference.
+   * @default 1
+   */
+  maxConcurrentBatches?: number;
+}
+
+/** Per-model batching: overrides of the module defaults, or `false` to opt out. */
+export type ModelBatchingOptions = Omit<BatchingOptions, 'enabled'> | false;

@@ -1,0 +1,78 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+import type { BatchingOptions } from './batching-options.interface.js';
+
+/** HTTP/2 keepalive pings the server sends to idle clients. */
+export interface KeepaliveOptions {
+  /**
+   * Interval between pings, in milliseconds (`grpc.keepalive_time_ms`).
+   * @default 7200000 (two hours, gRPC's default)
+   */
+  timeMs?: number;
+  /**
+   * How long to wait for a ping's answer before closing the connection (`grpc.keepalive_timeout_ms`).
+   * @default 20000
+   */
+  timeoutMs?: number;
+}
+
+/** Options of `BlazeRpcModule.forRoot()` / `forRootAsync()`. */
+export interface BlazeRpcModuleOptions {
+  /**
+   * Address to bind, `host:port`; takes precedence over `host` and `port`.
+   * @example '127.0.0.1:0'
+   */
+  url?: string;
+  /**
+   * Interface to bind.
+   * @default '0.0.0.0'
+   */
+  host?: string;
+  /**
+   * Port to bind; `0` picks a free port (read it back from `BlazeRpcServer.port`).
+   * @default 50051
+   */
+  port?: number;
+  /**
+   * Proto package of the generated service and messages.
+   * @default 'blazerpc'
+   */
+  protoPackage?: string;
+  /**
+   * Where to write the generated .proto on bootstrap, relative to the working
+   * directory; `false` writes nothing (the server still serves it over reflection).
+   * @default 'blazerpc.proto'
+   */
+  protoFile?: string | false;
+  /**
+   * Serve `grpc.health.v1.Health`.
+   * @default true
+   */
+  health?: boolean;
+  /**
+   * Serve gRPC server reflection (v1 and v1alpha).
+   * @default true
+   */
+  reflection?: boolean;
+  /**
+   * On shutdown, how long in-flight calls may take to finish before they are
+   * cancelled, in milliseconds.
+   * @default 5000
+   */
+  gracePeriodMs?: number;
+  /**
+   * Largest request message accepted, in bytes; larger ones get `RESOURCE_EXHAUSTED`.
+   * @default 4194304 (4 MiB)
+   */
+  maxReceiveMessageLength?: number;
+  /**
+   * Largest response message sent, in bytes; `-1` for no limit.
+   * @default -1
+   */
+  maxSendMessageLength?: number;
+  /** Server keepalive pings. */
+  keepalive?: KeepaliveOptions;
+  /** Further `@grpc/grpc-js` server options, passed through as given. */
+  channelOptions?: ChannelOptions;
+  /** Module-wide batching defaults; see `BatchingOptions`. */
+  batching?: BatchingOptions;
+}

@@ -1,0 +1,107 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+import { ConfigurationError } from '../errors/configuration.error.js';
+import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
+import type { BlazeRpcModuleOptions } from '../interfaces/blaze-rpc-options.interface.js';
+import type { ResolvedBlazeRpcOptions } from './resolved-options.interface.js';
+
+const DEFAULT_BATCHING: Required<BatchingOptions> = {
+  enabled: true,
+  maxBatchSize: 32,
+  batchTimeoutMs: 10,
+  maxQueueSize: 1024,
+  maxConcurrentBatches: 1,
+};
+
+/** Validates module options and fills in defaults; a bad value fails startup naming the option. */
+export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBlazeRpcOptions {
+  const { host, port } = resolveAddress(options);
+  const protoPackage = options.protoPackage ?? 'blazerpc';
+  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(protoPackage)) {
+    throw invalid('protoPackage', protoPackage, "a dotted proto identifier such as 'blazerpc' or 'acme.models'");
+  }
+  const protoFile = options.protoFile ?? 'blazerpc.proto';
+  if (protoFile !== false && (typeof protoFile !== 'string' || protoFile.length === 0)) {
+    throw invalid('protoFile', protoFile, 'a file path, or false to write no file');
+  }
+  return {
+    host,
+    port,
+    protoPackage,
+    protoFile,
+    health: options.health ?? true,
+    reflection: options.reflection ?? true,
+    gracePeriodMs: nonNegative('gracePeriodMs', options.gracePeriodMs ?? 5000),
+    channelOptions: resolveChannelOptions(options),
+    batching: resolveBatching(options.batching),
+  };
+}
+
+/** Validates per-model or module batching values; `where` names the owner in messages. */
+export function resolveBatching(batching: BatchingOptions = {}, defaults = DEFAULT_BATCHING, where = 'batching'): Required<BatchingOptions> {
+  const merged = { ...defaults, ...batching };
+  positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize);
+  nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs);
+  positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize);
+  positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches);
+  if (typeof merged.enabled !== 'boolean') {
+    throw invalid(`${where}.enabled`, merged.enabled, 'true or false');
+  }
+  return merged;
+}
+
+function resolveAddress(options: BlazeRpcModuleOptions): { host: string; port: number } {
+  if (options.url !== undefined) {
+    const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(options.url);
+    if (!match) {
+      throw invalid('url', options.url, "'host:port', e.g. '0.0.0.0:50051' or '[::1]:0'");
+    }
+    return { host: match[1], port: port(Number(match[2]), 'url') };
+  }
+  return { host: options.host ?? '0.0.0.0', port: port(options.port ?? 50051, 'port') };
+}
+
+function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
+  const resolved: ChannelOptions = {
+    'grpc.max_receive_message_length': messageLength('maxReceiveMessageLength', options.maxReceiveMessageLength ?? 4 * 1024 * 1024),
+    'grpc.max_send_message_length': messageLength('maxSendMessageLength', options.maxSendMessageLength ?? -1),
+  };
+  if (options.keepalive?.timeMs !== undefined) {
+    resolved['grpc.keepalive_time_ms'] = positiveInteger('keepalive.timeMs', options.keepalive.timeMs);
+  }
+  if (options.keepalive?.timeoutMs !== undefined) {
+    resolved['grpc.keepalive_timeout_ms'] = positiveInteger('keepalive.timeoutMs', options.keepalive.timeoutMs);
+  }
+  return { ...resolved, ...options.channelOptions };
+}
+
+function port(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw invalid(name, value, 'a port from 0 to 65535 (0 picks a free one)');
+  }
+  return value;
+}
+
+function messageLength(name: string, value: number): number {
+  if (value !== -1) positiveInteger(name, value);
+  return value;
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw invalid(name, value, 'a positive integer');
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(name, value, 'a number >= 0');
+  }
+  return value;
+}
+
+function invalid(name: string, value: unknown, expected: string): ConfigurationError {
+  return new ConfigurationError(
+    `BlazeRpcModule option '${name}' is invalid: got ${JSON.stringify(value)}, expected ${expected}.`,
+  );
+}

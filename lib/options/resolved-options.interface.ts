@@ -1,0 +1,15 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
+
+/** @internal Module options after validation, with every default filled in. */
+export interface ResolvedBlazeRpcOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly protoPackage: string;
+  readonly protoFile: string | false;
+  readonly health: boolean;
+  readonly reflection: boolean;
+  readonly gracePeriodMs: number;
+  readonly channelOptions: ChannelOptions;
+  readonly batching: Required<BatchingOptions>;
+}

@@ -1,0 +1,130 @@
+import { ConfigurationError } from '../errors/configuration.error.js';
+import type { ModelParamMetadata } from '../decorators/model-param.metadata.js';
+import { inferFromDesignType, resolveTypeRef, type FieldType } from './field-type.js';
+import type { ModelDeclaration } from './model-declaration.interface.js';
+import type { ModelDescriptor, ModelFieldSpec } from './model-descriptor.interface.js';
+import { FIELD_NAME_PATTERN, isProtoKeyword, MODEL_NAME_PATTERN, VERSION_PATTERN } from './proto-naming.js';
+import { registrationMessages as messages } from './registration.messages.js';
+import { isTypeRef } from './type-ref.js';
+
+/** A model's schema before the registry names its rpc methods and messages. */
+export type ModelSchema = Omit<ModelDescriptor, 'isDefault' | 'rpcMethods' | 'requestType' | 'responseType'>;
+
+/**
+ * Validates one `@Model()` declaration and resolves its wire schema. Throws a
+ * `ConfigurationError` that names the class, method and parameter and shows the fix.
+ */
+export function createModelSchema(declaration: ModelDeclaration): ModelSchema {
+  const { metadata, className, methodName } = declaration;
+  const where = `@Model('${metadata.name}') on ${className}.${methodName}`;
+  const fail = (message: string): never => {
+    throw new ConfigurationError(message);
+  };
+  if (!MODEL_NAME_PATTERN.test(metadata.name)) fail(messages.invalidModelName(where, metadata.name));
+  if (isProtoKeyword(metadata.name)) fail(messages.keywordModelName(where, metadata.name));
+  const version = metadata.options.version ?? '1';
+  if (typeof version !== 'string' || !VERSION_PATTERN.test(version)) fail(messages.invalidVersion(where, String(version)));
+
+  const streaming = resolveStreaming(declaration, where, fail);
+  const { outputs, namedOutputs } = resolveOutputs(declaration, streaming, where, fail);
+  return {
+    name: metadata.name,
+    version,
+    streaming,
+    description: metadata.options.description,
+    inputs: resolveInputs(declaration, where, fail),
+    outputs,
+    namedOutputs,
+    handler: `${className}.${methodName}`,
+    unbatchedReason: unbatchedReason(declaration, streaming),
+  };
+}
+
+function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: string) => never): ModelFieldSpec[] {
+  const byIndex = new Map<number, ModelParamMetadata>(declaration.params.map((param) => [param.index, param]));
+  const custom = new Set(declaration.customParamIndexes);
+  const inputs: ModelFieldSpec[] = [];
+  const arity = Math.max(declaration.paramtypes.length, ...declaration.params.map((p) => p.index + 1), 0);
+  for (let index = 0; index < arity; index++) {
+    const param = byIndex.get(index);
+    if (!param) {
+      if (!custom.has(index)) fail(messages.undecoratedParam(where, index));
+      continue;
+    }
+    if (param.kind !== 'input') continue;
+    checkFieldName(param.name, 'input', where, fail);
+    if (inputs.some((input) => input.name === param.name)) fail(messages.duplicateInput(where, param.name));
+    const type = resolveInputType(param, declaration.paramtypes[index], where, fail);
+    inputs.push({ name: param.name, number: inputs.length + 1, type });
+  }
+  return inputs;
+}
+
+function resolveInputType(
+  param: Extract<ModelParamMetadata, { kind: 'input' }>,
+  designType: unknown,
+  where: string,
+  fail: (m: string) => never,
+): FieldType {
+  if (param.type !== undefined) {
+    const resolved = resolveTypeRef(param.type);
+    return 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `input '${param.name}'`, resolved.problem));
+  }
+  return inferFromDesignType(designType) ?? fail(messages.uninferableInput(where, param.index, param.name, designType));
+}
+
+function resolveStreaming(declaration: ModelDeclaration, where: string, fail: (m: string) => never): boolean {
+  const declared = declaration.metadata.options.streaming;
+  if (declaration.isGenerator) {
+    if (declared === false) fail(messages.streamingMismatch(where, declaration.metadata.name));
+    return true;
+  }
+  if (declared === true && inferFromDesignType(declaration.returntype)) {
+    fail(messages.streamingOnScalar(where, declaration.methodName));
+  }
+  return declared ?? false;
+}
+
+function resolveOutputs(
+  declaration: ModelDeclaration,
+  streaming: boolean,
+  where: string,
+  fail: (m: string) => never,
+): { outputs: ModelFieldSpec[]; namedOutputs: boolean } {
+  const { returns } = declaration.metadata.options;
+  if (returns === undefined) {
+    const inferred = streaming ? undefined : inferFromDesignType(declaration.returntype);
+    const type = inferred ?? fail(messages.uninferableResult(where, declaration.metadata.name));
+    return { outputs: [{ name: 'result', number: 1, type }], namedOutputs: false };
+  }
+  if (isTypeRef(returns)) {
+    const resolved = resolveTypeRef(returns);
+    const type = 'type' in resolved ? resolved.type : fail(messages.invalidType(where, 'returns', resolved.problem));
+    return { outputs: [{ name: 'result', number: 1, type }], namedOutputs: false };
+  }
+  const entries = Object.entries(returns);
+  if (entries.length === 0) fail(messages.noOutputs(where));
+  const outputs = entries.map(([name, ref], i) => {
+    checkFieldName(name, 'output', where, fail);
+    const resolved = resolveTypeRef(ref);
+    const type = 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `output '${name}'`, resolved.problem));
+    return { name, number: i + 1, type };
+  });
+  return { outputs, namedOutputs: true };
+}
+
+function checkFieldName(name: string, kind: string, where: string, fail: (m: string) => never): void {
+  if (!FIELD_NAME_PATTERN.test(name)) fail(messages.invalidFieldName(where, kind, name));
+  if (isProtoKeyword(name)) fail(messages.keywordFieldName(where, kind, name));
+}
+
+function unbatchedReason(declaration: ModelDeclaration, streaming: boolean): string | undefined {
+  const options = declaration.metadata.options;
+  if (options.batching === false) return 'batching is turned off for it ({ batching: false })';
+  if (streaming) return 'it streams its results';
+  if (declaration.requestScoped) return 'its provider is request-scoped (a fresh instance per call)';
+  if (declaration.params.some((p) => p.kind === 'context')) return 'it takes @Ctx(), which is per call';
+  if (declaration.params.some((p) => p.kind === 'depends')) return 'it takes @Depends(), which is resolved per call';
+  if (declaration.customParamIndexes.length > 0) return 'it takes a custom parameter decorator, which is resolved per call';
+  return undefined;
+}

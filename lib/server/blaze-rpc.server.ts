@@ -1,0 +1,163 @@
+import {
+  Server as GrpcServer,
+  ServerCredentials,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { RESOLVED_OPTIONS } from '../blaze-rpc.constants.js';
+import { BlazeRpcExplorer } from '../discovery/blaze-rpc.explorer.js';
+import { BlazeHealthService } from '../health/blaze-health.service.js';
+import { createHealthHandlers } from '../health/health.handlers.js';
+import { HEALTH_PROTO, HEALTH_SERVICE } from '../health/health.proto.js';
+import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interface.js';
+import { ModelRegistry } from '../registry/model.registry.js';
+import { createStreamHandler, createUnaryHandler } from './call-handlers.js';
+import { CallTracker } from './call-tracker.js';
+import { ModelCodec } from './model-codec.js';
+import { ModelInvokerFactory } from './model-invoker.factory.js';
+import { loadPackageDefinition } from './package-definition.js';
+import { ServedModel } from './served-model.js';
+
+type RawMethod = MethodDefinition<Buffer, Buffer>;
+const passThrough = (bytes: Buffer) => bytes;
+
+/**
+ * The gRPC transport: serves the generated `InferenceService`, health and
+ * reflection on `@grpc/grpc-js`. Mount it in a hybrid app:
+ *
+ * @example
+ * ```ts
+ * app.connectMicroservice({ strategy: app.get(BlazeRpcServer) });
+ * await app.startAllMicroservices();
+ * ```
+ */
+@Injectable()
+export class BlazeRpcServer extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger('BlazeRpc');
+  private readonly tracker = new CallTracker();
+  private readonly openWatches = new Set<() => void>();
+  private grpcServer?: GrpcServer;
+  private boundPort?: number;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedBlazeRpcOptions,
+    private readonly registry: ModelRegistry,
+    private readonly invokers: ModelInvokerFactory,
+    private readonly health: BlazeHealthService,
+    private readonly explorer: BlazeRpcExplorer,
+  ) {
+    super();
+  }
+
+  /** The port the server is bound to (the real one when `port: 0` was asked for). */
+  get port(): number {
+    if (this.boundPort === undefined) throw new Error('BlazeRpcServer is not listening yet');
+    return this.boundPort;
+  }
+
+  /** Called by Nest when the microservice starts. */
+  listen(callback: (error?: unknown, info?: unknown) => void): void {
+    this.start().then(
+      () => callback(undefined, { port: this.boundPort }),
+      (error) => callback(error),
+    );
+  }
+
+  /**
+   * Called by Nest on `app.close()`: health turns NOT_SERVING, new calls get
+   * UNAVAILABLE, in-flight calls get `gracePeriodMs` to finish, the rest are
+   * cancelled with UNAVAILABLE.
+   */
+  async close(): Promise<void> {
+    const server = this.grpcServer;
+    if (!server) return;
+    this.grpcServer = undefined;
+    for (const service of this.health.services()) this.health.setStatus(service, 'NOT_SERVING');
+    const cancelled = await this.tracker.drain(this.options.gracePeriodMs);
+    if (cancelled > 0) this.logger.warn(`Cancelled ${cancelled} call(s) still running after ${this.options.gracePeriodMs} ms`);
+    this.openWatches.forEach((close) => close());
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 1000);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  /** This transport emits no events. */
+  on(): never {
+    throw new Error('BlazeRpcServer emits no events; watch health or metrics instead');
+  }
+
+  /** The underlying `@grpc/grpc-js` server. */
+  unwrap<T>(): T {
+    if (!this.grpcServer) throw new Error('BlazeRpcServer is not listening yet');
+    return this.grpcServer as T;
+  }
+
+  private async start(): Promise<void> {
+    await this.explorer.explore();
+    const server = new GrpcServer(this.options.channelOptions);
+    const inference = loadPackageDefinition(this.registry.protoText);
+    server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference));
+    const exposed: PackageDefinition = { ...inference };
+    if (this.options.health) {
+      const health = loadPackageDefinition(HEALTH_PROTO);
+      server.addService(health[HEALTH_SERVICE] as ServiceDefinition, createHealthHandlers(this.health, this.openWatches));
+      Object.assign(exposed, health);
+    }
+    if (this.options.reflection) new ReflectionService(exposed).addToServer(server);
+    this.boundPort = await bind(server, `${this.options.host}:${this.options.port}`);
+    this.grpcServer = server;
+    this.markServing();
+    this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort}`);
+  }
+
+  /** Methods whose bytes we decode and encode ourselves (see ModelCodec). */
+  private createInferenceService(pkg: PackageDefinition): ServiceDefinition {
+    const generated = pkg[this.registry.serviceName] as ServiceDefinition;
+    const service: Record<string, RawMethod> = {};
+    for (const [name, method] of Object.entries(generated)) {
+      service[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
+    }
+    return service;
+  }
+
+  private createInferenceHandlers(pkg: PackageDefinition): UntypedServiceImplementation {
+    const generated = pkg[this.registry.serviceName] as ServiceDefinition;
+    const handlers: UntypedServiceImplementation = {};
+    for (const entry of this.registry.entries()) {
+      const { descriptor } = entry;
+      const invoke = this.invokers.create(entry);
+      for (const rpc of descriptor.rpcMethods) {
+        const method = generated[rpc] as MethodDefinition<object, object>;
+        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method), invoke, this.logger as Logger);
+        handlers[rpc] = descriptor.streaming ? createStreamHandler(served, this.tracker) : createUnaryHandler(served, this.tracker);
+      }
+    }
+    return handlers;
+  }
+
+  private markServing(): void {
+    this.health.setStatus('', 'SERVING');
+    this.health.setStatus(this.registry.serviceName, 'SERVING');
+    for (const model of this.registry.list()) {
+      this.health.setStatus(model.name, this.health.getStatus(model.name) ?? 'SERVING');
+    }
+  }
+}
+
+function bind(server: GrpcServer, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+  });
+}

@@ -1,0 +1,90 @@
+import {
+  status as GrpcStatus,
+  type handleServerStreamingCall,
+  type handleUnaryCall,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
+import type { CallTracker } from './call-tracker.js';
+import type { InflightCall } from './inflight-call.js';
+import type { CallFailure, ServedModel } from './served-model.js';
+
+const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
+
+/** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
+export function createUnaryHandler(model: ServedModel, tracker: CallTracker): handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    let answered = false;
+    const answer = (failure: CallFailure | null, response?: Buffer) => {
+      if (answered) return;
+      answered = true;
+      if (inflight) tracker.end(inflight);
+      callback(failure, response);
+    };
+    const inflight = tracker.begin(call, (reason) => answer(reason));
+    if (!inflight) return callback(SHUTTING_DOWN);
+    model.runUnary(call.request, call, inflight).then(
+      (response) => answer(null, response),
+      (error) => answer(model.failure(error)),
+    );
+  };
+}
+
+/**
+ * @internal grpc-js handler of a streaming model: pulls one result at a time,
+ * writes it, and waits for the HTTP/2 window when the client reads slower
+ * than the model yields. A cancel or deadline stops the producer (a
+ * generator's `finally` runs).
+ */
+export function createStreamHandler(model: ServedModel, tracker: CallTracker): handleServerStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    let ended = false;
+    const end = (failure?: CallFailure) => {
+      if (ended) return;
+      ended = true;
+      if (inflight) tracker.end(inflight);
+      if (failure) call.emit('error', failure);
+      else call.end();
+    };
+    const inflight = tracker.begin(call, (reason) => end(reason));
+    if (!inflight) return void call.emit('error', SHUTTING_DOWN);
+    pump(model, call, inflight.signal, inflight).then(
+      () => end(),
+      (error) => end(model.failure(error)),
+    );
+  };
+}
+
+async function pump(
+  model: ServedModel,
+  call: ServerWritableStream<Buffer, Buffer>,
+  signal: AbortSignal,
+  inflight: InflightCall,
+): Promise<void> {
+  const source = await model.openStream(call.request, call, inflight);
+  const stop = () => void source.return?.().catch(() => undefined);
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    while (!signal.aborted) {
+      const next = await source.next();
+      if (next.done || signal.aborted) break;
+      if (!call.write(model.encode(next.value))) await drained(call, signal);
+    }
+  } catch (error) {
+    await source.return?.().catch(() => undefined);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
+function drained(call: ServerWritableStream<Buffer, Buffer>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,14 @@
+import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import { INPUT_PARAM_TYPE } from '../decorators/model-param.metadata.js';
+
+/**
+ * @internal Resolves `@Input(name)` parameters from the call arguments Nest's
+ * context creator passes around: `[request, context]`, the same pair
+ * `switchToRpc().getData()` / `getContext()` return.
+ */
+export class ModelParamsFactory implements ParamsFactory {
+  exchangeKeyForValue(type: number, data: unknown, args: unknown[]): unknown {
+    if (type !== INPUT_PARAM_TYPE || typeof data !== 'string') return undefined;
+    return (args[0] as Record<string, unknown>)[data];
+  }
+}

@@ -1,0 +1,69 @@
+import type { StatusObject } from '@grpc/grpc-js';
+import type { Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { BlazeContext } from '../context/blaze-context.js';
+import { InferenceError } from '../errors/inference.error.js';
+import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import { toCallStatus } from '../status/grpc-status.mapper.js';
+import type { InflightCall, ModelCall } from './inflight-call.js';
+import type { ModelCodec } from './model-codec.js';
+import type { ModelInvoker } from './model-invoker.factory.js';
+import { openStream, type StreamSource } from './stream-source.js';
+
+/** A status to end a call with. */
+export type CallFailure = Pick<StatusObject, 'code' | 'details'>;
+
+/**
+ * @internal One model as the server runs it: decode -> enhancers and handler
+ * -> encode, and the status a failure maps to.
+ */
+export class ServedModel {
+  constructor(
+    readonly descriptor: ModelDescriptor,
+    readonly path: string,
+    private readonly codec: ModelCodec,
+    private readonly invoke: ModelInvoker,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Runs a unary call to its encoded response. */
+  async runUnary(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
+    let result = await this.invoke(this.codec.decode(bytes), this.contextOf(call, inflight));
+    // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
+    if (isObservable(result)) result = await lastValueFrom(result);
+    return this.codec.encode(result);
+  }
+
+  /** Runs a streaming call to the iterator of its results. */
+  async openStream(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<StreamSource> {
+    const result = await this.invoke(this.codec.decode(bytes), this.contextOf(call, inflight));
+    const source = openStream(result);
+    if (!source) {
+      throw new InferenceError(
+        `Streaming model '${this.descriptor.name}' (${this.descriptor.handler}) returned ${typeof result}; ` +
+          'yield results from an async generator, or return an Observable or AsyncIterable',
+        this.descriptor.name,
+      );
+    }
+    return source;
+  }
+
+  encode(result: unknown): Buffer {
+    return this.codec.encode(result);
+  }
+
+  /** Maps an error to the status the client gets; unexpected ones are logged with their stack, never sent. */
+  failure(error: unknown): CallFailure {
+    const status = toCallStatus(error);
+    if (status.unexpected) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      this.logger.error(`Model '${this.descriptor.name}' (${this.descriptor.handler}) failed: ${cause.message}`, cause.stack);
+    }
+    return { code: status.code, details: status.details };
+  }
+
+  private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {
+    const { name, version } = this.descriptor;
+    return new BlazeContext(call.metadata, call.getPeer(), this.path, name, version, inflight.deadline, inflight.signal);
+  }
+}

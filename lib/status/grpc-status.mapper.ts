@@ -1,0 +1,85 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { HttpException } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { ModelNotFoundError } from '../errors/model-not-found.error.js';
+import { SerializationError } from '../errors/serialization.error.js';
+import { ValidationError } from '../errors/validation.error.js';
+
+/** A gRPC status to answer a call with. */
+export interface CallStatus {
+  readonly code: GrpcStatus;
+  readonly details: string;
+  /** True when the error was not meant for the client: log it with its stack. */
+  readonly unexpected: boolean;
+}
+
+/** Message sent for errors the client must not see the details of. */
+export const INTERNAL_MESSAGE = 'Internal server error';
+
+const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
+  400: GrpcStatus.INVALID_ARGUMENT,
+  401: GrpcStatus.UNAUTHENTICATED,
+  403: GrpcStatus.PERMISSION_DENIED,
+  404: GrpcStatus.NOT_FOUND,
+  408: GrpcStatus.DEADLINE_EXCEEDED,
+  409: GrpcStatus.ALREADY_EXISTS,
+  412: GrpcStatus.FAILED_PRECONDITION,
+  413: GrpcStatus.RESOURCE_EXHAUSTED,
+  429: GrpcStatus.RESOURCE_EXHAUSTED,
+  499: GrpcStatus.CANCELLED,
+  500: GrpcStatus.INTERNAL,
+  501: GrpcStatus.UNIMPLEMENTED,
+  503: GrpcStatus.UNAVAILABLE,
+  504: GrpcStatus.DEADLINE_EXCEEDED,
+};
+
+/**
+ * Maps whatever a call threw to the status the client gets: Nest
+ * `HttpException`s by HTTP status, `RpcException({ code, message })` as given,
+ * library errors by kind, anything else `INTERNAL` with a generic message.
+ */
+export function toCallStatus(error: unknown): CallStatus {
+  if (error instanceof RpcException) return fromRpcException(error);
+  if (error instanceof HttpException) return fromHttpException(error);
+  if (error instanceof ValidationError || error instanceof SerializationError) {
+    return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
+  }
+  if (error instanceof ModelNotFoundError) return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
+  if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
+  return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
+}
+
+/** @internal An error that already carries the gRPC status to answer with. */
+export class CallStatusError extends Error {
+  constructor(
+    readonly code: GrpcStatus,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function fromRpcException(error: RpcException): CallStatus {
+  const payload = error.getError();
+  if (typeof payload === 'string') return { code: GrpcStatus.UNKNOWN, details: payload, unexpected: false };
+  const { code, message, details } = payload as { code?: unknown; message?: unknown; details?: unknown };
+  const valid = typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
+  const text = typeof message === 'string' ? message : typeof details === 'string' ? details : error.message;
+  return { code: valid ? (code as GrpcStatus) : GrpcStatus.UNKNOWN, details: text, unexpected: false };
+}
+
+function fromHttpException(error: HttpException): CallStatus {
+  const status = error.getStatus();
+  const code = HTTP_TO_GRPC[status] ?? (status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.FAILED_PRECONDITION);
+  if (code === GrpcStatus.INTERNAL) return { code, details: INTERNAL_MESSAGE, unexpected: true };
+  return { code, details: httpExceptionText(error), unexpected: false };
+}
+
+/** `ValidationPipe` puts a list of messages in the response body; join them. */
+function httpExceptionText(error: HttpException): string {
+  const response = error.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : error.message;
+}

@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BlazeRpcModule, type BlazeRpcModuleOptions } from '../lib/index.js';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { ModelsController } from './models.controller.js';
+import { sampleConfig } from './sample.config.js';
+import { TextModels } from './text/text.models.js';
+
+/** The sample app; `overrides` lets tests bind port 0 and skip writing the .proto. */
+@Module({})
+export class AppModule {
+  static forRoot(overrides: BlazeRpcModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), ...overrides })],
+      controllers: [ModelsController],
+      providers: [TextModels, ApiKeyGuard],
+    };
+  }
+}

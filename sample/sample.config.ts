@@ -1,0 +1,9 @@
+/** Settings the sample reads from the environment. */
+export const sampleConfig = {
+  /** gRPC port: `GRPC_PORT`, else `PORT`, else 50051. */
+  grpcPort: () => Number(process.env.GRPC_PORT ?? process.env.PORT ?? 50051),
+  /** HTTP port (for /metrics and /models): `HTTP_PORT`, else 3000. */
+  httpPort: () => Number(process.env.HTTP_PORT ?? 3000),
+  /** Token the `secure` model accepts: `SAMPLE_API_TOKEN`, else `demo-token`. */
+  apiToken: () => process.env.SAMPLE_API_TOKEN ?? 'demo-token',
+};
