@@ -12,7 +12,7 @@ export class BlazeContext {
   constructor(
     /** Metadata (headers) the client sent. */
     readonly metadata: Metadata,
-    /** The client's address, e.g. `ipv4:127.0.0.1:53422`. */
+    /** The client's address, e.g. `127.0.0.1:53422`. */
     readonly peer: string,
     /** Full gRPC method path, e.g. `/blazerpc.InferenceService/PredictEcho`. */
     readonly method: string,

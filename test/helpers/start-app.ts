@@ -1,0 +1,32 @@
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { BlazeRpcServer, ModelRegistry } from '../../lib/index.js';
+
+/** A running app with its gRPC server on a free loopback port. */
+export interface RunningApp {
+  readonly app: INestApplication;
+  readonly port: number;
+  readonly registry: ModelRegistry;
+  readonly address: string;
+}
+
+/**
+ * Starts a hybrid Nest app exactly as users mount the transport, on port 0.
+ * `configure` runs before the server starts (global enhancers, etc.).
+ */
+export async function startApp(
+  metadata: ModuleMetadata,
+  configure: (app: INestApplication) => void = () => undefined,
+): Promise<RunningApp> {
+  const moduleRef = await Test.createTestingModule(metadata).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  configure(app);
+  const server = app.get(BlazeRpcServer);
+  app.connectMicroservice({ strategy: server });
+  await app.startAllMicroservices();
+  await app.init();
+  return { app, port: server.port, registry: app.get(ModelRegistry), address: `127.0.0.1:${server.port}` };
+}
+
+/** Module options every test uses: loopback, a free port, no file written. */
+export const testServerOptions = { host: '127.0.0.1', port: 0, protoFile: false as const, gracePeriodMs: 2000 };
