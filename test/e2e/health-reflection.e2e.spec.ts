@@ -1,0 +1,89 @@
+import * as grpc from '@grpc/grpc-js';
+import { AppModule } from '../../sample/app.module.js';
+import { HealthClient } from '../helpers/health-client.js';
+import { ReflectionClient } from '../helpers/reflection-client.js';
+import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+
+const call = (client: grpc.Client, method: string, request: object, metadata = new grpc.Metadata()) =>
+  new Promise<any>((resolve, reject) =>
+    (client as any)[method](request, metadata, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
+  );
+
+describe('health and reflection over a real connection', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    running = await startApp({ imports: [AppModule.forRoot(testServerOptions)] });
+  });
+
+  afterAll(async () => {
+    await running?.app.close();
+  });
+
+  describe('grpc.health.v1.Health', () => {
+    let health: HealthClient;
+    beforeAll(() => (health = new HealthClient(running.address)));
+    afterAll(() => health.close());
+
+    it.each(['', 'blazerpc.InferenceService', 'echo', 'tokens', 'secure', 'info'])("reports '%s' SERVING", async (service) => {
+      await expect(health.check(service)).resolves.toBe('SERVING');
+    });
+
+    it('answers NOT_FOUND for a service it does not know', async () => {
+      await expect(health.check('nope')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    });
+
+    it('Watch sends the current status, then SERVICE_UNKNOWN for unknown services', async () => {
+      const first = (stream: grpc.ClientReadableStream<{ status: string }>) =>
+        new Promise<string>((resolve) =>
+          stream.once('data', (message) => {
+            resolve(message.status);
+            stream.cancel();
+          }),
+        ).finally(() => stream.on('error', () => undefined));
+      await expect(first(health.watch('echo'))).resolves.toBe('SERVING');
+      await expect(first(health.watch('nope'))).resolves.toBe('SERVICE_UNKNOWN');
+    });
+  });
+
+  describe.each(['v1', 'v1alpha'] as const)('server reflection %s', (version) => {
+    let reflection: ReflectionClient;
+    beforeAll(() => (reflection = new ReflectionClient(running.address, version)));
+    afterAll(() => reflection.close());
+
+    it('lists the inference, health and reflection services', async () => {
+      const services = await reflection.listServices();
+      expect(services).toEqual(expect.arrayContaining(['blazerpc.InferenceService', 'grpc.health.v1.Health']));
+    });
+
+    it('describes every model from file_containing_symbol', async () => {
+      const definition = await reflection.describe('blazerpc.InferenceService');
+      const service = definition['blazerpc.InferenceService'] as grpc.ServiceDefinition;
+      expect(Object.keys(service).sort()).toEqual(['PredictEcho', 'PredictInfo', 'PredictSecure', 'PredictTokens']);
+      expect(service.PredictTokens.responseStream).toBe(true);
+      const request = (definition['blazerpc.EchoRequest'] as any).type;
+      expect(request.field.map((f: { name: string; number: number }) => [f.name, f.number])).toEqual([['text', 1]]);
+    });
+  });
+
+  it('lets a client that knows only reflection call every sample model', async () => {
+    const reflection = new ReflectionClient(running.address);
+    const client = await reflection.clientFor('blazerpc.InferenceService');
+    const auth = new grpc.Metadata();
+    auth.set('authorization', 'Bearer demo-token');
+    auth.set('x-client-id', 'generic');
+    await expect(call(client, 'PredictEcho', { text: 'via reflection' })).resolves.toEqual({ result: 'via reflection' });
+    await expect(call(client, 'PredictSecure', { text: 'hi' }, auth)).resolves.toEqual({ result: 'Hello generic, you said: hi' });
+    await expect(call(client, 'PredictInfo', {})).resolves.toEqual({ result: expect.stringContaining('/blazerpc.InferenceService/PredictInfo') });
+    const words: string[] = [];
+    await new Promise((resolve, reject) => {
+      const stream = (client as any).PredictTokens({ prompt: 'found by reflection' });
+      stream.on('data', (m: { result: string }) => words.push(m.result));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    expect(words).toEqual(['found', 'by', 'reflection']);
+    client.close();
+    reflection.close();
+  });
+});

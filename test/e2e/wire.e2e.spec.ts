@@ -1,0 +1,68 @@
+import * as grpc from '@grpc/grpc-js';
+import { BlazeRpcModule } from '../../lib/index.js';
+import { TypedModels } from '../fixtures/typed.models.js';
+import { failureOf, ModelClient } from '../helpers/model-client.js';
+import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+
+describe('wire format and bad input', () => {
+  let running: RunningApp;
+  let client: ModelClient;
+
+  const rawCall = (path: string, bytes: Buffer) =>
+    new Promise<Buffer>((resolve, reject) =>
+      client.raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (error, response) =>
+        error ? reject(error) : resolve(response!),
+      ),
+    );
+
+  beforeAll(async () => {
+    running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, maxReceiveMessageLength: 1024 })],
+      providers: [TypedModels],
+    });
+    client = new ModelClient(running.address, running.registry.protoText);
+  });
+
+  afterAll(async () => {
+    client.close();
+    await running.app.close();
+  });
+
+  it('carries int64 beyond 2^53 exactly, as bigint in the handler', async () => {
+    await expect(client.unary('PredictNextId', { id: '9007199254740993' })).resolves.toEqual({ result: '9007199254740994' });
+  });
+
+  it('passes list and bytes fields through', async () => {
+    await expect(client.unary('PredictJoin', { words: ['a', 'b', 'c'], separator: '-' })).resolves.toEqual({ result: 'a-b-c' });
+    const { result } = await client.unary('PredictReverse', { payload: Buffer.from([1, 2, 3]) });
+    expect([...result]).toEqual([3, 2, 1]);
+  });
+
+  it('answers named outputs as one field each', async () => {
+    const response = await client.unary('PredictStats', { values: [1, 2, 3, 6] });
+    expect(response).toEqual({ count: 4, mean: 3, labels: ['low', 'low', 'high', 'high'] });
+  });
+
+  it('answers malformed request bytes with INVALID_ARGUMENT naming the message, and keeps serving', async () => {
+    const error = await failureOf(rawCall('/blazerpc.InferenceService/PredictJoin', Buffer.from([0x0a, 0xff, 0xff, 0xff])));
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/^Malformed JoinRequest message/);
+    await expect(client.unary('PredictJoin', { words: ['still', 'up'], separator: ' ' })).resolves.toEqual({ result: 'still up' });
+  });
+
+  it('answers an unknown method with UNIMPLEMENTED', async () => {
+    const error = await failureOf(rawCall('/blazerpc.InferenceService/PredictNothing', Buffer.alloc(0)));
+    expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('answers an oversized message with RESOURCE_EXHAUSTED, and keeps serving', async () => {
+    const error = await failureOf(client.unary('PredictJoin', { words: ['x'.repeat(4096)], separator: '' }));
+    expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    await expect(client.unary('PredictJoin', { words: ['ok'], separator: '' })).resolves.toEqual({ result: 'ok' });
+  });
+
+  it('never sends a result that breaks its declared type: INTERNAL instead', async () => {
+    const error = await failureOf(client.unary('PredictLiar', {}));
+    expect(error.code).toBe(grpc.status.INTERNAL);
+  });
+});
