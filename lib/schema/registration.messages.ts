@@ -22,9 +22,9 @@ export const registrationMessages = {
         : (designType as { name?: string })?.name === 'Tensor'
           ? `@Input('${name}', Tensor.of('float32', ['batch', 4]))`
           : `@Input('${name}', String)`;
-    const seen = designType === Array ? 'an array' : `'${(designType as { name?: string })?.name ?? 'unknown'}'`;
+    const seen = designType === Array ? 'is an array' : `has type '${(designType as { name?: string })?.name ?? 'unknown'}'`;
     return (
-      `${where}: parameter #${index} ('${name}') has type ${seen}, which does not say its wire type. ` +
+      `${where}: parameter #${index} ('${name}') ${seen}, which does not say its wire type. ` +
       `Give a type token, e.g. ${example}.`
     );
   },

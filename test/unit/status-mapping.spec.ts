@@ -1,0 +1,73 @@
+import { status } from '@grpc/grpc-js';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  GatewayTimeoutException,
+  HttpException,
+  InternalServerErrorException,
+  NotFoundException,
+  NotImplementedException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { InferenceError, ModelNotFoundError, SerializationError, ValidationError } from '../../lib/index.js';
+import { toCallStatus } from '../../lib/status/grpc-status.mapper.js';
+
+describe('status mapping', () => {
+  it.each([
+    [new BadRequestException('bad'), status.INVALID_ARGUMENT, 'bad'],
+    [new UnauthorizedException('who'), status.UNAUTHENTICATED, 'who'],
+    [new ForbiddenException('no'), status.PERMISSION_DENIED, 'no'],
+    [new NotFoundException('gone'), status.NOT_FOUND, 'gone'],
+    [new ConflictException('twice'), status.ALREADY_EXISTS, 'twice'],
+    [new HttpException('slow down', 429), status.RESOURCE_EXHAUSTED, 'slow down'],
+    [new NotImplementedException('later'), status.UNIMPLEMENTED, 'later'],
+    [new ServiceUnavailableException('busy'), status.UNAVAILABLE, 'busy'],
+    [new GatewayTimeoutException('late'), status.DEADLINE_EXCEEDED, 'late'],
+    [new HttpException('teapot', 418), status.FAILED_PRECONDITION, 'teapot'],
+  ])('maps %s by its HTTP status', (error, code, details) => {
+    expect(toCallStatus(error)).toEqual({ code, details, unexpected: false });
+  });
+
+  it('joins the message list a ValidationPipe puts in a 400', () => {
+    const error = new BadRequestException({ message: ['text must be a string', 'n must be positive'], error: 'Bad Request' });
+    expect(toCallStatus(error).details).toBe('text must be a string; n must be positive');
+  });
+
+  it('keeps the details of a 500 HttpException away from the client', () => {
+    expect(toCallStatus(new InternalServerErrorException('db password'))).toEqual({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+      unexpected: true,
+    });
+  });
+
+  it('passes RpcException({ code, message }) through as given', () => {
+    expect(toCallStatus(new RpcException({ code: status.ABORTED, message: 'retry' }))).toEqual({
+      code: status.ABORTED,
+      details: 'retry',
+      unexpected: false,
+    });
+  });
+
+  it('answers a string RpcException as UNKNOWN with its text', () => {
+    expect(toCallStatus(new RpcException('odd'))).toMatchObject({ code: status.UNKNOWN, details: 'odd' });
+  });
+
+  it('maps library errors by kind', () => {
+    expect(toCallStatus(new ValidationError("Input 'x' is bad", 'x'))).toMatchObject({ code: status.INVALID_ARGUMENT, details: "Input 'x' is bad" });
+    expect(toCallStatus(new SerializationError('bad bytes', 'float'))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(toCallStatus(new ModelNotFoundError('iris', '3'))).toMatchObject({
+      code: status.NOT_FOUND,
+      details: "Model 'iris' version '3' is not registered",
+    });
+    expect(toCallStatus(new InferenceError('boom', 'iris'))).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+  });
+
+  it('answers anything else INTERNAL with a generic message, flagged for the log', () => {
+    expect(toCallStatus(new TypeError('x is undefined'))).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+    expect(toCallStatus('a string')).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+  });
+});
