@@ -24,7 +24,8 @@ export function createUnaryHandler(model: ServedModel, tracker: CallTracker): ha
     if (!inflight) return callback(SHUTTING_DOWN);
     model.runUnary(call.request, call, inflight).then(
       (response) => answer(null, response),
-      (error) => answer(model.failure(error)),
+      // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
+      (error) => answered || answer(model.failure(error)),
     );
   };
 }
@@ -47,19 +48,15 @@ export function createStreamHandler(model: ServedModel, tracker: CallTracker): h
     };
     const inflight = tracker.begin(call, (reason) => end(reason));
     if (!inflight) return void call.emit('error', SHUTTING_DOWN);
-    pump(model, call, inflight.signal, inflight).then(
+    pump(model, call, inflight).then(
       () => end(),
-      (error) => end(model.failure(error)),
+      (error) => ended || end(model.failure(error)),
     );
   };
 }
 
-async function pump(
-  model: ServedModel,
-  call: ServerWritableStream<Buffer, Buffer>,
-  signal: AbortSignal,
-  inflight: InflightCall,
-): Promise<void> {
+async function pump(model: ServedModel, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+  const { signal } = inflight;
   const source = await model.openStream(call.request, call, inflight);
   const stop = () => void source.return?.().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
