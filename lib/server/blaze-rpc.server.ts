@@ -77,6 +77,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
     const server = this.grpcServer;
     if (!server) return;
     this.grpcServer = undefined;
+    this.logger.log(`Shutting down: ${this.tracker.size} call(s) in flight, up to ${this.options.gracePeriodMs} ms to finish`);
     for (const service of this.health.services()) this.health.setStatus(service, 'NOT_SERVING');
     const cancelled = await this.tracker.drain(this.options.gracePeriodMs);
     if (cancelled > 0) this.logger.warn(`Cancelled ${cancelled} call(s) still running after ${this.options.gracePeriodMs} ms`);

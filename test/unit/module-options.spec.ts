@@ -1,0 +1,79 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { BlazeRpcModule, Input, Model, ModelRegistry, type BlazeRpcModuleOptions } from '../../lib/index.js';
+import { RESOLVED_OPTIONS } from '../../lib/blaze-rpc.constants.js';
+import type { ResolvedBlazeRpcOptions } from '../../lib/options/resolved-options.interface.js';
+
+@Injectable()
+class Settings {
+  readonly protoPackage = 'acme.serving';
+}
+
+@Module({ providers: [Settings], exports: [Settings] })
+class SettingsModule {}
+
+@Injectable()
+class OptionsFactory {
+  create(): BlazeRpcModuleOptions {
+    return { url: '127.0.0.1:6000', protoFile: false, batching: { maxBatchSize: 8 } };
+  }
+}
+
+@Injectable()
+class Echo {
+  @Model('echo')
+  echo(@Input('text') text: string): string {
+    return text;
+  }
+}
+
+async function resolvedWith(imports: any[]) {
+  const moduleRef = await Test.createTestingModule({ imports, providers: [Echo] }).compile();
+  await moduleRef.init();
+  const resolved = moduleRef.get<ResolvedBlazeRpcOptions>(RESOLVED_OPTIONS);
+  const registry = moduleRef.get(ModelRegistry);
+  await moduleRef.close();
+  return { resolved, registry };
+}
+
+describe('BlazeRpcModule options', () => {
+  it('fills in documented defaults', async () => {
+    const { resolved } = await resolvedWith([BlazeRpcModule.forRoot({ protoFile: false })]);
+    expect(resolved).toMatchObject({
+      host: '0.0.0.0',
+      port: 50051,
+      protoPackage: 'blazerpc',
+      health: true,
+      reflection: true,
+      gracePeriodMs: 5000,
+      batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 10, maxQueueSize: 1024, maxConcurrentBatches: 1 },
+    });
+    expect(resolved.channelOptions['grpc.max_receive_message_length']).toBe(4 * 1024 * 1024);
+  });
+
+  it('forRootAsync with useFactory and inject', async () => {
+    const { registry } = await resolvedWith([
+      BlazeRpcModule.forRootAsync({
+        imports: [SettingsModule],
+        inject: [Settings],
+        useFactory: (settings: Settings) => ({ protoPackage: settings.protoPackage, protoFile: false }),
+      }),
+    ]);
+    expect(registry.serviceName).toBe('acme.serving.InferenceService');
+  });
+
+  it('forRootAsync with useClass; url wins over host and port', async () => {
+    const { resolved } = await resolvedWith([BlazeRpcModule.forRootAsync({ useClass: OptionsFactory })]);
+    expect(resolved).toMatchObject({ host: '127.0.0.1', port: 6000, batching: { maxBatchSize: 8, batchTimeoutMs: 10 } });
+  });
+
+  it.each([
+    [{ url: 'nowhere' }, "option 'url' is invalid"],
+    [{ protoPackage: '1bad' }, "option 'protoPackage' is invalid"],
+    [{ gracePeriodMs: -1 }, "option 'gracePeriodMs' is invalid"],
+    [{ maxReceiveMessageLength: 0 }, "option 'maxReceiveMessageLength' is invalid"],
+    [{ batching: { batchTimeoutMs: -5 } }, "option 'batching.batchTimeoutMs' is invalid"],
+  ])('refuses %j', async (options, message) => {
+    await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
+  });
+});
