@@ -1,6 +1,15 @@
 import { status } from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
-import { DenyFlaggedGuard, EnhancedModels, GuardedModels, observed, PerCallModels, tagInterceptor } from '../fixtures/enhanced.models.js';
+import {
+  DenyFlaggedGuard,
+  EnhancedModels,
+  GuardedModels,
+  NoForbiddenWordPipe,
+  observed,
+  PerCallModels,
+  tagInterceptor,
+  TeapotFilter,
+} from '../fixtures/enhanced.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
 
@@ -14,6 +23,8 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
       (app) => {
         app.useGlobalInterceptors(tagInterceptor('global'));
         app.useGlobalGuards(new DenyFlaggedGuard());
+        app.useGlobalPipes(new NoForbiddenWordPipe());
+        app.useGlobalFilters(new TeapotFilter());
       },
     );
     client = new ModelClient(running.address, running.registry.protoText);
@@ -75,6 +86,21 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
     const error = await failureOf(client.unary('PredictFail', { kind: 'crash' }));
     expect(error.details).not.toContain('secret');
     expect(error.metadata.getMap()).not.toHaveProperty('stack');
+  });
+
+  it('applies a global pipe to every input', async () => {
+    const error = await failureOf(client.unary('PredictTagged', { text: 'forbidden-word' }));
+    expect({ code: error.code, details: error.details }).toEqual({ code: status.INVALID_ARGUMENT, details: 'text contains a forbidden word' });
+  });
+
+  it('applies a global exception filter', async () => {
+    await expect(client.unary('PredictBrew', { drink: 'tea' })).resolves.toEqual({ result: 'brewed tea|class|global' });
+    const error = await failureOf(client.unary('PredictBrew', { drink: 'coffee' }));
+    expect({ code: error.code, details: error.details }).toEqual({ code: status.FAILED_PRECONDITION, details: 'I am a teapot' });
+  });
+
+  it('answers a unary model that returns an Observable with its last value', async () => {
+    await expect(client.unary('PredictCountdownLast', { from: 'three' })).resolves.toEqual({ result: 'three...|class|global' });
   });
 
   it('resolves sync and async Depends with the call context', async () => {
