@@ -141,7 +141,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
       const invoke = this.invokers.create(entry);
       for (const rpc of descriptor.rpcMethods) {
         const method = generated[rpc] as MethodDefinition<object, object>;
-        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method), invoke, this.logger as Logger);
+        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method), invoke, this.logger);
         handlers[rpc] = descriptor.streaming ? createStreamHandler(served, this.tracker) : createUnaryHandler(served, this.tracker);
       }
     }
