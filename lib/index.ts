@@ -18,5 +18,6 @@ export { Bytes, Float32, Float64, Int32, Int64, ScalarType, UInt32, UInt64, type
 export type { NamedTypeRefs, TypeRef } from './schema/type-ref.js';
 export { BlazeRpcServer } from './server/blaze-rpc.server.js';
 export { Tensor, type TensorData } from './tensor/tensor.js';
+export { itemSizeOf } from './tensor/tensor-dtype.js';
 export { TENSOR_DTYPES, type TensorDType, type TensorDTypeName } from './tensor/tensor-dtype.js';
 export { TensorSpec, type TensorDim } from './tensor/tensor-spec.js';

@@ -57,14 +57,14 @@ export function createStreamHandler(model: ServedModel, tracker: CallTracker): h
 
 async function pump(model: ServedModel, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
   const { signal } = inflight;
-  const source = await model.openStream(call.request, call, inflight);
+  const { source, encode } = await model.openStream(call.request, call, inflight);
   const stop = () => void source.return?.().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
   try {
     while (!signal.aborted) {
       const next = await source.next();
       if (next.done || signal.aborted) break;
-      if (!call.write(model.encode(next.value))) await drained(call, signal);
+      if (!call.write(encode(next.value))) await drained(call, signal);
     }
   } catch (error) {
     await source.return?.().catch(() => undefined);

@@ -1,18 +1,26 @@
-import { status as GrpcStatus, type MethodDefinition } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/grpc-js';
 import { InferenceError } from '../errors/inference.error.js';
 import { ValidationError } from '../errors/validation.error.js';
-import { describeFieldType, type FieldType } from '../schema/field-type.js';
+import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../schema/field-type.js';
 import type { ModelDescriptor, ModelFieldSpec } from '../schema/model-descriptor.interface.js';
-import { CallStatusError } from '../status/grpc-status.mapper.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../tensor/tensor-proto.codec.js';
+import { checkTensorSpec, type SymbolBindings } from '../tensor/tensor-spec.check.js';
+import { Tensor } from '../tensor/tensor.js';
 
 /** Decoded request fields, keyed by input name. */
 export type ModelRequest = Record<string, unknown>;
+
+/** A decoded request and the sizes its tensors bound to symbolic dimensions (e.g. `batch`). */
+export interface DecodedRequest {
+  readonly request: ModelRequest;
+  readonly bindings: SymbolBindings;
+}
 
 /**
  * Turns one model's request bytes into handler arguments and its results into
  * response bytes, checking both against the declaration. Decoding is done
  * here rather than by grpc-js so that malformed bytes get INVALID_ARGUMENT,
- * not the library's INTERNAL.
+ * not the library's INTERNAL; results that break the declaration are never sent.
  */
 export class ModelCodec {
   constructor(
@@ -20,38 +28,45 @@ export class ModelCodec {
     private readonly method: MethodDefinition<object, object>,
   ) {}
 
-  decode(bytes: Buffer): ModelRequest {
+  decode(bytes: Buffer): DecodedRequest {
     let message: ModelRequest;
     try {
       message = this.method.requestDeserialize(bytes) as ModelRequest;
     } catch (error) {
       throw new ValidationError(`Malformed ${this.model.requestType} message: ${(error as Error).message}`);
     }
+    const bindings: SymbolBindings = new Map();
     for (const input of this.model.inputs) {
-      message[input.name] = fromWire(input, message[input.name]);
+      message[input.name] = fromWire(input, message[input.name], bindings);
     }
-    return message;
+    return { request: message, bindings };
   }
 
-  encode(result: unknown): Buffer {
+  encode(result: unknown, bindings: SymbolBindings): Buffer {
+    const scope: SymbolBindings = new Map(bindings);
     const message: Record<string, unknown> = {};
     if (this.model.namedOutputs) {
       if (result === null || typeof result !== 'object') {
         throw this.badResult(`returned ${describeValue(result)}; it declares named outputs, so return an object with ${this.outputNames()}`);
       }
       for (const output of this.model.outputs) {
-        message[output.name] = this.toWire(output, (result as Record<string, unknown>)[output.name]);
+        message[output.name] = this.toWire(output, (result as Record<string, unknown>)[output.name], scope);
       }
     } else {
-      message.result = this.toWire(this.model.outputs[0], result);
+      message.result = this.toWire(this.model.outputs[0], result, scope);
     }
     return this.method.responseSerialize(message);
   }
 
-  private toWire(field: ModelFieldSpec, value: unknown): unknown {
-    const converted = toWireValue(field.type, value);
+  private toWire(field: ModelFieldSpec, value: unknown, bindings: SymbolBindings): unknown {
+    const problem = { text: '' };
+    const converted = toWireValue(field.type, value, field.name, bindings, problem);
     if (converted === INVALID) {
-      throw this.badResult(`returned ${describeValue(value)} for '${field.name}', which is declared ${describeFieldType(field.type)}`);
+      throw this.badResult(
+        problem.text
+          ? `returned an output that breaks its declaration: ${problem.text}`
+          : `returned ${describeValue(value)} for '${field.name}', which is declared ${describeFieldType(field.type)}`,
+      );
     }
     return converted;
   }
@@ -67,24 +82,49 @@ export class ModelCodec {
 
 const INVALID = Symbol('invalid');
 
-function fromWire(input: ModelFieldSpec, value: unknown): unknown {
-  const { type } = input;
-  if (type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor')) {
-    throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Input '${input.name}': tensor inputs are not served by this version`);
-  }
+function fromWire(input: ModelFieldSpec, value: unknown, bindings: SymbolBindings): unknown {
+  const { type, name } = input;
+  if (type.kind === 'tensor') return decodeTensor(type, value as TensorProtoMessage, name, bindings);
   if (type.kind === 'list') {
-    return isLong(type.element) ? (value as string[]).map(BigInt) : value;
+    const items = value as unknown[];
+    if (type.element.kind === 'tensor') {
+      const element = type.element;
+      // Elements of a list may differ in their symbolic sizes (e.g. images of several sizes).
+      return items.map((item, i) => decodeTensor(element, item as TensorProtoMessage, `${name}[${i}]`, new Map()));
+    }
+    return isLong(type.element) ? items.map((item) => BigInt(item as string)) : items;
   }
   return isLong(type) ? BigInt(value as string) : value;
 }
 
-function toWireValue(type: FieldType, value: unknown): unknown {
+function decodeTensor(type: TensorFieldType, message: TensorProtoMessage, field: string, bindings: SymbolBindings): Tensor {
+  const tensor = decodeTensorProto(message, field);
+  const problem = checkTensorSpec(tensor, type.spec, field, bindings);
+  if (problem) throw new ValidationError(`Input ${problem}`, field);
+  return tensor;
+}
+
+function toWireValue(type: FieldType, value: unknown, field: string, bindings: SymbolBindings, problem: { text: string }): unknown {
   if (type.kind === 'list') {
     if (!Array.isArray(value) && !ArrayBuffer.isView(value)) return INVALID;
-    const items = Array.from(value as ArrayLike<unknown>, (item) => toWireValue(type.element, item));
+    const items = Array.from(value as ArrayLike<unknown>, (item, i) =>
+      toWireValue(type.element, item, `${field}[${i}]`, type.element.kind === 'tensor' ? new Map() : bindings, problem),
+    );
     return items.includes(INVALID) ? INVALID : items;
   }
-  if (type.kind === 'tensor') return INVALID;
+  if (type.kind === 'tensor') {
+    if (!(value instanceof Tensor)) return INVALID;
+    const mismatch = checkTensorSpec(value, type.spec, field, bindings);
+    if (mismatch) {
+      problem.text = mismatch;
+      return INVALID;
+    }
+    return encodeTensorProto(value);
+  }
+  return scalarToWire(type, value);
+}
+
+function scalarToWire(type: ScalarFieldType, value: unknown): unknown {
   switch (type.protoType) {
     case 'string':
       return typeof value === 'string' ? value : INVALID;

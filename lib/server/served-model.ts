@@ -28,15 +28,17 @@ export class ServedModel {
 
   /** Runs a unary call to its encoded response. */
   async runUnary(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
-    let result = await this.invoke(this.codec.decode(bytes), this.contextOf(call, inflight));
+    const { request, bindings } = this.codec.decode(bytes);
+    let result = await this.invoke(request, this.contextOf(call, inflight));
     // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
     if (isObservable(result)) result = await lastValueFrom(result);
-    return this.codec.encode(result);
+    return this.codec.encode(result, bindings);
   }
 
-  /** Runs a streaming call to the iterator of its results. */
-  async openStream(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<StreamSource> {
-    const result = await this.invoke(this.codec.decode(bytes), this.contextOf(call, inflight));
+  /** Runs a streaming call to the iterator of its results, and the encoder of each result. */
+  async openStream(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }> {
+    const { request, bindings } = this.codec.decode(bytes);
+    const result = await this.invoke(request, this.contextOf(call, inflight));
     const source = openStream(result);
     if (!source) {
       throw new InferenceError(
@@ -45,11 +47,7 @@ export class ServedModel {
         this.descriptor.name,
       );
     }
-    return source;
-  }
-
-  encode(result: unknown): Buffer {
-    return this.codec.encode(result);
+    return { source, encode: (item) => this.codec.encode(item, bindings) };
   }
 
   /** Maps an error to the status the client gets; unexpected ones are logged with their stack, never sent. */

@@ -1,38 +1,91 @@
-import type { TensorDType, TensorDTypeName } from './tensor-dtype.js';
+import { SerializationError } from '../errors/serialization.error.js';
+import type { TensorData } from './tensor-data.js';
+import { DTYPE_STORAGE, normalizeDType, type TensorDType, type TensorDTypeName } from './tensor-dtype.js';
 import { TensorSpec, type TensorDim } from './tensor-spec.js';
 
-/** Typed-array storage of a tensor's elements (bool as `Uint8Array`, float16 as raw `Uint16Array` bits). */
-export type TensorData =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Int16Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint16Array
-  | Uint32Array
-  | BigUint64Array;
+export type { TensorData } from './tensor-data.js';
 
 /**
  * An n-dimensional array: dtype, shape and row-major typed-array data.
+ * Tensors decoded from a request are views over the received bytes where
+ * alignment allows, so treat their data as read-only.
  *
  * `Tensor.of(dtype, shape)` declares a tensor type for `@Input()` and `returns`:
  * @example
  * ```ts
  * @Model('iris', { returns: Tensor.of('float32', ['batch', 3]) })
  * iris(@Input('features', Tensor.of('float32', ['batch', 4])) x: Tensor) { ... }
+ *
+ * new Tensor('float32', [2, 2], new Float32Array([1, 2, 3, 4]));
+ * Tensor.from('int64', [3], [1n, 2n, 3n]);
  * ```
  */
 export class Tensor {
+  readonly dtype: TensorDType;
+  readonly shape: readonly number[];
+
+  /**
+   * @throws SerializationError when the data's type or length does not fit the dtype and shape
+   */
   constructor(
-    readonly dtype: TensorDType,
-    readonly shape: readonly number[],
+    dtype: TensorDTypeName,
+    shape: readonly number[],
     readonly data: TensorData,
-  ) {}
+  ) {
+    const wire = normalizeDType(dtype);
+    if (!wire) throw new SerializationError(`Unknown tensor dtype '${dtype}'`, dtype);
+    const Storage = DTYPE_STORAGE[wire];
+    if (!(data instanceof Storage)) {
+      throw new SerializationError(`A ${wire} tensor holds its data in a ${Storage.name}, got ${data?.constructor?.name}`, wire);
+    }
+    const size = elementCount(shape);
+    if (data.length !== size) {
+      throw new SerializationError(`Shape [${shape.join(', ')}] has ${size} elements but the data has ${data.length}`, wire);
+    }
+    this.dtype = wire;
+    this.shape = Object.freeze([...shape]);
+  }
 
   /** Declares a tensor type with fixed (`4`) and symbolic (`'batch'`) dimensions. */
   static of(dtype: TensorDTypeName, shape: readonly TensorDim[]): TensorSpec {
     return new TensorSpec(dtype, shape);
   }
+
+  /** Builds a tensor from plain values (numbers, bigints for 64-bit integers, booleans for bool). */
+  static from(dtype: TensorDTypeName, shape: readonly number[], values: ArrayLike<number | bigint | boolean>): Tensor {
+    const wire = normalizeDType(dtype);
+    if (!wire) throw new SerializationError(`Unknown tensor dtype '${dtype}'`, dtype);
+    const data = new DTYPE_STORAGE[wire](values.length);
+    const isBig = wire === 'int64' || wire === 'uint64';
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      (data as unknown as (number | bigint)[])[i] = isBig ? BigInt(value) : Number(value);
+    }
+    return new Tensor(wire, shape, data);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The rows along the first dimension, each as a plain array (handy in tests and logs). */
+  rows(): (number | bigint)[][] {
+    const rowLength = this.shape.length === 0 ? 1 : this.size / Math.max(this.shape[0], 1);
+    const rows: (number | bigint)[][] = [];
+    for (let start = 0; start < this.size; start += rowLength) {
+      rows.push(Array.from(this.data.subarray(start, start + rowLength) as ArrayLike<number | bigint>));
+    }
+    return rows;
+  }
+}
+
+/** Product of the dimensions (1 for a scalar). */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((product, dim) => product * dim, 1);
 }

@@ -1,0 +1,101 @@
+import { endianness } from 'node:os';
+import { ValidationError } from '../errors/validation.error.js';
+import { tensorCopyStats } from './tensor-copy-stats.js';
+import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
+import { Tensor } from './tensor.js';
+
+/** A `TensorProto` as the protobuf layer hands it over (int64 shape entries as strings or numbers). */
+export interface TensorProtoMessage {
+  shape: readonly (string | number)[];
+  dtype: string;
+  data: Uint8Array;
+}
+
+// NOTE: the wire format is little-endian; typed arrays use the host's order, so a big-endian host would need swaps.
+const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Turns a received `TensorProto` into a `Tensor` whose data is a view over the
+ * received bytes when they are aligned for the dtype (one copy otherwise).
+ * Every malformed part is a `ValidationError` naming the field.
+ */
+export function decodeTensorProto(message: TensorProtoMessage | null | undefined, field: string): Tensor {
+  if (!message) {
+    throw new ValidationError(`Input '${field}' is missing: send a TensorProto with shape, dtype and data`, field);
+  }
+  assertLittleEndianHost();
+  const dtype = normalizeDType(message.dtype);
+  if (!dtype) {
+    const got = message.dtype === '' ? 'an empty dtype' : `dtype '${message.dtype}'`;
+    throw new ValidationError(`Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`, field);
+  }
+  const shape = parseShape(message.shape, field);
+  const count = checkedElementCount(shape, dtype, message.data.byteLength, field);
+  const data = viewOrCopy(message.data, dtype, count);
+  if (dtype === 'bool') assertBooleanBytes(data as Uint8Array, field);
+  return new Tensor(dtype, shape, data);
+}
+
+/** The `TensorProto` fields for a tensor; `data` is a view, so the serializer's copy is the only one. */
+export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
+  assertLittleEndianHost();
+  const { buffer, byteOffset, byteLength } = tensor.data;
+  tensorCopyStats.encodedBytes += byteLength;
+  return { shape: tensor.shape, dtype: tensor.dtype, data: Buffer.from(buffer, byteOffset, byteLength) };
+}
+
+function parseShape(raw: readonly (string | number)[], field: string): number[] {
+  return raw.map((entry, axis) => {
+    const dim = Number(entry);
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw new ValidationError(
+        `Input '${field}': dimension ${axis} of shape [${raw.join(', ')}] is ${entry}; dimensions must be integers >= 0`,
+        field,
+      );
+    }
+    return dim;
+  });
+}
+
+function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: number, field: string): number {
+  const itemSize = itemSizeOf(dtype);
+  const count = shape.reduce((product, dim) => product * dim, 1);
+  const needed = count * itemSize;
+  if (!Number.isSafeInteger(needed)) {
+    throw new ValidationError(`Input '${field}': shape [${shape.join(', ')}] has more elements than any message can hold`, field);
+  }
+  if (needed !== byteLength) {
+    throw new ValidationError(
+      `Input '${field}': data has ${byteLength} bytes, but shape [${shape.join(', ')}] of ${dtype} needs ${needed} ` +
+        `(${count} elements x ${itemSize} bytes)`,
+      field,
+    );
+  }
+  return count;
+}
+
+function viewOrCopy(bytes: Uint8Array, dtype: TensorDType, count: number) {
+  const Storage = DTYPE_STORAGE[dtype];
+  if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) {
+    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
+    return new Storage(bytes.buffer, bytes.byteOffset, count);
+  }
+  // Typed arrays need offsets aligned to their element size; only then is a copy made.
+  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
+  const copy = new Storage(count);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
+}
+
+function assertBooleanBytes(data: Uint8Array, field: string): void {
+  const bad = data.findIndex((byte) => byte > 1);
+  if (bad >= 0) {
+    throw new ValidationError(`Input '${field}': bool element ${bad} is byte ${data[bad]}; bool tensors hold 0 or 1 per byte`, field);
+  }
+}
+
+function assertLittleEndianHost(): void {
+  if (!HOST_IS_LITTLE_ENDIAN) {
+    throw new Error('nestjs-blazerpc tensors need a little-endian host (x86-64, arm64)');
+  }
+}

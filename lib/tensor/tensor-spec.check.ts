@@ -1,0 +1,35 @@
+import type { Tensor } from './tensor.js';
+import type { TensorSpec } from './tensor-spec.js';
+
+/** Sizes bound to symbolic dimensions so far in one call, and which field bound each. */
+export type SymbolBindings = Map<string, { size: number; field: string }>;
+
+/**
+ * Checks a tensor against its declared spec: dtype, rank, fixed dimensions,
+ * and symbolic dimensions that must agree across the fields of one call.
+ * Returns what is wrong, in words that name the field, or `undefined`.
+ */
+export function checkTensorSpec(tensor: Tensor, spec: TensorSpec, field: string, bindings: SymbolBindings): string | undefined {
+  const declared = `[${spec.shape.join(', ')}]`;
+  if (tensor.dtype !== spec.dtype) {
+    return `'${field}': expected dtype ${spec.dtype}, got ${tensor.dtype}`;
+  }
+  if (tensor.rank !== spec.shape.length) {
+    return `'${field}': expected shape ${declared} (rank ${spec.shape.length}), got [${tensor.shape.join(', ')}] (rank ${tensor.rank})`;
+  }
+  for (let axis = 0; axis < spec.shape.length; axis++) {
+    const want = spec.shape[axis];
+    const got = tensor.shape[axis];
+    if (typeof want === 'number') {
+      if (want !== got) return `'${field}': dimension ${axis} of ${declared} must be ${want}, got ${got}`;
+      continue;
+    }
+    const bound = bindings.get(want);
+    if (bound === undefined) {
+      bindings.set(want, { size: got, field });
+    } else if (bound.size !== got) {
+      return `'${field}': dimension '${want}' is ${got}, but '${bound.field}' has '${want}' = ${bound.size}`;
+    }
+  }
+  return undefined;
+}
