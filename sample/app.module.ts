@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BlazeRpcModule, type BlazeRpcModuleOptions } from '../lib/index.js';
+import { OnnxModule } from '../lib/contrib/onnx/index.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
+import { IrisModels } from './iris/iris.models.js';
 import { ModelsController } from './models.controller.js';
 import { sampleConfig } from './sample.config.js';
 import { TextModels } from './text/text.models.js';
@@ -11,9 +13,12 @@ export class AppModule {
   static forRoot(overrides: BlazeRpcModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), ...overrides })],
+      imports: [
+        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), ...overrides }),
+        OnnxModule.register({ name: 'iris', source: sampleConfig.irisModelPath() }),
+      ],
       controllers: [ModelsController],
-      providers: [TextModels, ApiKeyGuard],
+      providers: [TextModels, IrisModels, ApiKeyGuard],
     };
   }
 }

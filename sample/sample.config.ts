@@ -4,6 +4,8 @@ export const sampleConfig = {
   grpcPort: () => Number(process.env.GRPC_PORT ?? process.env.PORT ?? 50051),
   /** HTTP port (for /metrics and /models): `HTTP_PORT`, else 3000. */
   httpPort: () => Number(process.env.HTTP_PORT ?? 3000),
+  /** The iris ONNX model: `IRIS_MODEL_PATH`, else the one `npm run train:iris` writes. */
+  irisModelPath: () => process.env.IRIS_MODEL_PATH ?? 'sample/iris/iris.onnx',
   /** Token the `secure` model accepts: `SAMPLE_API_TOKEN`, else `demo-token`. */
   apiToken: () => process.env.SAMPLE_API_TOKEN ?? 'demo-token',
 };

@@ -35,7 +35,8 @@ export class Tensor {
     const wire = normalizeDType(dtype);
     if (!wire) throw new SerializationError(`Unknown tensor dtype '${dtype}'`, dtype);
     const Storage = DTYPE_STORAGE[wire];
-    if (!(data instanceof Storage)) {
+    // NOTE: compared by tag, not instanceof, so arrays made in another realm (native addons, VM contexts) pass.
+    if (!ArrayBuffer.isView(data) || (data as Uint8Array)[Symbol.toStringTag] !== Storage.name) {
       throw new SerializationError(`A ${wire} tensor holds its data in a ${Storage.name}, got ${data?.constructor?.name}`, wire);
     }
     const size = elementCount(shape);

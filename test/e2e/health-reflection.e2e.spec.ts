@@ -25,7 +25,7 @@ describe('health and reflection over a real connection', () => {
     beforeAll(() => (health = new HealthClient(running.address)));
     afterAll(() => health.close());
 
-    it.each(['', 'blazerpc.InferenceService', 'echo', 'tokens', 'secure', 'info'])("reports '%s' SERVING", async (service) => {
+    it.each(['', 'blazerpc.InferenceService', 'echo', 'tokens', 'secure', 'info', 'iris'])("reports '%s' SERVING", async (service) => {
       await expect(health.check(service)).resolves.toBe('SERVING');
     });
 
@@ -59,7 +59,7 @@ describe('health and reflection over a real connection', () => {
     it('describes every model from file_containing_symbol', async () => {
       const definition = await reflection.describe('blazerpc.InferenceService');
       const service = definition['blazerpc.InferenceService'] as grpc.ServiceDefinition;
-      expect(Object.keys(service).sort()).toEqual(['PredictEcho', 'PredictInfo', 'PredictSecure', 'PredictTokens']);
+      expect(Object.keys(service).sort()).toEqual(['PredictEcho', 'PredictInfo', 'PredictIris', 'PredictSecure', 'PredictTokens']);
       expect(service.PredictTokens.responseStream).toBe(true);
       const request = (definition['blazerpc.EchoRequest'] as any).type;
       expect(request.field.map((f: { name: string; number: number }) => [f.name, f.number])).toEqual([['text', 1]]);
@@ -83,6 +83,10 @@ describe('health and reflection over a real connection', () => {
       stream.on('error', reject);
     });
     expect(words).toEqual(['found', 'by', 'reflection']);
+    const features = { shape: ['1', '4'], dtype: 'float32', data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer) };
+    const { result } = await call(client, 'PredictIris', { features });
+    expect(result).toMatchObject({ shape: ['1', '3'], dtype: 'float' });
+    expect(new Float32Array(new Uint8Array(result.data).buffer)[0]).toBeGreaterThan(0.9);
     client.close();
     reflection.close();
   });

@@ -19,7 +19,7 @@ export async function startApp(
   configure: (app: INestApplication) => void = () => undefined,
 ): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOGS ? undefined : false });
   configure(app);
   const server = app.get(BlazeRpcServer);
   app.connectMicroservice({ strategy: server });

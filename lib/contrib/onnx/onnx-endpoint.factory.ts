@@ -1,0 +1,68 @@
+import { ConfigurationError } from '../../errors/configuration.error.js';
+import { Input } from '../../decorators/input.decorator.js';
+import { Model } from '../../decorators/model.decorator.js';
+import { FIELD_NAME_PATTERN, isProtoKeyword } from '../../schema/proto-naming.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { TensorSpec } from '../../tensor/tensor-spec.js';
+import type { OnnxValueInfo } from './onnx-model-options.interface.js';
+import type { OnnxModel } from './onnx-model.js';
+import type { OnnxServeOptions } from './onnx-module-options.interface.js';
+
+/** A graph input or output as a request/response field. */
+interface EndpointField {
+  readonly fieldName: string;
+  readonly spec: TensorSpec;
+}
+
+/**
+ * @internal Builds a provider instance whose one `@Model()` method serves an
+ * ONNX model, with its fields, dtypes and shapes read from the session's
+ * metadata: a dynamic first dimension becomes `'batch'`, several outputs
+ * become named response fields.
+ */
+export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions = {}): object {
+  const inputs = model.inputs.map((info) => toField(info, name, 'input'));
+  const outputs = model.outputs.map((info) => toField(info, name, 'output'));
+  const fieldNames = outputs.map((o) => o.fieldName);
+
+  class OnnxEndpoint {
+    async predict(...tensors: Tensor[]): Promise<Tensor | Record<string, Tensor>> {
+      const results = await model.predict(...tensors);
+      return results.length === 1 ? results[0] : Object.fromEntries(results.map((tensor, i) => [fieldNames[i], tensor]));
+    }
+  }
+  Object.defineProperty(OnnxEndpoint, 'name', { value: `OnnxEndpoint(${name})` });
+  const prototype = OnnxEndpoint.prototype;
+  inputs.forEach((input, index) => Input(input.fieldName, input.spec)(prototype, 'predict', index));
+  const returns = outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
+  const descriptor = Object.getOwnPropertyDescriptor(prototype, 'predict')!;
+  Model(name, { returns, version: options.version, batching: options.batching, description: options.description ?? `ONNX model ${model.source}` })(
+    prototype,
+    'predict',
+    descriptor,
+  );
+  return new OnnxEndpoint();
+}
+
+function toField(info: OnnxValueInfo, model: string, kind: 'input' | 'output'): EndpointField {
+  if (!info.dtype) {
+    throw new ConfigurationError(
+      `OnnxModule.serve('${model}'): ${kind} '${info.name}' is not a tensor of a type TensorProto carries; ` +
+        'write a @Model() handler that converts it instead.',
+    );
+  }
+  const shape = info.shape.map((dim, axis) => {
+    const dynamic = typeof dim === 'string' || dim < 0;
+    if (!dynamic) return dim;
+    if (axis === 0) return 'batch';
+    return typeof dim === 'string' ? toIdentifier(dim) : `dim${axis}`;
+  });
+  return { fieldName: toIdentifier(info.name), spec: Tensor.of(info.dtype, shape) };
+}
+
+/** ONNX names may hold `.`, `:` or `/`; proto field names may not. */
+function toIdentifier(name: string): string {
+  let id = name.replace(/[^A-Za-z0-9_]/g, '_');
+  if (!FIELD_NAME_PATTERN.test(id)) id = `_${id}`;
+  return isProtoKeyword(id) ? `${id}_` : id;
+}
