@@ -3,6 +3,7 @@ import { BlazeRpcModule } from '../../lib/index.js';
 import { TypedModels } from '../fixtures/typed.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
 
 describe('wire format and bad input', () => {
   let running: RunningApp;
@@ -41,6 +42,36 @@ describe('wire format and bad input', () => {
   it('answers named outputs as one field each', async () => {
     const response = await client.unary('PredictStats', { values: [1, 2, 3, 6] });
     expect(response).toEqual({ count: 4, mean: 3, labels: ['low', 'low', 'high', 'high'] });
+  });
+
+  it('mixes tensors, scalars and lists in one model, with named outputs', async () => {
+    const response = await client.unary('PredictWeigh', {
+      points: tensorMessage('float32', [2, 2], new Float32Array([1, 2, 3, 4])),
+      weights: tensorMessage('float32', [2], new Float32Array([10, 100])),
+      scale: 0.5,
+      tags: ['a', 'b'],
+    });
+    expect(Array.from(readTensor(response.weighted).data as Float32Array)).toEqual([5, 10, 150, 200]);
+    expect(response.summary).toBe('2 rows: a,b');
+  });
+
+  it("refuses tensors whose shared 'batch' dimension disagrees, naming both fields", async () => {
+    const error = await failureOf(
+      client.unary('PredictWeigh', {
+        points: tensorMessage('float32', [2, 2], new Float32Array(4)),
+        weights: tensorMessage('float32', [3], new Float32Array(3)),
+        scale: 1,
+        tags: [],
+      }),
+    );
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(error.details).toBe("Input 'weights': dimension 'batch' is 3, but 'points' has 'batch' = 2");
+  });
+
+  it("answers INTERNAL rather than send an output whose 'batch' differs from the request's", async () => {
+    const error = await failureOf(client.unary('PredictDropRow', { points: tensorMessage('float32', [3, 2], new Float32Array(6)) }));
+    expect(error.code).toBe(grpc.status.INTERNAL);
+    expect(error.details).toBe('Internal server error');
   });
 
   it('answers malformed request bytes with INVALID_ARGUMENT naming the message, and keeps serving', async () => {
