@@ -1,27 +1,16 @@
 import { status } from '@grpc/grpc-js';
 import { readIrisCsv } from '../../sample/iris/iris-data.js';
 import { AppModule } from '../../sample/app.module.js';
-import { failureOf, ModelClient } from '../helpers/model-client.js';
-import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { failureOf } from '../helpers/model-client.js';
+import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
 
 describe('the iris sample over a real connection (ONNX Runtime)', () => {
-  let running: RunningApp;
-  let client: ModelClient;
+  const suite = serveForSuite({ imports: [AppModule.forRoot(testServerOptions)] });
   const samples = readIrisCsv('sample/iris/iris.csv');
 
-  beforeAll(async () => {
-    running = await startApp({ imports: [AppModule.forRoot(testServerOptions)] });
-    client = new ModelClient(running.address, running.registry.protoText);
-  });
-
-  afterAll(async () => {
-    client.close();
-    await running.app.close();
-  });
-
   const predict = (features: Float32Array, rows: number) =>
-    client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
+    suite.client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
 
   it('classifies the shipped iris data with accuracy >= 0.9, probabilities summing to 1 per row', async () => {
     const features = Float32Array.from(samples.flatMap((s) => s.features));
@@ -50,7 +39,7 @@ describe('the iris sample over a real connection (ONNX Runtime)', () => {
     ['a negative dimension', { shape: ['-1', '4'], dtype: 'float32', data: Buffer.alloc(16) }, "Input 'features': dimension 0 of shape [-1, 4] is -1"],
     ['a missing tensor', undefined, "Input 'features' is missing"],
   ])('refuses %s with INVALID_ARGUMENT naming the field, and keeps serving', async (_case, features, message) => {
-    const error = await failureOf(client.unary('PredictIris', features === undefined ? {} : { features }));
+    const error = await failureOf(suite.client.unary('PredictIris', features === undefined ? {} : { features }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toContain(message);
     const ok = readTensor((await predict(Float32Array.from(samples[100].features), 1)).result);

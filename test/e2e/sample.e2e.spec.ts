@@ -1,33 +1,22 @@
 import { status } from '@grpc/grpc-js';
 import { AppModule } from '../../sample/app.module.js';
-import { collect, failureOf, ModelClient } from '../helpers/model-client.js';
-import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { collect, failureOf } from '../helpers/model-client.js';
+import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 
 describe('sample app over a real gRPC connection', () => {
-  let running: RunningApp;
-  let client: ModelClient;
-
-  beforeAll(async () => {
-    running = await startApp({ imports: [AppModule.forRoot(testServerOptions)] });
-    client = new ModelClient(running.address, running.registry.protoText);
-  });
-
-  afterAll(async () => {
-    client.close();
-    await running.app.close();
-  });
+  const suite = serveForSuite({ imports: [AppModule.forRoot(testServerOptions)] });
 
   it('echo returns the text unchanged', async () => {
-    await expect(client.unary('PredictEcho', { text: 'héllo wörld' })).resolves.toEqual({ result: 'héllo wörld' });
+    await expect(suite.client.unary('PredictEcho', { text: 'héllo wörld' })).resolves.toEqual({ result: 'héllo wörld' });
   });
 
   it('tokens streams the words of the prompt, one per message', async () => {
-    const messages = await collect(client.stream('PredictTokens', { prompt: '  the quick   brown fox ' }));
+    const messages = await collect(suite.client.stream('PredictTokens', { prompt: '  the quick   brown fox ' }));
     expect(messages.map((m) => m.result)).toEqual(['the', 'quick', 'brown', 'fox']);
   });
 
   it('secure greets a caller with the right token', async () => {
-    const response = await client.unary(
+    const response = await suite.client.unary(
       'PredictSecure',
       { text: 'hi' },
       { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'alice' } },
@@ -36,18 +25,18 @@ describe('sample app over a real gRPC connection', () => {
   });
 
   it('secure refuses a call without a token with UNAUTHENTICATED', async () => {
-    const error = await failureOf(client.unary('PredictSecure', { text: 'hi' }));
+    const error = await failureOf(suite.client.unary('PredictSecure', { text: 'hi' }));
     expect(error.code).toBe(status.UNAUTHENTICATED);
     expect(error.details).toContain('authorization');
   });
 
   it('secure refuses a wrong token with PERMISSION_DENIED', async () => {
-    const error = await failureOf(client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer nope' } }));
+    const error = await failureOf(suite.client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer nope' } }));
     expect(error.code).toBe(status.PERMISSION_DENIED);
   });
 
   it('info reports the full method path and the peer', async () => {
-    const { result } = await client.unary('PredictInfo', {});
+    const { result } = await suite.client.unary('PredictInfo', {});
     expect(result).toContain('method=/blazerpc.InferenceService/PredictInfo');
     expect(result).toMatch(/peer=127\.0\.0\.1:\d+/);
   });

@@ -2,50 +2,39 @@ import * as grpc from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
 import { TypedModels } from '../fixtures/typed.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
-import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
 
 describe('wire format and bad input', () => {
-  let running: RunningApp;
-  let client: ModelClient;
+  const suite = serveForSuite({
+    imports: [BlazeRpcModule.forRoot({ ...testServerOptions, maxReceiveMessageLength: 1024 })],
+    providers: [TypedModels],
+  });
 
   const rawCall = (path: string, bytes: Buffer) =>
     new Promise<Buffer>((resolve, reject) =>
-      client.raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (error, response) =>
+      suite.client.raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (error, response) =>
         error ? reject(error) : resolve(response!),
       ),
     );
 
-  beforeAll(async () => {
-    running = await startApp({
-      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, maxReceiveMessageLength: 1024 })],
-      providers: [TypedModels],
-    });
-    client = new ModelClient(running.address, running.registry.protoText);
-  });
-
-  afterAll(async () => {
-    client.close();
-    await running.app.close();
-  });
-
   it('carries int64 beyond 2^53 exactly, as bigint in the handler', async () => {
-    await expect(client.unary('PredictNextId', { id: '9007199254740993' })).resolves.toEqual({ result: '9007199254740994' });
+    await expect(suite.client.unary('PredictNextId', { id: '9007199254740993' })).resolves.toEqual({ result: '9007199254740994' });
   });
 
   it('passes list and bytes fields through', async () => {
-    await expect(client.unary('PredictJoin', { words: ['a', 'b', 'c'], separator: '-' })).resolves.toEqual({ result: 'a-b-c' });
-    const { result } = await client.unary('PredictReverse', { payload: Buffer.from([1, 2, 3]) });
+    await expect(suite.client.unary('PredictJoin', { words: ['a', 'b', 'c'], separator: '-' })).resolves.toEqual({ result: 'a-b-c' });
+    const { result } = await suite.client.unary('PredictReverse', { payload: Buffer.from([1, 2, 3]) });
     expect([...result]).toEqual([3, 2, 1]);
   });
 
   it('answers named outputs as one field each', async () => {
-    const response = await client.unary('PredictStats', { values: [1, 2, 3, 6] });
+    const response = await suite.client.unary('PredictStats', { values: [1, 2, 3, 6] });
     expect(response).toEqual({ count: 4, mean: 3, labels: ['low', 'low', 'high', 'high'] });
   });
 
   it('mixes tensors, scalars and lists in one model, with named outputs', async () => {
-    const response = await client.unary('PredictWeigh', {
+    const response = await suite.client.unary('PredictWeigh', {
       points: tensorMessage('float32', [2, 2], new Float32Array([1, 2, 3, 4])),
       weights: tensorMessage('float32', [2], new Float32Array([10, 100])),
       scale: 0.5,
@@ -57,7 +46,7 @@ describe('wire format and bad input', () => {
 
   it("refuses tensors whose shared 'batch' dimension disagrees, naming both fields", async () => {
     const error = await failureOf(
-      client.unary('PredictWeigh', {
+      suite.client.unary('PredictWeigh', {
         points: tensorMessage('float32', [2, 2], new Float32Array(4)),
         weights: tensorMessage('float32', [3], new Float32Array(3)),
         scale: 1,
@@ -69,7 +58,7 @@ describe('wire format and bad input', () => {
   });
 
   it("answers INTERNAL rather than send an output whose 'batch' differs from the request's", async () => {
-    const error = await failureOf(client.unary('PredictDropRow', { points: tensorMessage('float32', [3, 2], new Float32Array(6)) }));
+    const error = await failureOf(suite.client.unary('PredictDropRow', { points: tensorMessage('float32', [3, 2], new Float32Array(6)) }));
     expect(error.code).toBe(grpc.status.INTERNAL);
     expect(error.details).toBe('Internal server error');
   });
@@ -78,7 +67,7 @@ describe('wire format and bad input', () => {
     const error = await failureOf(rawCall('/blazerpc.InferenceService/PredictJoin', Buffer.from([0x0a, 0xff, 0xff, 0xff])));
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toMatch(/^Malformed JoinRequest message/);
-    await expect(client.unary('PredictJoin', { words: ['still', 'up'], separator: ' ' })).resolves.toEqual({ result: 'still up' });
+    await expect(suite.client.unary('PredictJoin', { words: ['still', 'up'], separator: ' ' })).resolves.toEqual({ result: 'still up' });
   });
 
   it('answers an unknown method with UNIMPLEMENTED', async () => {
@@ -87,13 +76,13 @@ describe('wire format and bad input', () => {
   });
 
   it('answers an oversized message with RESOURCE_EXHAUSTED, and keeps serving', async () => {
-    const error = await failureOf(client.unary('PredictJoin', { words: ['x'.repeat(4096)], separator: '' }));
+    const error = await failureOf(suite.client.unary('PredictJoin', { words: ['x'.repeat(4096)], separator: '' }));
     expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    await expect(client.unary('PredictJoin', { words: ['ok'], separator: '' })).resolves.toEqual({ result: 'ok' });
+    await expect(suite.client.unary('PredictJoin', { words: ['ok'], separator: '' })).resolves.toEqual({ result: 'ok' });
   });
 
   it('never sends a result that breaks its declared type: INTERNAL instead', async () => {
-    const error = await failureOf(client.unary('PredictLiar', {}));
+    const error = await failureOf(suite.client.unary('PredictLiar', {}));
     expect(error.code).toBe(grpc.status.INTERNAL);
   });
 });

@@ -1,6 +1,7 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BlazeRpcServer, ModelRegistry } from '../../lib/index.js';
+import { ModelClient } from './model-client.js';
 
 /** A running app with its gRPC server on a free loopback port. */
 export interface RunningApp {
@@ -30,3 +31,20 @@ export async function startApp(
 
 /** Module options every test uses: loopback, a free port, no file written. */
 export const testServerOptions = { host: '127.0.0.1', port: 0, protoFile: false as const, gracePeriodMs: 2000 };
+
+/**
+ * Starts an app for the enclosing `describe` (beforeAll/afterAll) with a
+ * client on the generated proto; read `suite.client` / `suite.running` in tests.
+ */
+export function serveForSuite(metadata: ModuleMetadata, configure?: (app: INestApplication) => void) {
+  const suite = {} as { running: RunningApp; client: ModelClient };
+  beforeAll(async () => {
+    suite.running = await startApp(metadata, configure);
+    suite.client = new ModelClient(suite.running.address, suite.running.registry.protoText);
+  });
+  afterAll(async () => {
+    suite.client?.close();
+    await suite.running?.app.close();
+  });
+  return suite;
+}
