@@ -1,5 +1,16 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { BlazeRpcModuleOptions } from './interfaces/blaze-rpc-options.interface.js';
+import { BlazeMetrics } from './metrics/blaze-metrics.js';
+import { createMetricsDefinition } from './metrics/metrics.providers.js';
+import type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js';
+
+/** Options of forRoot/forRootAsync that shape the module itself, so they cannot come from a factory. */
+interface BlazeRpcModuleExtras {
+  /** Register the module globally. @default true */
+  isGlobal: boolean;
+  /** Export Prometheus metrics (and serve them at `/metrics`). @default false */
+  metrics: boolean | BlazeMetricsOptions;
+}
 
 export const {
   ConfigurableModuleClass: BlazeRpcConfigurableModule,
@@ -8,5 +19,14 @@ export const {
   ASYNC_OPTIONS_TYPE: BLAZE_RPC_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<BlazeRpcModuleOptions>()
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras<BlazeRpcModuleExtras>({ isGlobal: true, metrics: false }, (definition, extras) => {
+    const metrics = createMetricsDefinition(extras.metrics);
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      imports: [...(definition.imports ?? []), ...(metrics.imports ?? [])],
+      providers: [...(definition.providers ?? []), ...(metrics.providers ?? [])],
+      exports: [...(definition.exports ?? []), BlazeMetrics],
+    };
+  })
   .build();

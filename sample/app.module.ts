@@ -14,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), ...overrides }),
+        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), metrics: true, ...overrides }),
         OnnxModule.register({ name: 'iris', source: sampleConfig.irisModelPath() }),
       ],
       controllers: [ModelsController],

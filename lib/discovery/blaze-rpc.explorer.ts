@@ -8,6 +8,7 @@ import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interf
 import { ModelRegistry } from '../registry/model.registry.js';
 import type { ModelDeclaration } from '../schema/model-declaration.interface.js';
 import { createModelSchema } from '../schema/model-schema.factory.js';
+import { decideBatching } from '../batching/batching-decision.js';
 import { BlazeRpcMetadataAccessor } from './blaze-rpc-metadata.accessor.js';
 
 /**
@@ -77,7 +78,15 @@ export class BlazeRpcExplorer implements OnModuleInit {
         requestScoped,
       };
       const schema = createModelSchema(declaration);
-      this.registry.add(schema, metadata.options.default === true, { wrapper, methodName, requestScoped });
+      const batching = decideBatching(schema, metadata.options.batching, this.options.batching);
+      if (batching.warn) {
+        this.logger.warn(
+          `Model '${schema.name}' (${schema.handler}) runs unbatched: ${batching.reason}. To batch it, do per-call work ` +
+            'in a guard, interceptor or pipe (they run per request, before batching) and keep @Ctx()/@Depends() off the handler.',
+        );
+      }
+      const served = { ...schema, batching: batching.settings, unbatchedReason: batching.reason };
+      this.registry.add(served, metadata.options.default === true, { wrapper, methodName, requestScoped });
     }
   }
 

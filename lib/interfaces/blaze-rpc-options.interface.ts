@@ -73,6 +73,11 @@ export interface BlazeRpcModuleOptions {
   keepalive?: KeepaliveOptions;
   /** Further `@grpc/grpc-js` server options, passed through as given. */
   channelOptions?: ChannelOptions;
+  /**
+   * Log one line per model call (method, peer, status, duration) with Nest's Logger.
+   * @default false
+   */
+  logCalls?: boolean;
   /** Module-wide batching defaults; see `BatchingOptions`. */
   batching?: BatchingOptions;
 }

@@ -31,20 +31,26 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     health: options.health ?? true,
     reflection: options.reflection ?? true,
     gracePeriodMs: nonNegative('gracePeriodMs', options.gracePeriodMs ?? 5000),
+    logCalls: options.logCalls ?? false,
     channelOptions: resolveChannelOptions(options),
     batching: resolveBatching(options.batching),
   };
 }
 
 /** Validates per-model or module batching values; `where` names the owner in messages. */
-export function resolveBatching(batching: BatchingOptions = {}, defaults = DEFAULT_BATCHING, where = 'batching'): Required<BatchingOptions> {
+export function resolveBatching(
+  batching: BatchingOptions = {},
+  defaults = DEFAULT_BATCHING,
+  where = 'batching',
+  owner = 'BlazeRpcModule option',
+): Required<BatchingOptions> {
   const merged = { ...defaults, ...batching };
-  positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize);
-  nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs);
-  positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize);
-  positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches);
+  positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner);
+  nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner);
+  positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize, owner);
+  positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches, owner);
   if (typeof merged.enabled !== 'boolean') {
-    throw invalid(`${where}.enabled`, merged.enabled, 'true or false');
+    throw invalid(`${where}.enabled`, merged.enabled, 'true or false', owner);
   }
   return merged;
 }
@@ -86,22 +92,20 @@ function messageLength(name: string, value: number): number {
   return value;
 }
 
-function positiveInteger(name: string, value: unknown): number {
+function positiveInteger(name: string, value: unknown, owner?: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw invalid(name, value, 'a positive integer');
+    throw invalid(name, value, 'a positive integer', owner);
   }
   return value;
 }
 
-function nonNegative(name: string, value: unknown): number {
+function nonNegative(name: string, value: unknown, owner?: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalid(name, value, 'a number >= 0');
+    throw invalid(name, value, 'a number >= 0', owner);
   }
   return value;
 }
 
-function invalid(name: string, value: unknown, expected: string): ConfigurationError {
-  return new ConfigurationError(
-    `BlazeRpcModule option '${name}' is invalid: got ${JSON.stringify(value)}, expected ${expected}.`,
-  );
+function invalid(name: string, value: unknown, expected: string, owner = 'BlazeRpcModule option'): ConfigurationError {
+  return new ConfigurationError(`${owner} '${name}' is invalid: got ${JSON.stringify(value)}, expected ${expected}.`);
 }

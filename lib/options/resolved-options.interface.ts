@@ -10,6 +10,7 @@ export interface ResolvedBlazeRpcOptions {
   readonly health: boolean;
   readonly reflection: boolean;
   readonly gracePeriodMs: number;
+  readonly logCalls: boolean;
   readonly channelOptions: ChannelOptions;
   readonly batching: Required<BatchingOptions>;
 }

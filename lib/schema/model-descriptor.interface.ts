@@ -1,3 +1,4 @@
+import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { FieldType } from './field-type.js';
 
 /** One request field or response field of a model. */
@@ -36,6 +37,8 @@ export interface ModelDescriptor {
   readonly responseType: string;
   /** `Class.method` that implements it, for logs and errors. */
   readonly handler: string;
-  /** Why the model is never batched, or `undefined` when it can be. */
+  /** Batching settings in force (module defaults plus the model's overrides) when the model is batched. */
+  readonly batching?: Required<BatchingOptions>;
+  /** Why the model runs one request at a time, when it does. */
   readonly unbatchedReason?: string;
 }

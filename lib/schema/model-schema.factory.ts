@@ -119,8 +119,6 @@ function checkFieldName(name: string, kind: string, where: string, fail: (m: str
 }
 
 function unbatchedReason(declaration: ModelDeclaration, streaming: boolean): string | undefined {
-  const options = declaration.metadata.options;
-  if (options.batching === false) return 'batching is turned off for it ({ batching: false })';
   if (streaming) return 'it streams its results';
   if (declaration.requestScoped) return 'its provider is request-scoped (a fresh instance per call)';
   if (declaration.params.some((p) => p.kind === 'context')) return 'it takes @Ctx(), which is per call';

@@ -16,7 +16,10 @@ import { createHealthHandlers } from '../health/health.handlers.js';
 import { HEALTH_PROTO, HEALTH_SERVICE } from '../health/health.proto.js';
 import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interface.js';
 import { ModelRegistry } from '../registry/model.registry.js';
-import { createStreamHandler, createUnaryHandler } from './call-handlers.js';
+import type { ModelBatcher } from '../batching/model-batcher.js';
+import { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from './call-handlers.js';
+import { loggingObserver, metricsObserver } from './call-observer.js';
 import { CallTracker } from './call-tracker.js';
 import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
@@ -41,6 +44,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('BlazeRpc');
   private readonly tracker = new CallTracker();
   private readonly openWatches = new Set<() => void>();
+  private readonly batchers: ModelBatcher[] = [];
   private grpcServer?: GrpcServer;
   private boundPort?: number;
 
@@ -50,6 +54,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
     private readonly invokers: ModelInvokerFactory,
     private readonly health: BlazeHealthService,
     private readonly explorer: BlazeRpcExplorer,
+    private readonly metrics: BlazeMetrics,
   ) {
     super();
   }
@@ -79,6 +84,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
     this.grpcServer = undefined;
     this.logger.log(`Shutting down: ${this.tracker.size} call(s) in flight, up to ${this.options.gracePeriodMs} ms to finish`);
     for (const service of this.health.services()) this.health.setStatus(service, 'NOT_SERVING');
+    // Queued requests run now rather than wait for fuller batches; what outlives the grace period is cancelled.
+    this.batchers.forEach((batcher) => batcher.flush());
     const cancelled = await this.tracker.drain(this.options.gracePeriodMs);
     if (cancelled > 0) this.logger.warn(`Cancelled ${cancelled} call(s) still running after ${this.options.gracePeriodMs} ms`);
     this.openWatches.forEach((close) => close());
@@ -136,16 +143,32 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   private createInferenceHandlers(pkg: PackageDefinition): UntypedServiceImplementation {
     const generated = pkg[this.registry.serviceName] as ServiceDefinition;
     const handlers: UntypedServiceImplementation = {};
+    const context = this.createHandlerContext();
     for (const entry of this.registry.entries()) {
       const { descriptor } = entry;
-      const invoke = this.invokers.create(entry);
+      const { invoke, batcher } = this.invokers.create(entry);
+      if (batcher) this.batchers.push(batcher);
       for (const rpc of descriptor.rpcMethods) {
         const method = generated[rpc] as MethodDefinition<object, object>;
         const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method), invoke, this.logger);
-        handlers[rpc] = descriptor.streaming ? createStreamHandler(served, this.tracker) : createUnaryHandler(served, this.tracker);
+        handlers[rpc] = descriptor.streaming ? createStreamHandler(served, context) : createUnaryHandler(served, context);
       }
     }
     return handlers;
+  }
+
+  private createHandlerContext(): CallHandlerContext {
+    const recordMetrics = metricsObserver(this.metrics);
+    const log = this.options.logCalls ? loggingObserver(this.logger) : undefined;
+    return {
+      tracker: this.tracker,
+      observe: log
+        ? (outcome) => {
+            recordMetrics(outcome);
+            log(outcome);
+          }
+        : recordMetrics,
+    };
   }
 
   private markServing(): void {

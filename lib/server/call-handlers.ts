@@ -4,24 +4,33 @@ import {
   type handleUnaryCall,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import type { CallObserver } from './call-observer.js';
 import type { CallTracker } from './call-tracker.js';
 import type { InflightCall } from './inflight-call.js';
 import type { CallFailure, ServedModel } from './served-model.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
 
+/** @internal What every model call handler needs besides its model. */
+export interface CallHandlerContext {
+  readonly tracker: CallTracker;
+  readonly observe: CallObserver;
+}
+
 /** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
-export function createUnaryHandler(model: ServedModel, tracker: CallTracker): handleUnaryCall<Buffer, Buffer> {
+export function createUnaryHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
+    const started = performance.now();
     let answered = false;
     const answer = (failure: CallFailure | null, response?: Buffer) => {
       if (answered) return;
       answered = true;
       if (inflight) tracker.end(inflight);
       callback(failure, response);
+      observe({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
     };
     const inflight = tracker.begin(call, (reason) => answer(reason));
-    if (!inflight) return callback(SHUTTING_DOWN);
+    if (!inflight) return answer(SHUTTING_DOWN);
     model.runUnary(call.request, call, inflight).then(
       (response) => answer(null, response),
       // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
@@ -36,8 +45,9 @@ export function createUnaryHandler(model: ServedModel, tracker: CallTracker): ha
  * than the model yields. A cancel or deadline stops the producer (a
  * generator's `finally` runs).
  */
-export function createStreamHandler(model: ServedModel, tracker: CallTracker): handleServerStreamingCall<Buffer, Buffer> {
+export function createStreamHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
   return (call) => {
+    const started = performance.now();
     let ended = false;
     const end = (failure?: CallFailure) => {
       if (ended) return;
@@ -45,9 +55,10 @@ export function createStreamHandler(model: ServedModel, tracker: CallTracker): h
       if (inflight) tracker.end(inflight);
       if (failure) call.emit('error', failure);
       else call.end();
+      observe({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
     };
     const inflight = tracker.begin(call, (reason) => end(reason));
-    if (!inflight) return void call.emit('error', SHUTTING_DOWN);
+    if (!inflight) return end(SHUTTING_DOWN);
     pump(model, call, inflight).then(
       () => end(),
       (error) => ended || end(model.failure(error)),

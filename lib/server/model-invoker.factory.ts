@@ -3,46 +3,69 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ContextId } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
-import { isObservable } from 'rxjs';
+import { planBatching } from '../batching/batch-plan.js';
+import { currentCallSignal } from '../batching/current-call.js';
+import { ModelBatcher } from '../batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
+import { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import type { RegisteredModel } from '../registry/model.registry.js';
+import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
-import { observableAsIterable } from './stream-source.js';
 
 /** Runs one model call through Nest's enhancers and the handler; resolves to what the handler produced. */
 export type ModelInvoker = (request: ModelRequest, context: BlazeContext) => Promise<unknown>;
 
-type Method = (...args: unknown[]) => unknown;
+/** A model's invoker, and its batch queue when it is batched. */
+export interface ModelRuntime {
+  readonly invoke: ModelInvoker;
+  readonly batcher?: ModelBatcher;
+}
 
 /**
  * @internal Builds each model's invoker on Nest's `ExternalContextCreator`
  * (context type `'rpc'`): guards, interceptors, pipes and exception filters,
- * global, class and method level. Singleton providers get one proxy built at
- * startup; request-scoped ones are resolved per call with their own context id.
+ * global, class and method level, run per request. Singleton providers get
+ * one proxy built at startup; request-scoped ones are resolved per call with
+ * their own context id. A batched model's handler queues the request; the
+ * batcher runs the real method once per batch.
  */
 @Injectable()
 export class ModelInvokerFactory {
   private readonly injector = new Injector();
   private readonly paramsFactory = new ModelParamsFactory();
 
-  constructor(private readonly contextCreator: ExternalContextCreator) {}
+  constructor(
+    private readonly contextCreator: ExternalContextCreator,
+    private readonly metrics: BlazeMetrics,
+  ) {}
 
-  create({ descriptor, binding }: RegisteredModel): ModelInvoker {
+  create({ descriptor, binding }: RegisteredModel): ModelRuntime {
     const { wrapper, methodName } = binding;
     const prototype = (wrapper.metatype as { prototype: Record<string, Method> } | null)?.prototype;
-    const method = (wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName];
-    const handler = descriptor.streaming ? keepStreamsOpen(method!) : method!;
+    const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
+    const plan = descriptor.batching && planBatching(descriptor);
+    if (descriptor.batching && plan) {
+      const instance = wrapper.instance as object;
+      const outputs = descriptor.outputs.map((o) => o.name);
+      const execute = (args: unknown[]) => executeOnce(method, instance, args);
+      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics);
+      const proxy = this.createProxy(instance, batchingHandler(method, batcher), methodName);
+      return { batcher, invoke: (request, context) => currentCallSignal.run(context.signal, () => proxy(request, context)) };
+    }
+    const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics);
     if (!binding.requestScoped) {
       const proxy = this.createProxy(wrapper.instance as object, handler, methodName);
-      return (request, context) => proxy(request, context);
+      return { invoke: (request, context) => proxy(request, context) };
     }
-    return async (request, context) => {
-      const contextId = ContextIdFactory.getByRequest(context);
-      this.contextCreator.registerRequestProvider(context, contextId);
-      const host = wrapper.host!;
-      const instance = await this.injector.loadPerContext(wrapper.instance, host, host.providers, contextId, wrapper);
-      return this.createProxy(instance as object, handler, methodName, contextId, wrapper.id)(request, context);
+    return {
+      invoke: async (request, context) => {
+        const contextId = ContextIdFactory.getByRequest(context);
+        this.contextCreator.registerRequestProvider(context, contextId);
+        const host = wrapper.host!;
+        const instance = await this.injector.loadPerContext(wrapper.instance, host, host.providers, contextId, wrapper);
+        return this.createProxy(instance as object, handler, methodName, contextId, wrapper.id)(request, context);
+      },
     };
   }
 
@@ -59,23 +82,4 @@ export class ModelInvokerFactory {
       'rpc',
     ) as (request: ModelRequest, context: BlazeContext) => Promise<unknown>;
   }
-}
-
-/**
- * NOTE: Nest's context creator resolves an Observable result to its last
- * value, which is right for unary calls but would swallow a stream. A
- * streaming handler is wrapped so an Observable it returns travels as an
- * AsyncIterable instead. Nest reads guard/interceptor metadata off the
- * handler function, so the wrapper carries the method's metadata.
- */
-function keepStreamsOpen(method: Method): Method {
-  const handler = function (this: unknown, ...args: unknown[]) {
-    const result = method.apply(this, args);
-    return isObservable(result) ? observableAsIterable(result) : result;
-  };
-  for (const key of Reflect.getOwnMetadataKeys(method)) {
-    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, method), handler);
-  }
-  Object.defineProperty(handler, 'name', { value: method.name });
-  return handler;
 }

@@ -18,13 +18,18 @@ export type CallFailure = Pick<StatusObject, 'code' | 'details'>;
  * -> encode, and the status a failure maps to.
  */
 export class ServedModel {
+  /** rpc name, e.g. `PredictIris` (the metrics' `method` label). */
+  readonly rpc: string;
+
   constructor(
     readonly descriptor: ModelDescriptor,
     readonly path: string,
     private readonly codec: ModelCodec,
     private readonly invoke: ModelInvoker,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.rpc = path.slice(path.lastIndexOf('/') + 1);
+  }
 
   /** Runs a unary call to its encoded response. */
   async runUnary(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<Buffer> {

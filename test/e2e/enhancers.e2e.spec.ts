@@ -15,14 +15,16 @@ import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 
 describe('Nest enhancers, Depends and request scope on model calls', () => {
   const suite = serveForSuite(
-      { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [EnhancedModels, GuardedModels, PerCallModels] },
-      (app) => {
+    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [EnhancedModels, GuardedModels, PerCallModels] },
+    {
+      configure: (app) => {
         app.useGlobalInterceptors(tagInterceptor('global'));
         app.useGlobalGuards(new DenyFlaggedGuard());
         app.useGlobalPipes(new NoForbiddenWordPipe());
         app.useGlobalFilters(new TeapotFilter());
       },
-    );
+    },
+  );
 
   it('runs method, class and global interceptors, innermost first', async () => {
     await expect(suite.client.unary('PredictTagged', { text: 'x' })).resolves.toEqual({ result: 'x|method|class|global' });

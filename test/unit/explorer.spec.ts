@@ -14,14 +14,19 @@ class SingletonModels {
     return texts.map((t) => t.length);
   }
 
-  @Model('contextual')
-  contextual(@Ctx() ctx: BlazeContext): string {
-    return ctx.peer;
+  @Model('contextual', { returns: [String] })
+  contextual(@Ctx() ctx: BlazeContext, @Input('texts', [String]) texts: string[]): string[] {
+    return texts.map(() => ctx.peer);
   }
 
-  @Model('dependent')
-  dependent(@Depends(() => 'x') x: string): string {
-    return x;
+  @Model('dependent', { returns: [String] })
+  dependent(@Input('texts', [String]) texts: string[], @Depends(() => 'x') x: string): string[] {
+    return texts.map(() => x);
+  }
+
+  @Model('opted-out', { returns: [Float32], batching: false })
+  optedOut(@Input('texts', [String]) texts: string[]): number[] {
+    return texts.map((t) => t.length);
   }
 
   notAModel(): string {
@@ -34,6 +39,11 @@ class ScopedModels {
   @Model('scoped')
   scoped(@Input('n') n: number): number {
     return n;
+  }
+
+  @Model('scoped-list', { returns: [Float32] })
+  scopedList(@Input('values', [Float32]) values: number[]): number[] {
+    return values;
   }
 }
 
@@ -69,7 +79,17 @@ describe('BlazeRpcExplorer', () => {
   });
 
   it('finds @Model methods on providers (static, request-scoped, aliased) and controllers', () => {
-    expect(registry.list().map((m) => m.name)).toEqual(['aliased', 'contextual', 'dependent', 'from-controller', 'plain', 'scoped', 'scores']);
+    expect(registry.list().map((m) => m.name)).toEqual([
+      'aliased',
+      'contextual',
+      'dependent',
+      'from-controller',
+      'opted-out',
+      'plain',
+      'scoped',
+      'scoped-list',
+      'scores',
+    ]);
   });
 
   it('infers scalar types from the signature', () => {
@@ -91,11 +111,15 @@ describe('BlazeRpcExplorer', () => {
     });
   });
 
-  it('says why a model cannot be batched', () => {
-    expect(registry.get('plain').unbatchedReason).toBeUndefined();
+  it('batches list models with the module defaults, and says why others run unbatched', () => {
+    expect(registry.get('scores').batching).toEqual({ enabled: true, maxBatchSize: 32, batchTimeoutMs: 10, maxQueueSize: 1024, maxConcurrentBatches: 1 });
+    expect(registry.get('scores').unbatchedReason).toBeUndefined();
+    expect(registry.get('plain').unbatchedReason).toContain('no batch axis');
     expect(registry.get('contextual').unbatchedReason).toContain('@Ctx()');
     expect(registry.get('dependent').unbatchedReason).toContain('@Depends()');
-    expect(registry.get('scoped').unbatchedReason).toContain('request-scoped');
+    expect(registry.get('scoped-list').unbatchedReason).toContain('request-scoped');
+    expect(registry.get('opted-out').unbatchedReason).toContain('{ batching: false }');
+    expect(registry.get('opted-out').batching).toBeUndefined();
   });
 
   it('throws ModelNotFoundError for an unknown model or version', () => {

@@ -1,0 +1,39 @@
+import type { FieldType } from '../schema/field-type.js';
+import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+
+/** How one input takes part in a batch. */
+export type InputAxis = 'tensor' | 'list' | 'shared';
+
+/**
+ * How a model's requests merge into one execution: which inputs are
+ * concatenated along the batch axis (tensors on a leading `'batch'`
+ * dimension, or lists), which must be equal across the batch (`shared`),
+ * and how each output is split back.
+ */
+export interface BatchPlan {
+  readonly inputs: readonly InputAxis[];
+  readonly outputs: readonly ('tensor' | 'list')[];
+  readonly kind: 'tensor' | 'list';
+}
+
+/**
+ * The batch plan of a model, or `undefined` when its fields have no batch
+ * axis (e.g. `echo(text: string): string`): such a model runs per request.
+ * Tensor models batch along a leading `'batch'` dimension of every batched
+ * input and output; list models along their list inputs and outputs.
+ */
+export function planBatching(model: ModelDescriptor): BatchPlan | undefined {
+  if (model.streaming) return undefined;
+  const inputs = model.inputs.map((input) => axisOf(input.type));
+  const kind = inputs.includes('tensor') ? 'tensor' : inputs.includes('list') ? 'list' : undefined;
+  if (!kind || inputs.some((axis) => axis !== kind && axis !== 'shared')) return undefined;
+  const outputs = model.outputs.map((output) => axisOf(output.type));
+  if (outputs.some((axis) => axis !== kind)) return undefined;
+  return { inputs, outputs: outputs as ('tensor' | 'list')[], kind };
+}
+
+function axisOf(type: FieldType): InputAxis {
+  if (type.kind === 'tensor' && type.spec.shape[0] === 'batch') return 'tensor';
+  if (type.kind === 'list' && type.element.kind === 'scalar') return 'list';
+  return 'shared';
+}

@@ -1,0 +1,171 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
+import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import { CallStatusError } from '../status/grpc-status.mapper.js';
+import { compatibilityKey, mergeArguments, rowsOf, splitResult } from './batch-merge.js';
+import type { BatchPlan } from './batch-plan.js';
+
+/** One queued request: its handler arguments and how to answer it. */
+interface Ticket {
+  readonly args: readonly unknown[];
+  readonly rows: number;
+  readonly key: string;
+  /** Runs in a batch of its own (more rows than a batch holds, or list inputs of different lengths). */
+  readonly alone: boolean;
+  readonly enqueuedAt: number;
+  readonly signal?: AbortSignal;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  onAbort?: () => void;
+}
+
+/** Runs one execution of the model on merged arguments. */
+export type BatchExecutor = (args: unknown[]) => Promise<unknown>;
+
+/**
+ * Adaptive batching for one model. Requests queue after their guards,
+ * interceptors and pipes have run; a batch is dispatched when it is full
+ * (`maxBatchSize` rows) or `batchTimeoutMs` after its first request
+ * arrived. Compatible requests (same trailing shapes and shared inputs) are
+ * concatenated, the model runs once, and each request gets its own rows
+ * back. Cancelled or expired requests leave the queue without reaching the model.
+ */
+export class ModelBatcher {
+  private queue: Ticket[] = [];
+  private readonly queuedRows = new Map<string, number>();
+  private running = 0;
+  private timer?: NodeJS.Timeout;
+  private flushing = false;
+  private soloKeys = 0;
+
+  constructor(
+    private readonly model: string,
+    private readonly plan: BatchPlan,
+    private readonly settings: Required<BatchingOptions>,
+    private readonly outputNames: readonly string[],
+    private readonly execute: BatchExecutor,
+    private readonly metrics: BlazeMetrics,
+  ) {}
+
+  /** Requests waiting for a batch. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a request; resolves to its share of the batch's result. */
+  submit(args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.queue.length >= this.settings.maxQueueSize) {
+      return Promise.reject(
+        new CallStatusError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          `Model '${this.model}' is at capacity: ${this.queue.length} requests queued (maxQueueSize); retry with backoff`,
+        ),
+      );
+    }
+    const rows = rowsOf(this.plan, args);
+    // A request with more rows than a batch holds (or disagreeing list lengths) runs alone.
+    const alone = rows < 0 || rows >= this.settings.maxBatchSize;
+    const key = alone ? `solo:${this.soloKeys++}` : compatibilityKey(this.plan, args);
+    return new Promise((resolve, reject) => {
+      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, resolve, reject };
+      if (signal) {
+        ticket.onAbort = () => this.evict(ticket);
+        signal.addEventListener('abort', ticket.onAbort, { once: true });
+      }
+      this.queue.push(ticket);
+      this.queuedRows.set(key, (this.queuedRows.get(key) ?? 0) + ticket.rows);
+      this.metrics.setQueueDepth(this.model, this.queue.length);
+      this.schedule();
+    });
+  }
+
+  /** Dispatches everything queued without waiting for timeouts (shutdown). */
+  flush(): void {
+    this.flushing = true;
+    this.schedule();
+  }
+
+  private evict(ticket: Ticket): void {
+    const index = this.queue.indexOf(ticket);
+    if (index < 0) return;
+    this.queue.splice(index, 1);
+    this.forget(ticket);
+    this.metrics.setQueueDepth(this.model, this.queue.length);
+    ticket.reject(abortError(ticket.signal!));
+  }
+
+  private schedule(): void {
+    while (this.running < this.settings.maxConcurrentBatches && this.queue.length > 0) {
+      const head = this.queue[0];
+      const waited = performance.now() - head.enqueuedAt;
+      const full = head.alone || (this.queuedRows.get(head.key) ?? 0) >= this.settings.maxBatchSize;
+      if (!this.flushing && !full && waited < this.settings.batchTimeoutMs) {
+        this.armTimer(this.settings.batchTimeoutMs - waited);
+        return;
+      }
+      void this.run(this.takeBatch());
+    }
+  }
+
+  private armTimer(delayMs: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.schedule();
+    }, Math.max(0, delayMs));
+  }
+
+  /** The head request and every queued request compatible with it, up to `maxBatchSize` rows. */
+  private takeBatch(): Ticket[] {
+    const [head] = this.queue;
+    const batch: Ticket[] = [];
+    let rows = 0;
+    const rest: Ticket[] = [];
+    for (const ticket of this.queue) {
+      const fits = ticket.key === head.key && (batch.length === 0 || rows + ticket.rows <= this.settings.maxBatchSize);
+      if (fits) {
+        batch.push(ticket);
+        rows += ticket.rows;
+        this.forget(ticket);
+      } else {
+        rest.push(ticket);
+      }
+    }
+    this.queue = rest;
+    this.metrics.setQueueDepth(this.model, this.queue.length);
+    return batch;
+  }
+
+  private forget(ticket: Ticket): void {
+    const left = (this.queuedRows.get(ticket.key) ?? 0) - ticket.rows;
+    if (left > 0) this.queuedRows.set(ticket.key, left);
+    else this.queuedRows.delete(ticket.key);
+  }
+
+  private async run(batch: Ticket[]): Promise<void> {
+    this.running++;
+    const started = performance.now();
+    for (const ticket of batch) {
+      if (ticket.onAbort) ticket.signal!.removeEventListener('abort', ticket.onAbort);
+      this.metrics.recordQueueWait(this.model, (started - ticket.enqueuedAt) / 1000);
+    }
+    try {
+      const result = await this.execute(mergeArguments(this.plan, batch.map((t) => t.args)));
+      const parts =
+        batch.length === 1 ? [result] : splitResult(this.plan, result, batch.map((t) => t.rows), this.outputNames, this.model);
+      batch.forEach((ticket, i) => ticket.resolve(parts[i]));
+    } catch (error) {
+      batch.forEach((ticket) => ticket.reject(error));
+    } finally {
+      this.metrics.recordExecution(this.model, batch.length, (performance.now() - started) / 1000);
+      this.running--;
+      this.schedule();
+    }
+  }
+}
+
+function abortError(signal: AbortSignal): CallStatusError {
+  const reason = signal.reason as { code?: GrpcStatus; details?: string } | undefined;
+  return new CallStatusError(reason?.code ?? GrpcStatus.CANCELLED, reason?.details ?? 'Cancelled');
+}

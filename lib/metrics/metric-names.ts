@@ -1,0 +1,11 @@
+/** Names of the metrics BlazeRpcModule exports to Prometheus. */
+export const METRIC = {
+  requestsTotal: 'blazerpc_requests_total',
+  requestDuration: 'blazerpc_request_duration_seconds',
+  inferenceCount: 'blazerpc_inference_count',
+  inferenceExecCount: 'blazerpc_inference_exec_count',
+  batchSize: 'blazerpc_batch_size',
+  queueWait: 'blazerpc_queue_wait_seconds',
+  queueDepth: 'blazerpc_queue_depth',
+  inferenceDuration: 'blazerpc_inference_duration_seconds',
+} as const;

@@ -1,0 +1,33 @@
+import type { DynamicModule, Provider } from '@nestjs/common';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { BlazeMetrics, NoopBlazeMetrics } from './blaze-metrics.js';
+import { METRIC } from './metric-names.js';
+import type { BlazeMetricsOptions } from './metrics-options.interface.js';
+import { PrometheusBlazeMetrics } from './prometheus-blaze-metrics.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/** @internal What BlazeRpcModule adds for `metrics`: Prometheus module and metric providers, or a no-op. */
+export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
+  if (!metrics) return { imports: [], providers: [{ provide: BlazeMetrics, useClass: NoopBlazeMetrics }] };
+  const options = metrics === true ? {} : metrics;
+  const providers: Provider[] = [
+    makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method and gRPC status', labelNames: ['method', 'status'] }),
+    makeHistogramProvider({
+      name: METRIC.requestDuration,
+      help: 'Model call duration in seconds (streams: to the end of the stream)',
+      labelNames: ['method'],
+      buckets: LATENCY_BUCKETS,
+    }),
+    makeCounterProvider({ name: METRIC.inferenceCount, help: 'Requests the model served', labelNames: ['model'] }),
+    makeCounterProvider({ name: METRIC.inferenceExecCount, help: 'Model executions (one per batch)', labelNames: ['model'] }),
+    makeHistogramProvider({ name: METRIC.batchSize, help: 'Requests per model execution', labelNames: ['model'], buckets: BATCH_BUCKETS }),
+    makeHistogramProvider({ name: METRIC.queueWait, help: 'Time requests waited in the batch queue, in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
+    makeGaugeProvider({ name: METRIC.queueDepth, help: 'Requests waiting in the batch queue', labelNames: ['model'] }),
+    makeHistogramProvider({ name: METRIC.inferenceDuration, help: 'Model execution time in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
+    { provide: BlazeMetrics, useClass: PrometheusBlazeMetrics },
+  ];
+  const prometheus = PrometheusModule.register({ path: options.path ?? '/metrics', defaultMetrics: { enabled: options.defaultMetrics ?? true } });
+  return { imports: [prometheus], providers };
+}

@@ -1,0 +1,44 @@
+import type { status as GrpcStatus } from '@grpc/grpc-js';
+import { status as GrpcStatusCodes } from '@grpc/grpc-js';
+import { Injectable } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { BlazeMetrics } from './blaze-metrics.js';
+import { METRIC } from './metric-names.js';
+
+/** @internal BlazeMetrics on prom-client, through @willsoto/nestjs-prometheus providers. */
+@Injectable()
+export class PrometheusBlazeMetrics extends BlazeMetrics {
+  constructor(
+    @InjectMetric(METRIC.requestsTotal) private readonly requests: Counter<'method' | 'status'>,
+    @InjectMetric(METRIC.requestDuration) private readonly requestDuration: Histogram<'method'>,
+    @InjectMetric(METRIC.inferenceCount) private readonly inferences: Counter<'model'>,
+    @InjectMetric(METRIC.inferenceExecCount) private readonly executions: Counter<'model'>,
+    @InjectMetric(METRIC.batchSize) private readonly batchSize: Histogram<'model'>,
+    @InjectMetric(METRIC.queueWait) private readonly queueWait: Histogram<'model'>,
+    @InjectMetric(METRIC.queueDepth) private readonly queueDepth: Gauge<'model'>,
+    @InjectMetric(METRIC.inferenceDuration) private readonly inferenceDuration: Histogram<'model'>,
+  ) {
+    super();
+  }
+
+  recordCall(method: string, code: GrpcStatus, seconds: number): void {
+    this.requests.inc({ method, status: GrpcStatusCodes[code] });
+    this.requestDuration.observe({ method }, seconds);
+  }
+
+  recordExecution(model: string, requests: number, seconds: number): void {
+    this.inferences.inc({ model }, requests);
+    this.executions.inc({ model });
+    this.batchSize.observe({ model }, requests);
+    this.inferenceDuration.observe({ model }, seconds);
+  }
+
+  recordQueueWait(model: string, seconds: number): void {
+    this.queueWait.observe({ model }, seconds);
+  }
+
+  setQueueDepth(model: string, depth: number): void {
+    this.queueDepth.set({ model }, depth);
+  }
+}

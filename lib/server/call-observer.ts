@@ -1,0 +1,26 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { Logger } from '@nestjs/common';
+import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
+
+/** How one call ended. */
+export interface CallOutcome {
+  /** rpc name, e.g. `PredictIris`. */
+  readonly method: string;
+  readonly peer: string;
+  readonly code: GrpcStatus;
+  readonly seconds: number;
+}
+
+/** @internal Told of every model call's end, whatever ended it. */
+export type CallObserver = (outcome: CallOutcome) => void;
+
+/** @internal Counts each call once in `blazerpc_requests_total` and times it. */
+export function metricsObserver(metrics: BlazeMetrics): CallObserver {
+  return ({ method, code, seconds }) => metrics.recordCall(method, code, seconds);
+}
+
+/** @internal One log line per call: method, peer, status, duration (the `logCalls` option). */
+export function loggingObserver(logger: Logger): CallObserver {
+  return ({ method, peer, code, seconds }) =>
+    logger.log(`${method} ${peer} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
+}

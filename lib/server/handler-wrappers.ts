@@ -1,0 +1,60 @@
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { ModelBatcher } from '../batching/model-batcher.js';
+import { currentCallSignal } from '../batching/current-call.js';
+import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import { observableAsIterable } from './stream-source.js';
+
+/** A model method as Nest's context creator calls it: `this` is the provider instance. */
+export type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * @internal Handler of an unbatched model: times each execution for the
+ * metrics, and (for streaming models) keeps a returned Observable a stream.
+ *
+ * NOTE: Nest's context creator resolves an Observable result to its last
+ * value, which is right for unary calls but would swallow a stream, so a
+ * streaming handler's Observable travels as an AsyncIterable instead.
+ */
+export function timedHandler(method: Method, model: string, streaming: boolean, metrics: BlazeMetrics): Method {
+  return carryingMetadataOf(method, function (this: unknown, ...args: unknown[]) {
+    const started = performance.now();
+    const record = () => metrics.recordExecution(model, 1, (performance.now() - started) / 1000);
+    const result = method.apply(this, args);
+    if (streaming && isObservable(result)) return observableAsIterable(result);
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => (record(), value),
+        (error) => {
+          record();
+          throw error;
+        },
+      );
+    }
+    record();
+    return result;
+  });
+}
+
+/**
+ * @internal Handler of a batched model: what the pipes produced for this
+ * request joins the batch queue, and the request's share of the batch result
+ * comes back through the interceptors like any result.
+ */
+export function batchingHandler(method: Method, batcher: ModelBatcher): Method {
+  return carryingMetadataOf(method, (...args: unknown[]) => batcher.submit(args, currentCallSignal.getStore()));
+}
+
+/** Runs the real method once on a batch's merged arguments. */
+export async function executeOnce(method: Method, instance: unknown, args: unknown[]): Promise<unknown> {
+  const result = await method.apply(instance, args);
+  return isObservable(result) ? lastValueFrom(result) : result;
+}
+
+/** Nest reads guard, interceptor, pipe and filter metadata off the handler function, so wrappers carry the method's. */
+function carryingMetadataOf(method: Method, wrapper: Method): Method {
+  for (const key of Reflect.getOwnMetadataKeys(method)) {
+    Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, method), wrapper);
+  }
+  Object.defineProperty(wrapper, 'name', { value: method.name });
+  return wrapper;
+}
