@@ -4,6 +4,7 @@ import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { CallStatusError } from '../status/grpc-status.mapper.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult } from './batch-merge.js';
 import type { BatchPlan } from './batch-plan.js';
+import type { QueuedCall } from './current-call.js';
 
 /** One queued request: its handler arguments and how to answer it. */
 interface Ticket {
@@ -14,6 +15,8 @@ interface Ticket {
   readonly alone: boolean;
   readonly enqueuedAt: number;
   readonly signal?: AbortSignal;
+  /** Epoch ms after which the caller no longer waits. */
+  readonly deadline: number;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: unknown) => void;
   onAbort?: () => void;
@@ -53,7 +56,8 @@ export class ModelBatcher {
   }
 
   /** Queues a request; resolves to its share of the batch's result. */
-  submit(args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+  submit(args: readonly unknown[], call?: QueuedCall): Promise<unknown> {
+    const signal = call?.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.queue.length >= this.settings.maxQueueSize) {
       return Promise.reject(
@@ -68,7 +72,8 @@ export class ModelBatcher {
     const alone = rows < 0 || rows >= this.settings.maxBatchSize;
     const key = alone ? `solo:${this.soloKeys++}` : compatibilityKey(this.plan, args);
     return new Promise((resolve, reject) => {
-      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, resolve, reject };
+      const deadline = call?.deadline?.getTime() ?? Infinity;
+      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, deadline, resolve, reject };
       if (signal) {
         ticket.onAbort = () => this.evict(ticket);
         signal.addEventListener('abort', ticket.onAbort, { once: true });
@@ -118,7 +123,9 @@ export class ModelBatcher {
 
   /** The head request and every queued request compatible with it, up to `maxBatchSize` rows. */
   private takeBatch(): Ticket[] {
+    this.dropExpired();
     const [head] = this.queue;
+    if (!head) return [];
     const batch: Ticket[] = [];
     let rows = 0;
     const rest: Ticket[] = [];
@@ -137,6 +144,16 @@ export class ModelBatcher {
     return batch;
   }
 
+  /** Requests whose deadline has passed leave now, even if their call has not been told yet. */
+  private dropExpired(): void {
+    const now = Date.now();
+    for (const ticket of this.queue.filter((t) => t.deadline <= now)) {
+      this.queue.splice(this.queue.indexOf(ticket), 1);
+      this.forget(ticket);
+      ticket.reject(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded while queued'));
+    }
+  }
+
   private forget(ticket: Ticket): void {
     const left = (this.queuedRows.get(ticket.key) ?? 0) - ticket.rows;
     if (left > 0) this.queuedRows.set(ticket.key, left);
@@ -144,6 +161,7 @@ export class ModelBatcher {
   }
 
   private async run(batch: Ticket[]): Promise<void> {
+    if (batch.length === 0) return;
     this.running++;
     const started = performance.now();
     for (const ticket of batch) {

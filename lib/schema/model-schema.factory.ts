@@ -21,7 +21,6 @@ export function createModelSchema(declaration: ModelDeclaration): ModelSchema {
     throw new ConfigurationError(message);
   };
   if (!MODEL_NAME_PATTERN.test(metadata.name)) fail(messages.invalidModelName(where, metadata.name));
-  if (isProtoKeyword(metadata.name)) fail(messages.keywordModelName(where, metadata.name));
   const version = metadata.options.version ?? '1';
   if (typeof version !== 'string' || !VERSION_PATTERN.test(version)) fail(messages.invalidVersion(where, String(version)));
 

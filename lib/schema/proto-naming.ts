@@ -14,8 +14,9 @@ export const FIELD_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Versions: letters, digits, `.`, `-`, `_`, starting with a letter or digit. */
 export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/** Field names are emitted as written, so they may not be keywords (model names are PascalCased first). */
 export function isProtoKeyword(name: string): boolean {
-  return PROTO_KEYWORDS.has(name.toLowerCase());
+  return PROTO_KEYWORDS.has(name);
 }
 
 /**

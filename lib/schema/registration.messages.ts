@@ -2,8 +2,6 @@
 export const registrationMessages = {
   invalidModelName: (where: string, name: string) =>
     `${where}: model name '${name}' is invalid. Use a letter followed by letters, digits, '-' or '_', e.g. @Model('text-gen').`,
-  keywordModelName: (where: string, name: string) =>
-    `${where}: model name '${name}' is a proto keyword. Pick another name, e.g. @Model('${name}-model').`,
   invalidVersion: (where: string, version: string) =>
     `${where}: version '${version}' is invalid. Use letters, digits, '.', '-' or '_', e.g. { version: '2' }.`,
   invalidFieldName: (where: string, kind: string, name: string) =>

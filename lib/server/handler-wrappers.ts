@@ -1,6 +1,6 @@
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ModelBatcher } from '../batching/model-batcher.js';
-import { currentCallSignal } from '../batching/current-call.js';
+import { currentCall } from '../batching/current-call.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
 
@@ -41,7 +41,7 @@ export function timedHandler(method: Method, model: string, streaming: boolean, 
  * comes back through the interceptors like any result.
  */
 export function batchingHandler(method: Method, batcher: ModelBatcher): Method {
-  return carryingMetadataOf(method, (...args: unknown[]) => batcher.submit(args, currentCallSignal.getStore()));
+  return carryingMetadataOf(method, (...args: unknown[]) => batcher.submit(args, currentCall.getStore()));
 }
 
 /** Runs the real method once on a batch's merged arguments. */

@@ -4,7 +4,7 @@ import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ContextId } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
 import { planBatching } from '../batching/batch-plan.js';
-import { currentCallSignal } from '../batching/current-call.js';
+import { currentCall } from '../batching/current-call.js';
 import { ModelBatcher } from '../batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
 import { BlazeMetrics } from '../metrics/blaze-metrics.js';
@@ -51,7 +51,7 @@ export class ModelInvokerFactory {
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
       const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics);
       const proxy = this.createProxy(instance, batchingHandler(method, batcher), methodName);
-      return { batcher, invoke: (request, context) => currentCallSignal.run(context.signal, () => proxy(request, context)) };
+      return { batcher, invoke: (request, context) => currentCall.run(context, () => proxy(request, context)) };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics);
     if (!binding.requestScoped) {
