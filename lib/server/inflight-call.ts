@@ -3,6 +3,9 @@ import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>;
 
+/** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
+const DEADLINE_SKEW_MS = 25;
+
 /** Why a call's signal fired, as a status its handler answers with if it is still running. */
 type StopReason = Pick<StatusObject, 'code' | 'details'>;
 
@@ -20,10 +23,10 @@ export class InflightCall {
     /** Ends the call with this status (no-op once it has ended). */
     readonly stop: (reason: StopReason) => void,
   ) {
-    call.once('cancelled', () => this.abort({ code: GrpcStatus.CANCELLED, details: 'Cancelled by the client' }));
     const deadline = call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
     this.deadline = Number.isFinite(at) ? new Date(at) : undefined;
+    call.once('cancelled', () => this.abort(this.cancelReason(at)));
     if (this.deadline) {
       // NOTE: grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
       this.deadlineTimer = setTimeout(
@@ -32,6 +35,16 @@ export class InflightCall {
       );
       this.deadlineTimer.unref();
     }
+  }
+
+  /**
+   * NOTE: a client whose deadline passes resets the stream, which reaches us as
+   * a cancel a little before our own reading of the deadline; count it as the deadline.
+   */
+  private cancelReason(deadlineAt: number): StopReason {
+    return Date.now() >= deadlineAt - DEADLINE_SKEW_MS
+      ? { code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }
+      : { code: GrpcStatus.CANCELLED, details: 'Cancelled by the client' };
   }
 
   get signal(): AbortSignal {

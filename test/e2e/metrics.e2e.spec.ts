@@ -1,0 +1,75 @@
+import { status } from '@grpc/grpc-js';
+import { BlazeRpcModule } from '../../lib/index.js';
+import { TextModels } from '../../sample/text/text.models.js';
+import { BatchModels } from '../fixtures/batch.models.js';
+import { collect, failureOf } from '../helpers/model-client.js';
+import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
+import { tensorMessage } from '../helpers/tensor-message.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads one sample's value from Prometheus text exposition, or 0 when absent. */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('Prometheus metrics count every call (scraped from /metrics over HTTP)', () => {
+  const suite = serveForSuite(
+    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [BatchModels, TextModels] },
+    { http: true },
+  );
+
+  it('totals equal the calls made, by status, after a mixed run', async () => {
+    const { client } = suite;
+    const models = suite.running.app.get(BatchModels);
+    const pair = (v: number) => ({ x: tensorMessage('float32', [1, 2], Float32Array.from([v, v])) });
+
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.unary('PredictDouble', pair(i))));
+    for (let i = 0; i < 3; i++) {
+      await failureOf(client.unary('PredictDouble', { x: tensorMessage('float64', [1, 2], new Float64Array(2)) }));
+    }
+    for (let i = 0; i < 2; i++) await failureOf(client.unary('PredictGuardedLabel', { ids: [i] }));
+    await collect(client.stream('PredictTokens', { prompt: 'a b c' }));
+    await collect(client.stream('PredictTokens', { prompt: 'd e' }));
+
+    const release = models.hold();
+    const held = client.unary('PredictLabel', { ids: [1] });
+    await sleep(30);
+    const expired = failureOf(client.unary('PredictLabel', { ids: [2] }, { deadlineMs: 40 }));
+    const cancelled = (client.raw as any).PredictLabel({ ids: [3] }, () => undefined);
+    const queued = [4, 5].map((id) => client.unary('PredictLabel', { ids: [id] }));
+    await sleep(10);
+    const full = await failureOf(client.unary('PredictLabel', { ids: [7] }));
+    cancelled.cancel();
+    expect(full.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect((await expired).code).toBe(status.DEADLINE_EXCEEDED);
+    await sleep(20);
+    release();
+    await Promise.all([held, ...queued]);
+
+    const text = await (await fetch(`${suite.running.httpUrl}/metrics`)).text();
+    const requests = (method: string, code: string) => sample(text, 'blazerpc_requests_total', { method, status: code });
+    expect(requests('PredictDouble', 'OK')).toBe(20);
+    expect(requests('PredictDouble', 'INVALID_ARGUMENT')).toBe(3);
+    expect(requests('PredictGuardedLabel', 'PERMISSION_DENIED')).toBe(2);
+    expect(requests('PredictTokens', 'OK')).toBe(2);
+    expect(requests('PredictLabel', 'OK')).toBe(3);
+    expect(requests('PredictLabel', 'RESOURCE_EXHAUSTED')).toBe(1);
+    expect(requests('PredictLabel', 'DEADLINE_EXCEEDED')).toBe(1);
+    expect(requests('PredictLabel', 'CANCELLED')).toBe(1);
+    expect(sample(text, 'blazerpc_request_duration_seconds_count', { method: 'PredictLabel' })).toBe(6);
+    expect(sample(text, 'blazerpc_request_duration_seconds_count', { method: 'PredictTokens' })).toBe(2);
+
+    // Every OK call reached the model; the batching shows as fewer executions than requests.
+    expect(sample(text, 'blazerpc_inference_count', { model: 'double' })).toBe(20);
+    expect(sample(text, 'blazerpc_inference_exec_count', { model: 'double' })).toBeLessThan(20);
+    expect(sample(text, 'blazerpc_batch_size_sum', { model: 'double' })).toBe(20);
+    expect(sample(text, 'blazerpc_inference_count', { model: 'label' })).toBe(3);
+    expect(sample(text, 'blazerpc_queue_wait_seconds_count', { model: 'label' })).toBe(3);
+    expect(sample(text, 'blazerpc_queue_depth', { model: 'label' })).toBe(0);
+    expect(sample(text, 'blazerpc_inference_count', { model: 'tokens' })).toBe(2);
+    expect(text).toContain('process_cpu_user_seconds_total');
+  });
+});
