@@ -73,3 +73,18 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 });
+
+describe('call logging (logCalls)', () => {
+  const lines: string[] = [];
+  const logger = { log: (message: string) => lines.push(message), error: () => undefined, warn: () => undefined };
+  const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, logCalls: true })], providers: [TextModels] }, { logger });
+
+  it('logs one line per call with method, peer, status and duration', async () => {
+    await suite.client.unary('PredictEcho', { text: 'hi' });
+    await failureOf(suite.client.unary('PredictSecure', { text: 'hi' }));
+    const calls = lines.filter((line) => line.startsWith('Predict'));
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatch(/^PredictEcho 127\.0\.0\.1:\d+ OK \d+\.\dms$/);
+    expect(calls[1]).toMatch(/^PredictSecure 127\.0\.0\.1:\d+ UNAUTHENTICATED \d+\.\dms$/);
+  });
+});

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
+import { BatchModels } from '../fixtures/batch.models.js';
 import { SlowModels } from '../fixtures/slow.models.js';
 import { HealthClient } from '../helpers/health-client.js';
 import { collect, failureOf, ModelClient } from '../helpers/model-client.js';
@@ -49,5 +50,32 @@ describe('graceful shutdown', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     client.close();
     health.close();
+  });
+
+  it('runs requests still queued for a batch before stopping', async () => {
+    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 3000 })], providers: [BatchModels] });
+    const client = new ModelClient(running.address, running.registry.protoText);
+    const models = running.app.get(BatchModels);
+    const release = models.hold();
+    const calls = [1, 2, 3, 4].map((id) => client.unary('PredictLabel', { ids: [id] }));
+    await sleep(50);
+    const closed = running.app.close();
+    await sleep(50);
+    release();
+    expect((await Promise.all(calls)).map((r) => r.result)).toEqual([['id-1'], ['id-2'], ['id-3'], ['id-4']]);
+    await closed;
+    client.close();
+  });
+
+  it('answers UNAVAILABLE to requests still queued when the grace period ends', async () => {
+    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 100 })], providers: [BatchModels] });
+    const client = new ModelClient(running.address, running.registry.protoText);
+    const release = running.app.get(BatchModels).hold();
+    const calls = [1, 2, 3].map((id) => failureOf(client.unary('PredictLabel', { ids: [id] })));
+    await sleep(50);
+    await running.app.close();
+    expect((await Promise.all(calls)).map((e) => e.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]);
+    release();
+    client.close();
   });
 });
