@@ -121,6 +121,14 @@ describe('adaptive batching over a real connection', () => {
     expect(models.seenIds).toEqual([31]);
   });
 
+  it('concatenates list inputs from several guarded callers and hands each its own items back', async () => {
+    const allowed = { metadata: { 'x-allow': 'yes' } };
+    const inputs = [[1, 2], [3], [4, 5, 6], [7]];
+    const results = await Promise.all(inputs.map((ids) => suite.client.unary('PredictGuardedLabel', { ids }, allowed)));
+    expect(results.map((r) => r.result)).toEqual(inputs.map((ids) => ids.map((id) => `ok-${id}`)));
+    expect([...models.seenIds].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('runs a @Ctx() model unbatched, with one startup warning naming it', () => {
     const warnings = log.warnings.filter((w) => w.includes("'per-call'"));
     expect(warnings).toHaveLength(1);
