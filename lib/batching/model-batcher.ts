@@ -101,6 +101,7 @@ export class ModelBatcher {
   }
 
   private schedule(): void {
+    if (this.queue.length === 0) this.disarmTimer();
     while (this.running < this.settings.maxConcurrentBatches && this.queue.length > 0) {
       const head = this.queue[0];
       const waited = performance.now() - head.enqueuedAt;
@@ -119,6 +120,13 @@ export class ModelBatcher {
       this.timer = undefined;
       this.schedule();
     }, Math.max(0, delayMs));
+    // The calls waiting on this timer keep the process alive; the timer itself need not.
+    this.timer.unref();
+  }
+
+  private disarmTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** The head request and every queued request compatible with it, up to `maxBatchSize` rows. */
