@@ -22,7 +22,7 @@ export interface BatchPlan {
  * Tensor models batch along a leading `'batch'` dimension of every batched
  * input and output; list models along their list inputs and outputs.
  */
-export function planBatching(model: ModelDescriptor): BatchPlan | undefined {
+export function planBatching(model: Pick<ModelDescriptor, 'streaming' | 'inputs' | 'outputs'>): BatchPlan | undefined {
   if (model.streaming) return undefined;
   const inputs = model.inputs.map((input) => axisOf(input.type));
   const kind = inputs.includes('tensor') ? 'tensor' : inputs.includes('list') ? 'list' : undefined;

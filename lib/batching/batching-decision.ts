@@ -24,7 +24,7 @@ export function decideBatching(
   if (override === false) return { reason: 'batching is turned off for it ({ batching: false })', warn: false };
   const settings = resolveBatching(override ?? {}, defaults, 'batching', `@Model('${schema.name}') on ${schema.handler}: option`);
   if (!settings.enabled) return { reason: 'batching is turned off in the module options', warn: false };
-  const plan = planBatching({ ...schema, isDefault: true, rpcMethods: [], requestType: '', responseType: '' });
+  const plan = planBatching(schema);
   if (!plan) {
     return { reason: "its inputs and outputs have no batch axis (a leading 'batch' tensor dimension, or lists)", warn: false };
   }
