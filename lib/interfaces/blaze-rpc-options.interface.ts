@@ -15,6 +15,21 @@ export interface KeepaliveOptions {
   timeoutMs?: number;
 }
 
+/** The server's TLS identity, and the CA its clients' certificates must chain to for mTLS. */
+export interface ServerTlsOptions {
+  /** PEM certificate chain of the server. */
+  certChain: Buffer | string;
+  /** PEM private key of the server. */
+  privateKey: Buffer | string;
+  /** PEM CA certificate(s) that client certificates are checked against. */
+  rootCerts?: Buffer | string;
+  /**
+   * Require every client to present a certificate signed by `rootCerts` (mTLS).
+   * @default false
+   */
+  checkClientCertificate?: boolean;
+}
+
 /** Options of `BlazeRpcModule.forRoot()` / `forRootAsync()`. */
 export interface BlazeRpcModuleOptions {
   /**
@@ -71,6 +86,11 @@ export interface BlazeRpcModuleOptions {
   maxSendMessageLength?: number;
   /** Server keepalive pings. */
   keepalive?: KeepaliveOptions;
+  /**
+   * Serve over TLS (and mTLS). Without it the server listens in plaintext.
+   * @example `{ certChain: readFileSync('server.crt'), privateKey: readFileSync('server.key') }`
+   */
+  credentials?: ServerTlsOptions;
   /** Further `@grpc/grpc-js` server options, passed through as given. */
   channelOptions?: ChannelOptions;
   /**

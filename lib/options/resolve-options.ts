@@ -1,4 +1,4 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
+import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { BlazeRpcModuleOptions } from '../interfaces/blaze-rpc-options.interface.js';
@@ -33,6 +33,8 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     gracePeriodMs: nonNegative('gracePeriodMs', options.gracePeriodMs ?? 5000),
     logCalls: options.logCalls ?? false,
     channelOptions: resolveChannelOptions(options),
+    credentials: resolveCredentials(options),
+    tls: options.credentials !== undefined,
     batching: resolveBatching(options.batching),
   };
 }
@@ -53,6 +55,23 @@ export function resolveBatching(
     throw invalid(`${where}.enabled`, merged.enabled, 'true or false', owner);
   }
   return merged;
+}
+
+function resolveCredentials(options: BlazeRpcModuleOptions): ServerCredentials {
+  const tls = options.credentials;
+  if (!tls) return ServerCredentials.createInsecure();
+  if (!tls.certChain || !tls.privateKey) {
+    throw invalid('credentials', '(incomplete)', 'both certChain and privateKey (PEM)');
+  }
+  if (tls.checkClientCertificate && !tls.rootCerts) {
+    throw invalid('credentials.rootCerts', undefined, 'the CA that signs client certificates when checkClientCertificate is true');
+  }
+  const pem = (value: Buffer | string) => (typeof value === 'string' ? Buffer.from(value) : value);
+  return ServerCredentials.createSsl(
+    tls.rootCerts ? pem(tls.rootCerts) : null,
+    [{ cert_chain: pem(tls.certChain), private_key: pem(tls.privateKey) }],
+    tls.checkClientCertificate ?? false,
+  );
 }
 
 function resolveAddress(options: BlazeRpcModuleOptions): { host: string; port: number } {

@@ -1,4 +1,4 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelOptions, ServerCredentials } from '@grpc/grpc-js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 
 /** @internal Module options after validation, with every default filled in. */
@@ -12,5 +12,8 @@ export interface ResolvedBlazeRpcOptions {
   readonly gracePeriodMs: number;
   readonly logCalls: boolean;
   readonly channelOptions: ChannelOptions;
+  readonly credentials: ServerCredentials;
+  /** True when serving over TLS. */
+  readonly tls: boolean;
   readonly batching: Required<BatchingOptions>;
 }

@@ -23,7 +23,7 @@ import { loggingObserver, metricsObserver } from './call-observer.js';
 import { CallTracker } from './call-tracker.js';
 import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
-import { loadPackageDefinition } from './package-definition.js';
+import { loadPackageDefinition } from '../schema/package-definition.js';
 import { ServedModel } from './served-model.js';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
@@ -124,10 +124,11 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
       Object.assign(exposed, health);
     }
     if (this.options.reflection) new ReflectionService(exposed).addToServer(server);
-    this.boundPort = await bind(server, `${this.options.host}:${this.options.port}`);
+    this.boundPort = await bind(server, `${this.options.host}:${this.options.port}`, this.options.credentials);
     this.grpcServer = server;
     this.markServing();
-    this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort}`);
+    const scheme = this.options.tls ? 'TLS' : 'plaintext';
+    this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort} (${scheme})`);
   }
 
   /** Methods whose bytes we decode and encode ourselves (see ModelCodec). */
@@ -180,8 +181,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   }
 }
 
-function bind(server: GrpcServer, address: string): Promise<number> {
+function bind(server: GrpcServer, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+    server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
   });
 }

@@ -1,0 +1,43 @@
+import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
+
+/** A gRPC status name, e.g. `'INVALID_ARGUMENT'`. */
+export type GrpcStatusName = keyof typeof GrpcStatus;
+
+/**
+ * A call that ended with a non-OK status, or a client-side failure (unknown
+ * model, discovery failed). `code` is the gRPC code, `codeName` its name.
+ *
+ * @example
+ * ```ts
+ * try { await client.predict('iris', { features }); }
+ * catch (e) { if (e instanceof BlazeRpcClientError && e.codeName === 'INVALID_ARGUMENT') ... }
+ * ```
+ */
+export class BlazeRpcClientError extends Error {
+  constructor(
+    readonly code: GrpcStatus,
+    /** The server's status message. */
+    readonly details: string,
+    /** Trailing metadata the server sent with the status. */
+    readonly metadata?: Metadata,
+    options?: { cause?: unknown },
+  ) {
+    super(`${GrpcStatus[code]}: ${details}`, options);
+    this.name = 'BlazeRpcClientError';
+  }
+
+  /** The status code's name, e.g. `'DEADLINE_EXCEEDED'`. */
+  get codeName(): GrpcStatusName {
+    return GrpcStatus[this.code] as GrpcStatusName;
+  }
+
+  /** @internal Wraps a grpc-js error. */
+  static from(error: unknown): BlazeRpcClientError {
+    if (error instanceof BlazeRpcClientError) return error;
+    const serviceError = error as Partial<ServiceError>;
+    if (typeof serviceError?.code === 'number') {
+      return new BlazeRpcClientError(serviceError.code, serviceError.details ?? serviceError.message ?? '', serviceError.metadata, { cause: error });
+    }
+    return new BlazeRpcClientError(GrpcStatus.UNKNOWN, (error as Error)?.message ?? String(error), undefined, { cause: error });
+  }
+}

@@ -1,0 +1,66 @@
+import { SerializationError } from '../errors/serialization.error.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../tensor/tensor-proto.codec.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { ClientField, ClientModel } from './client-model-catalog.js';
+
+/** A tensor as JSON (e.g. from the CLI): `{ dtype, shape, data: [...] }`. */
+export interface TensorJson {
+  dtype: string;
+  shape: number[];
+  data: (number | string | boolean)[];
+}
+
+/** Request fields for a model: `Tensor`s (or tensor JSON) become TensorProtos, bigints become int64 strings. */
+export function toRequestMessage(model: ClientModel, inputs: Record<string, unknown>): Record<string, unknown> {
+  const known = new Set(model.inputs.map((f) => f.name));
+  const unknown = Object.keys(inputs).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    const expected = model.inputs.map((f) => f.name).join(', ') || 'no inputs';
+    throw new SerializationError(`Model '${model.name}' has no input ${unknown.map((k) => `'${k}'`).join(', ')}; it takes: ${expected}`);
+  }
+  const message: Record<string, unknown> = {};
+  for (const field of model.inputs) {
+    if (inputs[field.name] === undefined) continue;
+    const value = inputs[field.name];
+    message[field.name] = field.repeated ? (value as unknown[]).map((item) => toWire(field, item)) : toWire(field, value);
+  }
+  return message;
+}
+
+/** The call's result: the `result` field, or all named outputs; tensors as `Tensor` (views over the response bytes). */
+export function fromResponseMessage(model: ClientModel, message: Record<string, unknown>): unknown {
+  const convert = (field: ClientField) => {
+    const value = message[field.name];
+    return field.repeated ? (value as unknown[]).map((item) => fromWire(field, item)) : fromWire(field, value);
+  };
+  if (!model.namedOutputs) return convert(model.outputs[0]);
+  return Object.fromEntries(model.outputs.map((field) => [field.name, convert(field)]));
+}
+
+function toWire(field: ClientField, value: unknown): unknown {
+  if (field.kind === 'tensor') {
+    const tensor = value instanceof Tensor ? value : tensorFromJson(value as TensorJson, field.name);
+    return encodeTensorProto(tensor);
+  }
+  if (field.kind === 'int64') return typeof value === 'bigint' ? value.toString() : value;
+  return value;
+}
+
+function fromWire(field: ClientField, value: unknown): unknown {
+  if (field.kind === 'tensor') return value ? decodeTensorProto(value as TensorProtoMessage, field.name) : undefined;
+  if (field.kind === 'int64') return BigInt(value as string);
+  return value;
+}
+
+function tensorFromJson(json: TensorJson, field: string): Tensor {
+  if (!json || !Array.isArray(json.shape) || !Array.isArray(json.data) || typeof json.dtype !== 'string') {
+    throw new SerializationError(`Input '${field}' is a tensor: pass a Tensor or { dtype, shape: [...], data: [...] }`);
+  }
+  const big = json.dtype === 'int64' || json.dtype === 'uint64';
+  return Tensor.from(json.dtype as never, json.shape, json.data.map((v) => (big ? BigInt(v) : typeof v === 'boolean' ? v : Number(v))));
+}
+
+/** A tensor as plain JSON (for printing). */
+export function tensorToJson(tensor: Tensor): TensorJson {
+  return { dtype: tensor.dtype, shape: [...tensor.shape], data: Array.from(tensor.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v)) };
+}
