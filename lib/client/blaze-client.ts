@@ -72,13 +72,13 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   }
 
   /** Calls a unary model; resolves to its result (`Tensor`s for tensors, an object for named outputs). */
-  predict<K extends keyof M & string>(model: K, inputs: M[K]['inputs'], options: CallOptions = {}): Promise<M[K]['result']> {
+  async predict<K extends keyof M & string>(model: K, inputs: M[K]['inputs'], options: CallOptions = {}): Promise<M[K]['result']> {
     const target = this.catalog.resolve(model, options.version);
     if (target.streaming) {
-      return Promise.reject(new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' streams; call stream() instead`));
+      throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' streams; call stream() instead`);
     }
+    const request = toRequestMessage(target, inputs as Record<string, unknown>);
     return new Promise((resolve, reject) => {
-      const request = toRequestMessage(target, inputs as Record<string, unknown>);
       const { path, requestSerialize, responseDeserialize } = target.method;
       const call = this.channel.makeUnaryRequest(path, requestSerialize, responseDeserialize, request, this.metadataFor(options), this.callOptions(options), (error, response) =>
         error ? reject(BlazeRpcClientError.from(error)) : resolve(fromResponseMessage(target, response as Record<string, unknown>) as M[K]['result']),

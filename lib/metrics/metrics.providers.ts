@@ -1,5 +1,6 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { BlazeMetrics, NoopBlazeMetrics } from './blaze-metrics.js';
 import { METRIC } from './metric-names.js';
 import type { BlazeMetricsOptions } from './metrics-options.interface.js';
@@ -28,6 +29,8 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
     makeHistogramProvider({ name: METRIC.inferenceDuration, help: 'Model execution time in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
     { provide: BlazeMetrics, useClass: PrometheusBlazeMetrics },
   ];
-  const prometheus = PrometheusModule.register({ path: options.path ?? '/metrics', defaultMetrics: { enabled: options.defaultMetrics ?? true } });
+  // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.
+  const collectDefaults = (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');
+  const prometheus = PrometheusModule.register({ path: options.path ?? '/metrics', defaultMetrics: { enabled: collectDefaults } });
   return { imports: [prometheus], providers };
 }
