@@ -78,6 +78,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
       throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' streams; call stream() instead`);
     }
     const request = toRequestMessage(target, inputs as Record<string, unknown>);
+    throwIfAborted(options.signal);
     return new Promise((resolve, reject) => {
       const { path, requestSerialize, responseDeserialize } = target.method;
       const call = this.channel.makeUnaryRequest(path, requestSerialize, responseDeserialize, request, this.metadataFor(options), this.callOptions(options), (error, response) =>
@@ -95,6 +96,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     const target = this.catalog.resolve(model, options.version);
     const { path, requestSerialize, responseDeserialize } = target.method;
     const request = toRequestMessage(target, inputs as Record<string, unknown>);
+    throwIfAborted(options.signal);
     const call: ClientReadableStream<object> = this.channel.makeServerStreamRequest(path, requestSerialize, responseDeserialize, request, this.metadataFor(options), this.callOptions(options));
     const cancel = () => call.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
@@ -196,6 +198,10 @@ async function loadCatalog(channel: Client, options: BlazeClientOptions): Promis
   const deadline = () => (options.timeoutMs === undefined ? undefined : new Date(Date.now() + options.timeoutMs));
   const discovered = await discoverViaReflection(channel, () => toMetadata(options.metadata), deadline);
   return new ClientModelCatalog(discovered.pkg, discovered.protoPackage);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new BlazeRpcClientError(GrpcStatus.CANCELLED, 'Cancelled before the call started');
 }
 
 function toMetadata(values: Record<string, string> | Metadata | undefined): Metadata {
