@@ -71,6 +71,14 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     return this.catalog.list();
   }
 
+  /**
+   * The model version a call to `name` goes to (the default version unless `version` is given).
+   * @throws BlazeRpcClientError NOT_FOUND, listing what the server serves
+   */
+  model(name: string, version?: string): ClientModel {
+    return this.catalog.resolve(name, version);
+  }
+
   /** Calls a unary model; resolves to its result (`Tensor`s for tensors, an object for named outputs). */
   async predict<K extends keyof M & string>(model: K, inputs: M[K]['inputs'], options: CallOptions = {}): Promise<M[K]['result']> {
     const target = this.catalog.resolve(model, options.version);

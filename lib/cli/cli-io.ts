@@ -1,0 +1,39 @@
+/** Where the CLI writes, so tests can run it in-process. */
+export interface CliIo {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+}
+
+/** Exit codes scripts can rely on. A call that fails with gRPC status N exits with 10 + N. */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  moduleLoad: 3,
+  unreachable: 4,
+  grpcBase: 10,
+} as const;
+
+/** An error that ends the command with an exit code and a message for stderr. */
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A spinner on stderr, shown only when stdout is a terminal (never in scripts or CI logs). */
+export async function withSpinner<T>(io: CliIo, label: string, work: Promise<T>): Promise<T> {
+  if (!io.stdout.isTTY) return work;
+  const frames = ['|', '/', '-', '\\'];
+  let i = 0;
+  const timer = setInterval(() => io.stderr.write(`\r${frames[i++ % frames.length]} ${label}`), 80);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    io.stderr.write(`\r${' '.repeat(label.length + 2)}\r`);
+  }
+}

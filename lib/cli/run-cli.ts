@@ -1,0 +1,185 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BlazeClient } from '../client/blaze-client.js';
+import type { BlazeClientOptions } from '../client/blaze-client-options.interface.js';
+import { BlazeRpcClientError } from '../client/blaze-rpc-client.error.js';
+import { tensorToJson } from '../client/client-message.convert.js';
+import { Tensor } from '../tensor/tensor.js';
+import { CliError, EXIT, withSpinner, type CliIo } from './cli-io.js';
+import { withAppRegistry } from './load-app-module.js';
+import { generateModelTypes } from './model-types.generator.js';
+
+const USAGE = `Usage: blazerpc <command> [options]
+
+Commands:
+  proto <module-file> [--out file] [--export name]   Write the .proto of an app module, without serving
+  types <module-file> [--out file] [--export name]   Write TypeScript types for BlazeClient<BlazeModels>
+  models <host:port> [--json]                        List the models a server serves (over reflection)
+  call <host:port> <model> '<json>' [--version v] [--metadata k=v]... [--timeout ms]
+                                                     Call a model; tensors as {"dtype","shape","data":[...]}.
+                                                     Streams print one JSON line per message.
+Connection options (models, call): --tls, --ca file, --cert file, --key file
+Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the default export)
+
+Exit codes: 0 ok, 2 usage, 3 module could not be loaded, 4 server unreachable, 10 + N a call failed with gRPC status N.`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  export: { type: 'string' },
+  json: { type: 'boolean' },
+  version: { type: 'string' },
+  metadata: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  tls: { type: 'boolean' },
+  ca: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs the `blazerpc` command line; resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const [command, ...args] = positionals;
+    if (values.help || !command) {
+      io.stdout.write(`${USAGE}\n`);
+      return values.help ? EXIT.ok : EXIT.usage;
+    }
+    switch (command) {
+      case 'proto':
+        return await writeFromModule(args, values, io, (registry) => registry.protoText);
+      case 'types':
+        return await writeFromModule(args, values, io, (registry) => generateModelTypes(registry.list()));
+      case 'models':
+        return await listModels(args, values, io);
+      case 'call':
+        return await callModel(args, values, io);
+      default:
+        throw new CliError(EXIT.usage, `Unknown command '${command}'. Run blazerpc --help.`);
+    }
+  } catch (error) {
+    return fail(error, io);
+  }
+}
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+async function writeFromModule(args: string[], values: Values, io: CliIo, render: Parameters<typeof withAppRegistry<string>>[2]): Promise<number> {
+  const [file] = args;
+  if (!file) throw new CliError(EXIT.usage, 'Missing <module-file>, e.g. blazerpc proto dist/app.module.js');
+  const text = await withAppRegistry(file, values.export, render);
+  if (values.out) writeFileSync(values.out, text);
+  else io.stdout.write(text);
+  return EXIT.ok;
+}
+
+async function listModels(args: string[], values: Values, io: CliIo): Promise<number> {
+  const client = await connect(args[0], values, io);
+  try {
+    const models = client.models().map(({ name, version, rpc, streaming, inputs, outputs }) => ({
+      name,
+      version,
+      rpc,
+      streaming,
+      inputs: inputs.map((f) => `${f.name}${f.repeated ? '[]' : ''}:${f.kind === 'other' ? 'value' : f.kind}`),
+      outputs: outputs.map((f) => f.name),
+    }));
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
+    } else {
+      for (const m of models) {
+        const version = m.version ? `@${m.version}` : '';
+        io.stdout.write(`${m.name}${version}\t${m.rpc}\t${m.streaming ? 'stream' : 'unary'}\t(${m.inputs.join(', ')}) -> ${m.outputs.join(', ')}\n`);
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+async function callModel(args: string[], values: Values, io: CliIo): Promise<number> {
+  const [address, model, json = '{}'] = args;
+  if (!model) throw new CliError(EXIT.usage, "Missing <model>, e.g. blazerpc call localhost:50051 echo '{\"text\":\"hi\"}'");
+  let inputs: Record<string, unknown>;
+  try {
+    inputs = JSON.parse(json);
+  } catch (error) {
+    throw new CliError(EXIT.usage, `The inputs are not valid JSON: ${(error as Error).message}`);
+  }
+  const client = await connect(address, values, io);
+  try {
+    const options = { version: values.version, metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
+    if (client.model(model, values.version).streaming) {
+      for await (const message of client.stream(model, inputs, options)) io.stdout.write(`${toJson(message)}\n`);
+    } else {
+      io.stdout.write(`${toJson(await client.predict(model, inputs, options))}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+async function connect(address: string | undefined, values: Values, io: CliIo): Promise<BlazeClient> {
+  if (!address) throw new CliError(EXIT.usage, 'Missing <host:port>, e.g. localhost:50051');
+  const options: BlazeClientOptions = { timeoutMs: parseTimeout(values.timeout) ?? 10_000 };
+  if (values.tls || values.ca || values.cert) {
+    options.tls = { rootCerts: read(values.ca), certChain: read(values.cert), privateKey: read(values.key) };
+  }
+  try {
+    return await withSpinner(io, `connecting to ${address}`, BlazeClient.connect(address, options));
+  } catch (error) {
+    throw new CliError(EXIT.unreachable, `Could not discover models at ${address}: ${(error as Error).message}`);
+  }
+}
+
+function parseMetadata(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs) return undefined;
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new CliError(EXIT.usage, `--metadata takes key=value, got '${pair}'`);
+      return [pair.slice(0, at).toLowerCase(), pair.slice(at + 1)];
+    }),
+  );
+}
+
+function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms <= 0) throw new CliError(EXIT.usage, `--timeout takes milliseconds, got '${value}'`);
+  return ms;
+}
+
+function read(file: string | undefined): Buffer | undefined {
+  return file === undefined ? undefined : readFileSync(file);
+}
+
+/** Results as JSON: tensors as { dtype, shape, data }, bigints as strings, bytes as base64. */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (v instanceof Tensor) return tensorToJson(v);
+    if (typeof v === 'bigint') return v.toString();
+    if (v && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('base64');
+    return v;
+  });
+}
+
+function fail(error: unknown, io: CliIo): number {
+  if (error instanceof BlazeRpcClientError) {
+    io.stderr.write(`${error.codeName}: ${error.details}\n`);
+    return EXIT.grpcBase + error.code;
+  }
+  if (error instanceof CliError) {
+    io.stderr.write(`${error.message}\n`);
+    return error.exitCode;
+  }
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    io.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  return EXIT.internal;
+}
