@@ -13,7 +13,8 @@ const USAGE = `Usage: blazerpc <command> [options]
 
 Commands:
   proto <module-file> [--out file] [--export name]   Write the .proto of an app module, without serving
-  types <module-file> [--out file] [--export name]   Write TypeScript types for BlazeClient<BlazeModels>
+  types <module-file> [--out file] [--export name] [--from pkg]
+                                                     Write TypeScript types for BlazeClient<BlazeModels>
   models <host:port> [--json]                        List the models a server serves (over reflection)
   call <host:port> <model> '<json>' [--version v] [--metadata k=v]... [--timeout ms]
                                                      Call a model; tensors as {"dtype","shape","data":[...]}.
@@ -26,6 +27,7 @@ Exit codes: 0 ok, 2 usage, 3 module could not be loaded, 4 server unreachable, 1
 const OPTIONS = {
   out: { type: 'string' },
   export: { type: 'string' },
+  from: { type: 'string' },
   json: { type: 'boolean' },
   version: { type: 'string' },
   metadata: { type: 'string', multiple: true },
@@ -50,7 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'proto':
         return await writeFromModule(args, values, io, (registry) => registry.protoText);
       case 'types':
-        return await writeFromModule(args, values, io, (registry) => generateModelTypes(registry.list()));
+        return await writeFromModule(args, values, io, (registry) => generateModelTypes(registry.list(), values.from));
       case 'models':
         return await listModels(args, values, io);
       case 'call':

@@ -34,7 +34,7 @@ describe('blazerpc CLI', () => {
   it('types writes a model map for BlazeClient<BlazeModels>', async () => {
     const { code, stdout } = await cli('types', 'sample/app.module.ts', '--export', 'AppModule.forRoot()');
     expect(code).toBe(0);
-    expect(stdout).toContain('export interface BlazeModels {');
+    expect(stdout).toContain('export type BlazeModels = {');
     expect(stdout).toContain('"echo": { inputs: { text: string }; result: string };');
     expect(stdout).toContain('"iris": { inputs: { features: Tensor }; result: Tensor };');
   });
