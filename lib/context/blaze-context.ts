@@ -22,9 +22,13 @@ export class BlazeContext {
     readonly version: string,
     /** When the client stops waiting, or `undefined` when it set no deadline. */
     readonly deadline: Date | undefined,
-    /** Fires when the client cancels, the deadline passes or the server shuts down. */
-    readonly signal: AbortSignal,
+    private readonly signalSource: { readonly signal: AbortSignal },
   ) {}
+
+  /** Fires when the client cancels, the deadline passes or the server shuts down. */
+  get signal(): AbortSignal {
+    return this.signalSource.signal;
+  }
 
   /** First value of a metadata key as a string, e.g. `ctx.header('authorization')`. */
   header(key: string): string | undefined {

@@ -17,9 +17,9 @@ import { HEALTH_PROTO, HEALTH_SERVICE } from '../health/health.proto.js';
 import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interface.js';
 import { ModelRegistry } from '../registry/model.registry.js';
 import type { ModelBatcher } from '../batching/model-batcher.js';
-import { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import { BlazeMetrics, NoopBlazeMetrics } from '../metrics/blaze-metrics.js';
 import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from './call-handlers.js';
-import { loggingObserver, metricsObserver } from './call-observer.js';
+import { loggingObserver, metricsObserver, type CallObserver } from './call-observer.js';
 import { CallTracker } from './call-tracker.js';
 import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
@@ -159,17 +159,13 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   }
 
   private createHandlerContext(): CallHandlerContext {
-    const recordMetrics = metricsObserver(this.metrics);
-    const log = this.options.logCalls ? loggingObserver(this.logger) : undefined;
-    return {
-      tracker: this.tracker,
-      observe: log
-        ? (outcome) => {
-            recordMetrics(outcome);
-            log(outcome);
-          }
-        : recordMetrics,
-    };
+    const observers = [
+      ...(this.metrics instanceof NoopBlazeMetrics ? [] : [metricsObserver(this.metrics)]),
+      ...(this.options.logCalls ? [loggingObserver(this.logger)] : []),
+    ];
+    const observe: CallObserver | undefined =
+      observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : (outcome) => observers.forEach((notify) => notify(outcome));
+    return { tracker: this.tracker, observe };
   }
 
   private markServing(): void {

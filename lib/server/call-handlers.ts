@@ -14,7 +14,8 @@ const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Ser
 /** @internal What every model call handler needs besides its model. */
 export interface CallHandlerContext {
   readonly tracker: CallTracker;
-  readonly observe: CallObserver;
+  /** Told of each call's end; absent when nothing (metrics, logs) wants to know. */
+  readonly observe?: CallObserver;
 }
 
 /** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
@@ -27,7 +28,7 @@ export function createUnaryHandler(model: ServedModel, { tracker, observe }: Cal
       answered = true;
       if (inflight) tracker.end(inflight);
       callback(failure, response);
-      observe({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
+      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
     };
     const inflight = tracker.begin(call, (reason) => answer(reason));
     if (!inflight) return answer(SHUTTING_DOWN);
@@ -55,7 +56,7 @@ export function createStreamHandler(model: ServedModel, { tracker, observe }: Ca
       if (inflight) tracker.end(inflight);
       if (failure) call.emit('error', failure);
       else call.end();
-      observe({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
+      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
     };
     const inflight = tracker.begin(call, (reason) => end(reason));
     if (!inflight) return end(SHUTTING_DOWN);

@@ -12,11 +12,16 @@ type StopReason = Pick<StatusObject, 'code' | 'details'>;
 /**
  * @internal One call being served: fires its `AbortSignal` when the client
  * cancels, the deadline passes or the server gives up on it at shutdown.
+ * The AbortController is made only if someone asks for the signal: most
+ * calls finish without anyone listening.
  */
 export class InflightCall {
-  readonly controller = new AbortController();
   readonly deadline: Date | undefined;
+  private controller?: AbortController;
+  private stopped?: StopReason;
+  private ended = false;
   private deadlineTimer?: NodeJS.Timeout;
+  private readonly onCancelled = () => this.abort(this.cancelReason());
 
   constructor(
     readonly call: ModelCall,
@@ -26,38 +31,46 @@ export class InflightCall {
     const deadline = call.getDeadline();
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
     this.deadline = Number.isFinite(at) ? new Date(at) : undefined;
-    call.once('cancelled', () => this.abort(this.cancelReason(at)));
+    // NOTE: grpc-js emits 'cancelled' when the stream closes, even after a normal end; dispose() unhooks it first.
+    call.once('cancelled', this.onCancelled);
     if (this.deadline) {
-      // NOTE: grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
-      this.deadlineTimer = setTimeout(
-        () => this.abort({ code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }),
-        Math.max(0, at - Date.now()),
-      );
+      // grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
+      this.deadlineTimer = setTimeout(() => this.abort({ code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }), Math.max(0, at - Date.now()));
       this.deadlineTimer.unref();
     }
+  }
+
+  /** Fires when the call is cancelled, expires or is given up on. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.stopped) this.controller.abort(this.stopped);
+    }
+    return this.controller.signal;
+  }
+
+  /** Fires the signal and ends the call with `reason`. */
+  abort(reason: StopReason): void {
+    if (this.ended) return;
+    this.stopped ??= reason;
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(reason);
+    this.stop(reason);
+  }
+
+  /** The call has ended: nothing may fire any more. */
+  dispose(): void {
+    this.ended = true;
+    clearTimeout(this.deadlineTimer);
+    this.call.off('cancelled', this.onCancelled);
   }
 
   /**
    * NOTE: a client whose deadline passes resets the stream, which reaches us as
    * a cancel a little before our own reading of the deadline; count it as the deadline.
    */
-  private cancelReason(deadlineAt: number): StopReason {
-    return Date.now() >= deadlineAt - DEADLINE_SKEW_MS
+  private cancelReason(): StopReason {
+    return this.deadline && Date.now() >= this.deadline.getTime() - DEADLINE_SKEW_MS
       ? { code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }
       : { code: GrpcStatus.CANCELLED, details: 'Cancelled by the client' };
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Fires the signal and ends the call with `reason`. */
-  abort(reason: StopReason): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
-    this.stop(reason);
-  }
-
-  dispose(): void {
-    clearTimeout(this.deadlineTimer);
   }
 }
