@@ -1,16 +1,25 @@
 /**
- * Serves the transport bench's models with BlazeRpcServer alone and drives
- * them for a while, for CPU profiling of the server's hot path:
- *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [guarded]
+ * Serves the transport bench's models with one server alone and drives them
+ * for a while, for CPU profiling of the server's hot path:
+ *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|guarded|raw]
  */
 import 'reflect-metadata';
 import { runLoad } from './load/load-runner.js';
-import { benchRequests, startBlazeBench } from './transport-servers.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchRequests, startBlazeBench, startRaw } from './transport-servers.js';
 
 async function main() {
   const [model = 'echo', variant = 'plain'] = process.argv.slice(2);
-  const server = await startBlazeBench(variant === 'guarded');
-  const call = benchRequests(server.proto)[model as 'echo' | 'vector'];
+  const blaze = await startBlazeBench(variant === 'guarded');
+  const call = benchRequests(blaze.proto)[model as 'echo' | 'vector'];
+  let server: { port: number; close: () => unknown } = blaze;
+  if (variant === 'raw') {
+    const protoPath = join(mkdtempSync(join(tmpdir(), 'blazerpc-profile-')), 'blazerpc.proto');
+    writeFileSync(protoPath, blaze.proto);
+    server = await startRaw(protoPath);
+  }
   await runLoad({
     targets: [{ label: 'blaze', address: `127.0.0.1:${server.port}`, path: call.path }],
     request: call.request,
@@ -21,6 +30,7 @@ async function main() {
     client: 'h2',
   });
   await server.close();
+  if (server !== blaze) await blaze.close();
 }
 
 void main();
