@@ -22,9 +22,24 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     super();
   }
 
+  // Labelled children are looked up once per label set: prom-client hashes labels on every call otherwise.
+  private readonly callCounters = new Map<string, ReturnType<Counter<'method' | 'status'>['labels']>>();
+  private readonly callTimers = new Map<string, ReturnType<Histogram<'method'>['labels']>>();
+
   recordCall(method: string, code: GrpcStatus, seconds: number): void {
-    this.requests.inc({ method, status: GrpcStatusCodes[code] });
-    this.requestDuration.observe({ method }, seconds);
+    const key = `${method} ${code}`;
+    let counter = this.callCounters.get(key);
+    if (!counter) {
+      counter = this.requests.labels(method, GrpcStatusCodes[code]);
+      this.callCounters.set(key, counter);
+    }
+    counter.inc();
+    let timer = this.callTimers.get(method);
+    if (!timer) {
+      timer = this.requestDuration.labels(method);
+      this.callTimers.set(method, timer);
+    }
+    timer.observe(seconds);
   }
 
   recordExecution(model: string, requests: number, seconds: number): void {
