@@ -1,24 +1,24 @@
 /**
  * Serves the transport bench's models with one server alone and drives them
  * for a while, for CPU profiling of the server's hot path:
- *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|guarded|raw]
+ *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|guarded|raw|nest]
  */
 import 'reflect-metadata';
 import { runLoad } from './load/load-runner.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchRequests, startBlazeBench, startRaw } from './transport-servers.js';
+import { benchRequests, startBlazeBench, startNestGrpc, startRaw } from './transport-servers.js';
 
 async function main() {
   const [model = 'echo', variant = 'plain'] = process.argv.slice(2);
   const blaze = await startBlazeBench(variant === 'guarded');
   const call = benchRequests(blaze.proto)[model as 'echo' | 'vector'];
   let server: { port: number; close: () => unknown } = blaze;
-  if (variant === 'raw') {
+  if (variant === 'raw' || variant === 'nest') {
     const protoPath = join(mkdtempSync(join(tmpdir(), 'blazerpc-profile-')), 'blazerpc.proto');
     writeFileSync(protoPath, blaze.proto);
-    server = await startRaw(protoPath);
+    server = variant === 'raw' ? await startRaw(protoPath) : await startNestGrpc(protoPath);
   }
   await runLoad({
     targets: [{ label: 'blaze', address: `127.0.0.1:${server.port}`, path: call.path }],

@@ -12,8 +12,7 @@ export class BlazeContext {
   constructor(
     /** Metadata (headers) the client sent. */
     readonly metadata: Metadata,
-    /** The client's address, e.g. `127.0.0.1:53422`. */
-    readonly peer: string,
+    private readonly call: { getPeer(): string },
     /** Full gRPC method path, e.g. `/blazerpc.InferenceService/PredictEcho`. */
     readonly method: string,
     /** Model name. */
@@ -24,6 +23,11 @@ export class BlazeContext {
     readonly deadline: Date | undefined,
     private readonly signalSource: { readonly signal: AbortSignal },
   ) {}
+
+  /** The client's address, e.g. `127.0.0.1:53422`. */
+  get peer(): string {
+    return this.call.getPeer();
+  }
 
   /** Fires when the client cancels, the deadline passes or the server shuts down. */
   get signal(): AbortSignal {

@@ -21,7 +21,7 @@ export interface CallHandlerContext {
 /** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
 export function createUnaryHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    const started = performance.now();
+    const started = observe ? performance.now() : 0;
     let answered = false;
     const answer = (failure: CallFailure | null, response?: Buffer) => {
       if (answered) return;
@@ -48,7 +48,7 @@ export function createUnaryHandler(model: ServedModel, { tracker, observe }: Cal
  */
 export function createStreamHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const started = performance.now();
+    const started = observe ? performance.now() : 0;
     let ended = false;
     const end = (failure?: CallFailure) => {
       if (ended) return;

@@ -67,6 +67,6 @@ export class ServedModel {
 
   private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {
     const { name, version } = this.descriptor;
-    return new BlazeContext(call.metadata, call.getPeer(), this.path, name, version, inflight.deadline, inflight);
+    return new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight);
   }
 }

@@ -1,3 +1,4 @@
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BlazeClient, BlazeRpcClientError, BlazeRpcClientModule, InjectBlazeClient, Tensor } from '../../lib/index.js';
@@ -117,6 +118,18 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
       })(),
     );
     expect(streamed.codeName).toBe('CANCELLED');
+  });
+
+  it('runs client interceptors on every call, and compresses with gzip', async () => {
+    const paths: string[] = [];
+    const recordPath: Interceptor = (options, next) => {
+      paths.push(options.method_definition.path);
+      return new InterceptingCall(next(options));
+    };
+    const intercepted = await BlazeClient.connect(running.address, { interceptors: [recordPath], compression: 'gzip' });
+    await expect(intercepted.predict('echo', { text: 'z'.repeat(2000) })).resolves.toBe('z'.repeat(2000));
+    expect(paths).toContain('/blazerpc.InferenceService/PredictEcho');
+    intercepted.close();
   });
 
   it('reports health', async () => {
