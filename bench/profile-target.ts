@@ -20,15 +20,20 @@ async function main() {
     writeFileSync(protoPath, blaze.proto);
     server = variant === 'raw' ? await startRaw(protoPath) : await startNestGrpc(protoPath);
   }
+  const before = process.cpuUsage();
+  const calls = Number(process.env.PROFILE_CALLS ?? 40_000);
   await runLoad({
     targets: [{ label: 'blaze', address: `127.0.0.1:${server.port}`, path: call.path }],
     request: call.request,
     rounds: 1,
-    callsPerRound: Number(process.env.PROFILE_CALLS ?? 40_000),
+    callsPerRound: calls,
     concurrency: 32,
     warmupCalls: 500,
     client: 'h2',
   });
+  const used = process.cpuUsage(before);
+  // Server CPU per call (user + system), load process excluded; includes the warm-up calls.
+  console.log(`${variant} ${model}: ${((used.user + used.system) / (calls + 500)).toFixed(1)} µs CPU per call`);
   await server.close();
   if (server !== blaze) await blaze.close();
 }

@@ -9,6 +9,8 @@ import { ModelBatcher } from '../batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
 import { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import type { RegisteredModel } from '../registry/model.registry.js';
+import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import { hasEnhancers } from './enhancer-presence.js';
 import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
@@ -50,13 +52,12 @@ export class ModelInvokerFactory {
       const outputs = descriptor.outputs.map((o) => o.name);
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
       const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics);
-      const proxy = this.createProxy(instance, batchingHandler(method, batcher), methodName);
+      const proxy = this.createCallable(descriptor, instance, batchingHandler(method, batcher), method, methodName);
       return { batcher, invoke: (request, context) => currentCall.run(context, () => proxy(request, context)) };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics);
     if (!binding.requestScoped) {
-      const proxy = this.createProxy(wrapper.instance as object, handler, methodName);
-      return { invoke: (request, context) => proxy(request, context) };
+      return { invoke: this.createCallable(descriptor, wrapper.instance as object, handler, method, methodName) };
     }
     return {
       invoke: async (request, context) => {
@@ -67,6 +68,18 @@ export class ModelInvokerFactory {
         return this.createProxy(instance as object, handler, methodName, contextId, wrapper.id)(request, context);
       },
     };
+  }
+
+  /**
+   * The call through Nest's enhancer pipeline, or, when no enhancer can apply
+   * to this method (see `hasEnhancers`), the same call made directly.
+   */
+  private createCallable(descriptor: ModelDescriptor, instance: object, handler: Method, method: Method, methodName: string): ModelInvoker {
+    if (hasEnhancers(this.contextCreator, instance.constructor, method, methodName)) {
+      return this.createProxy(instance, handler, methodName);
+    }
+    const names = descriptor.inputs.map((input) => input.name);
+    return async (request) => handler.apply(instance, names.map((name) => request[name]));
   }
 
   private createProxy(instance: object, handler: Method, methodName: string, contextId?: ContextId, inquirerId?: string) {
