@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadFileDescriptors } from '../../lib/schema/package-definition.js';
 
 type ReflectionVersion = 'v1' | 'v1alpha';
 
@@ -37,8 +38,7 @@ export class ReflectionClient {
 
   /** A package definition built only from what reflection told us. */
   async describe(symbol: string): Promise<PackageDefinition> {
-    const files = await this.fileContainingSymbol(symbol);
-    return loadFileDescriptorSetFromBuffer(encodeFileDescriptorSet(files), { keepCase: true, longs: String, defaults: true });
+    return loadFileDescriptors(await this.fileContainingSymbol(symbol));
   }
 
   /** A callable client for `service`, built from reflection alone. */
@@ -63,19 +63,4 @@ export class ReflectionClient {
       call.write(request);
     });
   }
-}
-
-/** FileDescriptorSet { repeated FileDescriptorProto file = 1; } written by hand: tag, length, bytes. */
-function encodeFileDescriptorSet(files: Buffer[]): Buffer {
-  return Buffer.concat(files.flatMap((file) => [Buffer.from([0x0a]), varint(file.length), file]));
-}
-
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  while (value > 0x7f) {
-    bytes.push((value & 0x7f) | 0x80);
-    value >>>= 7;
-  }
-  bytes.push(value);
-  return Buffer.from(bytes);
 }
