@@ -32,11 +32,15 @@ export function createUnaryHandler(model: ServedModel, { tracker, observe }: Cal
     };
     const inflight = tracker.begin(call, (reason) => answer(reason));
     if (!inflight) return answer(SHUTTING_DOWN);
-    model.runUnary(call.request, call, inflight).then(
-      (response) => answer(null, response),
-      // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
-      (error) => answered || answer(model.failure(error)),
-    );
+    // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
+    const fail = (error: unknown) => answered || answer(model.failure(error));
+    try {
+      const response = model.runUnary(call.request, call, inflight);
+      if (response instanceof Promise) response.then((bytes) => answer(null, bytes), fail);
+      else answer(null, response);
+    } catch (error) {
+      fail(error);
+    }
   };
 }
 

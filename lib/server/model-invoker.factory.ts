@@ -15,8 +15,11 @@ import { batchingHandler, executeOnce, timedHandler, type Method } from './handl
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
 
-/** Runs one model call through Nest's enhancers and the handler; resolves to what the handler produced. */
-export type ModelInvoker = (request: ModelRequest, context: BlazeContext) => Promise<unknown>;
+/**
+ * Runs one model call through Nest's enhancers and the handler, to what the
+ * handler produced: a value when it answered synchronously, else a promise.
+ */
+export type ModelInvoker = (request: ModelRequest, context: BlazeContext) => unknown;
 
 /** A model's invoker, and its batch queue when it is batched. */
 export interface ModelRuntime {
@@ -79,7 +82,7 @@ export class ModelInvokerFactory {
       return this.createProxy(instance, handler, methodName);
     }
     const names = descriptor.inputs.map((input) => input.name);
-    return async (request) => handler.apply(instance, names.map((name) => request[name]));
+    return (request) => handler.apply(instance, names.map((name) => request[name]));
   }
 
   private createProxy(instance: object, handler: Method, methodName: string, contextId?: ContextId, inquirerId?: string) {

@@ -7,6 +7,7 @@ import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
 import { toCallStatus } from '../status/grpc-status.mapper.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
 import type { ModelCodec } from './model-codec.js';
+import type { SymbolBindings } from '../tensor/tensor-spec.check.js';
 import type { ModelInvoker } from './model-invoker.factory.js';
 import { openStream, type StreamSource } from './stream-source.js';
 
@@ -31,10 +32,20 @@ export class ServedModel {
     this.rpc = path.slice(path.lastIndexOf('/') + 1);
   }
 
-  /** Runs a unary call to its encoded response. */
-  async runUnary(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
+  /**
+   * Runs a unary call to its encoded response: synchronously when the handler
+   * answers synchronously (no enhancers, a sync method), so the response leaves
+   * in the same tick; otherwise as a promise. Throws or rejects on failure.
+   */
+  runUnary(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
     const { request, bindings } = this.codec.decode(bytes);
-    let result = await this.invoke(request, this.contextOf(call, inflight));
+    const result = this.invoke(request, this.contextOf(call, inflight));
+    if (result instanceof Promise || isObservable(result)) return this.settle(result, bindings);
+    return this.codec.encode(result, bindings);
+  }
+
+  private async settle(pending: unknown, bindings: SymbolBindings): Promise<Buffer> {
+    let result = await pending;
     // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
     if (isObservable(result)) result = await lastValueFrom(result);
     return this.codec.encode(result, bindings);
