@@ -6,7 +6,7 @@ import {
 } from '@grpc/grpc-js';
 import type { CallObserver } from './call-observer.js';
 import type { CallTracker } from './call-tracker.js';
-import type { InflightCall } from './inflight-call.js';
+import type { InflightCall, ModelCall } from './inflight-call.js';
 import type { CallFailure, ServedModel } from './served-model.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
@@ -19,25 +19,21 @@ export interface CallHandlerContext {
 }
 
 /** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
-export function createUnaryHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
+export function createUnaryHandler(model: ServedModel, context: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
-    const started = observe ? performance.now() : 0;
-    let answered = false;
-    const answer = (failure: CallFailure | null, response?: Buffer) => {
-      if (answered) return;
-      answered = true;
-      if (inflight) tracker.end(inflight);
-      callback(failure, response);
-      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
-    };
-    const inflight = tracker.begin(call, (reason) => answer(reason));
-    if (!inflight) return answer(SHUTTING_DOWN);
+    let response: Buffer | undefined;
+    const { inflight, finish } = trackCall(model, call, context, (failure) => callback(failure, response));
+    if (!inflight) return;
     // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
-    const fail = (error: unknown) => answered || answer(model.failure(error));
+    const fail = (error: unknown) => finish.done || finish(model.failure(error));
+    const succeed = (bytes: Buffer) => {
+      response = bytes;
+      finish();
+    };
     try {
-      const response = model.runUnary(call.request, call, inflight);
-      if (response instanceof Promise) response.then((bytes) => answer(null, bytes), fail);
-      else answer(null, response);
+      const result = model.runUnary(call.request, call, inflight);
+      if (result instanceof Promise) result.then(succeed, fail);
+      else succeed(result);
     } catch (error) {
       fail(error);
     }
@@ -50,25 +46,49 @@ export function createUnaryHandler(model: ServedModel, { tracker, observe }: Cal
  * than the model yields. A cancel or deadline stops the producer (a
  * generator's `finally` runs).
  */
-export function createStreamHandler(model: ServedModel, { tracker, observe }: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
+export function createStreamHandler(model: ServedModel, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const started = observe ? performance.now() : 0;
-    let ended = false;
-    const end = (failure?: CallFailure) => {
-      if (ended) return;
-      ended = true;
-      if (inflight) tracker.end(inflight);
-      if (failure) call.emit('error', failure);
-      else call.end();
-      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
-    };
-    const inflight = tracker.begin(call, (reason) => end(reason));
-    if (!inflight) return end(SHUTTING_DOWN);
+    const { inflight, finish } = trackCall(model, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+    if (!inflight) return;
     pump(model, call, inflight).then(
-      () => end(),
-      (error) => ended || end(model.failure(error)),
+      () => finish(),
+      (error) => finish.done || finish(model.failure(error)),
     );
   };
+}
+
+/** Ends a call exactly once: sends its status, stops tracking it, tells the observer. */
+interface CallFinisher {
+  (failure?: CallFailure): void;
+  readonly done: boolean;
+}
+
+/**
+ * Starts tracking a call, and gives the one way to end it. While the server
+ * drains, the call is refused at once (`inflight` is then undefined).
+ */
+function trackCall(
+  model: ServedModel,
+  call: ModelCall,
+  { tracker, observe }: CallHandlerContext,
+  send: (failure: CallFailure | null) => void,
+): { inflight?: InflightCall; finish: CallFinisher } {
+  const started = observe ? performance.now() : 0;
+  let done = false;
+  const finish = Object.defineProperty(
+    (failure?: CallFailure) => {
+      if (done) return;
+      done = true;
+      if (inflight) tracker.end(inflight);
+      send(failure ?? null);
+      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
+    },
+    'done',
+    { get: () => done },
+  ) as CallFinisher;
+  const inflight = tracker.begin(call, (reason) => finish(reason));
+  if (!inflight) finish(SHUTTING_DOWN);
+  return { inflight, finish };
 }
 
 async function pump(model: ServedModel, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {

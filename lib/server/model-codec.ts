@@ -23,10 +23,16 @@ export interface DecodedRequest {
  * not the library's INTERNAL; results that break the declaration are never sent.
  */
 export class ModelCodec {
+  /** Only tensor fields bind symbolic dimensions; other models share one empty, never-written map. */
+  private readonly bindsDimensions: boolean;
+
   constructor(
     private readonly model: ModelDescriptor,
     private readonly method: MethodDefinition<object, object>,
-  ) {}
+  ) {
+    const hasTensor = (type: FieldType) => type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
+    this.bindsDimensions = [...model.inputs, ...model.outputs].some((field) => hasTensor(field.type));
+  }
 
   decode(bytes: Buffer): DecodedRequest {
     let message: ModelRequest;
@@ -35,7 +41,7 @@ export class ModelCodec {
     } catch (error) {
       throw new ValidationError(`Malformed ${this.model.requestType} message: ${(error as Error).message}`);
     }
-    const bindings: SymbolBindings = new Map();
+    const bindings: SymbolBindings = this.bindsDimensions ? new Map() : NO_BINDINGS;
     for (const input of this.model.inputs) {
       message[input.name] = fromWire(input, message[input.name], bindings);
     }
@@ -43,7 +49,8 @@ export class ModelCodec {
   }
 
   encode(result: unknown, bindings: SymbolBindings): Buffer {
-    const scope: SymbolBindings = new Map(bindings);
+    // Each result is checked against the request's sizes without adding its own to them (streams encode many).
+    const scope: SymbolBindings = this.bindsDimensions ? new Map(bindings) : NO_BINDINGS;
     const message: Record<string, unknown> = {};
     if (this.model.namedOutputs) {
       if (result === null || typeof result !== 'object') {
@@ -81,6 +88,7 @@ export class ModelCodec {
 }
 
 const INVALID = Symbol('invalid');
+const NO_BINDINGS: SymbolBindings = new Map();
 
 function fromWire(input: ModelFieldSpec, value: unknown, bindings: SymbolBindings): unknown {
   const { type, name } = input;
