@@ -1,14 +1,33 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LoadPlan, RoundResult } from './unary-load.js';
+import type { LoadPlan, PhaseMessage, RoundResult } from './unary-load.js';
 
-/** Runs a load plan in a separate process and resolves to its per-round results. */
-export function runLoad(plan: LoadPlan): Promise<RoundResult[]> {
+/**
+ * Runs a load plan in a separate process and resolves to its per-round results.
+ * With `plan.notifyPhases`, `onPhase` runs (and is awaited) just before each
+ * measured round starts and just after it ends, while the load process waits:
+ * the place to snapshot the server's counters for exactly that window.
+ */
+export function runLoad(plan: LoadPlan, onPhase?: (message: PhaseMessage) => unknown): Promise<RoundResult[]> {
   const child = fork(fileURLToPath(new URL('./unary-load.js', import.meta.url)));
   return new Promise((resolve, reject) => {
-    child.once('message', (message: { results?: RoundResult[]; error?: string }) =>
-      message.results ? resolve(message.results) : reject(new Error(message.error)),
-    );
+    child.on('message', (message: { results?: RoundResult[]; error?: string } | PhaseMessage) => {
+      if ('phase' in message) {
+        Promise.resolve()
+          .then(() => onPhase?.(message))
+          .then(
+            () => child.send({ ack: true }),
+            (error: unknown) => {
+              child.kill();
+              reject(error);
+            },
+          );
+      } else if (message.results) {
+        resolve(message.results);
+      } else {
+        reject(new Error(message.error));
+      }
+    });
     child.once('exit', (code) => code !== 0 && reject(new Error(`load process exited with ${code}`)));
     child.send(plan);
   });

@@ -1,7 +1,15 @@
 import { InferenceError } from '../errors/inference.error.js';
 import { DTYPE_STORAGE } from '../tensor/tensor-dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import { bytesOf, Tensor } from '../tensor/tensor.js';
+import { allocateTensorBuffer } from '../tensor/tensor-buffers.js';
+import { tensorCopyStats } from '../tensor/tensor-copy-stats.js';
 import type { BatchPlan } from './batch-plan.js';
+
+/** A model's response fields: one unnamed `result`, or named outputs (which may include one called `result`). */
+export interface BatchOutputs {
+  readonly named: boolean;
+  readonly names: readonly string[];
+}
 
 /** Leading size (rows) of one request's batched arguments, or -1 when they disagree (it then runs alone). */
 export function rowsOf(plan: BatchPlan, args: readonly unknown[]): number {
@@ -46,11 +54,10 @@ export function mergeArguments(plan: BatchPlan, requests: readonly (readonly unk
  * split into views (no copies). A result whose row count is not the batch's
  * fails the whole batch.
  */
-export function splitResult(plan: BatchPlan, result: unknown, rows: readonly number[], outputNames: readonly string[], model: string): unknown[] {
+export function splitResult(plan: BatchPlan, result: unknown, rows: readonly number[], outputs: BatchOutputs, model: string): unknown[] {
   const total = rows.reduce((a, b) => a + b, 0);
-  if (outputNames.length === 1 && outputNames[0] === 'result' && plan.outputs.length === 1) {
-    return splitValue(plan.outputs[0], result, rows, total, 'result', model);
-  }
+  if (!outputs.named) return splitValue(plan.outputs[0], result, rows, total, 'result', model);
+  const outputNames = outputs.names;
   const named = result as Record<string, unknown>;
   const parts = outputNames.map((name, o) => splitValue(plan.outputs[o], named?.[name], rows, total, name, model));
   return rows.map((_, r) => Object.fromEntries(outputNames.map((name, o) => [name, parts[o][r]])));
@@ -73,16 +80,24 @@ function splitValue(axis: 'tensor' | 'list', value: unknown, rows: readonly numb
   });
 }
 
+/**
+ * Copies the requests' bytes, aligned or not, once into one buffer the batch
+ * owns, so it can go on to a worker without another copy.
+ */
 function concatTensors(tensors: readonly Tensor[]): Tensor {
   const [first] = tensors;
   const rows = tensors.reduce((sum, t) => sum + t.shape[0], 0);
-  const data = new DTYPE_STORAGE[first.dtype](tensors.reduce((sum, t) => sum + t.size, 0));
+  const parts = tensors.map(bytesOf);
+  const byteLength = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const bytes = new Uint8Array(allocateTensorBuffer(byteLength));
   let offset = 0;
-  for (const tensor of tensors) {
-    (data as Float32Array).set(tensor.data as Float32Array, offset);
-    offset += tensor.size;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
   }
-  return new Tensor(first.dtype, [rows, ...first.shape.slice(1)], data);
+  tensorCopyStats.stagedBytes += byteLength;
+  const Storage = DTYPE_STORAGE[first.dtype];
+  return new Tensor(first.dtype, [rows, ...first.shape.slice(1)], new Storage(bytes.buffer, 0, byteLength / Storage.BYTES_PER_ELEMENT));
 }
 
 function sliceRows(tensor: Tensor, start: number, count: number): Tensor {

@@ -11,6 +11,7 @@ export type InputAxis = 'tensor' | 'list' | 'shared';
  * and how each output is split back.
  */
 export interface BatchPlan {
+  /** Per input, in declaration order. */
   readonly inputs: readonly InputAxis[];
   readonly outputs: readonly ('tensor' | 'list')[];
   readonly kind: 'tensor' | 'list';

@@ -1,11 +1,13 @@
 import type { BatchingOptions, ModelBatchingOptions } from '../interfaces/batching-options.interface.js';
 import { resolveBatching } from '../options/resolve-options.js';
 import type { ModelSchema } from '../schema/model-schema.factory.js';
-import { planBatching } from './batch-plan.js';
+import { planBatching, type BatchPlan } from './batch-plan.js';
 
 /** Whether a model batches, with what settings, or why not (and whether that deserves a startup warning). */
 export interface BatchingDecision {
   readonly settings?: Required<BatchingOptions>;
+  /** How requests merge, when the model batches. */
+  readonly plan?: BatchPlan;
   readonly reason?: string;
   /** True when the model has a batch axis but per-call parameters keep it from batching. */
   readonly warn: boolean;
@@ -29,5 +31,5 @@ export function decideBatching(
     return { reason: "its inputs and outputs have no batch axis (a leading 'batch' tensor dimension, or lists)", warn: false };
   }
   if (schema.unbatchedReason) return { reason: schema.unbatchedReason, warn: true };
-  return { settings, warn: false };
+  return { settings, plan, warn: false };
 }

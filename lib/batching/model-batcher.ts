@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { CallStatusError } from '../status/grpc-status.mapper.js';
-import { compatibilityKey, mergeArguments, rowsOf, splitResult } from './batch-merge.js';
+import { compatibilityKey, mergeArguments, rowsOf, splitResult, type BatchOutputs } from './batch-merge.js';
 import type { BatchPlan } from './batch-plan.js';
 import type { QueuedCall } from './current-call.js';
 
@@ -26,12 +26,15 @@ interface Ticket {
 export type BatchExecutor = (args: unknown[]) => Promise<unknown>;
 
 /**
- * Adaptive batching for one model. Requests queue after their guards,
- * interceptors and pipes have run; a batch is dispatched when it is full
- * (`maxBatchSize` rows) or `batchTimeoutMs` after its first request
- * arrived. Compatible requests (same trailing shapes and shared inputs) are
- * concatenated, the model runs once, and each request gets its own rows
- * back. Cancelled or expired requests leave the queue without reaching the model.
+ * Dynamic batching for one model. Requests queue after their guards,
+ * interceptors and pipes have run. Up to `maxConcurrentBatches` executions
+ * (one per model instance) run at once; while all are busy, requests gather,
+ * and the next free slot takes every compatible request queued (up to
+ * `maxBatchSize` rows). With `batchTimeoutMs` above 0, a partial batch also
+ * waits that long for more. Compatible requests (same trailing shapes and
+ * shared inputs) are concatenated, the model runs once, and each request gets
+ * its own rows back. Cancelled or expired requests leave the queue without
+ * reaching the model.
  */
 export class ModelBatcher {
   private queue: Ticket[] = [];
@@ -45,7 +48,7 @@ export class ModelBatcher {
     private readonly model: string,
     private readonly plan: BatchPlan,
     private readonly settings: Required<BatchingOptions>,
-    private readonly outputNames: readonly string[],
+    private readonly outputs: BatchOutputs,
     private readonly execute: BatchExecutor,
     private readonly metrics: BlazeMetrics,
   ) {}
@@ -179,7 +182,7 @@ export class ModelBatcher {
     try {
       const result = await this.execute(mergeArguments(this.plan, batch.map((t) => t.args)));
       const parts =
-        batch.length === 1 ? [result] : splitResult(this.plan, result, batch.map((t) => t.rows), this.outputNames, this.model);
+        batch.length === 1 ? [result] : splitResult(this.plan, result, batch.map((t) => t.rows), this.outputs, this.model);
       batch.forEach((ticket, i) => ticket.resolve(parts[i]));
     } catch (error) {
       batch.forEach((ticket) => ticket.reject(error));

@@ -85,7 +85,7 @@ export class BlazeRpcExplorer implements OnModuleInit {
             'in a guard, interceptor or pipe (they run per request, before batching) and keep @Ctx()/@Depends() off the handler.',
         );
       }
-      const served = { ...schema, batching: batching.settings, unbatchedReason: batching.reason };
+      const served = { ...schema, batching: batching.settings, batchPlan: batching.plan, unbatchedReason: batching.reason };
       this.registry.add(served, metadata.options.default === true, { wrapper, methodName, requestScoped });
     }
   }

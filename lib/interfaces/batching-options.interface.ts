@@ -1,5 +1,5 @@
 /**
- * Adaptive batching settings. Module-level values are the defaults; a model
+ * Dynamic batching settings. Module-level values are the defaults; a model
  * may override any of them in `@Model(name, { batching })`.
  */
 export interface BatchingOptions {
@@ -14,9 +14,12 @@ export interface BatchingOptions {
    */
   maxBatchSize?: number;
   /**
-   * How long the first queued request waits for others before a partial
-   * batch is dispatched, in milliseconds.
-   * @default 10
+   * How long the first queued request may wait for others before a partial
+   * batch is dispatched, in milliseconds. At 0 a batch leaves as soon as the
+   * model has a free instance, taking whatever queued while all were busy
+   * (Triton's default); a delay only pays when requests arrive faster than
+   * batches finish but would otherwise leave in small batches.
+   * @default 0
    */
   batchTimeoutMs?: number;
   /**
@@ -26,7 +29,9 @@ export interface BatchingOptions {
    */
   maxQueueSize?: number;
   /**
-   * Batches of one model that may run at once, so queueing overlaps inference.
+   * Batches of one model that may run at once: one per model instance. An
+   * `OnnxModule.serve()` model defaults to its `instances`; set it to the
+   * instance count of the `OnnxModel` your own handler calls.
    * @default 1
    */
   maxConcurrentBatches?: number;

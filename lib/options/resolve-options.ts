@@ -7,7 +7,7 @@ import type { ResolvedBlazeRpcOptions } from './resolved-options.interface.js';
 const DEFAULT_BATCHING: Required<BatchingOptions> = {
   enabled: true,
   maxBatchSize: 32,
-  batchTimeoutMs: 10,
+  batchTimeoutMs: 0,
   maxQueueSize: 1024,
   maxConcurrentBatches: 1,
 };

@@ -1,4 +1,5 @@
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
+import type { BatchPlan } from '../batching/batch-plan.js';
 import type { FieldType } from './field-type.js';
 
 /** One request field or response field of a model. */
@@ -39,6 +40,8 @@ export interface ModelDescriptor {
   readonly handler: string;
   /** Batching settings in force (module defaults plus the model's overrides) when the model is batched. */
   readonly batching?: Required<BatchingOptions>;
+  /** How its requests merge into one execution, when the model is batched. */
+  readonly batchPlan?: BatchPlan;
   /** Why the model runs one request at a time, when it does. */
   readonly unbatchedReason?: string;
 }

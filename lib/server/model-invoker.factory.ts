@@ -3,7 +3,6 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ContextId } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
-import { planBatching } from '../batching/batch-plan.js';
 import { currentCall } from '../batching/current-call.js';
 import { ModelBatcher } from '../batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
@@ -49,10 +48,10 @@ export class ModelInvokerFactory {
     const { wrapper, methodName } = binding;
     const prototype = (wrapper.metatype as { prototype: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
-    const plan = descriptor.batching && planBatching(descriptor);
+    const plan = descriptor.batchPlan;
     if (descriptor.batching && plan) {
       const instance = wrapper.instance as object;
-      const outputs = descriptor.outputs.map((o) => o.name);
+      const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
       const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics);
       const proxy = this.createCallable(descriptor, instance, batchingHandler(method, batcher), method, methodName);

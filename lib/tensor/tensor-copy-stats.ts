@@ -3,10 +3,12 @@
  * process started. Read by the bench to report copies per request.
  */
 export const tensorCopyStats = {
-  /** Request tensor bytes used in place (aligned: no copy). */
+  /** Request tensor bytes received and kept in place (no copy at decode). */
   decodedInPlaceBytes: 0,
-  /** Request tensor bytes copied because they were not aligned for their dtype. */
+  /** Request tensor bytes copied when their typed data was read and they were not aligned for their dtype. */
   decodedCopiedBytes: 0,
+  /** Request tensor bytes copied into one buffer per batch (batch merge) or per run (the hand-over to a worker). */
+  stagedBytes: 0,
   /** Response tensor bytes handed to the serializer, which copies them once into the message. */
   encodedBytes: 0,
 };

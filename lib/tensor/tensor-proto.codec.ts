@@ -1,8 +1,8 @@
 import { endianness } from 'node:os';
 import { ValidationError } from '../errors/validation.error.js';
 import { tensorCopyStats } from './tensor-copy-stats.js';
-import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
-import { Tensor } from './tensor.js';
+import { itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
+import { bytesOf, tensorOverBytes, type Tensor } from './tensor.js';
 
 /** A `TensorProto` as the protobuf layer hands it over (int64 shape entries as strings or numbers). */
 export interface TensorProtoMessage {
@@ -15,8 +15,9 @@ export interface TensorProtoMessage {
 const HOST_IS_LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
- * Turns a received `TensorProto` into a `Tensor` whose data is a view over the
- * received bytes when they are aligned for the dtype (one copy otherwise).
+ * Turns a received `TensorProto` into a `Tensor` over the received bytes: its
+ * typed data is a view when the bytes are aligned for the dtype, a copy made
+ * on first read otherwise (see `tensorOverBytes`).
  * Every malformed part is a `ValidationError` naming the field.
  */
 export function decodeTensorProto(message: TensorProtoMessage | null | undefined, field: string): Tensor {
@@ -30,16 +31,16 @@ export function decodeTensorProto(message: TensorProtoMessage | null | undefined
     throw new ValidationError(`Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`, field);
   }
   const shape = parseShape(message.shape, field);
-  const count = checkedElementCount(shape, dtype, message.data.byteLength, field);
-  const data = viewOrCopy(message.data, dtype, count);
-  if (dtype === 'bool') assertBooleanBytes(data as Uint8Array, field);
-  return new Tensor(dtype, shape, data);
+  checkedElementCount(shape, dtype, message.data.byteLength, field);
+  if (dtype === 'bool') assertBooleanBytes(message.data, field);
+  tensorCopyStats.decodedInPlaceBytes += message.data.byteLength;
+  return tensorOverBytes(dtype, shape, message.data);
 }
 
 /** The `TensorProto` fields for a tensor; `data` is a view, so the serializer's copy is the only one. */
 export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
   assertLittleEndianHost();
-  const { buffer, byteOffset, byteLength } = tensor.data;
+  const { buffer, byteOffset, byteLength } = bytesOf(tensor);
   tensorCopyStats.encodedBytes += byteLength;
   return { shape: tensor.shape, dtype: tensor.dtype, data: Buffer.from(buffer, byteOffset, byteLength) };
 }
@@ -72,19 +73,6 @@ function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: nu
     );
   }
   return count;
-}
-
-function viewOrCopy(bytes: Uint8Array, dtype: TensorDType, count: number) {
-  const Storage = DTYPE_STORAGE[dtype];
-  if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) {
-    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
-    return new Storage(bytes.buffer, bytes.byteOffset, count);
-  }
-  // Typed arrays need offsets aligned to their element size; only then is a copy made.
-  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
-  const copy = new Storage(count);
-  new Uint8Array(copy.buffer).set(bytes);
-  return copy;
 }
 
 function assertBooleanBytes(data: Uint8Array, field: string): void {

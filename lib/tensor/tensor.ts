@@ -2,13 +2,15 @@ import { SerializationError } from '../errors/serialization.error.js';
 import type { TensorData } from './tensor-data.js';
 import { DTYPE_STORAGE, normalizeDType, type TensorDType, type TensorDTypeName } from './tensor-dtype.js';
 import { TensorSpec, type TensorDim } from './tensor-spec.js';
+import { tensorCopyStats } from './tensor-copy-stats.js';
 
 export type { TensorData } from './tensor-data.js';
 
 /**
  * An n-dimensional array: dtype, shape and row-major typed-array data.
- * Tensors decoded from a request are views over the received bytes where
- * alignment allows, so treat their data as read-only.
+ * Tensors decoded from a request keep the received bytes and turn them into
+ * typed data only when `data` is first read: a view where alignment allows, a
+ * copy where it does not. Treat their data as read-only.
  *
  * `Tensor.of(dtype, shape)` declares a tensor type for `@Input()` and `returns`:
  * @example
@@ -67,7 +69,7 @@ export class Tensor {
 
   /** Number of elements. */
   get size(): number {
-    return this.data.length;
+    return elementCount(this.shape);
   }
 
   /** Number of dimensions. */
@@ -89,4 +91,58 @@ export class Tensor {
 /** Product of the dimensions (1 for a scalar). */
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
+}
+
+/** Request bytes of tensors whose typed data has not been read yet. */
+const wireBytes = new WeakMap<Tensor, Uint8Array>();
+
+/**
+ * @internal A tensor over received bytes (already checked against dtype and
+ * shape). `data` is made on first read: a view when the bytes are aligned for
+ * the dtype, else an aligned copy. Code that only moves the bytes (batch
+ * merges, the hand-over to a worker) reads them with `bytesOf()` and so copies
+ * them at most once, wherever they sit.
+ */
+export function tensorOverBytes(dtype: TensorDType, shape: readonly number[], bytes: Uint8Array): Tensor {
+  const tensor = Object.create(Tensor.prototype) as Tensor;
+  Object.defineProperties(tensor, {
+    dtype: { value: dtype, enumerable: true },
+    shape: { value: Object.freeze([...shape]), enumerable: true },
+    data: {
+      enumerable: true,
+      configurable: true,
+      get(this: Tensor) {
+        const data = viewBytesAs(dtype, bytes);
+        Object.defineProperty(this, 'data', { value: data, enumerable: true });
+        wireBytes.delete(this);
+        return data;
+      },
+    },
+  });
+  wireBytes.set(tensor, bytes);
+  return tensor;
+}
+
+/** @internal Whether the tensor still holds received bytes whose typed data has not been read. */
+export function isOverReceivedBytes(tensor: Tensor): boolean {
+  return wireBytes.has(tensor);
+}
+
+/** @internal A tensor's bytes, without turning received bytes into typed data. */
+export function bytesOf(tensor: Tensor): Uint8Array {
+  const bytes = wireBytes.get(tensor);
+  if (bytes) return bytes;
+  const { buffer, byteOffset, byteLength } = tensor.data;
+  return new Uint8Array(buffer, byteOffset, byteLength);
+}
+
+function viewBytesAs(dtype: TensorDType, bytes: Uint8Array): TensorData {
+  const Storage = DTYPE_STORAGE[dtype];
+  const count = bytes.byteLength / Storage.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) return new Storage(bytes.buffer, bytes.byteOffset, count);
+  // Typed arrays need offsets aligned to their element size; only then is a copy made.
+  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
+  const copy = new Storage(count);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
 }

@@ -46,7 +46,7 @@ describe('BlazeRpcModule options', () => {
       health: true,
       reflection: true,
       gracePeriodMs: 5000,
-      batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 10, maxQueueSize: 1024, maxConcurrentBatches: 1 },
+      batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1 },
     });
     expect(resolved.channelOptions['grpc.max_receive_message_length']).toBe(4 * 1024 * 1024);
   });
@@ -64,7 +64,7 @@ describe('BlazeRpcModule options', () => {
 
   it('forRootAsync with useClass; url wins over host and port', async () => {
     const { resolved } = await resolvedWith([BlazeRpcModule.forRootAsync({ useClass: OptionsFactory })]);
-    expect(resolved).toMatchObject({ host: '127.0.0.1', port: 6000, batching: { maxBatchSize: 8, batchTimeoutMs: 10 } });
+    expect(resolved).toMatchObject({ host: '127.0.0.1', port: 6000, batching: { maxBatchSize: 8, batchTimeoutMs: 0 } });
   });
 
   it.each([

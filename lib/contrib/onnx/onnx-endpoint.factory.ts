@@ -7,6 +7,7 @@ import type { TensorSpec } from '../../tensor/tensor-spec.js';
 import type { OnnxValueInfo } from './onnx-model-options.interface.js';
 import type { OnnxModel } from './onnx-model.js';
 import type { OnnxServeOptions } from './onnx-module-options.interface.js';
+import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
 
 /** A graph input or output as a request/response field. */
 interface EndpointField {
@@ -23,12 +24,16 @@ interface EndpointField {
 export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions = {}): object {
   const inputs = model.inputs.map((info) => toField(info, name, 'input'));
   const outputs = model.outputs.map((info) => toField(info, name, 'output'));
+  const inputNames = model.inputNames;
+  const outputNames = model.outputNames;
   const fieldNames = outputs.map((o) => o.fieldName);
 
   class OnnxEndpoint {
     async predict(...tensors: Tensor[]): Promise<Tensor | Record<string, Tensor>> {
-      const results = await model.predict(...tensors);
-      return results.length === 1 ? results[0] : Object.fromEntries(results.map((tensor, i) => [fieldNames[i], tensor]));
+      // The request's tensors (or the batch merged from them) are not read after this call, so they move to the worker.
+      const { outputs: results } = await model.run(Object.fromEntries(inputNames.map((name, i) => [name, tensors[i]])), true);
+      if (outputNames.length === 1) return results[outputNames[0]];
+      return Object.fromEntries(outputNames.map((name, i) => [fieldNames[i], results[name]]));
     }
   }
   Object.defineProperty(OnnxEndpoint, 'name', { value: `OnnxEndpoint(${name})` });
@@ -36,12 +41,23 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   inputs.forEach((input, index) => Input(input.fieldName, input.spec)(prototype, 'predict', index));
   const returns = outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
   const descriptor = Object.getOwnPropertyDescriptor(prototype, 'predict')!;
-  Model(name, { returns, version: options.version, batching: options.batching, description: options.description ?? `ONNX model ${model.source}` })(
+  Model(name, { returns, version: options.version, batching: batchingFor(model, options.batching), description: options.description ?? `ONNX model ${model.source}` })(
     prototype,
     'predict',
     descriptor,
   );
   return new OnnxEndpoint();
+}
+
+/**
+ * One batch per instance at a time, so batches form while every instance is
+ * busy. `batching: false` still goes through the model's queue, one request
+ * per execution: calls wait there for a free instance (counted as queue wait,
+ * bounded by `maxQueueSize`, left when cancelled), never inside the model.
+ */
+function batchingFor(model: OnnxModel, batching: ModelBatchingOptions | undefined): ModelBatchingOptions {
+  const perInstance = { maxConcurrentBatches: model.instances };
+  return batching === false ? { ...perInstance, maxBatchSize: 1 } : { ...perInstance, ...batching };
 }
 
 function toField(info: OnnxValueInfo, model: string, kind: 'input' | 'output'): EndpointField {

@@ -1,14 +1,26 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { TensorDType } from '../../tensor/tensor-dtype.js';
 
-/** How an ONNX model's session is created. */
+/** How an ONNX model's sessions are created. */
 export interface OnnxModelOptions {
+  /**
+   * Model instances: worker threads that each hold their own session, so that
+   * `instances` executions run at once (Triton's instance groups). Loading and
+   * running never happen on the event loop. A served model batches for as many
+   * instances as it has (`maxConcurrentBatches` defaults to this count).
+   * @default 1
+   */
+  instances?: number;
   /**
    * Execution providers, in order of preference.
    * @default ['cpu']
    */
   executionProviders?: InferenceSession.SessionOptions['executionProviders'];
-  /** Further onnxruntime session options (threads, graph optimisation level, ...). */
+  /**
+   * Further onnxruntime session options (threads, graph optimisation level,
+   * ...), applied to every instance. `intraOpNumThreads` defaults to the CPU
+   * count divided by `instances` (at least 1), so instances do not fight for cores.
+   */
   sessionOptions?: Omit<InferenceSession.SessionOptions, 'executionProviders'>;
 }
 

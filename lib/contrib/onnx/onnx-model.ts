@@ -1,48 +1,50 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { access } from 'node:fs/promises';
-import type { InferenceSession } from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
 import { ConfigurationError } from '../../errors/configuration.error.js';
+import { recycleTensorBuffer } from '../../tensor/tensor-buffers.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { OnnxModelOptions, OnnxModelSource, OnnxValueInfo } from './onnx-model-options.interface.js';
-import { loadOnnxRuntime, type OrtModule } from './onnx-runtime.loader.js';
-import { dtypeOfOrtType, fromOrtTensor, toOrtTensor } from './onnx-tensor.interop.js';
+import { loadOnnxRuntime } from './onnx-runtime.loader.js';
+import { dtypeOfOrtType, fromWireTensor, toWireTensor } from './onnx-tensor.interop.js';
+import type { OnnxInstanceData, OnnxInstanceInfo, OnnxRunResult, WireValueInfo } from './worker/onnx-instance.messages.js';
+import { WorkerPool } from './worker/worker-pool.js';
 
-/** A session and the runs still using it, so a reload can retire it once they finish. */
-interface SessionSlot {
-  readonly session: InferenceSession;
-  running: number;
-  retired: boolean;
+const INSTANCE_SCRIPT = new URL('./worker/onnx-instance.worker.js', import.meta.url);
+
+/** @internal One execution's outputs, how long `session.run()` took, and the instance that ran it. */
+export interface OnnxRun {
+  readonly outputs: Record<string, Tensor>;
+  readonly runMs: number;
+  readonly instance: number;
 }
 
 /**
- * An ONNX model on onnxruntime-node. Tensors go in and come out without
- * copying their data; `reload()` swaps the model while it serves.
+ * An ONNX model on onnxruntime-node, run in worker threads: `instances`
+ * sessions, each in its own thread, so inference never blocks the event loop
+ * and that many executions run at once. Results come back without a copy;
+ * `reload()` swaps the model while it serves.
  *
  * @example
  * ```ts
- * const model = await OnnxModel.load('models/iris.onnx');
+ * const model = await OnnxModel.load('models/iris.onnx', { instances: 2 });
  * const [probabilities] = await model.predict(features);
+ * await model.dispose();
  * ```
  */
-export class OnnxModel {
-  private slot: SessionSlot;
-
+export class OnnxModel implements OnApplicationShutdown {
   private constructor(
-    private readonly ort: OrtModule,
-    session: InferenceSession,
+    private pool: WorkerPool<OnnxInstanceInfo>,
     private readonly options: OnnxModelOptions,
     private origin: string,
-  ) {
-    this.slot = { session, running: 0, retired: false };
-  }
+  ) {}
 
   /**
-   * Loads a model from a file path or its bytes.
+   * Loads a model from a file path or its bytes, in `options.instances` worker threads.
    * @throws ConfigurationError naming the file and the reason when it cannot be loaded
    */
   static async load(source: OnnxModelSource, options: OnnxModelOptions = {}): Promise<OnnxModel> {
-    const ort = await loadOnnxRuntime();
-    const session = await createSession(ort, source, options);
-    return new OnnxModel(ort, session, options, describeSource(source));
+    return new OnnxModel(await startInstances(source, options), options, describeSource(source));
   }
 
   /** Where the serving session came from: the file path, or the byte count. */
@@ -50,24 +52,29 @@ export class OnnxModel {
     return this.origin;
   }
 
+  /** Number of instances (sessions in worker threads). */
+  get instances(): number {
+    return this.pool.size;
+  }
+
   /** Input names, in the order `predict()` takes them. */
   get inputNames(): readonly string[] {
-    return this.slot.session.inputNames;
+    return this.pool.info.inputs.map((input) => input.name);
   }
 
   /** Output names, in the order `predict()` returns them. */
   get outputNames(): readonly string[] {
-    return this.slot.session.outputNames;
+    return this.pool.info.outputs.map((output) => output.name);
   }
 
   /** Inputs with their dtypes and shapes (dynamic dimensions as names or -1). */
   get inputs(): readonly OnnxValueInfo[] {
-    return this.slot.session.inputMetadata.map(valueInfo);
+    return this.pool.info.inputs.map(valueInfo);
   }
 
   /** Outputs with their dtypes and shapes. */
   get outputs(): readonly OnnxValueInfo[] {
-    return this.slot.session.outputMetadata.map(valueInfo);
+    return this.pool.info.outputs.map(valueInfo);
   }
 
   /** Runs the model on inputs given by position; resolves to every output, in order. */
@@ -80,52 +87,70 @@ export class OnnxModel {
     return this.outputNames.map((name) => outputs[name]);
   }
 
-  /** Runs the model on named inputs; resolves to named outputs. */
+  /** Runs the model on named inputs; resolves to named outputs. Your tensors are copied once, never changed. */
   async predictDict(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
-    const slot = this.slot;
-    slot.running++;
-    try {
-      const feeds = Object.fromEntries(Object.entries(inputs).map(([name, tensor]) => [name, toOrtTensor(this.ort, tensor)]));
-      const results = await slot.session.run(feeds);
-      return Object.fromEntries(Object.entries(results).map(([name, value]) => [name, fromOrtTensor(value, name)]));
-    } finally {
-      slot.running--;
-      if (slot.retired && slot.running === 0) void slot.session.release();
-    }
+    return (await this.run(inputs, false)).outputs;
   }
 
   /**
-   * Swaps in a new model without a restart: runs in flight finish on the old
-   * session, new runs use the new one, and the old one is released after.
-   * If the new model cannot be loaded, the old one keeps serving.
+   * @internal Runs on the first free instance. With `consume`, buffers this
+   * library made for the call (batch merges) move to the worker without a
+   * copy; the caller must not read those tensors afterwards.
    */
-  async reload(source: OnnxModelSource): Promise<void> {
-    const session = await createSession(this.ort, source, this.options);
-    const old = this.slot;
-    this.slot = { session, running: 0, retired: false };
-    this.origin = describeSource(source);
-    old.retired = true;
-    if (old.running === 0) await old.session.release();
+  async run(inputs: Readonly<Record<string, Tensor>>, consume: boolean): Promise<OnnxRun> {
+    const moving = new Set<ArrayBuffer>();
+    const feeds = Object.entries(inputs).map(([name, tensor]) => toWireTensor(name, tensor, consume, moving));
+    const { value, instance } = await this.pool.run<OnnxRunResult>({ feeds }, [...moving]);
+    value.recycled.forEach(recycleTensorBuffer);
+    const outputs: Record<string, Tensor> = {};
+    for (const output of value.outputs) outputs[output.name] = fromWireTensor(output);
+    return { outputs, runMs: value.runMs, instance };
   }
 
-  /** Releases the session. */
+  /**
+   * Swaps in a new model without a restart: new instances load it, calls
+   * switch to them once all are ready, and the old instances finish what they
+   * run and stop. If the new model cannot be loaded, the old one keeps serving.
+   */
+  async reload(source: OnnxModelSource): Promise<void> {
+    const next = await startInstances(source, this.options);
+    const old = this.pool;
+    this.pool = next;
+    this.origin = describeSource(source);
+    await old.close();
+  }
+
+  /** Lets running executions finish, then stops the instances' threads. */
   async dispose(): Promise<void> {
-    this.slot.retired = true;
-    if (this.slot.running === 0) await this.slot.session.release();
+    await this.pool.close();
+  }
+
+  /** Called by Nest after the app (and its gRPC server) has closed. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.dispose();
   }
 }
 
-async function createSession(ort: OrtModule, source: OnnxModelSource, options: OnnxModelOptions): Promise<InferenceSession> {
-  const sessionOptions = { ...options.sessionOptions, executionProviders: options.executionProviders ?? ['cpu'] };
+async function startInstances(source: OnnxModelSource, options: OnnxModelOptions): Promise<WorkerPool<OnnxInstanceInfo>> {
+  const instances = options.instances ?? 1;
+  if (!Number.isInteger(instances) || instances < 1) {
+    throw new ConfigurationError(`ONNX model ${describeSource(source)}: 'instances' must be a positive integer, got ${JSON.stringify(instances)}`);
+  }
+  // Fails fast, on this thread, with an install hint when the peer dependency is missing.
+  await loadOnnxRuntime();
   if (typeof source === 'string') {
     await access(source).catch(() => {
       throw new ConfigurationError(`Cannot load ONNX model '${source}': the file does not exist (resolved from ${process.cwd()})`);
     });
   }
+  const sessionOptions = {
+    intraOpNumThreads: Math.max(1, Math.floor(availableParallelism() / instances)),
+    ...options.sessionOptions,
+    executionProviders: options.executionProviders ?? ['cpu'],
+  };
+  const workerData: OnnxInstanceData = { source, sessionOptions };
   try {
-    return typeof source === 'string'
-      ? await ort.InferenceSession.create(source, sessionOptions)
-      : await ort.InferenceSession.create(source, sessionOptions);
+    return await WorkerPool.start<OnnxInstanceInfo>({ script: INSTANCE_SCRIPT, workerData, size: instances, name: typeof source === 'string' ? source : describeSource(source) });
   } catch (error) {
     throw new ConfigurationError(`Cannot load ONNX model ${describeSource(source)}: ${(error as Error).message}`, { cause: error });
   }
@@ -135,8 +160,9 @@ function describeSource(source: OnnxModelSource): string {
   return typeof source === 'string' ? `'${source}'` : `(${source.byteLength} bytes)`;
 }
 
-function valueInfo(meta: InferenceSession.ValueMetadata): OnnxValueInfo {
-  return meta.isTensor
-    ? { name: meta.name, dtype: dtypeOfOrtType(meta.type), shape: meta.shape }
+function valueInfo(meta: WireValueInfo): OnnxValueInfo {
+  return meta.isTensor && meta.type
+    ? { name: meta.name, dtype: dtypeOfOrtType(meta.type), shape: meta.shape ?? [] }
     : { name: meta.name, dtype: undefined, shape: [] };
 }
+

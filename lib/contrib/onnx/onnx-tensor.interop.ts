@@ -1,9 +1,12 @@
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { ConfigurationError } from '../../errors/configuration.error.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { allocateTensorBuffer, isTransferable } from '../../tensor/tensor-buffers.js';
+import { tensorCopyStats } from '../../tensor/tensor-copy-stats.js';
+import { DTYPE_STORAGE, type TensorDType } from '../../tensor/tensor-dtype.js';
 import type { TensorData } from '../../tensor/tensor-data.js';
-import type { TensorDType } from '../../tensor/tensor-dtype.js';
+import { bytesOf, isOverReceivedBytes, Tensor } from '../../tensor/tensor.js';
 import type { OrtModule } from './onnx-runtime.loader.js';
+import type { WireTensor } from './worker/onnx-instance.messages.js';
 
 /** onnxruntime's element type names for our wire dtypes. */
 const ORT_TYPE_OF: Readonly<Record<TensorDType, OrtTensor.Type>> = {
@@ -35,7 +38,35 @@ export function toOrtTensor(ort: OrtModule, tensor: Tensor): OrtTensor {
 
 /** Wraps an onnxruntime result; the typed array is shared, not copied. */
 export function fromOrtTensor(value: OrtTensor, name: string): Tensor {
+  return fromWireTensor({ name, type: value.type, dims: value.dims, data: value.data as TensorData });
+}
+
+/**
+ * @internal A tensor bound for an instance worker, and the buffer to transfer
+ * with it. A buffer this library made for the call (a batch merge) moves as
+ * it is when `consume` says nobody reads it after; anything else (received
+ * bytes, a caller's own tensor) is copied once into a buffer that moves.
+ */
+export function toWireTensor(name: string, tensor: Tensor, consume: boolean, moving: Set<ArrayBuffer>): WireTensor {
+  const type = ORT_TYPE_OF[tensor.dtype];
+  const owned = consume && !isOverReceivedBytes(tensor) && isTransferable(tensor.data) && !moving.has(tensor.data.buffer as ArrayBuffer);
+  let data: ArrayBufferView;
+  if (owned) {
+    data = tensor.data;
+  } else {
+    const bytes = bytesOf(tensor);
+    const buffer = allocateTensorBuffer(bytes.byteLength);
+    new Uint8Array(buffer).set(bytes);
+    tensorCopyStats.stagedBytes += bytes.byteLength;
+    data = new DTYPE_STORAGE[tensor.dtype](buffer, 0, tensor.size);
+  }
+  moving.add(data.buffer as ArrayBuffer);
+  return { name, type, dims: tensor.shape, data };
+}
+
+/** @internal A tensor received from an instance worker; its data is used as it arrived. */
+export function fromWireTensor(value: WireTensor): Tensor {
   const dtype = dtypeOfOrtType(value.type);
-  if (!dtype) throw new ConfigurationError(`ONNX output '${name}' has element type '${value.type}', which a TensorProto cannot carry`);
+  if (!dtype) throw new ConfigurationError(`ONNX output '${value.name}' has element type '${value.type}', which a TensorProto cannot carry`);
   return new Tensor(dtype, value.dims, value.data as TensorData);
 }

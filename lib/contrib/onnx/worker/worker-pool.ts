@@ -1,0 +1,237 @@
+import { Logger } from '@nestjs/common';
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { InferenceError } from '../../../errors/inference.error.js';
+
+/** How a pool's workers are made. */
+export interface WorkerPoolOptions {
+  /** The worker script. It posts `{ kind: 'ready', info }` or `{ kind: 'failed', message }` once it can take tasks. */
+  readonly script: URL;
+  readonly workerData: unknown;
+  /** Number of workers (instances). */
+  readonly size: number;
+  /** Model name, for messages and logs. */
+  readonly name: string;
+}
+
+/** A task's result and the instance that produced it. */
+export interface PoolResult<R> {
+  readonly value: R;
+  readonly instance: number;
+}
+
+interface PendingTask {
+  readonly task: unknown;
+  readonly transfer: readonly TransferListItem[];
+  readonly resolve: (result: PoolResult<never>) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One worker and the task it runs, if any. */
+interface Instance {
+  readonly index: number;
+  worker: Worker;
+  ready: boolean;
+  running?: PendingTask & { readonly id: number };
+}
+
+type WorkerMessage =
+  | { kind: 'ready'; info: unknown }
+  | { kind: 'failed'; message: string }
+  | { id: number; result: unknown }
+  | { id: number; error: string };
+
+const REPLACE_BACKOFF_MS = [100, 1000, 5000, 30000];
+
+/**
+ * @internal A fixed set of stateful worker threads (model instances, as
+ * Triton's instance groups): each task goes to an idle instance, or waits in
+ * FIFO order for one. A worker that dies fails only the task it was running
+ * and is replaced. `close()` lets queued and running tasks finish, then
+ * terminates the workers.
+ *
+ * NOTE: written here rather than on a pool library such as piscina: instances
+ * hold state (a loaded session), must each report readiness and load errors at
+ * startup, and are addressed as instances (metrics, traces); task pools treat
+ * workers as interchangeable and hide all three.
+ */
+export class WorkerPool<I = unknown> {
+  private readonly logger = new Logger('BlazeRpcOnnx');
+  private readonly instances: Instance[] = [];
+  private readonly waiting: PendingTask[] = [];
+  private nextId = 0;
+  private closing?: { resolve: () => void; promise: Promise<void> };
+  private closed = false;
+
+  private constructor(
+    private readonly options: WorkerPoolOptions,
+    /** What the first worker reported when it was ready (e.g. the model's inputs and outputs). */
+    readonly info: I,
+  ) {}
+
+  /**
+   * Starts every worker and waits until all are ready.
+   * @throws Error with the worker's own message when one cannot start (the others are stopped)
+   */
+  static async start<I>(options: WorkerPoolOptions): Promise<WorkerPool<I>> {
+    const started = await Promise.allSettled(Array.from({ length: options.size }, () => spawn(options)));
+    const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure) {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
+      throw failure.reason;
+    }
+    const workers = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; info: unknown }>).value);
+    const pool = new WorkerPool<I>(options, workers[0].info as I);
+    workers.forEach(({ worker }, index) => pool.adopt(index, worker));
+    return pool;
+  }
+
+  /** Number of instances. */
+  get size(): number {
+    return this.options.size;
+  }
+
+  /** Instances running a task now. */
+  get busy(): number {
+    return this.instances.filter((instance) => instance.running).length;
+  }
+
+  /** Tasks waiting for an instance. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Runs a task on an idle instance (or the first to become idle); `transfer` lists buffers moved, not copied, to the worker. */
+  run<R>(task: unknown, transfer: readonly TransferListItem[] = []): Promise<PoolResult<R>> {
+    if (this.closing) return Promise.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name));
+    return new Promise<PoolResult<R>>((resolve, reject) => {
+      this.waiting.push({ task, transfer, resolve: resolve as PendingTask['resolve'], reject });
+      this.dispatch();
+    });
+  }
+
+  /** Lets queued and running tasks finish, then terminates every worker. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r)).then(() => this.terminate());
+      this.closing = { resolve, promise };
+      this.settleIfIdle();
+    }
+    return this.closing.promise;
+  }
+
+  private adopt(index: number, worker: Worker): void {
+    const instance: Instance = this.instances[index] ?? { index, worker, ready: false };
+    instance.worker = worker;
+    instance.ready = true;
+    this.instances[index] = instance;
+    worker.unref();
+    worker.on('message', (message: WorkerMessage) => this.handleMessage(instance, message));
+    worker.on('error', (error) => this.handleExit(instance, worker, error.message));
+    worker.on('exit', (code) => this.handleExit(instance, worker, `exit code ${code}`));
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const instance of this.instances) {
+      if (this.waiting.length === 0) break;
+      if (!instance.ready || instance.running) continue;
+      const pending = this.waiting.shift()!;
+      const id = this.nextId++;
+      instance.running = { ...pending, id };
+      // A busy worker keeps the process alive until its answer arrives; an idle one does not.
+      instance.worker.ref();
+      try {
+        instance.worker.postMessage({ id, task: pending.task }, pending.transfer as TransferListItem[]);
+      } catch (error) {
+        this.finish(instance);
+        pending.reject(error);
+      }
+    }
+    this.settleIfIdle();
+  }
+
+  private handleMessage(instance: Instance, message: WorkerMessage): void {
+    const running = instance.running;
+    if (!('id' in message) || !running || running.id !== message.id) return;
+    this.finish(instance);
+    if ('error' in message) running.reject(new InferenceError(message.error, this.options.name));
+    else running.resolve({ value: message.result as never, instance: instance.index });
+    this.dispatch();
+  }
+
+  private finish(instance: Instance): void {
+    instance.running = undefined;
+    instance.worker.unref();
+  }
+
+  /** A worker died: fail its task, replace it (unless closing). Called for 'error' and again for 'exit'. */
+  private handleExit(instance: Instance, worker: Worker, reason: string): void {
+    if (instance.worker !== worker || !instance.ready) return;
+    instance.ready = false;
+    const lost = instance.running;
+    this.finish(instance);
+    if (this.closed) return;
+    void worker.terminate();
+    const name = this.options.name;
+    this.logger.error(`Instance ${instance.index} of ONNX model '${name}' stopped (${reason}); replacing it`);
+    lost?.reject(new InferenceError(`Instance ${instance.index} of model '${name}' stopped while running this call (${reason})`, name));
+    this.replace(instance, 0);
+  }
+
+  private replace(instance: Instance, attempt: number): void {
+    if (this.closing) return this.settleIfIdle();
+    spawn(this.options).then(
+      ({ worker }) => {
+        if (this.closing) void worker.terminate();
+        else this.adopt(instance.index, worker);
+        this.settleIfIdle();
+      },
+      (error: Error) => {
+        const delay = REPLACE_BACKOFF_MS[Math.min(attempt, REPLACE_BACKOFF_MS.length - 1)];
+        this.logger.error(`Instance ${instance.index} of ONNX model '${this.options.name}' could not restart: ${error.message}; retrying in ${delay} ms`);
+        setTimeout(() => this.replace(instance, attempt + 1), delay).unref();
+      },
+    );
+  }
+
+  private settleIfIdle(): void {
+    if (!this.closing || this.waiting.length > 0) return;
+    if (this.instances.every((instance) => !instance.running)) this.closing.resolve();
+  }
+
+  private async terminate(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.instances.map((instance) => instance.worker.terminate()));
+  }
+}
+
+/** Starts one worker and waits for its first word: ready (with its info) or failed (with why). */
+function spawn(options: WorkerPoolOptions): Promise<{ worker: Worker; info: unknown }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(options.script, { workerData: options.workerData });
+    const fail = (error: Error) => {
+      cleanup();
+      void worker.terminate();
+      reject(error);
+    };
+    const onMessage = (message: WorkerMessage) => {
+      if ('kind' in message && message.kind === 'ready') {
+        cleanup();
+        resolve({ worker, info: message.info });
+      } else if ('kind' in message && message.kind === 'failed') {
+        fail(new Error(message.message));
+      }
+    };
+    const onError = (error: Error) => fail(error);
+    const onExit = (code: number) => fail(new Error(`the worker exited with code ${code} before it was ready`));
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
