@@ -84,6 +84,17 @@ export interface BlazeRpcModuleOptions {
    * @default -1
    */
   maxSendMessageLength?: number;
+  /**
+   * HTTP/2 receive window, per stream and per connection, in bytes: how much
+   * a client may send before the server acknowledges it. HTTP/2's default of
+   * 64 KiB holds less than one 110 KB image tensor, so many streams sharing
+   * one connection would crawl, one window at a time. The default lets one
+   * connection with 64 streams carry tensors as fast as 64 connections. The
+   * server reads requests as they arrive, so a larger window does not hold more
+   * memory per call.
+   * @default 16777216 (16 MiB)
+   */
+  flowControlWindow?: number;
   /** Server keepalive pings. */
   keepalive?: KeepaliveOptions;
   /**

@@ -8,4 +8,5 @@ export const METRIC = {
   queueWait: 'blazerpc_queue_wait_seconds',
   queueDepth: 'blazerpc_queue_depth',
   inferenceDuration: 'blazerpc_inference_duration_seconds',
+  eventLoopDelay: 'blazerpc_event_loop_delay_seconds',
 } as const;

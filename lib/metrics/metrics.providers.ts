@@ -1,6 +1,7 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
+import { register, type Gauge } from 'prom-client';
+import { EventLoopDelaySampler } from './event-loop-delay.sampler.js';
 import { BlazeMetrics, NoopBlazeMetrics } from './blaze-metrics.js';
 import { METRIC } from './metric-names.js';
 import type { BlazeMetricsOptions } from './metrics-options.interface.js';
@@ -13,6 +14,7 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
   if (!metrics) return { imports: [], providers: [{ provide: BlazeMetrics, useClass: NoopBlazeMetrics }] };
   const options = metrics === true ? {} : metrics;
+  const sampler = new EventLoopDelaySampler();
   const providers: Provider[] = [
     makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method and gRPC status', labelNames: ['method', 'status'] }),
     makeHistogramProvider({
@@ -26,7 +28,21 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
     makeHistogramProvider({ name: METRIC.batchSize, help: 'Requests per model execution', labelNames: ['model'], buckets: BATCH_BUCKETS }),
     makeHistogramProvider({ name: METRIC.queueWait, help: 'Time requests waited in the batch queue, in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
     makeGaugeProvider({ name: METRIC.queueDepth, help: 'Requests waiting in the batch queue', labelNames: ['model'] }),
-    makeHistogramProvider({ name: METRIC.inferenceDuration, help: 'Model execution time in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
+    makeHistogramProvider({
+      name: METRIC.inferenceDuration,
+      help: 'Model execution time in seconds (from dispatch to an instance to its result; queueing excluded)',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+    }),
+    makeGaugeProvider({
+      name: METRIC.eventLoopDelay,
+      help: 'Event-loop delay since the previous scrape, in seconds, by quantile (1 = max)',
+      labelNames: ['quantile'],
+      collect(this: Gauge<'quantile'>) {
+        sampler.report(this);
+      },
+    }),
+    { provide: EventLoopDelaySampler, useValue: sampler },
     { provide: BlazeMetrics, useClass: PrometheusBlazeMetrics },
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.

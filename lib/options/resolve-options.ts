@@ -12,6 +12,10 @@ const DEFAULT_BATCHING: Required<BatchingOptions> = {
   maxConcurrentBatches: 1,
 };
 
+/** 16 MiB: a connection carrying 64 concurrent 110 KB image requests needs about 7 MB in flight. */
+const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
+const MAX_FLOW_CONTROL_WINDOW = 2 ** 31 - 1;
+
 /** Validates module options and fills in defaults; a bad value fails startup naming the option. */
 export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBlazeRpcOptions {
   const { host, port } = resolveAddress(options);
@@ -32,6 +36,7 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     reflection: options.reflection ?? true,
     gracePeriodMs: nonNegative('gracePeriodMs', options.gracePeriodMs ?? 5000),
     logCalls: options.logCalls ?? false,
+    flowControlWindow: flowControlWindow(options.flowControlWindow ?? DEFAULT_FLOW_CONTROL_WINDOW),
     channelOptions: resolveChannelOptions(options),
     credentials: resolveCredentials(options),
     tls: options.credentials !== undefined,
@@ -97,6 +102,13 @@ function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
     resolved['grpc.keepalive_timeout_ms'] = positiveInteger('keepalive.timeoutMs', options.keepalive.timeoutMs);
   }
   return { ...resolved, ...options.channelOptions };
+}
+
+function flowControlWindow(value: number): number {
+  if (!Number.isInteger(value) || value < 65535 || value > MAX_FLOW_CONTROL_WINDOW) {
+    throw invalid('flowControlWindow', value, `a byte count from 65535 (HTTP/2's default) to ${MAX_FLOW_CONTROL_WINDOW}`);
+  }
+  return value;
 }
 
 function port(value: number, name: string): number {

@@ -11,6 +11,7 @@ export interface ResolvedBlazeRpcOptions {
   readonly reflection: boolean;
   readonly gracePeriodMs: number;
   readonly logCalls: boolean;
+  readonly flowControlWindow: number;
   readonly channelOptions: ChannelOptions;
   readonly credentials: ServerCredentials;
   /** True when serving over TLS. */

@@ -21,6 +21,7 @@ import { BlazeMetrics, NoopBlazeMetrics } from '../metrics/blaze-metrics.js';
 import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from './call-handlers.js';
 import { loggingObserver, metricsObserver, type CallObserver } from './call-observer.js';
 import { CallTracker } from './call-tracker.js';
+import { applyFlowControlWindow } from './flow-control-window.js';
 import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
 import { loadPackageDefinition } from '../schema/package-definition.js';
@@ -115,6 +116,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   private async start(): Promise<void> {
     await this.explorer.explore();
     const server = new GrpcServer(this.options.channelOptions);
+    if (!applyFlowControlWindow(server, this.options.flowControlWindow)) {
+      this.logger.warn('This @grpc/grpc-js release does not let the flow control window be set; serving with its default (64 KiB)');
+    }
     const inference = loadPackageDefinition(this.registry.protoText);
     server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference));
     const exposed: PackageDefinition = { ...inference };

@@ -72,6 +72,20 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     expect(sample(text, 'blazerpc_inference_count', { model: 'tokens' })).toBe(2);
     expect(text).toContain('process_cpu_user_seconds_total');
   });
+
+  it('reports event-loop delay since the previous scrape: a 60 ms block shows as the max, then is gone', async () => {
+    const scrape = async () => (await fetch(`${suite.running.httpUrl}/metrics`)).text();
+    await scrape();
+    const until = performance.now() + 60;
+    while (performance.now() < until); // blocks the loop, as a synchronous model run would
+    await sleep(20);
+    const delay = (text: string, quantile: string) => sample(text, 'blazerpc_event_loop_delay_seconds', { quantile });
+    const blocked = await scrape();
+    expect(delay(blocked, '1')).toBeGreaterThanOrEqual(0.05);
+    expect(delay(blocked, '0.5')).toBeLessThan(delay(blocked, '1'));
+    await sleep(50);
+    expect(delay(await scrape(), '1')).toBeLessThan(0.05);
+  });
 });
 
 describe('call logging (logCalls)', () => {

@@ -73,6 +73,7 @@ describe('BlazeRpcModule options', () => {
     [{ gracePeriodMs: -1 }, "option 'gracePeriodMs' is invalid"],
     [{ maxReceiveMessageLength: 0 }, "option 'maxReceiveMessageLength' is invalid"],
     [{ batching: { batchTimeoutMs: -5 } }, "option 'batching.batchTimeoutMs' is invalid"],
+    [{ flowControlWindow: 1024 }, "option 'flowControlWindow' is invalid: got 1024, expected a byte count from 65535"],
   ])('refuses %j', async (options, message) => {
     await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
   });
