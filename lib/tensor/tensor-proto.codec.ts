@@ -1,8 +1,8 @@
 import { endianness } from 'node:os';
 import { ValidationError } from '../errors/validation.error.js';
 import { tensorCopyStats } from './tensor-copy-stats.js';
-import { itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
-import { bytesOf, tensorOverBytes, type Tensor } from './tensor.js';
+import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
+import { bytesOf, Tensor, tensorOverBytes } from './tensor.js';
 
 /** A `TensorProto` as the protobuf layer hands it over (int64 shape entries as strings or numbers). */
 export interface TensorProtoMessage {
@@ -31,10 +31,9 @@ export function decodeTensorProto(message: TensorProtoMessage | null | undefined
     throw new ValidationError(`Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`, field);
   }
   const shape = parseShape(message.shape, field);
-  checkedElementCount(shape, dtype, message.data.byteLength, field);
+  const count = checkedElementCount(shape, dtype, message.data.byteLength, field);
   if (dtype === 'bool') assertBooleanBytes(message.data, field);
-  tensorCopyStats.decodedInPlaceBytes += message.data.byteLength;
-  return tensorOverBytes(dtype, shape, message.data);
+  return fromReceivedBytes(dtype, shape, count, message.data);
 }
 
 /** The `TensorProto` fields for a tensor; `data` is a view, so the serializer's copy is the only one. */
@@ -44,6 +43,30 @@ export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
   tensorCopyStats.encodedBytes += byteLength;
   return { shape: tensor.shape, dtype: tensor.dtype, data: Buffer.from(buffer, byteOffset, byteLength) };
 }
+
+/**
+ * Aligned bytes become the tensor's data in place. Misaligned ones are copied
+ * when small; a large one is kept as received until its typed data is read,
+ * so a batch merge or the hand-over to a worker copies it once, not twice.
+ */
+function fromReceivedBytes(dtype: TensorDType, shape: number[], count: number, bytes: Uint8Array): Tensor {
+  const Storage = DTYPE_STORAGE[dtype];
+  if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) {
+    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
+    return new Tensor(dtype, shape, new Storage(bytes.buffer, bytes.byteOffset, count));
+  }
+  if (bytes.byteLength >= DEFER_COPY_BYTES) {
+    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
+    return tensorOverBytes(dtype, shape, bytes);
+  }
+  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
+  const copy = new Storage(count);
+  new Uint8Array(copy.buffer).set(bytes);
+  return new Tensor(dtype, shape, copy);
+}
+
+/** Below this, copying a misaligned tensor costs less than deferring the copy. */
+const DEFER_COPY_BYTES = 4096;
 
 function parseShape(raw: readonly (string | number)[], field: string): number[] {
   return raw.map((entry, axis) => {
