@@ -119,6 +119,19 @@ describe('ONNX model instances in worker threads', () => {
   });
 });
 
+describe('ONNX instances at shutdown', () => {
+  it('stop with the app, after its gRPC server has drained', async () => {
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.serve('flowers', writeTempModel(exportIrisOnnx(trainedIris)))],
+    });
+    const model = running.app.get<OnnxModel>(getOnnxModelToken('flowers'));
+    const features = Tensor.from('float32', [1, 4], irisSamples[0].features);
+    await expect(model.predict(features)).resolves.toHaveLength(1);
+    await running.app.close();
+    await expect(model.predict(features)).rejects.toThrow('is closed');
+  });
+});
+
 describe('OnnxModel used directly', () => {
   it('predict() leaves the caller’s tensors intact and returns results as tensors', async () => {
     const model = await OnnxModel.load(writeTempModel(exportIrisOnnx(trainedIris)), { instances: 2, ...oneThread });

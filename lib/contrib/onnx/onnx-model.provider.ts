@@ -25,7 +25,8 @@ export function createOnnxModelProvider(
       const { source, ...options } = await registration(...deps);
       const started = Date.now();
       const model = await OnnxModel.load(source, options);
-      logger.log(`Loaded ONNX model '${name}' from ${model.source} in ${Date.now() - started} ms`);
+      const instances = model.instances === 1 ? '1 instance' : `${model.instances} instances`;
+      logger.log(`Loaded ONNX model '${name}' from ${model.source} in ${Date.now() - started} ms (${instances})`);
       health?.setStatus(name, 'SERVING');
       return model;
     },
