@@ -76,7 +76,7 @@ export class WorkerPool<I = unknown> {
     const started = await Promise.allSettled(Array.from({ length: options.size }, () => spawn(options)));
     const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failure) {
-      await Promise.all(started.map((s) => (undefined)));
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
       throw failure.reason;
     }
     const workers = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; info: unknown }>).value);
