@@ -161,6 +161,7 @@ export class ModelBatcher {
     for (const ticket of this.queue.filter((t) => t.deadline <= now)) {
       this.queue.splice(this.queue.indexOf(ticket), 1);
       this.forget(ticket);
+      if (ticket.onAbort) ticket.signal!.removeEventListener('abort', ticket.onAbort);
       ticket.reject(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded while queued'));
     }
   }
@@ -181,8 +182,8 @@ export class ModelBatcher {
     }
     try {
       const result = await this.execute(mergeArguments(this.plan, batch.map((t) => t.args)));
-      const parts =
-        batch.length === 1 ? [result] : splitResult(this.plan, result, batch.map((t) => t.rows), this.outputs, this.model);
+      // A lone request is checked too, so a handler returning the wrong row count fails at once, not only under load.
+      const parts = splitResult(this.plan, result, batch.map((t) => t.rows), this.outputs, this.model);
       batch.forEach((ticket, i) => ticket.resolve(parts[i]));
     } catch (error) {
       batch.forEach((ticket) => ticket.reject(error));
@@ -194,7 +195,12 @@ export class ModelBatcher {
   }
 }
 
+/** The status a call's abort reason carries; any other reason (e.g. a DOMException, whose `code` is no gRPC code) is a cancel. */
 function abortError(signal: AbortSignal): CallStatusError {
-  const reason = signal.reason as { code?: GrpcStatus; details?: string } | undefined;
-  return new CallStatusError(reason?.code ?? GrpcStatus.CANCELLED, reason?.details ?? 'Cancelled');
+  const reason = signal.reason as { code?: unknown; details?: unknown } | undefined;
+  const code = reason?.code;
+  if (typeof code === 'number' && GrpcStatus[code] !== undefined && typeof reason?.details === 'string') {
+    return new CallStatusError(code, reason.details);
+  }
+  return new CallStatusError(GrpcStatus.CANCELLED, 'Cancelled');
 }

@@ -179,15 +179,20 @@ export class WorkerPool<I = unknown> {
     this.replace(instance, 0);
   }
 
+  /** Starts a worker in the instance's place; while closing, only if queued tasks still need it. */
   private replace(instance: Instance, attempt: number): void {
-    if (this.closing) return this.settleIfIdle();
+    if (this.closing && this.waiting.length === 0) return this.settleIfIdle();
     spawn(this.options).then(
       ({ worker }) => {
-        if (this.closing) void worker.terminate();
+        if (this.closed) void worker.terminate();
         else this.adopt(instance.index, worker);
-        this.settleIfIdle();
       },
       (error: Error) => {
+        if (this.closing && this.instances.every((other) => !other.ready)) {
+          // Shutting down with no instance left to run what is queued: fail it rather than wait forever.
+          this.waiting.splice(0).forEach((task) => task.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name)));
+          return this.settleIfIdle();
+        }
         const delay = REPLACE_BACKOFF_MS[Math.min(attempt, REPLACE_BACKOFF_MS.length - 1)];
         this.logger.error(`Instance ${instance.index} of ONNX model '${this.options.name}' could not restart: ${error.message}; retrying in ${delay} ms`);
         setTimeout(() => this.replace(instance, attempt + 1), delay).unref();
