@@ -40,7 +40,7 @@ export async function startBaselineServer(modelPath: string, sessionOptions: ort
       const { shape, data } = call.request.x;
       // Float32Array needs 4-byte alignment; copy only when the bytes are not aligned.
       const floats =
-        data.byteOffset % 4 === 0 ? new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4) : new Float32Array(data.slice().buffer);
+        data.byteOffset % 4 === 0 ? new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4) : new Float32Array(new Uint8Array(data).buffer);
       const results = await session.run({ [inputName]: new ort.Tensor('float32', floats, shape.map(Number)) });
       const output = results[outputName];
       const bytes = output.data as Float32Array;
@@ -49,7 +49,7 @@ export async function startBaselineServer(modelPath: string, sessionOptions: ort
       callback({ code: grpc.status.INTERNAL, details: String(error) });
     }
   };
-  server.register(CNN_METHOD, predict, (m: object) => Buffer.from(Response.encode(m).finish()), (b: Buffer) => Request.decode(b) as never, 'unary');
+  server.register(CNN_METHOD, predict, (m: unknown) => Buffer.from(Response.encode(m as object).finish()), (b: Buffer) => Request.decode(b) as never, 'unary');
   const serving = Buffer.from([0x08, 0x01]); // HealthCheckResponse { status: SERVING }
   server.register(HEALTH_CHECK_METHOD, (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, serving), (b: Buffer) => b, (b: Buffer) => b, 'unary');
 

@@ -69,6 +69,8 @@ export interface RoundResult {
   latenciesMs: number[];
   elapsedMs: number;
   responseBytes: number;
+  /** CPU time of the load process (user + system, microseconds) during the round. */
+  cpuMicros?: number;
   /** Failed calls (only with `tolerateErrors`). */
   errors?: number;
   firstError?: string;
@@ -129,6 +131,7 @@ async function run(plan: LoadPlan): Promise<RoundResult[]> {
       const label = plan.targets[i].label;
       if (plan.notifyPhases) await notify({ phase: 'start', label, round });
       const probing = probes[i] ? startProbing(probes[i].call, plan.probe!.intervalMs) : undefined;
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const outcome = await burst(callers[i].call, {
         calls: plan.durationMs === undefined ? plan.callsPerRound : Infinity,
@@ -137,6 +140,7 @@ async function run(plan: LoadPlan): Promise<RoundResult[]> {
         tolerateErrors: plan.tolerateErrors,
       });
       const elapsedMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
       const probed = await probing?.stop();
       if (plan.notifyPhases) await notify({ phase: 'end', label, round });
       results.push({
@@ -145,6 +149,7 @@ async function run(plan: LoadPlan): Promise<RoundResult[]> {
         latenciesMs: outcome.latencies,
         elapsedMs,
         responseBytes: outcome.responseBytes,
+        cpuMicros: used.user + used.system,
         ...(plan.tolerateErrors ? { errors: outcome.errors, firstError: outcome.firstError } : {}),
         ...(probed ? { probeLatenciesMs: probed.latencies, probeErrors: probed.errors } : {}),
       });
