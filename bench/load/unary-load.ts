@@ -6,6 +6,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ProbeOrder, ProbeReport } from './probe-process.js';
 
 export interface LoadTarget {
   label: string;
@@ -130,7 +133,7 @@ async function run(plan: LoadPlan): Promise<RoundResult[]> {
     for (let i = 0; i < plan.targets.length; i++) {
       const label = plan.targets[i].label;
       if (plan.notifyPhases) await notify({ phase: 'start', label, round });
-      const probing = probes[i] ? startProbing(probes[i].call, plan.probe!.intervalMs) : undefined;
+      const probing = plan.probe ? await startProbing(plan.targets[i].address, plan.probe) : undefined;
       const cpu = process.cpuUsage();
       const started = performance.now();
       const outcome = await burst(callers[i].call, {
@@ -255,26 +258,24 @@ async function burst(call: UnaryCall, plan: BurstPlan) {
   return { latencies, responseBytes, errors, firstError };
 }
 
-/** Sends a probe every `intervalMs` (overlapping if one is slow) until stopped; times each. */
-function startProbing(call: UnaryCall, intervalMs: number) {
-  const latencies: number[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let errors = 0;
-  const timer = setInterval(() => {
-    const started = performance.now();
-    const probe: Promise<void> = call(0).then(
-      () => void latencies.push(performance.now() - started),
-      () => void errors++,
-    );
-    inFlight.add(probe);
-    void probe.finally(() => inFlight.delete(probe));
-  }, intervalMs);
+/**
+ * Starts a probe process (a call every `intervalMs`, overlapping if one is
+ * slow) for one round. It runs apart from this process, whose event loop is
+ * busy sending the load and would delay the probe's own timing.
+ */
+async function startProbing(address: string, probe: LoadProbe): Promise<{ stop: () => Promise<ProbeReport> }> {
+  const child = fork(fileURLToPath(new URL('./probe-process.js', import.meta.url)));
+  const order: ProbeOrder = { address, path: probe.path, request: probe.request, intervalMs: probe.intervalMs };
+  await new Promise<void>((resolve) => {
+    child.once('message', () => resolve());
+    child.send(order);
+  });
   return {
-    async stop() {
-      clearInterval(timer);
-      await Promise.all([...inFlight]);
-      return { latencies, errors };
-    },
+    stop: () =>
+      new Promise<ProbeReport>((resolve) => {
+        child.once('message', (report: ProbeReport) => resolve(report));
+        child.send('stop');
+      }),
   };
 }
 

@@ -51,6 +51,8 @@ export class ModelBatcher {
     private readonly outputs: BatchOutputs,
     private readonly execute: BatchExecutor,
     private readonly metrics: BlazeMetrics,
+    /** False when the model's runtime reports its own execution time (the batch may wait in the runtime first). */
+    private readonly timesExecutions = true,
   ) {}
 
   /** Requests waiting for a batch. */
@@ -188,7 +190,7 @@ export class ModelBatcher {
     } catch (error) {
       batch.forEach((ticket) => ticket.reject(error));
     } finally {
-      this.metrics.recordExecution(this.model, batch.length, (performance.now() - started) / 1000);
+      this.metrics.recordExecution(this.model, batch.length, this.timesExecutions ? (performance.now() - started) / 1000 : undefined);
       this.running--;
       this.schedule();
     }

@@ -7,8 +7,13 @@ import type { status as GrpcStatus } from '@grpc/grpc-js';
 export abstract class BlazeMetrics {
   /** A call ended with `code` after `seconds` (streams: at the end of the stream). */
   abstract recordCall(method: string, code: GrpcStatus, seconds: number): void;
-  /** The model ran once for `requests` requests, taking `seconds`. */
-  abstract recordExecution(model: string, requests: number, seconds: number): void;
+  /**
+   * The model ran once for `requests` requests, taking `seconds`; `undefined`
+   * when its runtime reports the time itself (`recordInferenceDuration`).
+   */
+  abstract recordExecution(model: string, requests: number, seconds: number | undefined): void;
+  /** One execution took `seconds` inside the model runtime (e.g. `session.run()` in an ONNX instance). */
+  abstract recordInferenceDuration(model: string, seconds: number): void;
   /** A request waited `seconds` in the model's batch queue. */
   abstract recordQueueWait(model: string, seconds: number): void;
   /** The model's batch queue now holds `depth` requests. */
@@ -19,6 +24,7 @@ export abstract class BlazeMetrics {
 export class NoopBlazeMetrics extends BlazeMetrics {
   recordCall(): void {}
   recordExecution(): void {}
+  recordInferenceDuration(): void {}
   recordQueueWait(): void {}
   setQueueDepth(): void {}
 }

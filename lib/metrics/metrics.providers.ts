@@ -14,7 +14,6 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
   if (!metrics) return { imports: [], providers: [{ provide: BlazeMetrics, useClass: NoopBlazeMetrics }] };
   const options = metrics === true ? {} : metrics;
-  const sampler = new EventLoopDelaySampler();
   const providers: Provider[] = [
     makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method and gRPC status', labelNames: ['method', 'status'] }),
     makeHistogramProvider({
@@ -39,10 +38,10 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       help: 'Event-loop delay since the previous scrape, in seconds, by quantile (1 = max)',
       labelNames: ['quantile'],
       collect(this: Gauge<'quantile'>) {
-        sampler.report(this);
+        EventLoopDelaySampler.report(this);
       },
     }),
-    { provide: EventLoopDelaySampler, useValue: sampler },
+    EventLoopDelaySampler,
     { provide: BlazeMetrics, useClass: PrometheusBlazeMetrics },
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.

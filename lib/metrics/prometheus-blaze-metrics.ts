@@ -42,10 +42,14 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     timer.observe(seconds);
   }
 
-  recordExecution(model: string, requests: number, seconds: number): void {
+  recordExecution(model: string, requests: number, seconds: number | undefined): void {
     this.inferences.inc({ model }, requests);
     this.executions.inc({ model });
     this.batchSize.observe({ model }, requests);
+    if (seconds !== undefined) this.inferenceDuration.observe({ model }, seconds);
+  }
+
+  recordInferenceDuration(model: string, seconds: number): void {
     this.inferenceDuration.observe({ model }, seconds);
   }
 

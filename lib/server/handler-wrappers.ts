@@ -15,10 +15,10 @@ export type Method = (this: unknown, ...args: unknown[]) => unknown;
  * value, which is right for unary calls but would swallow a stream, so a
  * streaming handler's Observable travels as an AsyncIterable instead.
  */
-export function timedHandler(method: Method, model: string, streaming: boolean, metrics: BlazeMetrics): Method {
+export function timedHandler(method: Method, model: string, streaming: boolean, metrics: BlazeMetrics, timesExecutions = true): Method {
   return carryingMetadataOf(method, function (this: unknown, ...args: unknown[]) {
     const started = performance.now();
-    const record = () => metrics.recordExecution(model, 1, (performance.now() - started) / 1000);
+    const record = () => metrics.recordExecution(model, 1, timesExecutions ? (performance.now() - started) / 1000 : undefined);
     const result = method.apply(this, args);
     if (streaming && isObservable(result)) return observableAsIterable(result);
     if (result instanceof Promise) {

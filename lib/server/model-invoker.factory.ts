@@ -13,6 +13,7 @@ import { hasEnhancers } from './enhancer-presence.js';
 import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
+import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
 
 /**
  * Runs one model call through Nest's enhancers and the handler, to what the
@@ -49,15 +50,16 @@ export class ModelInvokerFactory {
     const prototype = (wrapper.metatype as { prototype: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
     const plan = descriptor.batchPlan;
+    const timesExecutions = !isTimedByRuntime(method);
     if (descriptor.batching && plan) {
       const instance = wrapper.instance as object;
       const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
-      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics);
+      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions);
       const proxy = this.createCallable(descriptor, instance, batchingHandler(method, batcher), method, methodName);
       return { batcher, invoke: (request, context) => currentCall.run(context, () => proxy(request, context)) };
     }
-    const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics);
+    const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics, timesExecutions);
     if (!binding.requestScoped) {
       return { invoke: this.createCallable(descriptor, wrapper.instance as object, handler, method, methodName) };
     }

@@ -11,30 +11,41 @@ let freeBytes = 0;
 /** Kept for reuse at most; beyond it returned buffers are left to the GC. */
 const MAX_FREE_BYTES = 64 * 1024 * 1024;
 
-/** A buffer of exactly `byteLength` bytes that may be transferred. Its content is undefined. */
+/**
+ * A buffer of at least `byteLength` bytes that may be transferred; use its
+ * first `byteLength` bytes. Capacities are rounded up to a power of two, so
+ * batches of every size reuse a few buffers instead of each needing its own:
+ * every buffer allocated is external memory that drives V8's full GCs.
+ */
 export function allocateTensorBuffer(byteLength: number): ArrayBuffer {
-  const reused = free.get(byteLength)?.pop();
+  const capacity = capacityFor(byteLength);
+  const reused = free.get(capacity)?.pop();
   if (reused) {
-    freeBytes -= byteLength;
+    freeBytes -= capacity;
     return reused;
   }
-  const buffer = new ArrayBuffer(byteLength);
+  const buffer = new ArrayBuffer(capacity);
   owned.add(buffer);
   return buffer;
 }
 
-/** Takes back a buffer a worker returned. */
-export function recycleTensorBuffer(buffer: ArrayBuffer): void {
-  if (buffer.byteLength === 0 || freeBytes + buffer.byteLength > MAX_FREE_BYTES) return;
-  owned.add(buffer);
-  let list = free.get(buffer.byteLength);
-  if (!list) free.set(buffer.byteLength, (list = []));
-  list.push(buffer);
-  freeBytes += buffer.byteLength;
+function capacityFor(byteLength: number): number {
+  return byteLength <= 64 ? 64 : 2 ** Math.ceil(Math.log2(byteLength));
 }
 
-/** True when `view` spans a whole buffer this library allocated, so it can be transferred without a copy. */
+/** Takes back a buffer a worker returned. */
+export function recycleTensorBuffer(buffer: ArrayBuffer): void {
+  const capacity = buffer.byteLength;
+  if (capacity !== capacityFor(capacity) || freeBytes + capacity > MAX_FREE_BYTES) return;
+  owned.add(buffer);
+  let list = free.get(capacity);
+  if (!list) free.set(capacity, (list = []));
+  list.push(buffer);
+  freeBytes += capacity;
+}
+
+/** True when `view` starts a buffer this library allocated (and so nothing else uses), so it can be transferred without a copy. */
 export function isTransferable(view: ArrayBufferView): boolean {
   const buffer = view.buffer;
-  return buffer instanceof ArrayBuffer && owned.has(buffer) && view.byteOffset === 0 && view.byteLength === buffer.byteLength;
+  return buffer instanceof ArrayBuffer && owned.has(buffer) && view.byteOffset === 0;
 }

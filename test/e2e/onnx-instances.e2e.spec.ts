@@ -47,7 +47,7 @@ describe('ONNX model instances in worker threads', () => {
 
   it('runs two instances and batches for both; concurrent mixed batches get exactly what bare onnxruntime gives', async () => {
     expect(running.app.get<OnnxModel>(getOnnxModelToken('small')).instances).toBe(2);
-    expect(running.registry.get('small').batching).toMatchObject({ maxConcurrentBatches: 2, batchTimeoutMs: 0 });
+    expect(running.registry.get('small').batching).toMatchObject({ maxConcurrentBatches: 4, batchTimeoutMs: 0 });
     const bare = await ort.InferenceSession.create(smallPath, { intraOpNumThreads: 1 });
     const requests = Array.from({ length: 24 }, (_, i) => ({ rows: 1 + (i % 3), seed: i }));
     const served = await Promise.all(
@@ -116,6 +116,36 @@ describe('ONNX model instances in worker threads', () => {
     const failure = await failureOf(client.unary('PredictSmall', { x: tensorMessage('float', [1, 8, 511], new Float32Array(8 * 511)) }));
     expect(failure.code).toBe(status.INVALID_ARGUMENT);
     expect(failure.details).toContain("'x'");
+  });
+});
+
+describe('ONNX execution metrics', () => {
+  it('time session.run() in the instance only: time spent waiting for a free instance counts as queue wait', async () => {
+    const running = await startApp(
+      { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true }), OnnxModule.serve('slow', writeTempModel(writeHeavyModel()), { ...oneThread, batching: false })] },
+      { http: true },
+    );
+    const client = new ModelClient(running.address, running.registry.protoText);
+    try {
+      const x = { x: tensorMessage('float', [1, 256, 512], new Float32Array(256 * 512)) };
+      const started = performance.now();
+      await Promise.all([1, 2, 3].map(() => client.unary('PredictSlow', x)));
+      const wallSeconds = (performance.now() - started) / 1000;
+      const text = await (await fetch(`${running.httpUrl}/metrics`)).text();
+      const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name}{model="slow"}`))!.split(' ').pop());
+      expect(value('blazerpc_inference_duration_seconds_count')).toBe(3);
+      expect(value('blazerpc_inference_exec_count')).toBe(3);
+      // Three runs one after another on one instance: together about the whole wall time. Timed
+      // per call from dispatch they would sum to about twice that (the later calls wait for the instance).
+      const inference = value('blazerpc_inference_duration_seconds_sum');
+      expect(inference).toBeLessThanOrEqual(wallSeconds);
+      expect(inference).toBeGreaterThan(wallSeconds * 0.5);
+      // The third call waited in the queue for about one run while two were on the instance.
+      expect(value('blazerpc_queue_wait_seconds_sum')).toBeGreaterThan(0.03);
+    } finally {
+      client.close();
+      await running.app.close();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { Tensor } from '../../lib/index.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult } from '../../lib/batching/batch-merge.js';
 import type { BatchPlan } from '../../lib/batching/batch-plan.js';
 import { tensorOverBytes } from '../../lib/tensor/tensor.js';
+import { isTransferable } from '../../lib/tensor/tensor-buffers.js';
 
 const tensorPlan: BatchPlan = { kind: 'tensor', inputs: ['tensor', 'shared'], outputs: ['tensor'] };
 const listPlan: BatchPlan = { kind: 'list', inputs: ['list', 'list'], outputs: ['list'] };
@@ -60,7 +61,8 @@ describe('merging and splitting batches', () => {
     const [merged] = mergeArguments(tensorPlan, [[received, 1], [rows(1, 7), 1]]) as [Tensor];
     expect(Array.from(merged.data as Float32Array)).toEqual([1.5, 2.5, 7, 8]);
     expect(merged.data.byteOffset).toBe(0);
-    expect(merged.data.buffer.byteLength).toBe(16);
+    expect(merged.data.byteLength).toBe(16);
+    expect(isTransferable(merged.data)).toBe(true);
   });
 
   it('refuses a result with the wrong number of rows, naming the model', () => {

@@ -161,4 +161,22 @@ describe('WorkerPool', () => {
     await expect(queued).resolves.toMatchObject({ value: { echo: 'queued behind the crash' } });
     await closing;
   });
+
+  it('with tasksPerInstance 2, hands an instance its next task while it runs one, and idle instances still come first', async () => {
+    const pool = await WorkerPool.start<{ pid: number }>({ script: SCRIPT, workerData: {}, size: 2, name: 'echo', tasksPerInstance: 2 });
+    pools.push(pool);
+    const first = runGated(pool, 'first');
+    const second = runGated(pool, 'second');
+    const third = pool.run<Echo>({ echo: 'third' });
+    const fourth = pool.run<Echo>({ echo: 'fourth' });
+    const fifth = pool.run<Echo>({ echo: 'fifth' });
+    // Both instances are busy, each holds one more task in its thread; only the fifth waits here.
+    expect(pool.busy).toBe(2);
+    expect(pool.queued).toBe(1);
+    first.open();
+    second.open();
+    const results = await Promise.all([first.result, second.result, third, fourth, fifth]);
+    expect(results.map((r) => r.value.echo)).toEqual(['first', 'second', 'third', 'fourth', 'fifth']);
+    expect(new Set(results.slice(0, 2).map((r) => r.instance))).toEqual(new Set([0, 1]));
+  });
 });

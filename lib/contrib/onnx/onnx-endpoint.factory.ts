@@ -8,6 +8,9 @@ import type { OnnxValueInfo } from './onnx-model-options.interface.js';
 import type { OnnxModel } from './onnx-model.js';
 import type { OnnxServeOptions } from './onnx-module-options.interface.js';
 import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
+import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
+import { markTimedByRuntime } from '../../metrics/runtime-timed.metadata.js';
+import { TASKS_PER_INSTANCE } from './onnx-model.js';
 
 /** A graph input or output as a request/response field. */
 interface EndpointField {
@@ -21,7 +24,7 @@ interface EndpointField {
  * metadata: a dynamic first dimension becomes `'batch'`, several outputs
  * become named response fields.
  */
-export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions = {}): object {
+export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions = {}, metrics?: BlazeMetrics): object {
   const inputs = model.inputs.map((info) => toField(info, name, 'input'));
   const outputs = model.outputs.map((info) => toField(info, name, 'output'));
   const inputNames = model.inputNames;
@@ -31,7 +34,8 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   class OnnxEndpoint {
     async predict(...tensors: Tensor[]): Promise<Tensor | Record<string, Tensor>> {
       // The request's tensors (or the batch merged from them) are not read after this call, so they move to the worker.
-      const { outputs: results } = await model.run(Object.fromEntries(inputNames.map((name, i) => [name, tensors[i]])), true);
+      const { outputs: results, runMs } = await model.run(Object.fromEntries(inputNames.map((input, i) => [input, tensors[i]])), true);
+      metrics?.recordInferenceDuration(name, runMs / 1000);
       if (outputNames.length === 1) return results[outputNames[0]];
       return Object.fromEntries(outputNames.map((name, i) => [fieldNames[i], results[name]]));
     }
@@ -41,6 +45,7 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   inputs.forEach((input, index) => Input(input.fieldName, input.spec)(prototype, 'predict', index));
   const returns = outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
   const descriptor = Object.getOwnPropertyDescriptor(prototype, 'predict')!;
+  markTimedByRuntime(prototype.predict);
   Model(name, { returns, version: options.version, batching: batchingFor(model, options.batching), description: options.description ?? `ONNX model ${model.source}` })(
     prototype,
     'predict',
@@ -50,13 +55,15 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
 }
 
 /**
- * One batch per instance at a time, so batches form while every instance is
- * busy. `batching: false` still goes through the model's queue, one request
+ * Two batches per instance at a time: one running, one waiting in the
+ * instance's thread to start the moment the first ends (so the instance never
+ * idles while the event loop gets round to sending more); further requests
+ * gather into the next batch meanwhile. `batching: false` still goes through the model's queue, one request
  * per execution: calls wait there for a free instance (counted as queue wait,
  * bounded by `maxQueueSize`, left when cancelled), never inside the model.
  */
 function batchingFor(model: OnnxModel, batching: ModelBatchingOptions | undefined): ModelBatchingOptions {
-  const perInstance = { maxConcurrentBatches: model.instances };
+  const perInstance = { maxConcurrentBatches: model.instances * TASKS_PER_INSTANCE };
   return batching === false ? { ...perInstance, maxBatchSize: 1 } : { ...perInstance, ...batching };
 }
 

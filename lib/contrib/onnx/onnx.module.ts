@@ -5,6 +5,7 @@ import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
 import { createOnnxModelProvider } from './onnx-model.provider.js';
 import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
 import { getOnnxModelToken } from './onnx.constants.js';
+import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
 
 /**
  * ONNX Runtime models as Nest providers.
@@ -48,8 +49,8 @@ export class OnnxModule {
     const model = createOnnxModelProvider(name, () => ({ source, ...modelOptions }));
     const endpoint: Provider = {
       provide: `blazerpc:onnx-endpoint:${name}`,
-      inject: [getOnnxModelToken(name)],
-      useFactory: (loaded: OnnxModel) => createOnnxEndpoint(name, loaded, { version, description, batching }),
+      inject: [getOnnxModelToken(name), { token: BlazeMetrics, optional: true }],
+      useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) => createOnnxEndpoint(name, loaded, { version, description, batching }, metrics),
     };
     return { module: OnnxModule, providers: [model, endpoint], exports: [model.provide] };
   }

@@ -17,6 +17,8 @@ export interface OnnxInstanceData {
   /** File path, or the model's bytes (each worker gets its own copy). */
   readonly source: string | Uint8Array;
   readonly sessionOptions: Record<string, unknown>;
+  /** Niceness of the worker thread (Linux); above 0 the event loop gets the CPU first. */
+  readonly niceness: number;
 }
 
 /** One input or output as the session's metadata describes it. */

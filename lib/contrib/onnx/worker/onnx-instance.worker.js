@@ -9,6 +9,8 @@
  * `{ kind: 'failed', message }` once; then `{ id, task }` in, `{ id, result }`
  * or `{ id, error }` out.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
 /** @typedef {import('./onnx-instance.messages.js').OnnxInstanceData} OnnxInstanceData */
@@ -16,7 +18,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 /** @typedef {import('./onnx-instance.messages.js').WireTensor} WireTensor */
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
-const { source, sessionOptions } = /** @type {OnnxInstanceData} */ (workerData);
+const { source, sessionOptions, niceness } = /** @type {OnnxInstanceData} */ (workerData);
+lowerThreadPriority(niceness);
 
 /** @type {typeof import('onnxruntime-node')} */
 let ort;
@@ -34,10 +37,14 @@ try {
   process.exit(1);
 }
 
+// The server may send the next task while one runs, so the thread goes straight on to it; tasks run one at a time, in order.
+let previous = Promise.resolve();
 port.on('message', (/** @type {{ id: number, task: OnnxRunTask }} */ { id, task }) => {
-  run(task).then(
-    ({ result, transfer }) => port.postMessage({ id, result }, transfer),
-    (error) => port.postMessage({ id, error: error instanceof Error ? error.message : String(error) }),
+  previous = previous.then(() =>
+    run(task).then(
+      ({ result, transfer }) => port.postMessage({ id, result }, transfer),
+      (error) => port.postMessage({ id, error: error instanceof Error ? error.message : String(error) }),
+    ),
   );
 });
 
@@ -63,13 +70,32 @@ async function run(task) {
   // The inputs go back to the server to be filled again: no allocation per request in steady state.
   const recycled = [];
   for (const feed of task.feeds) {
+    // Each input arrived in a buffer of its own (moved or copied here), possibly larger than the tensor.
     const buffer = /** @type {ArrayBuffer} */ (feed.data.buffer);
-    if (ownsWholeBuffer(feed.data) && !transfer.includes(buffer)) {
+    if (buffer instanceof ArrayBuffer && !transfer.includes(buffer)) {
       recycled.push(buffer);
       transfer.push(buffer);
     }
   }
   return { result: { outputs, runMs, recycled }, transfer };
+}
+
+/**
+ * Gives this thread (and the intra-op threads onnxruntime starts from it) a
+ * lower CPU priority than the event loop's, so that on a busy machine the
+ * thread that reads requests, answers health checks and sees cancels runs
+ * first, and inference takes the rest. Linux sets niceness per thread, by its
+ * thread id; elsewhere this does nothing.
+ * @param {number} value
+ */
+function lowerThreadPriority(value) {
+  if (!value || process.platform !== 'linux') return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(threadId, value);
+  } catch {
+    // Not permitted or not available: run at the process's priority.
+  }
 }
 
 /** @param {ArrayBufferView} view */

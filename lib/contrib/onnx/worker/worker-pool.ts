@@ -11,6 +11,13 @@ export interface WorkerPoolOptions {
   readonly size: number;
   /** Model name, for messages and logs. */
   readonly name: string;
+  /**
+   * Tasks an instance holds at once: the one it runs and those waiting in its
+   * thread, so it goes on to the next without waiting for the event loop to
+   * send it. Idle instances are always served first.
+   * @default 1
+   */
+  readonly tasksPerInstance?: number;
 }
 
 /** A task's result and the instance that produced it. */
@@ -26,12 +33,12 @@ interface PendingTask {
   readonly reject: (error: unknown) => void;
 }
 
-/** One worker and the task it runs, if any. */
+/** One worker and the tasks it holds (running first), by id. */
 interface Instance {
   readonly index: number;
   worker: Worker;
   ready: boolean;
-  running?: PendingTask & { readonly id: number };
+  readonly tasks: Map<number, PendingTask>;
 }
 
 type WorkerMessage =
@@ -44,9 +51,9 @@ const REPLACE_BACKOFF_MS = [100, 1000, 5000, 30000];
 
 /**
  * @internal A fixed set of stateful worker threads (model instances, as
- * Triton's instance groups): each task goes to an idle instance, or waits in
- * FIFO order for one. A worker that dies fails only the task it was running
- * and is replaced. `close()` lets queued and running tasks finish, then
+ * Triton's instance groups): each task goes to an idle instance, else to one
+ * with room in its thread (`tasksPerInstance`), or waits in FIFO order. A
+ * worker that dies fails only the tasks it held, and is replaced. `close()` lets queued and running tasks finish, then
  * terminates the workers.
  *
  * NOTE: written here rather than on a pool library such as piscina: instances
@@ -92,7 +99,7 @@ export class WorkerPool<I = unknown> {
 
   /** Instances running a task now. */
   get busy(): number {
-    return this.instances.filter((instance) => instance.running).length;
+    return this.instances.filter((instance) => instance.tasks.size > 0).length;
   }
 
   /** Tasks waiting for an instance. */
@@ -121,7 +128,7 @@ export class WorkerPool<I = unknown> {
   }
 
   private adopt(index: number, worker: Worker): void {
-    const instance: Instance = this.instances[index] ?? { index, worker, ready: false };
+    const instance: Instance = this.instances[index] ?? { index, worker, ready: false, tasks: new Map() };
     instance.worker = worker;
     instance.ready = true;
     this.instances[index] = instance;
@@ -133,49 +140,58 @@ export class WorkerPool<I = unknown> {
   }
 
   private dispatch(): void {
-    for (const instance of this.instances) {
-      if (this.waiting.length === 0) break;
-      if (!instance.ready || instance.running) continue;
-      const pending = this.waiting.shift()!;
-      const id = this.nextId++;
-      instance.running = { ...pending, id };
-      // A busy worker keeps the process alive until its answer arrives; an idle one does not.
-      instance.worker.ref();
-      try {
-        instance.worker.postMessage({ id, task: pending.task }, pending.transfer as TransferListItem[]);
-      } catch (error) {
-        this.finish(instance);
-        pending.reject(error);
+    const depth = this.options.tasksPerInstance ?? 1;
+    for (let load = 0; load < depth && this.waiting.length > 0; load++) {
+      for (const instance of this.instances) {
+        if (this.waiting.length === 0) break;
+        if (instance.ready && instance.tasks.size === load) this.send(instance, this.waiting.shift()!);
       }
     }
     this.settleIfIdle();
   }
 
+  private send(instance: Instance, pending: PendingTask): void {
+    const id = this.nextId++;
+    instance.tasks.set(id, pending);
+    // A busy worker keeps the process alive until its answer arrives; an idle one does not.
+    instance.worker.ref();
+    try {
+      instance.worker.postMessage({ id, task: pending.task }, pending.transfer as TransferListItem[]);
+    } catch (error) {
+      this.finish(instance, id);
+      pending.reject(error);
+    }
+  }
+
   private handleMessage(instance: Instance, message: WorkerMessage): void {
-    const running = instance.running;
-    if (!('id' in message) || !running || running.id !== message.id) return;
-    this.finish(instance);
-    if ('error' in message) running.reject(new InferenceError(message.error, this.options.name));
-    else running.resolve({ value: message.result as never, instance: instance.index });
+    if (!('id' in message)) return;
+    const pending = instance.tasks.get(message.id);
+    if (!pending) return;
+    this.finish(instance, message.id);
+    if ('error' in message) pending.reject(new InferenceError(message.error, this.options.name));
+    else pending.resolve({ value: message.result as never, instance: instance.index });
     this.dispatch();
   }
 
-  private finish(instance: Instance): void {
-    instance.running = undefined;
-    instance.worker.unref();
+  private finish(instance: Instance, id: number): void {
+    instance.tasks.delete(id);
+    if (instance.tasks.size === 0) instance.worker.unref();
   }
 
   /** A worker died: fail its task, replace it (unless closing). Called for 'error' and again for 'exit'. */
   private handleExit(instance: Instance, worker: Worker, reason: string): void {
     if (instance.worker !== worker || !instance.ready) return;
     instance.ready = false;
-    const lost = instance.running;
-    this.finish(instance);
+    const lost = [...instance.tasks.values()];
+    instance.tasks.clear();
+    worker.unref();
     if (this.closed) return;
     void worker.terminate();
     const name = this.options.name;
     this.logger.error(`Instance ${instance.index} of ONNX model '${name}' stopped (${reason}); replacing it`);
-    lost?.reject(new InferenceError(`Instance ${instance.index} of model '${name}' stopped while running this call (${reason})`, name));
+    for (const task of lost) {
+      task.reject(new InferenceError(`Instance ${instance.index} of model '${name}' stopped while running this call (${reason})`, name));
+    }
     this.replace(instance, 0);
   }
 
@@ -202,7 +218,7 @@ export class WorkerPool<I = unknown> {
 
   private settleIfIdle(): void {
     if (!this.closing || this.waiting.length > 0) return;
-    if (this.instances.every((instance) => !instance.running)) this.closing.resolve();
+    if (this.instances.every((instance) => instance.tasks.size === 0)) this.closing.resolve();
   }
 
   private async terminate(): Promise<void> {
