@@ -4,6 +4,7 @@ import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { CallStatusError } from '../status/grpc-status.mapper.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult, type BatchOutputs } from './batch-merge.js';
 import type { BatchPlan } from './batch-plan.js';
+import { BatchSizeTuner } from './batch-size.tuner.js';
 import type { QueuedCall } from './current-call.js';
 
 /** One queued request: its handler arguments and how to answer it. */
@@ -43,6 +44,9 @@ export class ModelBatcher {
   private timer?: NodeJS.Timeout;
   private flushing = false;
   private soloKeys = 0;
+  private readonly tuner?: BatchSizeTuner;
+  /** When the last execution ended (ms, performance clock). */
+  private lastEnd = -Infinity;
 
   constructor(
     private readonly model: string,
@@ -53,7 +57,14 @@ export class ModelBatcher {
     private readonly metrics: BlazeMetrics,
     /** False when the model's runtime reports its own execution time (the batch may wait in the runtime first). */
     private readonly timesExecutions = true,
-  ) {}
+  ) {
+    if (settings.tuneBatchSize) this.tuner = new BatchSizeTuner(settings.maxBatchSize);
+  }
+
+  /** The most rows a batch takes now: `maxBatchSize`, or less where the tuner found smaller batches faster. */
+  get batchCap(): number {
+    return this.tuner?.cap ?? this.settings.maxBatchSize;
+  }
 
   /** Requests waiting for a batch. */
   get depth(): number {
@@ -110,7 +121,7 @@ export class ModelBatcher {
     while (this.running < this.settings.maxConcurrentBatches && this.queue.length > 0) {
       const head = this.queue[0];
       const waited = performance.now() - head.enqueuedAt;
-      const full = head.alone || (this.queuedRows.get(head.key) ?? 0) >= this.settings.maxBatchSize;
+      const full = head.alone || (this.queuedRows.get(head.key) ?? 0) >= this.batchCap;
       if (!this.flushing && !full && waited < this.settings.batchTimeoutMs) {
         this.armTimer(this.settings.batchTimeoutMs - waited);
         return;
@@ -142,8 +153,9 @@ export class ModelBatcher {
     const batch: Ticket[] = [];
     let rows = 0;
     const rest: Ticket[] = [];
+    const cap = this.batchCap;
     for (const ticket of this.queue) {
-      const fits = ticket.key === head.key && (batch.length === 0 || rows + ticket.rows <= this.settings.maxBatchSize);
+      const fits = ticket.key === head.key && (batch.length === 0 || rows + ticket.rows <= cap);
       if (fits) {
         batch.push(ticket);
         rows += ticket.rows;
@@ -168,6 +180,14 @@ export class ModelBatcher {
     }
   }
 
+  /** Tells the tuner what a full batch cost, and notes when this execution ended. */
+  private learn(rows: number, cap: number, dispatchedAt: number): void {
+    const now = performance.now();
+    const seconds = learnedSample(rows, cap, dispatchedAt, this.lastEnd, now);
+    this.lastEnd = now;
+    if (this.tuner && seconds !== undefined) this.tuner.record(rows, seconds);
+  }
+
   private forget(ticket: Ticket): void {
     const left = (this.queuedRows.get(ticket.key) ?? 0) - ticket.rows;
     if (left > 0) this.queuedRows.set(ticket.key, left);
@@ -178,6 +198,8 @@ export class ModelBatcher {
     if (batch.length === 0) return;
     this.running++;
     const started = performance.now();
+    const cap = this.batchCap;
+    const rows = batch.reduce((sum, ticket) => sum + ticket.rows, 0);
     for (const ticket of batch) {
       if (ticket.onAbort) ticket.signal!.removeEventListener('abort', ticket.onAbort);
       this.metrics.recordQueueWait(this.model, (started - ticket.enqueuedAt) / 1000);
@@ -190,6 +212,7 @@ export class ModelBatcher {
     } catch (error) {
       batch.forEach((ticket) => ticket.reject(error));
     } finally {
+      this.learn(rows, cap, started);
       this.metrics.recordExecution(this.model, batch.length, this.timesExecutions ? (performance.now() - started) / 1000 : undefined);
       this.running--;
       this.schedule();
@@ -198,6 +221,17 @@ export class ModelBatcher {
 }
 
 /** The status a call's abort reason carries; any other reason (e.g. a DOMException, whose `code` is no gRPC code) is a cancel. */
+/**
+ * What a full batch (at the cap when it started) cost, in seconds: the time
+ * since the previous execution ended if it was already waiting then (the
+ * instance went straight from one to the other), else since its dispatch.
+ * Other batches teach nothing about the cap.
+ */
+function learnedSample(rows: number, cap: number, dispatchedAt: number, previousEnd: number, now: number): number | undefined {
+  if (rows !== cap) return undefined;
+  return (dispatchedAt <= previousEnd + 1 ? now - previousEnd : now - dispatchedAt) / 1000;
+}
+
 function abortError(signal: AbortSignal): CallStatusError {
   const reason = signal.reason as { code?: unknown; details?: unknown } | undefined;
   const code = reason?.code;

@@ -23,6 +23,15 @@ export interface BatchingOptions {
    */
   batchTimeoutMs?: number;
   /**
+   * Learn the batch size that runs the model fastest per row, and cap batches
+   * there (never above `maxBatchSize`). Under full load it now and then tries
+   * the next power of two up or down for a few batches and keeps whichever
+   * costs clearly less per row: a CNN on a CPU can run 4 images at a time
+   * faster per image than 32.
+   * @default true
+   */
+  tuneBatchSize?: boolean;
+  /**
    * Requests that may wait in one model's queue; beyond it calls are refused
    * with `RESOURCE_EXHAUSTED`.
    * @default 1024

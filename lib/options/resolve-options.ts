@@ -10,6 +10,7 @@ const DEFAULT_BATCHING: Required<BatchingOptions> = {
   batchTimeoutMs: 0,
   maxQueueSize: 1024,
   maxConcurrentBatches: 1,
+  tuneBatchSize: true,
 };
 
 /** 16 MiB: a connection carrying 64 concurrent 110 KB image requests needs about 7 MB in flight. */
@@ -58,6 +59,9 @@ export function resolveBatching(
   positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches, owner);
   if (typeof merged.enabled !== 'boolean') {
     throw invalid(`${where}.enabled`, merged.enabled, 'true or false', owner);
+  }
+  if (typeof merged.tuneBatchSize !== 'boolean') {
+    throw invalid(`${where}.tuneBatchSize`, merged.tuneBatchSize, 'true or false', owner);
   }
   return merged;
 }

@@ -31,7 +31,7 @@ function batcher(settings: Partial<Required<BatchingOptions>>, outputs: BatchOut
   return new ModelBatcher(
     model,
     plan,
-    { enabled: true, maxBatchSize: 8, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1, ...settings },
+    { enabled: true, maxBatchSize: 8, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1, tuneBatchSize: false, ...settings },
     outputs,
     execute,
     new NoopBlazeMetrics(),
@@ -305,5 +305,27 @@ describe('ModelBatcher', () => {
     const lone = b.submit(request(2, 0));
     executions[0].resolve(Tensor.from('float32', [1, 2], [0, 0]));
     await expect(lone).rejects.toThrow("Model 'iris' returned 1 rows for 'result' in a batch of 2 rows");
+  });
+});
+
+describe('ModelBatcher with tuneBatchSize', () => {
+  it('under full load, settles on the batch size that runs fastest per row', async () => {
+    // ms per row by batch size: cheapest at 2 rows.
+    const perRowMs: Record<number, number> = { 1: 1.2, 2: 1.0, 4: 1.3, 8: 1.6 };
+    const sizes: number[] = [];
+    const execute = (args: unknown[]) => {
+      const input = args[0] as Tensor;
+      sizes.push(input.shape[0]);
+      return new Promise<unknown>((resolve) => setTimeout(() => resolve(timesTen(input)), input.shape[0] * perRowMs[input.shape[0]]));
+    };
+    const settings = { enabled: true, maxBatchSize: 8, batchTimeoutMs: 0, maxQueueSize: 4096, maxConcurrentBatches: 1, tuneBatchSize: true };
+    const tuned = new ModelBatcher('cnn', plan, settings, UNNAMED, execute, new NoopBlazeMetrics());
+    const pending = Array.from({ length: 3000 }, (_, i) => tuned.submit(request(1, i)));
+    await jest.advanceTimersByTimeAsync(5000);
+    await Promise.all(pending);
+    // The first request leaves alone at once; the rest queue behind it and leave in full batches until the tuner learns.
+    expect(sizes.slice(0, 3)).toEqual([1, 8, 8]);
+    const last = sizes.slice(-200);
+    expect(last.filter((size) => size === 2).length).toBeGreaterThan(150);
   });
 });
