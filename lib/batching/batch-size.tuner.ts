@@ -19,12 +19,14 @@ interface SizeCost {
  * the price of one, while a CNN on a CPU can get slower per row beyond a few
  * (its activations outgrow the caches). `maxBatchSize` stays the upper bound.
  *
- * Only saturated executions teach it: a full batch (at the cap) that started
- * as soon as the previous one ended, so the time between their ends is the
- * execution's own, whatever the runtime does. It hill-climbs over powers of
- * two: every so often it tries the next size up or down for a few batches,
- * and moves there when that costs clearly less per row. Below saturation
- * batches are smaller than the cap anyway, and it learns nothing.
+ * What it measures is throughput under load: for each cap, the time between
+ * consecutive ends of executions, per row, counted only while the model is
+ * saturated (the next batch was already dispatched when the previous one
+ * ended). That holds whatever the runtime does inside, with one instance or
+ * several, pipelined or not. It hill-climbs over powers of two: every so
+ * often it tries the next size up or down for a few batches, and moves there
+ * when that costs clearly less per row. Below saturation it learns nothing,
+ * and nothing needs learning.
  */
 export class BatchSizeTuner {
   private readonly sizes: readonly number[];
@@ -53,17 +55,19 @@ export class BatchSizeTuner {
   }
 
   /**
-   * An execution of `rows` rows (the cap when it started) ran back to back
-   * with the previous one and ended `seconds` after it.
+   * An execution dispatched under `cap` served `rows` rows and ended `seconds`
+   * after the previous execution ended, with the model saturated throughout.
    */
-  record(rows: number, seconds: number): void {
-    const cost = this.costs.get(rows) ?? { perRow: seconds / rows, samples: 0 };
-    cost.perRow = cost.samples === 0 ? seconds / rows : cost.perRow + SMOOTHING * (seconds / rows - cost.perRow);
+  record(cap: number, rows: number, seconds: number): void {
+    if (rows === 0) return;
+    const perRow = seconds / rows;
+    const cost = this.costs.get(cap) ?? { perRow, samples: 0 };
+    cost.perRow = cost.samples === 0 ? perRow : cost.perRow + SMOOTHING * (perRow - cost.perRow);
     cost.samples++;
-    this.costs.set(rows, cost);
+    this.costs.set(cap, cost);
     if (this.probing === undefined) {
-      if (rows === this.current && ++this.sinceProbe >= SAMPLES_BETWEEN_PROBES) this.startProbe();
-    } else if (rows === this.probing && cost.samples % PROBE_SAMPLES === 0) {
+      if (cap === this.current && ++this.sinceProbe >= SAMPLES_BETWEEN_PROBES) this.startProbe();
+    } else if (cap === this.probing && cost.samples % PROBE_SAMPLES === 0) {
       this.finishProbe();
     }
   }

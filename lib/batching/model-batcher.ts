@@ -180,12 +180,12 @@ export class ModelBatcher {
     }
   }
 
-  /** Tells the tuner what a full batch cost, and notes when this execution ended. */
+  /** Tells the tuner what this execution cost under its cap, and notes when it ended. */
   private learn(rows: number, cap: number, dispatchedAt: number): void {
     const now = performance.now();
-    const seconds = learnedSample(rows, cap, dispatchedAt, this.lastEnd, now);
+    const seconds = saturatedInterval(dispatchedAt, this.lastEnd, now);
     this.lastEnd = now;
-    if (this.tuner && seconds !== undefined) this.tuner.record(rows, seconds);
+    if (this.tuner && seconds !== undefined) this.tuner.record(cap, rows, seconds);
   }
 
   private forget(ticket: Ticket): void {
@@ -222,14 +222,12 @@ export class ModelBatcher {
 
 /** The status a call's abort reason carries; any other reason (e.g. a DOMException, whose `code` is no gRPC code) is a cancel. */
 /**
- * What a full batch (at the cap when it started) cost, in seconds: the time
- * since the previous execution ended if it was already waiting then (the
- * instance went straight from one to the other), else since its dispatch.
- * Other batches teach nothing about the cap.
+ * Seconds since the previous execution ended, when this one was already
+ * dispatched by then (the model was saturated); otherwise nothing: the model
+ * idled in between, and the gap says nothing about the batch size.
  */
-function learnedSample(rows: number, cap: number, dispatchedAt: number, previousEnd: number, now: number): number | undefined {
-  if (rows !== cap) return undefined;
-  return (dispatchedAt <= previousEnd + 1 ? now - previousEnd : now - dispatchedAt) / 1000;
+function saturatedInterval(dispatchedAt: number, previousEnd: number, now: number): number | undefined {
+  return dispatchedAt <= previousEnd + 1 ? (now - previousEnd) / 1000 : undefined;
 }
 
 function abortError(signal: AbortSignal): CallStatusError {

@@ -6,7 +6,7 @@ function run(tuner: BatchSizeTuner, batches: number, perRow: (size: number) => n
   for (let i = 0; i < batches; i++) {
     const size = tuner.cap;
     caps.push(size);
-    tuner.record(size, size * perRow(size));
+    tuner.record(size, size, size * perRow(size));
   }
   return caps;
 }
