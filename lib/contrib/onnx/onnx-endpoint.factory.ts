@@ -5,12 +5,11 @@ import { FIELD_NAME_PATTERN, isProtoKeyword } from '../../schema/proto-naming.js
 import { Tensor } from '../../tensor/tensor.js';
 import type { TensorSpec } from '../../tensor/tensor-spec.js';
 import type { OnnxValueInfo } from './onnx-model-options.interface.js';
-import type { OnnxModel } from './onnx-model.js';
+import { TASKS_PER_INSTANCE, type OnnxModel } from './onnx-model.js';
 import type { OnnxServeOptions } from './onnx-module-options.interface.js';
 import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
 import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
 import { markTimedByRuntime } from '../../metrics/runtime-timed.metadata.js';
-import { TASKS_PER_INSTANCE } from './onnx-model.js';
 
 /** A graph input or output as a request/response field. */
 interface EndpointField {
@@ -37,7 +36,7 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
       const { outputs: results, runMs } = await model.run(Object.fromEntries(inputNames.map((input, i) => [input, tensors[i]])), true);
       metrics?.recordInferenceDuration(name, runMs / 1000);
       if (outputNames.length === 1) return results[outputNames[0]];
-      return Object.fromEntries(outputNames.map((name, i) => [fieldNames[i], results[name]]));
+      return Object.fromEntries(outputNames.map((output, i) => [fieldNames[i], results[output]]));
     }
   }
   Object.defineProperty(OnnxEndpoint, 'name', { value: `OnnxEndpoint(${name})` });
@@ -58,9 +57,10 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
  * Two batches per instance at a time: one running, one waiting in the
  * instance's thread to start the moment the first ends (so the instance never
  * idles while the event loop gets round to sending more); further requests
- * gather into the next batch meanwhile. `batching: false` still goes through the model's queue, one request
- * per execution: calls wait there for a free instance (counted as queue wait,
- * bounded by `maxQueueSize`, left when cancelled), never inside the model.
+ * gather into the next batch meanwhile. `batching: false` still goes through
+ * the model's queue, one request per execution: calls wait there for a free
+ * instance (counted as queue wait, bounded by `maxQueueSize`, left when
+ * cancelled), never inside the model.
  */
 function batchingFor(model: OnnxModel, batching: ModelBatchingOptions | undefined): ModelBatchingOptions {
   const perInstance = { maxConcurrentBatches: model.instances * TASKS_PER_INSTANCE };
