@@ -38,11 +38,23 @@ export class BlazeHealthService {
     return [...this.statuses.keys()];
   }
 
-  /** @internal Calls `listener` on each change of `service`; returns the unsubscribe function. */
+  /**
+   * @internal Calls `listener` on each change of `service`; returns the
+   * unsubscribe function. A name is forgotten when its last watcher leaves,
+   * so clients watching made-up names leave nothing behind.
+   */
   watch(service: string, listener: StatusListener): () => void {
-    const set = this.listeners.get(service) ?? new Set<StatusListener>();
+    let set = this.listeners.get(service);
+    if (!set) this.listeners.set(service, (set = new Set<StatusListener>()));
     set.add(listener);
-    this.listeners.set(service, set);
-    return () => set.delete(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.listeners.get(service) === set) this.listeners.delete(service);
+    };
+  }
+
+  /** @internal Names with at least one watcher (what Watch keeps in memory). */
+  get watchedServiceCount(): number {
+    return this.listeners.size;
   }
 }

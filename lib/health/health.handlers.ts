@@ -5,6 +5,7 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { quoteClientText } from '../errors/client-text.js';
 import type { BlazeHealthService, ServingStatus } from './blaze-health.service.js';
 
 interface HealthCheckRequest {
@@ -17,7 +18,7 @@ export function createHealthHandlers(health: BlazeHealthService, openWatches: Se
     Check: (call: ServerUnaryCall<HealthCheckRequest, object>, callback: sendUnaryData<object>) => {
       const status = health.getStatus(call.request.service);
       if (status === undefined) {
-        return callback({ code: GrpcStatus.NOT_FOUND, details: `Unknown service '${call.request.service}'` });
+        return callback({ code: GrpcStatus.NOT_FOUND, details: `Unknown service '${quoteClientText(call.request.service)}'` });
       }
       callback(null, { status });
     },

@@ -1,6 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
+import { boundStatusDetails } from '../errors/client-text.js';
 import { ModelNotFoundError } from '../errors/model-not-found.error.js';
 import { SerializationError } from '../errors/serialization.error.js';
 import { ValidationError } from '../errors/validation.error.js';
@@ -39,6 +40,11 @@ const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
  * library errors by kind, anything else `INTERNAL` with a generic message.
  */
 export function toCallStatus(error: unknown): CallStatus {
+  const status = mapError(error);
+  return { ...status, details: boundStatusDetails(status.details) };
+}
+
+function mapError(error: unknown): CallStatus {
   if (error instanceof RpcException) return fromRpcException(error);
   if (error instanceof HttpException) return fromHttpException(error);
   if (error instanceof ValidationError || error instanceof SerializationError) {

@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { describeClientShape, quoteClientText } from '../errors/client-text.js';
 import { ValidationError } from '../errors/validation.error.js';
 import { tensorCopyStats } from './tensor-copy-stats.js';
 import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
@@ -27,7 +28,7 @@ export function decodeTensorProto(message: TensorProtoMessage | null | undefined
   assertLittleEndianHost();
   const dtype = normalizeDType(message.dtype);
   if (!dtype) {
-    const got = message.dtype === '' ? 'an empty dtype' : `dtype '${message.dtype}'`;
+    const got = message.dtype === '' ? 'an empty dtype' : `dtype '${quoteClientText(message.dtype)}'`;
     throw new ValidationError(`Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`, field);
   }
   const shape = parseShape(message.shape, field);
@@ -73,7 +74,7 @@ function parseShape(raw: readonly (string | number)[], field: string): number[] 
     const dim = Number(entry);
     if (!Number.isSafeInteger(dim) || dim < 0) {
       throw new ValidationError(
-        `Input '${field}': dimension ${axis} of shape [${raw.join(', ')}] is ${entry}; dimensions must be integers >= 0`,
+        `Input '${field}': dimension ${axis} of shape ${describeClientShape(raw)} is ${quoteClientText(String(entry))}; dimensions must be integers >= 0`,
         field,
       );
     }
@@ -86,11 +87,11 @@ function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: nu
   const count = shape.reduce((product, dim) => product * dim, 1);
   const needed = count * itemSize;
   if (!Number.isSafeInteger(needed)) {
-    throw new ValidationError(`Input '${field}': shape [${shape.join(', ')}] has more elements than any message can hold`, field);
+    throw new ValidationError(`Input '${field}': shape ${describeClientShape(shape)} has more elements than any message can hold`, field);
   }
   if (needed !== byteLength) {
     throw new ValidationError(
-      `Input '${field}': data has ${byteLength} bytes, but shape [${shape.join(', ')}] of ${dtype} needs ${needed} ` +
+      `Input '${field}': data has ${byteLength} bytes, but shape ${describeClientShape(shape)} of ${dtype} needs ${needed} ` +
         `(${count} elements x ${itemSize} bytes)`,
       field,
     );

@@ -1,3 +1,4 @@
+import { describeClientShape } from '../errors/client-text.js';
 import type { Tensor } from './tensor.js';
 import type { TensorSpec } from './tensor-spec.js';
 
@@ -15,7 +16,7 @@ export function checkTensorSpec(tensor: Tensor, spec: TensorSpec, field: string,
     return `'${field}': expected dtype ${spec.dtype}, got ${tensor.dtype}`;
   }
   if (tensor.rank !== spec.shape.length) {
-    return `'${field}': expected shape ${declared} (rank ${spec.shape.length}), got [${tensor.shape.join(', ')}] (rank ${tensor.rank})`;
+    return `'${field}': expected shape ${declared} (rank ${spec.shape.length}), got ${describeClientShape(tensor.shape)} (rank ${tensor.rank})`;
   }
   for (let axis = 0; axis < spec.shape.length; axis++) {
     const want = spec.shape[axis];

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { BlazeHealthService } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { HealthClient } from '../helpers/health-client.js';
 import { ReflectionClient } from '../helpers/reflection-client.js';
@@ -31,6 +32,32 @@ describe('health and reflection over a real connection', () => {
 
     it('answers NOT_FOUND for a service it does not know', async () => {
       await expect(health.check('nope')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    });
+
+    it('answers a 10 kB unknown name with NOT_FOUND and a short message, not a failure of its own', async () => {
+      const failure = await health.check('x'.repeat(10_000)).catch((error) => error);
+      expect(failure.code).toBe(grpc.status.NOT_FOUND);
+      expect(failure.details.length).toBeLessThan(200);
+      expect(failure.details).toContain('more characters');
+    });
+
+    it('Watch keeps nothing for a name once its last watcher leaves (300 made-up names)', async () => {
+      const service = running.app.get(BlazeHealthService);
+      const before = service.watchedServiceCount;
+      const watcher = new HealthClient(running.address);
+      const streams = Array.from({ length: 300 }, (_, i) => watcher.watch(`made-up-${i}-${'x'.repeat(200)}`));
+      await Promise.all(streams.map((stream) => new Promise((resolve) => stream.once('data', resolve))));
+      expect(service.watchedServiceCount).toBe(before + 300);
+      for (const stream of streams) {
+        stream.on('error', () => undefined);
+        stream.cancel();
+      }
+      // The cancels reach the server over the next few event-loop turns.
+      for (let waited = 0; waited < 3000 && service.watchedServiceCount > before; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(service.watchedServiceCount).toBe(before);
+      watcher.close();
     });
 
     it('Watch sends the current status, then SERVICE_UNKNOWN for unknown services', async () => {

@@ -182,3 +182,16 @@ describe('OnnxModel used directly', () => {
     );
   });
 });
+
+describe('what a served ONNX model shows clients', () => {
+  it('the generated .proto (served by reflection) names the model file, never its directories', async () => {
+    const path = writeTempModel(exportIrisOnnx(trainedIris), 'flowers.onnx');
+    const running = await startApp({ imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.serve('flowers', path)] });
+    try {
+      expect(running.registry.protoText).toContain("ONNX model 'flowers.onnx'");
+      expect(running.registry.protoText).not.toContain(path.slice(0, path.lastIndexOf('/')));
+    } finally {
+      await running.app.close();
+    }
+  });
+});

@@ -86,3 +86,23 @@ describe('wire format and bad input', () => {
     expect(error.code).toBe(grpc.status.INTERNAL);
   });
 });
+
+describe('client input quoted in errors stays short', () => {
+  const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [TypedModels] });
+  const weigh = (points: object) =>
+    failureOf(suite.client.unary('PredictWeigh', { points, weights: tensorMessage('float32', [2], new Float32Array(2)), scale: 1 }));
+
+  it('a 3 MB dtype gets INVALID_ARGUMENT with a short message, not a trailer the client refuses', async () => {
+    const failure = await weigh({ shape: ['1', '2'], dtype: 'f'.repeat(3_000_000), data: Buffer.alloc(8) });
+    expect(failure.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(failure.details.length).toBeLessThan(400);
+    expect(failure.details).toContain('more characters');
+  });
+
+  it('a 1,000-dimension shape is summarised', async () => {
+    const failure = await weigh({ shape: Array.from({ length: 1000 }, () => '1'), dtype: 'float', data: Buffer.alloc(8) });
+    expect(failure.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(failure.details).toContain('... (1000 dimensions)]');
+    expect(failure.details.length).toBeLessThan(400);
+  });
+});

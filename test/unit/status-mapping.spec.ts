@@ -14,6 +14,7 @@ import {
 import { RpcException } from '@nestjs/microservices';
 import { InferenceError, ModelNotFoundError, SerializationError, ValidationError } from '../../lib/index.js';
 import { toCallStatus } from '../../lib/status/grpc-status.mapper.js';
+import { describeClientShape, quoteClientText } from '../../lib/errors/client-text.js';
 
 describe('status mapping', () => {
   it.each([
@@ -69,5 +70,24 @@ describe('status mapping', () => {
   it('answers anything else INTERNAL with a generic message, flagged for the log', () => {
     expect(toCallStatus(new TypeError('x is undefined'))).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
     expect(toCallStatus('a string')).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+  });
+});
+
+describe('client text in status details', () => {
+  it('quotes at most 128 characters of client input and says how much was left out', () => {
+    expect(quoteClientText('f'.repeat(3_000_000))).toBe(`${'f'.repeat(128)}... (2999872 more characters)`);
+    expect(quoteClientText('float')).toBe('float');
+  });
+
+  it('summarises long shapes', () => {
+    expect(describeClientShape([1, 2, 3])).toBe('[1, 2, 3]');
+    expect(describeClientShape(Array.from({ length: 1000 }, (_, i) => i))).toBe('[0, 1, 2, 3, 4, 5, 6, 7, ... (1000 dimensions)]');
+  });
+
+  it('never sends more than 1 KB of grpc-message, cutting on a character boundary', () => {
+    const details = toCallStatus(new RpcException({ code: 3, message: 'é'.repeat(5000) })).details;
+    expect(Buffer.byteLength(details)).toBeLessThanOrEqual(1024);
+    expect(details.endsWith('... (truncated)')).toBe(true);
+    expect(details).not.toContain('\uFFFD');
   });
 });

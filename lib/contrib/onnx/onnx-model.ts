@@ -1,6 +1,7 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { ConfigurationError } from '../../errors/configuration.error.js';
 import { recycleTensorBuffer } from '../../tensor/tensor-buffers.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -56,6 +57,11 @@ export class OnnxModel implements OnApplicationShutdown {
   /** Where the serving session came from: the file path, or the byte count. */
   get source(): string {
     return this.origin;
+  }
+
+  /** The source's file name without its directories (`iris.onnx`), or its byte count: safe to show to clients. */
+  get sourceName(): string {
+    return this.origin.startsWith("'") ? `'${basename(this.origin.slice(1, -1))}'` : this.origin;
   }
 
   /** Number of instances (sessions in worker threads). */
