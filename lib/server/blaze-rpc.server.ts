@@ -26,6 +26,8 @@ import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
 import { loadPackageDefinition } from '../schema/package-definition.js';
 import { ServedModel } from './served-model.js';
+import { createRequestDecoder } from '../wire/request-decoder.js';
+import protobuf from 'protobufjs';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
 const passThrough = (bytes: Buffer) => bytes;
@@ -149,13 +151,15 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
     const generated = pkg[this.registry.serviceName] as ServiceDefinition;
     const handlers: UntypedServiceImplementation = {};
     const context = this.createHandlerContext();
+    const root = protobuf.parse(this.registry.protoText, { keepCase: true }).root;
     for (const entry of this.registry.entries()) {
       const { descriptor } = entry;
       const { invoke, batcher } = this.invokers.create(entry);
       if (batcher) this.batchers.push(batcher);
       for (const rpc of descriptor.rpcMethods) {
         const method = generated[rpc] as MethodDefinition<object, object>;
-        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method), invoke, this.logger);
+        const decodeRequest = createRequestDecoder(root, `${this.registry.protoPackage}.${descriptor.requestType}`);
+        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method, decodeRequest), invoke, this.logger);
         handlers[rpc] = descriptor.streaming ? createStreamHandler(served, context) : createUnaryHandler(served, context);
       }
     }

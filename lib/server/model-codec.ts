@@ -3,6 +3,7 @@ import { InferenceError } from '../errors/inference.error.js';
 import { ValidationError } from '../errors/validation.error.js';
 import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../schema/field-type.js';
 import type { ModelDescriptor, ModelFieldSpec } from '../schema/model-descriptor.interface.js';
+import type { RequestDecoder } from '../wire/request-decoder.js';
 import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../tensor/tensor-proto.codec.js';
 import { checkTensorSpec, type SymbolBindings } from '../tensor/tensor-spec.check.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -19,8 +20,9 @@ export interface DecodedRequest {
 /**
  * Turns one model's request bytes into handler arguments and its results into
  * response bytes, checking both against the declaration. Decoding is done
- * here rather than by grpc-js so that malformed bytes get INVALID_ARGUMENT,
- * not the library's INTERNAL; results that break the declaration are never sent.
+ * here rather than by grpc-js, strictly (see `createRequestDecoder`), so that
+ * every malformed message gets INVALID_ARGUMENT; results that break the
+ * declaration are never sent.
  */
 export class ModelCodec {
   /** Only tensor fields bind symbolic dimensions; other models share one empty, never-written map. */
@@ -29,18 +31,14 @@ export class ModelCodec {
   constructor(
     private readonly model: ModelDescriptor,
     private readonly method: MethodDefinition<object, object>,
+    private readonly decodeRequest: RequestDecoder,
   ) {
     const hasTensor = (type: FieldType) => type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
     this.bindsDimensions = [...model.inputs, ...model.outputs].some((field) => hasTensor(field.type));
   }
 
   decode(bytes: Buffer): DecodedRequest {
-    let message: ModelRequest;
-    try {
-      message = this.method.requestDeserialize(bytes) as ModelRequest;
-    } catch (error) {
-      throw new ValidationError(`Malformed ${this.model.requestType} message: ${(error as Error).message}`);
-    }
+    const message: ModelRequest = this.decodeRequest(bytes);
     const bindings: SymbolBindings = this.bindsDimensions ? new Map() : NO_BINDINGS;
     for (const input of this.model.inputs) {
       message[input.name] = fromWire(input, message[input.name], bindings);
