@@ -1,6 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
+import { BlazeRpcError } from '../errors/blaze-rpc.error.js';
 import { boundStatusDetails } from '../errors/client-text.js';
 import { ModelNotFoundError } from '../errors/model-not-found.error.js';
 import { SerializationError } from '../errors/serialization.error.js';
@@ -55,13 +56,16 @@ function mapError(error: unknown): CallStatus {
   return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
 }
 
-/** @internal An error that already carries the gRPC status to answer with. */
-export class CallStatusError extends Error {
-  constructor(
-    readonly code: GrpcStatus,
-    message: string,
-  ) {
-    super(message);
+/**
+ * @internal A refusal that already carries the gRPC status to answer with
+ * (queue full, deadline passed while queued, cancelled): an expected outcome,
+ * counted in metrics, never logged.
+ */
+export class CallStatusError extends BlazeRpcError {
+  declare readonly code: GrpcStatus;
+
+  constructor(code: GrpcStatus, message: string) {
+    super(message, { code });
   }
 }
 

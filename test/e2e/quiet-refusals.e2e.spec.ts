@@ -1,0 +1,63 @@
+import { status } from '@grpc/grpc-js';
+import { type CallHandler, type ExecutionContext, type LoggerService, type NestInterceptor } from '@nestjs/common';
+import { BlazeRpcModule } from '../../lib/index.js';
+import { BatchModels } from '../fixtures/batch.models.js';
+import { failureOf } from '../helpers/model-client.js';
+import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
+import { tensorMessage } from '../helpers/tensor-message.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A global interceptor, so every call goes through Nest's pipeline (and its exception filter). */
+class PassThrough implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler) {
+    return next.handle();
+  }
+}
+
+describe('expected refusals are not logged as errors; unexpected failures are logged once', () => {
+  const errors: string[] = [];
+  const logger: LoggerService = {
+    log: () => undefined,
+    warn: () => undefined,
+    error: (message: unknown) => void errors.push(String(message instanceof Error ? message.message : message)),
+  };
+  const suite = serveForSuite(
+    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels] },
+    { logger, configure: (app) => app.useGlobalInterceptors(new PassThrough()) },
+  );
+
+  it('queue full, deadline while queued, cancel while queued, bad input and a guard denial: no error lines', async () => {
+    const { client } = suite;
+    const models = suite.running.app.get(BatchModels);
+    const release = models.hold();
+    const held = client.unary('PredictLabel', { ids: [1] });
+    await sleep(20);
+    const expired = failureOf(client.unary('PredictLabel', { ids: [2] }, { deadlineMs: 40 }));
+    const cancelled = (client.raw as any).PredictLabel({ ids: [3] }, () => undefined);
+    const queued = [4, 5].map((id) => client.unary('PredictLabel', { ids: [id] }));
+    await sleep(10);
+    const full = await failureOf(client.unary('PredictLabel', { ids: [7] }));
+    cancelled.cancel();
+    const invalid = await failureOf(client.unary('PredictDouble', { x: tensorMessage('float64', [1, 2], new Float64Array(2)) }));
+    const denied = await failureOf(client.unary('PredictGuardedLabel', { ids: [1] }));
+    expect([full.code, (await expired).code, invalid.code, denied.code]).toEqual([
+      status.RESOURCE_EXHAUSTED,
+      status.DEADLINE_EXCEEDED,
+      status.INVALID_ARGUMENT,
+      status.PERMISSION_DENIED,
+    ]);
+    await sleep(20);
+    release();
+    await Promise.all([held, ...queued]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a handler breaking its contract is INTERNAL for the client and one error line, naming the model', async () => {
+    errors.length = 0;
+    const failure = await failureOf(suite.client.unary('PredictShortChanged', { x: tensorMessage('float32', [2, 2], new Float32Array(4)) }));
+    expect(failure.code).toBe(status.INTERNAL);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("'short-changed'");
+  });
+});
