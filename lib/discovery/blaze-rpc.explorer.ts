@@ -49,11 +49,14 @@ export class BlazeRpcExplorer implements OnModuleInit {
       this.registerModelsOf(wrapper);
     }
     this.registry.seal(this.options.protoPackage);
-    if (this.options.protoFile !== false) {
-      const path = resolve(this.options.protoFile);
-      await writeFile(path, this.registry.protoText);
-      this.logger.log(`Wrote ${this.registry.list().length} model(s) to ${path}`);
-    }
+  }
+
+  /** Writes the generated .proto to `protoFile` (the server does, once it is bound and serving it). */
+  async writeProtoFile(): Promise<void> {
+    if (this.options.protoFile === false) return;
+    const path = resolve(this.options.protoFile);
+    await writeFile(path, this.registry.protoText);
+    this.logger.log(`Wrote ${this.registry.list().length} model(s) to ${path}`);
   }
 
   private registerModelsOf(wrapper: InstanceWrapper): void {

@@ -7,9 +7,11 @@ import {
 } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { RESOLVED_OPTIONS } from '../blaze-rpc.constants.js';
+import { ConfigurationError } from '../errors/configuration.error.js';
 import { BlazeRpcExplorer } from '../discovery/blaze-rpc.explorer.js';
 import { BlazeHealthService } from '../health/blaze-health.service.js';
 import { createHealthHandlers } from '../health/health.handlers.js';
@@ -43,7 +45,7 @@ const passThrough = (bytes: Buffer) => bytes;
  * ```
  */
 @Injectable()
-export class BlazeRpcServer extends Server implements CustomTransportStrategy {
+export class BlazeRpcServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap {
   protected override readonly logger = new Logger('BlazeRpc');
   private readonly tracker = new CallTracker();
   private readonly openWatches = new Set<() => void>();
@@ -58,8 +60,28 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
     private readonly health: BlazeHealthService,
     private readonly explorer: BlazeRpcExplorer,
     private readonly metrics: BlazeMetrics,
+    private readonly modules: ModulesContainer,
   ) {
     super();
+  }
+
+  /**
+   * Warns when the app starts without this server mounted as a microservice:
+   * the models are registered, but nothing serves them and gRPC clients are
+   * refused. (Nest records every mounted strategy as the app's RPC targets.)
+   */
+  onApplicationBootstrap(): void {
+    let mounted = false;
+    this.modules
+      .getRpcTargetRegistry()
+      .subscribe((target) => (mounted ||= target === this))
+      .unsubscribe();
+    if (!mounted) {
+      this.logger.warn(
+        'BlazeRpcServer is not mounted, so no model is served over gRPC. Before app.listen()/app.init(), add ' +
+          'app.connectMicroservice({ strategy: app.get(BlazeRpcServer) }) and await app.startAllMicroservices().',
+      );
+    }
   }
 
   /** The port the server is bound to (the real one when `port: 0` was asked for). */
@@ -122,7 +144,14 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
       this.logger.warn('This @grpc/grpc-js release does not let the flow control window be set; serving with its default (64 KiB)');
     }
     const inference = loadPackageDefinition(this.registry.protoText);
-    server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference));
+    if (this.registry.list().length > 0) {
+      server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference));
+    } else {
+      this.logger.warn(
+        'No @Model() methods found: serving health and reflection only. Add @Model() to a method of a provider or ' +
+          'controller in a module the app imports (and make sure that module is imported).',
+      );
+    }
     const exposed: PackageDefinition = { ...inference };
     if (this.options.health) {
       const health = loadPackageDefinition(HEALTH_PROTO);
@@ -130,8 +159,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
       Object.assign(exposed, health);
     }
     if (this.options.reflection) new ReflectionService(exposed).addToServer(server);
-    this.boundPort = await bind(server, `${this.options.host}:${this.options.port}`, this.options.credentials);
+    this.boundPort = await bind(server, this.options.host, this.options.port, this.options.credentials);
     this.grpcServer = server;
+    await this.explorer.writeProtoFile();
     this.markServing();
     const scheme = this.options.tls ? 'TLS' : 'plaintext';
     this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort} (${scheme})`);
@@ -185,8 +215,18 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy {
   }
 }
 
-function bind(server: GrpcServer, address: string, credentials: ServerCredentials): Promise<number> {
+function bind(server: GrpcServer, host: string, port: number, credentials: ServerCredentials): Promise<number> {
+  const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port)));
+    server.bindAsync(address, credentials, (error, bound) => {
+      if (!error) return resolve(bound);
+      reject(
+        new ConfigurationError(
+          `BlazeRpcServer cannot listen on ${address} (BlazeRpcModule options 'host'/'port', or 'url'): ${error.message}. ` +
+            'Is another server on that port? Pick a free port, or port: 0 for any.',
+          { cause: error },
+        ),
+      );
+    });
   });
 }
