@@ -95,6 +95,32 @@ export interface BlazeRpcModuleOptions {
    * @default 16777216 (16 MiB)
    */
   flowControlWindow?: number;
+  /**
+   * Streams (calls) one connection may have open at once; beyond it the
+   * client waits (or its extra streams are refused). Bounds what one
+   * connection can make the server hold.
+   * @default 256
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Closes a connection that has had no call for this long, in milliseconds
+   * (clients reconnect on their next call); `0` never does.
+   * @default 900000 (15 minutes)
+   */
+  maxConnectionIdleMs?: number;
+  /**
+   * Asks a client to reconnect once its connection is this old, in
+   * milliseconds (grpc-js adds ±10% jitter), so that L4 load balancers spread
+   * long-lived HTTP/2 clients over new replicas; `0` never does.
+   * @default 1800000 (30 minutes)
+   */
+  maxConnectionAgeMs?: number;
+  /**
+   * After `maxConnectionAgeMs`, how long calls still open on the old
+   * connection may take before it is closed, in milliseconds.
+   * @default 60000
+   */
+  maxConnectionAgeGraceMs?: number;
   /** Server keepalive pings. */
   keepalive?: KeepaliveOptions;
   /**

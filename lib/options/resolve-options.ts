@@ -99,6 +99,14 @@ function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
     'grpc.max_receive_message_length': messageLength('maxReceiveMessageLength', options.maxReceiveMessageLength ?? 4 * 1024 * 1024),
     'grpc.max_send_message_length': messageLength('maxSendMessageLength', options.maxSendMessageLength ?? -1),
   };
+  resolved['grpc.max_concurrent_streams'] = positiveInteger('maxConcurrentStreams', options.maxConcurrentStreams ?? 256);
+  const idle = nonNegative('maxConnectionIdleMs', options.maxConnectionIdleMs ?? 15 * 60_000);
+  if (idle > 0) resolved['grpc.max_connection_idle_ms'] = idle;
+  const age = nonNegative('maxConnectionAgeMs', options.maxConnectionAgeMs ?? 30 * 60_000);
+  if (age > 0) {
+    resolved['grpc.max_connection_age_ms'] = age;
+    resolved['grpc.max_connection_age_grace_ms'] = nonNegative('maxConnectionAgeGraceMs', options.maxConnectionAgeGraceMs ?? 60_000);
+  }
   if (options.keepalive?.timeMs !== undefined) {
     resolved['grpc.keepalive_time_ms'] = positiveInteger('keepalive.timeMs', options.keepalive.timeMs);
   }

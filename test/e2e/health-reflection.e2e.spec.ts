@@ -41,13 +41,13 @@ describe('health and reflection over a real connection', () => {
       expect(failure.details).toContain('more characters');
     });
 
-    it('Watch keeps nothing for a name once its last watcher leaves (300 made-up names)', async () => {
+    it('Watch keeps nothing for a name once its last watcher leaves (200 made-up names, under the 256 streams a connection may hold)', async () => {
       const service = running.app.get(BlazeHealthService);
       const before = service.watchedServiceCount;
       const watcher = new HealthClient(running.address);
-      const streams = Array.from({ length: 300 }, (_, i) => watcher.watch(`made-up-${i}-${'x'.repeat(200)}`));
+      const streams = Array.from({ length: 200 }, (_, i) => watcher.watch(`made-up-${i}-${'x'.repeat(200)}`));
       await Promise.all(streams.map((stream) => new Promise((resolve) => stream.once('data', resolve))));
-      expect(service.watchedServiceCount).toBe(before + 300);
+      expect(service.watchedServiceCount).toBe(before + 200);
       for (const stream of streams) {
         stream.on('error', () => undefined);
         stream.cancel();

@@ -48,7 +48,20 @@ describe('BlazeRpcModule options', () => {
       gracePeriodMs: 5000,
       batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1 },
     });
-    expect(resolved.channelOptions['grpc.max_receive_message_length']).toBe(4 * 1024 * 1024);
+    expect(resolved.channelOptions).toMatchObject({
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
+      'grpc.max_concurrent_streams': 256,
+      'grpc.max_connection_idle_ms': 900_000,
+      'grpc.max_connection_age_ms': 1_800_000,
+      'grpc.max_connection_age_grace_ms': 60_000,
+    });
+    expect(resolved.flowControlWindow).toBe(16 * 1024 * 1024);
+  });
+
+  it('0 turns the connection idle and age limits off', async () => {
+    const { resolved } = await resolvedWith([BlazeRpcModule.forRoot({ protoFile: false, maxConnectionIdleMs: 0, maxConnectionAgeMs: 0 })]);
+    expect(resolved.channelOptions).not.toHaveProperty('grpc.max_connection_idle_ms');
+    expect(resolved.channelOptions).not.toHaveProperty('grpc.max_connection_age_ms');
   });
 
   it('forRootAsync with useFactory and inject', async () => {
@@ -73,6 +86,8 @@ describe('BlazeRpcModule options', () => {
     [{ gracePeriodMs: -1 }, "option 'gracePeriodMs' is invalid"],
     [{ maxReceiveMessageLength: 0 }, "option 'maxReceiveMessageLength' is invalid"],
     [{ batching: { batchTimeoutMs: -5 } }, "option 'batching.batchTimeoutMs' is invalid"],
+    [{ maxConcurrentStreams: 0 }, "option 'maxConcurrentStreams' is invalid"],
+    [{ maxConnectionAgeMs: -1 }, "option 'maxConnectionAgeMs' is invalid"],
     [{ flowControlWindow: 1024 }, "option 'flowControlWindow' is invalid: got 1024, expected a byte count from 65535"],
   ])('refuses %j', async (options, message) => {
     await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
