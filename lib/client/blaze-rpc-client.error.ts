@@ -1,4 +1,5 @@
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { BlazeRpcError } from '../errors/blaze-rpc.error.js';
 
 /** A gRPC status name, e.g. `'INVALID_ARGUMENT'`. */
 export type GrpcStatusName = keyof typeof GrpcStatus;
@@ -13,17 +14,18 @@ export type GrpcStatusName = keyof typeof GrpcStatus;
  * catch (e) { if (e instanceof BlazeRpcClientError && e.codeName === 'INVALID_ARGUMENT') ... }
  * ```
  */
-export class BlazeRpcClientError extends Error {
+export class BlazeRpcClientError extends BlazeRpcError {
+  declare readonly code: GrpcStatus;
+
   constructor(
-    readonly code: GrpcStatus,
+    code: GrpcStatus,
     /** The server's status message. */
     readonly details: string,
     /** Trailing metadata the server sent with the status. */
     readonly metadata?: Metadata,
     options?: { cause?: unknown },
   ) {
-    super(`${GrpcStatus[code]}: ${details}`, options);
-    this.name = 'BlazeRpcClientError';
+    super(`${GrpcStatus[code]}: ${details}`, { ...options, code });
   }
 
   /** The status code's name, e.g. `'DEADLINE_EXCEEDED'`. */

@@ -4,7 +4,6 @@ import { RpcException } from '@nestjs/microservices';
 import { BlazeRpcError } from '../errors/blaze-rpc.error.js';
 import { boundStatusDetails } from '../errors/client-text.js';
 import { ModelNotFoundError } from '../errors/model-not-found.error.js';
-import { SerializationError } from '../errors/serialization.error.js';
 import { ValidationError } from '../errors/validation.error.js';
 
 /** A gRPC status to answer a call with. */
@@ -48,9 +47,9 @@ export function toCallStatus(error: unknown): CallStatus {
 function mapError(error: unknown): CallStatus {
   if (error instanceof RpcException) return fromRpcException(error);
   if (error instanceof HttpException) return fromHttpException(error);
-  if (error instanceof ValidationError || error instanceof SerializationError) {
-    return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
-  }
+  // Only request decoding and validation say the client sent something wrong; a tensor a handler or pipe
+  // built wrongly (SerializationError) falls through to INTERNAL.
+  if (error instanceof ValidationError) return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
   if (error instanceof ModelNotFoundError) return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
   if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
   return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };

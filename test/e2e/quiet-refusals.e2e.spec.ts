@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { type CallHandler, type ExecutionContext, type LoggerService, type NestInterceptor } from '@nestjs/common';
-import { BlazeRpcModule } from '../../lib/index.js';
+import { Injectable } from '@nestjs/common';
+import { BlazeRpcModule, Input, Model, Tensor } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
@@ -15,6 +16,15 @@ class PassThrough implements NestInterceptor {
   }
 }
 
+/** A handler that builds a tensor whose data does not fit its shape. */
+@Injectable()
+class SloppyModels {
+  @Model('sloppy', { returns: Tensor.of('float32', [2]) })
+  sloppy(@Input('text') _text: string): Tensor {
+    return new Tensor('float32', [2], new Float32Array(3));
+  }
+}
+
 describe('expected refusals are not logged as errors; unexpected failures are logged once', () => {
   const errors: string[] = [];
   const logger: LoggerService = {
@@ -23,7 +33,7 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     error: (message: unknown) => void errors.push(String(message instanceof Error ? message.message : message)),
   };
   const suite = serveForSuite(
-    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels] },
+    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels, SloppyModels] },
     { logger, configure: (app) => app.useGlobalInterceptors(new PassThrough()) },
   );
 
@@ -59,5 +69,15 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     expect(failure.code).toBe(status.INTERNAL);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("'short-changed'");
+  });
+
+  it('a tensor the handler built wrongly is INTERNAL (not INVALID_ARGUMENT), with the details in one log line only', async () => {
+    errors.length = 0;
+    const failure = await failureOf(suite.client.unary('PredictSloppy', { text: 'x' }));
+    expect(failure.code).toBe(status.INTERNAL);
+    expect(failure.details).toBe('Internal server error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("Model 'sloppy'");
+    expect(errors[0]).toContain('has 2 elements but the data has 3');
   });
 });

@@ -59,7 +59,12 @@ describe('status mapping', () => {
 
   it('maps library errors by kind', () => {
     expect(toCallStatus(new ValidationError("Input 'x' is bad", 'x'))).toMatchObject({ code: status.INVALID_ARGUMENT, details: "Input 'x' is bad" });
-    expect(toCallStatus(new SerializationError('bad bytes', 'float'))).toMatchObject({ code: status.INVALID_ARGUMENT });
+    // A tensor a handler built wrongly is the server's fault: INTERNAL, details in the log only.
+    expect(toCallStatus(new SerializationError('Shape [2] has 2 elements but the data has 3', 'float'))).toEqual({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+      unexpected: true,
+    });
     expect(toCallStatus(new ModelNotFoundError('iris', '3'))).toMatchObject({
       code: status.NOT_FOUND,
       details: "Model 'iris' version '3' is not registered",
