@@ -1,4 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { CallStatusError } from '../status/grpc-status.mapper.js';
 import { InflightCall, type ModelCall } from './inflight-call.js';
 
 /**
@@ -50,7 +51,7 @@ export class CallTracker {
     }
     const left = [...this.calls];
     for (const inflight of left) {
-      inflight.abort({ code: GrpcStatus.UNAVAILABLE, details: 'Server shut down before the call finished' });
+      inflight.abort(new CallStatusError(GrpcStatus.UNAVAILABLE, 'Server shut down before the call finished'));
     }
     return left.length;
   }

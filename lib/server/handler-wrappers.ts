@@ -3,6 +3,7 @@ import type { ModelBatcher } from '../batching/model-batcher.js';
 import { currentCall } from '../batching/current-call.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
+import { CallStatusError } from '../status/grpc-status.mapper.js';
 
 /** A model method as Nest's context creator calls it: `this` is the provider instance. */
 export type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -19,14 +20,19 @@ export function timedHandler(method: Method, model: string, streaming: boolean, 
   return carryingMetadataOf(method, function (this: unknown, ...args: unknown[]) {
     const started = performance.now();
     const record = () => metrics.recordExecution(model, 1, timesExecutions ? (performance.now() - started) / 1000 : undefined);
-    const result = method.apply(this, args);
+    let result: unknown;
+    try {
+      result = method.apply(this, args);
+    } catch (error) {
+      throw callEndingCause(error);
+    }
     if (streaming && isObservable(result)) return observableAsIterable(result);
     if (result instanceof Promise) {
       return result.then(
         (value) => (record(), value),
         (error) => {
           record();
-          throw error;
+          throw callEndingCause(error);
         },
       );
     }
@@ -48,6 +54,17 @@ export function batchingHandler(method: Method, batcher: ModelBatcher): Method {
 export async function executeOnce(method: Method, instance: unknown, args: unknown[]): Promise<unknown> {
   const result = await method.apply(instance, args);
   return isObservable(result) ? lastValueFrom(result) : result;
+}
+
+/**
+ * A handler that stops because its call was cancelled or expired (an
+ * `AbortError` from `setTimeout(ms, v, { signal })`, `fetch`, ...) rethrows
+ * the call's own status: an expected end, which Nest's exception filter does
+ * not log as an error, and which exception filters see as what it is.
+ */
+function callEndingCause(error: unknown): unknown {
+  const cause = (error as { name?: unknown; cause?: unknown } | null)?.cause;
+  return (error as { name?: unknown } | null)?.name === 'AbortError' && cause instanceof CallStatusError ? cause : error;
 }
 
 /** Nest reads guard, interceptor, pipe and filter metadata off the handler function, so wrappers carry the method's. */

@@ -1,4 +1,5 @@
-import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream, type StatusObject } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { CallStatusError } from '../status/grpc-status.mapper.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>;
@@ -6,8 +7,8 @@ export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<B
 /** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
 const DEADLINE_SKEW_MS = 25;
 
-/** Why a call's signal fired, as a status its handler answers with if it is still running. */
-type StopReason = Pick<StatusObject, 'code' | 'details'>;
+/** Why a call's signal fired: the status it ends with (and the signal's `reason`). */
+type StopReason = CallStatusError;
 
 /**
  * @internal One call being served: fires its `AbortSignal` when the client
@@ -35,7 +36,7 @@ export class InflightCall {
     call.once('cancelled', this.onCancelled);
     if (this.deadline) {
       // grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
-      this.deadlineTimer = setTimeout(() => this.abort({ code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }), Math.max(0, at - Date.now()));
+      this.deadlineTimer = setTimeout(() => this.abort(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, at - Date.now()));
       this.deadlineTimer.unref();
     }
   }
@@ -70,7 +71,7 @@ export class InflightCall {
    */
   private cancelReason(): StopReason {
     return this.deadline && Date.now() >= this.deadline.getTime() - DEADLINE_SKEW_MS
-      ? { code: GrpcStatus.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }
-      : { code: GrpcStatus.CANCELLED, details: 'Cancelled by the client' };
+      ? new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')
+      : new CallStatusError(GrpcStatus.CANCELLED, 'Cancelled by the client');
   }
 }

@@ -3,6 +3,7 @@ import { type CallHandler, type ExecutionContext, type LoggerService, type NestI
 import { Injectable } from '@nestjs/common';
 import { BlazeRpcModule, Input, Model, Tensor } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
+import { SlowModels } from '../fixtures/slow.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
@@ -33,7 +34,7 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     error: (message: unknown) => void errors.push(String(message instanceof Error ? message.message : message)),
   };
   const suite = serveForSuite(
-    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels, SloppyModels] },
+    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels, SloppyModels, SlowModels] },
     { logger, configure: (app) => app.useGlobalInterceptors(new PassThrough()) },
   );
 
@@ -79,5 +80,16 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Model 'sloppy'");
     expect(errors[0]).toContain('has 2 elements but the data has 3');
+  });
+
+  it('a handler that stops on its cancelled or expired signal (an AbortError) is not logged either', async () => {
+    errors.length = 0;
+    const cancelled = (suite.client.raw as any).PredictNap({ ms: 2000 }, () => undefined);
+    const expired = failureOf(suite.client.unary('PredictNap', { ms: 2000 }, { deadlineMs: 50 }));
+    await sleep(30);
+    cancelled.cancel();
+    expect((await expired).code).toBe(status.DEADLINE_EXCEEDED);
+    await sleep(50);
+    expect(errors).toEqual([]);
   });
 });
