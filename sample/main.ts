@@ -10,7 +10,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   app.connectMicroservice({ strategy: app.get(BlazeRpcServer) });
   await app.startAllMicroservices();
-  await app.listen(sampleConfig.httpPort());
+  await app.listen(sampleConfig.httpPort(), sampleConfig.httpHost());
 }
 
 void bootstrap();

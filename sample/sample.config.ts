@@ -4,6 +4,11 @@ export const sampleConfig = {
   grpcPort: () => Number(process.env.GRPC_PORT ?? process.env.PORT ?? 50051),
   /** HTTP port (for /metrics and /models): `HTTP_PORT`, else 3000. */
   httpPort: () => Number(process.env.HTTP_PORT ?? 3000),
+  /**
+   * HTTP interface: `HTTP_HOST`, else loopback only. `/metrics` shows process details; expose it
+   * (e.g. `HTTP_HOST=0.0.0.0` for a Prometheus scraper) only on a network you trust.
+   */
+  httpHost: () => process.env.HTTP_HOST ?? '127.0.0.1',
   /** The iris ONNX model: `IRIS_MODEL_PATH`, else the one `npm run train:iris` writes. */
   irisModelPath: () => process.env.IRIS_MODEL_PATH ?? 'sample/iris/iris.onnx',
   /** Token the `secure` model accepts: `SAMPLE_API_TOKEN`, else `demo-token`. */
