@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
-import type { ContextId } from '@nestjs/core';
+import type { ContextId, NestContainer } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
 import { currentCall } from '../batching/current-call.js';
 import { ModelBatcher } from '../batching/model-batcher.js';
@@ -13,6 +13,7 @@ import { hasEnhancers } from './enhancer-presence.js';
 import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
+import { createModelContextCreator } from './model-context-creator.factory.js';
 import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
 
 /**
@@ -39,11 +40,14 @@ export interface ModelRuntime {
 export class ModelInvokerFactory {
   private readonly injector = new Injector();
   private readonly paramsFactory = new ModelParamsFactory();
+  private readonly contextCreator: ExternalContextCreator;
 
-  constructor(
-    private readonly contextCreator: ExternalContextCreator,
-    private readonly metrics: BlazeMetrics,
-  ) {}
+  constructor(nestContextCreator: ExternalContextCreator, private readonly metrics: BlazeMetrics) {
+    const container = (nestContextCreator as unknown as { container?: NestContainer }).container;
+    const config = container?.applicationConfig;
+    // Nest's own creator, but with a quiet last-resort exception filter (see createModelContextCreator).
+    this.contextCreator = container && config ? createModelContextCreator(container, config) : nestContextCreator;
+  }
 
   create({ descriptor, binding }: RegisteredModel): ModelRuntime {
     const { wrapper, methodName } = binding;

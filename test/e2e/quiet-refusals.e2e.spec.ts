@@ -24,6 +24,11 @@ class SloppyModels {
   sloppy(@Input('text') _text: string): Tensor {
     return new Tensor('float32', [2], new Float32Array(3));
   }
+
+  @Model('boom')
+  boom(@Input('text') text: string): string {
+    throw new Error(`boom: ${text}`);
+  }
 }
 
 describe('expected refusals are not logged as errors; unexpected failures are logged once', () => {
@@ -91,5 +96,15 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     expect((await expired).code).toBe(status.DEADLINE_EXCEEDED);
     await sleep(50);
     expect(errors).toEqual([]);
+  });
+
+  it('an unexpected error from a handler run through Nest\'s pipeline is logged exactly once, naming the model', async () => {
+    errors.length = 0;
+    const failure = await failureOf(suite.client.unary('PredictBoom', { text: 'x' }));
+    expect(failure.code).toBe(status.INTERNAL);
+    expect(failure.details).toBe('Internal server error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("Model 'boom'");
+    expect(errors[0]).toContain('boom: x');
   });
 });
