@@ -3,6 +3,7 @@ import { BlazeRpcModule } from '../../lib/index.js';
 import { TextModels } from '../../sample/text/text.models.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { collect, failureOf } from '../helpers/model-client.js';
+import { driveQueueRefusals } from '../helpers/queue-refusals.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
 
@@ -34,20 +35,9 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     await collect(client.stream('PredictTokens', { prompt: 'a b c' }));
     await collect(client.stream('PredictTokens', { prompt: 'd e' }));
 
-    const release = models.hold();
-    const held = client.unary('PredictLabel', { ids: [1] });
-    await sleep(30);
-    const expired = failureOf(client.unary('PredictLabel', { ids: [2] }, { deadlineMs: 40 }));
-    const cancelled = (client.raw as any).PredictLabel({ ids: [3] }, () => undefined);
-    const queued = [4, 5].map((id) => client.unary('PredictLabel', { ids: [id] }));
-    await sleep(10);
-    const full = await failureOf(client.unary('PredictLabel', { ids: [7] }));
-    cancelled.cancel();
+    const { full, expired } = await driveQueueRefusals(client, models);
     expect(full.code).toBe(status.RESOURCE_EXHAUSTED);
-    expect((await expired).code).toBe(status.DEADLINE_EXCEEDED);
-    await sleep(20);
-    release();
-    await Promise.all([held, ...queued]);
+    expect(expired.code).toBe(status.DEADLINE_EXCEEDED);
 
     const text = await (await fetch(`${suite.running.httpUrl}/metrics`)).text();
     const requests = (method: string, code: string) => sample(text, 'blazerpc_requests_total', { method, status: code });

@@ -5,6 +5,7 @@ import { BlazeRpcModule, Input, Model, Tensor } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { SlowModels } from '../fixtures/slow.models.js';
 import { failureOf } from '../helpers/model-client.js';
+import { driveQueueRefusals } from '../helpers/queue-refusals.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
 
@@ -46,26 +47,15 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
   it('queue full, deadline while queued, cancel while queued, bad input and a guard denial: no error lines', async () => {
     const { client } = suite;
     const models = suite.running.app.get(BatchModels);
-    const release = models.hold();
-    const held = client.unary('PredictLabel', { ids: [1] });
-    await sleep(20);
-    const expired = failureOf(client.unary('PredictLabel', { ids: [2] }, { deadlineMs: 40 }));
-    const cancelled = (client.raw as any).PredictLabel({ ids: [3] }, () => undefined);
-    const queued = [4, 5].map((id) => client.unary('PredictLabel', { ids: [id] }));
-    await sleep(10);
-    const full = await failureOf(client.unary('PredictLabel', { ids: [7] }));
-    cancelled.cancel();
+    const { full, expired } = await driveQueueRefusals(client, models);
     const invalid = await failureOf(client.unary('PredictDouble', { x: tensorMessage('float64', [1, 2], new Float64Array(2)) }));
     const denied = await failureOf(client.unary('PredictGuardedLabel', { ids: [1] }));
-    expect([full.code, (await expired).code, invalid.code, denied.code]).toEqual([
+    expect([full.code, expired.code, invalid.code, denied.code]).toEqual([
       status.RESOURCE_EXHAUSTED,
       status.DEADLINE_EXCEEDED,
       status.INVALID_ARGUMENT,
       status.PERMISSION_DENIED,
     ]);
-    await sleep(20);
-    release();
-    await Promise.all([held, ...queued]);
     expect(errors).toEqual([]);
   });
 
