@@ -25,6 +25,17 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
   // Labelled children are looked up once per label set: prom-client hashes labels on every call otherwise.
   private readonly callCounters = new Map<string, ReturnType<Counter<'method' | 'status'>['labels']>>();
   private readonly callTimers = new Map<string, ReturnType<Histogram<'method'>['labels']>>();
+  private readonly perModel = new Map<
+    string,
+    {
+      inferences: ReturnType<Counter<'model'>['labels']>;
+      executions: ReturnType<Counter<'model'>['labels']>;
+      batchSize: ReturnType<Histogram<'model'>['labels']>;
+      inferenceDuration: ReturnType<Histogram<'model'>['labels']>;
+      queueWait: ReturnType<Histogram<'model'>['labels']>;
+      queueDepth: ReturnType<Gauge<'model'>['labels']>;
+    }
+  >();
 
   recordCall(method: string, code: GrpcStatus, seconds: number): void {
     const key = `${method} ${code}`;
@@ -43,21 +54,39 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
   }
 
   recordExecution(model: string, requests: number, seconds: number | undefined): void {
-    this.inferences.inc({ model }, requests);
-    this.executions.inc({ model });
-    this.batchSize.observe({ model }, requests);
-    if (seconds !== undefined) this.inferenceDuration.observe({ model }, seconds);
+    const of = this.modelMetrics(model);
+    of.inferences.inc(requests);
+    of.executions.inc();
+    of.batchSize.observe(requests);
+    if (seconds !== undefined) of.inferenceDuration.observe(seconds);
   }
 
   recordInferenceDuration(model: string, seconds: number): void {
-    this.inferenceDuration.observe({ model }, seconds);
+    this.modelMetrics(model).inferenceDuration.observe(seconds);
   }
 
   recordQueueWait(model: string, seconds: number): void {
-    this.queueWait.observe({ model }, seconds);
+    this.modelMetrics(model).queueWait.observe(seconds);
   }
 
   setQueueDepth(model: string, depth: number): void {
-    this.queueDepth.set({ model }, depth);
+    this.modelMetrics(model).queueDepth.set(depth);
+  }
+
+  /** The per-model children, made once per model: these are recorded per request and per batch. */
+  private modelMetrics(model: string) {
+    let children = this.perModel.get(model);
+    if (!children) {
+      children = {
+        inferences: this.inferences.labels(model),
+        executions: this.executions.labels(model),
+        batchSize: this.batchSize.labels(model),
+        inferenceDuration: this.inferenceDuration.labels(model),
+        queueWait: this.queueWait.labels(model),
+        queueDepth: this.queueDepth.labels(model),
+      };
+      this.perModel.set(model, children);
+    }
+    return children;
   }
 }
