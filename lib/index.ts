@@ -8,6 +8,8 @@ export { Input } from './decorators/input.decorator.js';
 export { Model } from './decorators/model.decorator.js';
 export * from './errors/index.js';
 export { BlazeHealthService, type ServingStatus } from './health/blaze-health.service.js';
+export { MetricsEndpoint } from './metrics/metrics-endpoint.js';
+export type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js';
 export type { BatchingOptions, ModelBatchingOptions } from './interfaces/batching-options.interface.js';
 export type { BlazeRpcModuleOptions, KeepaliveOptions, ServerTlsOptions } from './interfaces/blaze-rpc-options.interface.js';
 export type { ModelOptions } from './interfaces/model-options.interface.js';

@@ -1,7 +1,7 @@
 /** Prometheus metrics of `BlazeRpcModule.forRoot({ metrics })`. */
 export interface BlazeMetricsOptions {
   /**
-   * HTTP path of the scrape endpoint (served by the app's HTTP server).
+   * HTTP path of the scrape endpoint.
    * @default '/metrics'
    */
   path?: string;
@@ -10,4 +10,17 @@ export interface BlazeMetricsOptions {
    * @default true
    */
   defaultMetrics?: boolean;
+  /**
+   * Serve the scrape endpoint on an HTTP server of its own, on this port,
+   * instead of on the app's HTTP server: keeps process details off the port
+   * the app exposes, and works in a gRPC-only app. `0` picks a free port
+   * (read it from `MetricsEndpoint.port`).
+   * @default undefined (the app's HTTP server)
+   */
+  port?: number;
+  /**
+   * Interface of that server (with `port`).
+   * @default '0.0.0.0'
+   */
+  host?: string;
 }

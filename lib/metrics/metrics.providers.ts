@@ -1,4 +1,6 @@
-import type { DynamicModule, Provider } from '@nestjs/common';
+import { Controller, type DynamicModule, type Provider } from '@nestjs/common';
+import { ConfigurationError } from '../errors/configuration.error.js';
+import { MetricsEndpoint } from './metrics-endpoint.js';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { register, type Gauge } from 'prom-client';
 import { EventLoopDelaySampler } from './event-loop-delay.sampler.js';
@@ -9,6 +11,17 @@ import { PrometheusBlazeMetrics } from './prometheus-blaze-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/** The Prometheus module's controller when metrics have their own server: no route on the app's. */
+@Controller()
+class NoMetricsRoute {}
+
+function metricsPort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigurationError(`BlazeRpcModule option 'metrics.port' is invalid: got ${JSON.stringify(port)}, expected a port from 0 to 65535 (0 picks a free one).`);
+  }
+  return port;
+}
 
 /** @internal What BlazeRpcModule adds for `metrics`: Prometheus module and metric providers, or a no-op. */
 export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
@@ -46,6 +59,12 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.
   const collectDefaults = (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');
-  const prometheus = PrometheusModule.register({ path: options.path ?? '/metrics', defaultMetrics: { enabled: collectDefaults } });
-  return { imports: [prometheus], providers };
+  const path = options.path ?? '/metrics';
+  if (options.port === undefined) {
+    return { imports: [PrometheusModule.register({ path, defaultMetrics: { enabled: collectDefaults } })], providers };
+  }
+  // Its own server: the module's controller gets no route on the app's HTTP server.
+  const prometheus = PrometheusModule.register({ path, defaultMetrics: { enabled: collectDefaults }, controller: NoMetricsRoute });
+  const endpoint = new MetricsEndpoint({ path, port: metricsPort(options.port), host: options.host ?? '0.0.0.0' });
+  return { imports: [prometheus], providers: [...providers, { provide: MetricsEndpoint, useValue: endpoint }] };
 }

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { BlazeRpcModule } from '../../lib/index.js';
+import { BlazeRpcModule, MetricsEndpoint } from '../../lib/index.js';
 import { TextModels } from '../../sample/text/text.models.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { collect, failureOf } from '../helpers/model-client.js';
@@ -90,5 +90,23 @@ describe('call logging (logCalls)', () => {
     expect(calls).toHaveLength(2);
     expect(calls[0]).toMatch(/^PredictEcho 127\.0\.0\.1:\d+ OK \d+\.\dms$/);
     expect(calls[1]).toMatch(/^PredictSecure 127\.0\.0\.1:\d+ UNAUTHENTICATED \d+\.\dms$/);
+  });
+});
+
+describe('metrics on their own port (metrics: { port })', () => {
+  const suite = serveForSuite(
+    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: { port: 0, host: '127.0.0.1' } })], providers: [TextModels] },
+    { http: true },
+  );
+
+  it('serves the scrape endpoint there, and not on the app\'s HTTP server', async () => {
+    await suite.client.unary('PredictEcho', { text: 'hi' });
+    const port = suite.running.app.get(MetricsEndpoint).port;
+    const dedicated = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(dedicated.status).toBe(200);
+    expect(dedicated.headers.get('content-type')).toContain('text/plain');
+    expect(sample(await dedicated.text(), 'blazerpc_requests_total', { method: 'PredictEcho', status: 'OK' })).toBe(1);
+    expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    expect((await fetch(`${suite.running.httpUrl}/metrics`)).status).toBe(404);
   });
 });
