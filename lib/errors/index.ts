@@ -1,4 +1,5 @@
 export * from './blaze-rpc.error.js';
+export * from './call-status.error.js';
 export * from './configuration.error.js';
 export * from './inference.error.js';
 export * from './model-not-found.error.js';

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CallStatusError } from '../status/grpc-status.mapper.js';
+import { CallStatusError } from '../errors/call-status.error.js';
 import { InflightCall, type ModelCall } from './inflight-call.js';
 
 /**

@@ -3,7 +3,7 @@ import type { ModelBatcher } from '../batching/model-batcher.js';
 import { currentCall } from '../batching/current-call.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
-import { CallStatusError } from '../status/grpc-status.mapper.js';
+import { CallStatusError } from '../errors/call-status.error.js';
 
 /** A model method as Nest's context creator calls it: `this` is the provider instance. */
 export type Method = (this: unknown, ...args: unknown[]) => unknown;

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { CallStatusError } from '../status/grpc-status.mapper.js';
+import { CallStatusError } from '../errors/call-status.error.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>;

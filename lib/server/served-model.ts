@@ -4,7 +4,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { BlazeContext } from '../context/blaze-context.js';
 import { InferenceError } from '../errors/inference.error.js';
 import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
-import { toCallStatus } from '../status/grpc-status.mapper.js';
+import { toCallStatus } from '../errors/grpc-status.mapper.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
 import type { ModelCodec } from './model-codec.js';
 import type { SymbolBindings } from '../tensor/tensor-spec.check.js';

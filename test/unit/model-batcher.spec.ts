@@ -6,7 +6,7 @@ import type { QueuedCall } from '../../lib/batching/current-call.js';
 import { ModelBatcher } from '../../lib/batching/model-batcher.js';
 import type { BatchingOptions } from '../../lib/interfaces/batching-options.interface.js';
 import { NoopBlazeMetrics } from '../../lib/metrics/blaze-metrics.js';
-import { CallStatusError } from '../../lib/status/grpc-status.mapper.js';
+import { CallStatusError } from '../../lib/errors/call-status.error.js';
 
 const plan: BatchPlan = { kind: 'tensor', inputs: ['tensor'], outputs: ['tensor'] };
 const UNNAMED: BatchOutputs = { named: false, names: ['result'] };

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { InferenceError, ModelNotFoundError, SerializationError, ValidationError } from '../../lib/index.js';
-import { toCallStatus } from '../../lib/status/grpc-status.mapper.js';
+import { toCallStatus } from '../../lib/errors/grpc-status.mapper.js';
 import { describeClientShape, quoteClientText } from '../../lib/errors/client-text.js';
 
 describe('status mapping', () => {

@@ -1,10 +1,10 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
-import { BlazeRpcError } from '../errors/blaze-rpc.error.js';
-import { boundStatusDetails } from '../errors/client-text.js';
-import { ModelNotFoundError } from '../errors/model-not-found.error.js';
-import { ValidationError } from '../errors/validation.error.js';
+import { CallStatusError } from './call-status.error.js';
+import { boundStatusDetails } from './client-text.js';
+import { ModelNotFoundError } from './model-not-found.error.js';
+import { ValidationError } from './validation.error.js';
 
 /** A gRPC status to answer a call with. */
 export interface CallStatus {
@@ -34,6 +34,7 @@ const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
   504: GrpcStatus.DEADLINE_EXCEEDED,
 };
 
+
 /**
  * Maps whatever a call threw to the status the client gets: Nest
  * `HttpException`s by HTTP status, `RpcException({ code, message })` as given,
@@ -53,25 +54,6 @@ function mapError(error: unknown): CallStatus {
   if (error instanceof ModelNotFoundError) return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
   if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
   return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
-}
-
-/**
- * A call ended by the server with the status it carries: a refusal (queue
- * full, deadline passed while queued) or the reason a call's `AbortSignal`
- * fired (client cancel, deadline, shutdown). An expected outcome, counted in
- * metrics, never logged. `signal.throwIfAborted()` in a handler throws it.
- */
-export class CallStatusError extends BlazeRpcError {
-  declare readonly code: GrpcStatus;
-
-  constructor(code: GrpcStatus, message: string) {
-    super(message, { code });
-  }
-
-  /** The status message sent to the client. */
-  get details(): string {
-    return this.message;
-  }
 }
 
 function fromRpcException(error: RpcException): CallStatus {
