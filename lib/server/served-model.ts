@@ -11,6 +11,16 @@ import type { SymbolBindings } from '../tensor/tensor-spec.check.js';
 import type { ModelInvoker } from './model-invoker.factory.js';
 import { openStream, type StreamSource } from './stream-source.js';
 
+/**
+ * The guard, interceptor or pipe a failure came from, read off its stack
+ * (`ApiKeyGuard.canActivate`), so the log blames the enhancer rather than the
+ * model; `undefined` when the top frame is not one.
+ */
+function failedEnhancer(stack: string | undefined): string | undefined {
+  const top = stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
+  return top ? /at (?:async )?([\w$]+\.(?:canActivate|intercept|transform))\b/.exec(top)?.[1] : undefined;
+}
+
 /** A status to end a call with. */
 export type CallFailure = Pick<StatusObject, 'code' | 'details'>;
 
@@ -71,7 +81,9 @@ export class ServedModel {
     const status = toCallStatus(error);
     if (status.unexpected) {
       const cause = error instanceof Error ? error : new Error(String(error));
-      this.logger.error(`Model '${this.descriptor.name}' (${this.descriptor.handler}) failed: ${cause.message}`, cause.stack);
+      const enhancer = failedEnhancer(cause.stack);
+      const where = enhancer ? `failed in ${enhancer}, before its handler ran` : `(${this.descriptor.handler}) failed`;
+      this.logger.error(`Model '${this.descriptor.name}' ${where}: ${cause.message}`, cause.stack);
     }
     return { code: status.code, details: status.details };
   }

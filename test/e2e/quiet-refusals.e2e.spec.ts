@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type CallHandler, type ExecutionContext, type LoggerService, type NestInterceptor } from '@nestjs/common';
-import { Injectable } from '@nestjs/common';
+import { Injectable, UseGuards } from '@nestjs/common';
 import { BlazeRpcModule, Input, Model, Tensor } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { SlowModels } from '../fixtures/slow.models.js';
@@ -18,12 +18,25 @@ class PassThrough implements NestInterceptor {
   }
 }
 
+/** A guard written for HTTP only: on a model call there is no HTTP request to read. */
+class HttpOnlyGuard {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-key'] === 'yes';
+  }
+}
+
 /** A handler that builds a tensor whose data does not fit its shape. */
 @Injectable()
 class SloppyModels {
   @Model('sloppy', { returns: Tensor.of('float32', [2]) })
   sloppy(@Input('text') _text: string): Tensor {
     return new Tensor('float32', [2], new Float32Array(3));
+  }
+
+  @Model('http-guarded')
+  @UseGuards(HttpOnlyGuard)
+  httpGuarded(@Input('text') text: string): string {
+    return text;
   }
 
   @Model('boom')
@@ -96,5 +109,13 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("Model 'boom'");
     expect(errors[0]).toContain('boom: x');
+  });
+
+  it('a guard that fails (an HTTP-only guard on a model call) is logged once, naming the guard, not the model', async () => {
+    errors.length = 0;
+    const failure = await failureOf(suite.client.unary('PredictHttpGuarded', { text: 'x' }));
+    expect(failure.code).toBe(status.INTERNAL);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("Model 'http-guarded' failed in HttpOnlyGuard.canActivate, before its handler ran");
   });
 });
