@@ -17,7 +17,11 @@ export interface BlazeClientOptions {
   tls?: boolean | ClientTlsOptions;
   /** Ready-made channel credentials; wins over `tls`. */
   credentials?: ChannelCredentials;
-  /** grpc-js channel options (e.g. `grpc.max_receive_message_length`). */
+  /**
+   * grpc-js channel options (e.g. `grpc.max_receive_message_length`). The
+   * client opens a 16 MiB HTTP/2 receive window (`grpc-node.flow_control_window`)
+   * unless this sets another.
+   */
   channelOptions?: ChannelOptions;
   /** grpc-js client interceptors, run on every call. */
   interceptors?: Interceptor[];

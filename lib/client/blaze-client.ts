@@ -53,6 +53,8 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   static async connect<M extends BlazeModelMap = AnyModels>(address: string, options: BlazeClientOptions = {}): Promise<BlazeClient<M>> {
     const compression = compressionAlgorithms[options.compression ?? 'identity'];
     const channel = new Client(address, channelCredentials(options), {
+      // Tensors are large: HTTP/2's 64 KiB default window would make big responses crawl (as on the server).
+      'grpc-node.flow_control_window': 16 * 1024 * 1024,
       ...options.channelOptions,
       'grpc.default_compression_algorithm': compression,
       interceptors: options.interceptors,
