@@ -47,7 +47,7 @@ describe('ONNX model instances in worker threads', () => {
 
   it('runs two instances and batches for both; concurrent mixed batches get exactly what bare onnxruntime gives', async () => {
     expect(running.app.get<OnnxModel>(getOnnxModelToken('small')).instances).toBe(2);
-    expect(running.registry.get('small').batching).toMatchObject({ maxConcurrentBatches: 4, batchTimeoutMs: 0 });
+    expect(running.registry.get('small').batching).toMatchObject({ maxConcurrentBatches: 2, batchTimeoutMs: 0 });
     const bare = await ort.InferenceSession.create(smallPath, { intraOpNumThreads: 1 });
     const requests = Array.from({ length: 24 }, (_, i) => ({ rows: 1 + (i % 3), seed: i }));
     const served = await Promise.all(

@@ -5,7 +5,7 @@ import { FIELD_NAME_PATTERN, isProtoKeyword } from '../../schema/proto-naming.js
 import { Tensor } from '../../tensor/tensor.js';
 import type { TensorSpec } from '../../tensor/tensor-spec.js';
 import type { OnnxValueInfo } from './onnx-model-options.interface.js';
-import { TASKS_PER_INSTANCE, type OnnxModel } from './onnx-model.js';
+import type { OnnxModel } from './onnx-model.js';
 import type { OnnxServeOptions } from './onnx-module-options.interface.js';
 import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
 import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
@@ -54,16 +54,14 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
 }
 
 /**
- * Two batches per instance at a time: one running, one waiting in the
- * instance's thread to start the moment the first ends (so the instance never
- * idles while the event loop gets round to sending more); further requests
- * gather into the next batch meanwhile. `batching: false` still goes through
- * the model's queue, one request per execution: calls wait there for a free
+ * One batch per instance at a time (the contract's default), so batches form
+ * while every instance is busy. `batching: false` still goes through the
+ * model's queue, one request per execution: calls wait there for a free
  * instance (counted as queue wait, bounded by `maxQueueSize`, left when
  * cancelled), never inside the model.
  */
 function batchingFor(model: OnnxModel, batching: ModelBatchingOptions | undefined): ModelBatchingOptions {
-  const perInstance = { maxConcurrentBatches: model.instances * TASKS_PER_INSTANCE };
+  const perInstance = { maxConcurrentBatches: model.instances };
   return batching === false ? { ...perInstance, maxBatchSize: 1 } : { ...perInstance, ...batching };
 }
 

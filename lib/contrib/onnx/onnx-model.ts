@@ -14,8 +14,8 @@ import { WorkerPool } from './worker/worker-pool.js';
 /** Measured: a lower priority cost 10% throughput and did not shorten event-loop delays (GC pauses set those). */
 const DEFAULT_NICENESS = 0;
 
-/** Tasks an instance holds: the one it runs, and the next, ready to start when it ends. */
-export const TASKS_PER_INSTANCE = 2;
+/** Tasks an instance holds: the one it runs, and the next, ready to start when it ends (callers with more calls in flight than instances). */
+const TASKS_PER_INSTANCE = 2;
 
 const INSTANCE_SCRIPT = new URL('./worker/onnx-instance.worker.js', import.meta.url);
 
