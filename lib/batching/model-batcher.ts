@@ -220,7 +220,6 @@ export class ModelBatcher {
   }
 }
 
-/** The status a call's abort reason carries; any other reason (e.g. a DOMException, whose `code` is no gRPC code) is a cancel. */
 /**
  * Seconds since the previous execution ended, when this one was already
  * dispatched by then (the model was saturated); otherwise nothing: the model
@@ -230,6 +229,7 @@ function saturatedInterval(dispatchedAt: number, previousEnd: number, now: numbe
   return dispatchedAt <= previousEnd + 1 ? (now - previousEnd) / 1000 : undefined;
 }
 
+/** The status a call's abort reason carries; any other reason (e.g. a DOMException, whose `code` is no gRPC code) is a cancel. */
 function abortError(signal: AbortSignal): CallStatusError {
   const reason = signal.reason as { code?: unknown; details?: unknown } | undefined;
   const code = reason?.code;

@@ -10,7 +10,16 @@ export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, de
  * proto-loader pins its own protobufjs and cannot take our `Root`.
  */
 export function loadPackageDefinition(protoText: string): PackageDefinition {
-  const { root } = protobuf.parse(protoText, { keepCase: true });
+  return packageDefinitionOf(parseProto(protoText));
+}
+
+/** .proto text as a protobufjs root, field names as declared. */
+export function parseProto(protoText: string): protobuf.Root {
+  return protobuf.parse(protoText, { keepCase: true }).root;
+}
+
+/** A grpc-js package definition of an already parsed root. */
+export function packageDefinitionOf(root: protobuf.Root): PackageDefinition {
   return fromJSON(root.toJSON(), LOADER_OPTIONS);
 }
 

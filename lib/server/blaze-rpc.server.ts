@@ -26,10 +26,10 @@ import { CallTracker } from './call-tracker.js';
 import { applyFlowControlWindow } from './flow-control-window.js';
 import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
-import { loadPackageDefinition } from '../schema/package-definition.js';
+import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schema/package-definition.js';
 import { ServedModel } from './served-model.js';
 import { createRequestDecoder } from '../wire/request-decoder.js';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
 const passThrough = (bytes: Buffer) => bytes;
@@ -143,9 +143,11 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     if (!applyFlowControlWindow(server, this.options.flowControlWindow)) {
       this.logger.warn('This @grpc/grpc-js release does not let the flow control window be set; serving with its default (64 KiB)');
     }
-    const inference = loadPackageDefinition(this.registry.protoText);
+    // Parsed once: grpc-js's method definitions and the strict request decoders both come from this root.
+    const root = parseProto(this.registry.protoText);
+    const inference = packageDefinitionOf(root);
     if (this.registry.list().length > 0) {
-      server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference));
+      server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference, root));
     } else {
       this.logger.warn(
         'No @Model() methods found: serving health and reflection only. Add @Model() to a method of a provider or ' +
@@ -177,18 +179,18 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     return service;
   }
 
-  private createInferenceHandlers(pkg: PackageDefinition): UntypedServiceImplementation {
+  private createInferenceHandlers(pkg: PackageDefinition, root: protobuf.Root): UntypedServiceImplementation {
     const generated = pkg[this.registry.serviceName] as ServiceDefinition;
     const handlers: UntypedServiceImplementation = {};
     const context = this.createHandlerContext();
-    const root = protobuf.parse(this.registry.protoText, { keepCase: true }).root;
     for (const entry of this.registry.entries()) {
       const { descriptor } = entry;
       const { invoke, batcher } = this.invokers.create(entry);
       if (batcher) this.batchers.push(batcher);
+      // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
+      const decodeRequest = createRequestDecoder(root, `${this.registry.protoPackage}.${descriptor.requestType}`);
       for (const rpc of descriptor.rpcMethods) {
         const method = generated[rpc] as MethodDefinition<object, object>;
-        const decodeRequest = createRequestDecoder(root, `${this.registry.protoPackage}.${descriptor.requestType}`);
         const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method, decodeRequest), invoke, this.logger);
         handlers[rpc] = descriptor.streaming ? createStreamHandler(served, context) : createUnaryHandler(served, context);
       }
