@@ -37,8 +37,9 @@ const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
 
 /**
  * Maps whatever a call threw to the status the client gets: Nest
- * `HttpException`s by HTTP status, `RpcException({ code, message })` as given,
- * library errors by kind, anything else `INTERNAL` with a generic message.
+ * `HttpException`s by HTTP status, `RpcException({ code, message })` and a
+ * plain `{ code, message }` object (what filters written for Nest's gRPC
+ * transport emit) as given, library errors by kind, anything else `INTERNAL` with a generic message.
  */
 export function toCallStatus(error: unknown): CallStatus {
   const status = mapError(error);
@@ -53,15 +54,33 @@ function mapError(error: unknown): CallStatus {
   if (error instanceof ValidationError) return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
   if (error instanceof ModelNotFoundError) return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
   if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
+  // What an exception filter written for Nest's own gRPC transport emits: `throwError(() => exception.getError())`.
+  if (isStatusObject(error)) return fromStatusObject(error, INTERNAL_MESSAGE);
   return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
 }
 
 function fromRpcException(error: RpcException): CallStatus {
   const payload = error.getError();
   if (typeof payload === 'string') return { code: GrpcStatus.UNKNOWN, details: payload, unexpected: false };
-  const { code, message, details } = payload as { code?: unknown; message?: unknown; details?: unknown };
+  return fromStatusObject(payload as StatusObject, error.message);
+}
+
+interface StatusObject {
+  code?: unknown;
+  message?: unknown;
+  details?: unknown;
+}
+
+/** A plain object (not an Error) with a gRPC status code, as Nest's gRPC transport accepts from handlers and filters. */
+function isStatusObject(error: unknown): error is StatusObject {
+  if (typeof error !== 'object' || error === null || error instanceof Error) return false;
+  const { code } = error as StatusObject;
+  return typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
+}
+
+function fromStatusObject({ code, message, details }: StatusObject, fallbackText: string): CallStatus {
   const valid = typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
-  const text = typeof message === 'string' ? message : typeof details === 'string' ? details : error.message;
+  const text = typeof message === 'string' ? message : typeof details === 'string' ? details : fallbackText;
   return { code: valid ? (code as GrpcStatus) : GrpcStatus.UNKNOWN, details: text, unexpected: false };
 }
 

@@ -8,7 +8,7 @@ import {
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { RESOLVED_OPTIONS } from '../blaze-rpc.constants.js';
 import { ConfigurationError } from '../errors/configuration.error.js';
@@ -28,6 +28,8 @@ import { ModelCodec } from './model-codec.js';
 import { ModelInvokerFactory } from './model-invoker.factory.js';
 import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schema/package-definition.js';
 import { ServedModel } from './served-model.js';
+import { describeGlobalEnhancers, type EnhancerScope } from './enhancer-scope.js';
+import { installMicroserviceScopeHook, type ScopedStrategy } from './microservice-scope.hook.js';
 import { createRequestDecoder } from '../wire/request-decoder.js';
 import type protobuf from 'protobufjs';
 
@@ -45,13 +47,15 @@ const passThrough = (bytes: Buffer) => bytes;
  * ```
  */
 @Injectable()
-export class BlazeRpcServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap {
+export class BlazeRpcServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap, ScopedStrategy {
   protected override readonly logger = new Logger('BlazeRpc');
   private readonly tracker = new CallTracker();
   private readonly openWatches = new Set<() => void>();
   private readonly batchers: ModelBatcher[] = [];
   private grpcServer?: GrpcServer;
   private boundPort?: number;
+  private enhancerScope?: EnhancerScope;
+  private readonly scopeHooked: boolean;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedBlazeRpcOptions,
@@ -63,6 +67,17 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     private readonly modules: ModulesContainer,
   ) {
     super();
+    this.scopeHooked = installMicroserviceScopeHook((server): server is BlazeRpcServer => server instanceof BlazeRpcServer);
+  }
+
+  /**
+   * @internal Called when the Nest microservice this server is mounted in
+   * registers its handlers: its global enhancers are the ones model calls
+   * run with, exactly as for Nest's own transports (see
+   * `installMicroserviceScopeHook`).
+   */
+  adoptEnhancerScope(scope: EnhancerScope): void {
+    this.enhancerScope = scope;
   }
 
   /**
@@ -183,9 +198,10 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const generated = pkg[this.registry.serviceName] as ServiceDefinition;
     const handlers: UntypedServiceImplementation = {};
     const context = this.createHandlerContext();
+    const enhancers = this.resolveEnhancerScope();
     for (const entry of this.registry.entries()) {
       const { descriptor } = entry;
-      const { invoke, batcher } = this.invokers.create(entry);
+      const { invoke, batcher } = this.invokers.create(entry, enhancers);
       if (batcher) this.batchers.push(batcher);
       // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
       const decodeRequest = createRequestDecoder(root, `${this.registry.protoPackage}.${descriptor.requestType}`);
@@ -196,6 +212,36 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       }
     }
     return handlers;
+  }
+
+  /**
+   * The global enhancers model calls run with, and a warning for the app's
+   * own global enhancers when they will not reach model calls: a silent
+   * auth gap is the worst way to find out about Nest's scoping.
+   */
+  private resolveEnhancerScope(): ApplicationConfig {
+    const appConfig = this.invokers.appConfig ?? new ApplicationConfig();
+    const scope = this.enhancerScope;
+    if (!scope) {
+      // Started outside NestMicroservice (or Nest no longer has the hook's method): the app's configuration is the only one there is.
+      this.logger.warn(
+        this.scopeHooked
+          ? 'BlazeRpcServer was started without a Nest microservice; model calls use the app\'s global enhancers.'
+          : 'This @nestjs/microservices release gives BlazeRpcServer no way to read the microservice\'s global enhancers; ' +
+              'model calls use the app\'s global enhancers. Register global guards on the app (app.useGlobalGuards() or APP_GUARD).',
+      );
+      return appConfig;
+    }
+    const unreached = scope.sharesAppConfig ? '' : describeGlobalEnhancers(appConfig);
+    if (unreached) {
+      this.logger.warn(
+        `The app's global ${unreached} do not apply to model calls: Nest applies an app's global enhancers (useGlobal*() and APP_* ` +
+          'providers) to a connected microservice only with app.connectMicroservice({ strategy }, { inheritAppConfig: true }). ' +
+          'Add that option, or register them on the microservice itself (connectMicroservice(..., { deferInitialization: true }), ' +
+          'then ms.useGlobalGuards() etc. before startAllMicroservices()).',
+      );
+    }
+    return scope.config;
   }
 
   private createHandlerContext(): CallHandlerContext {

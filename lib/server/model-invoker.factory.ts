@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
-import type { ContextId, NestContainer } from '@nestjs/core';
+import type { ApplicationConfig, ContextId, NestContainer } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
 import { currentCall } from '../batching/current-call.js';
 import { ModelBatcher } from '../batching/model-batcher.js';
@@ -31,76 +31,109 @@ export interface ModelRuntime {
 /**
  * @internal Builds each model's invoker on Nest's `ExternalContextCreator`
  * (context type `'rpc'`): guards, interceptors, pipes and exception filters,
- * global, class and method level, run per request. Singleton providers get
- * one proxy built at startup; request-scoped ones are resolved per call with
- * their own context id. A batched model's handler queues the request; the
- * batcher runs the real method once per batch.
+ * global, class and method level, run per request. The global ones are those
+ * of `enhancers`, the configuration of the microservice the server is mounted
+ * in. Singleton providers get one proxy built at startup; request-scoped ones
+ * are resolved per call with their own context id. A batched model's handler
+ * queues the request; the batcher runs the real method once per batch.
  */
 @Injectable()
 export class ModelInvokerFactory {
   private readonly injector = new Injector();
   private readonly paramsFactory = new ModelParamsFactory();
-  private readonly contextCreator: ExternalContextCreator;
+  private readonly container?: NestContainer;
+  private readonly contextCreators = new WeakMap<ApplicationConfig, ExternalContextCreator>();
 
-  constructor(nestContextCreator: ExternalContextCreator, private readonly metrics: BlazeMetrics) {
-    const container = (nestContextCreator as unknown as { container?: NestContainer }).container;
-    const config = container?.applicationConfig;
-    // Nest's own creator, but with a quiet last-resort exception filter (see createModelContextCreator).
-    this.contextCreator = container && config ? createModelContextCreator(container, config) : nestContextCreator;
+  constructor(private readonly nestContextCreator: ExternalContextCreator, private readonly metrics: BlazeMetrics) {
+    this.container = (nestContextCreator as unknown as { container?: NestContainer }).container;
   }
 
-  create({ descriptor, binding }: RegisteredModel): ModelRuntime {
+  /** The app's own configuration: where APP_* providers and `app.useGlobal*()` land. */
+  get appConfig(): ApplicationConfig | undefined {
+    return this.container?.applicationConfig;
+  }
+
+  create({ descriptor, binding }: RegisteredModel, enhancers: ApplicationConfig): ModelRuntime {
     const { wrapper, methodName } = binding;
     const prototype = (wrapper.metatype as { prototype: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
+    const pipeline = new EnhancerPipeline(this.contextCreatorFor(enhancers), this.paramsFactory, methodName);
     if (descriptor.batching && plan) {
       const instance = wrapper.instance as object;
       const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
       const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions);
-      const proxy = this.createCallable(descriptor, instance, batchingHandler(method, batcher), method, methodName);
+      const proxy = this.createCallable(descriptor, enhancers, pipeline, instance, batchingHandler(method, batcher), method);
       return { batcher, invoke: (request, context) => currentCall.run(context, () => proxy(request, context)) };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics, timesExecutions);
     if (!binding.requestScoped) {
-      return { invoke: this.createCallable(descriptor, wrapper.instance as object, handler, method, methodName) };
+      return { invoke: this.createCallable(descriptor, enhancers, pipeline, wrapper.instance as object, handler, method) };
     }
     return {
       invoke: async (request, context) => {
         const contextId = ContextIdFactory.getByRequest(context);
-        this.contextCreator.registerRequestProvider(context, contextId);
+        pipeline.contextCreator.registerRequestProvider(context, contextId);
         const host = wrapper.host!;
         const instance = await this.injector.loadPerContext(wrapper.instance, host, host.providers, contextId, wrapper);
-        return this.createProxy(instance as object, handler, methodName, contextId, wrapper.id)(request, context);
+        return pipeline.proxy(instance as object, handler, contextId, wrapper.id)(request, context);
       },
     };
+  }
+
+  /** Nest's context creator reading global enhancers from `config`, one per configuration. */
+  private contextCreatorFor(config: ApplicationConfig): ExternalContextCreator {
+    if (!this.container) return this.nestContextCreator;
+    let creator = this.contextCreators.get(config);
+    if (!creator) {
+      // Nest's own creator, but with a quiet last-resort exception filter (see createModelContextCreator).
+      creator = createModelContextCreator(this.container, config);
+      this.contextCreators.set(config, creator);
+    }
+    return creator;
   }
 
   /**
    * The call through Nest's enhancer pipeline, or, when no enhancer can apply
    * to this method (see `hasEnhancers`), the same call made directly.
    */
-  private createCallable(descriptor: ModelDescriptor, instance: object, handler: Method, method: Method, methodName: string): ModelInvoker {
-    if (hasEnhancers(this.contextCreator, instance.constructor, method, methodName)) {
-      return this.createProxy(instance, handler, methodName);
+  private createCallable(
+    descriptor: ModelDescriptor,
+    enhancers: ApplicationConfig,
+    pipeline: EnhancerPipeline,
+    instance: object,
+    handler: Method,
+    method: Method,
+  ): ModelInvoker {
+    if (hasEnhancers(enhancers, instance.constructor, method, pipeline.methodName)) {
+      return pipeline.proxy(instance, handler);
     }
     const names = descriptor.inputs.map((input) => input.name);
     return (request) => handler.apply(instance, names.map((name) => request[name]));
   }
+}
 
-  private createProxy(instance: object, handler: Method, methodName: string, contextId?: ContextId, inquirerId?: string) {
+/** One model method's enhancer chain, built by a context creator. */
+class EnhancerPipeline {
+  constructor(
+    readonly contextCreator: ExternalContextCreator,
+    private readonly paramsFactory: ModelParamsFactory,
+    readonly methodName: string,
+  ) {}
+
+  proxy(instance: object, handler: Method, contextId?: ContextId, inquirerId?: string): ModelInvoker {
     return this.contextCreator.create(
       instance,
       handler,
-      methodName,
+      this.methodName,
       ROUTE_ARGS_METADATA,
       this.paramsFactory,
       contextId,
       inquirerId,
       { guards: true, interceptors: true, filters: true },
       'rpc',
-    ) as (request: ModelRequest, context: BlazeContext) => Promise<unknown>;
+    ) as ModelInvoker;
   }
 }

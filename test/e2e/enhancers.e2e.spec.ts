@@ -17,6 +17,7 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
   const suite = serveForSuite(
     { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [EnhancedModels, GuardedModels, PerCallModels] },
     {
+      hybrid: { inheritAppConfig: true },
       configure: (app) => {
         app.useGlobalInterceptors(tagInterceptor('global'));
         app.useGlobalGuards(new DenyFlaggedGuard());

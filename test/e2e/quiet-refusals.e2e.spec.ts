@@ -54,7 +54,7 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
   };
   const suite = serveForSuite(
     { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels, SloppyModels, SlowModels] },
-    { logger, configure: (app) => app.useGlobalInterceptors(new PassThrough()) },
+    { logger, hybrid: { inheritAppConfig: true }, configure: (app) => app.useGlobalInterceptors(new PassThrough()) },
   );
 
   it('queue full, deadline while queued, cancel while queued, bad input and a guard denial: no error lines', async () => {

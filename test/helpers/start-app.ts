@@ -1,4 +1,4 @@
-import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
+import type { INestApplication, LoggerService, ModuleMetadata, NestHybridApplicationOptions } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BlazeRpcServer, ModelRegistry } from '../../lib/index.js';
 import { ModelClient } from './model-client.js';
@@ -21,6 +21,8 @@ export interface StartOptions {
   http?: boolean;
   /** A logger to capture what the app logs. */
   logger?: LoggerService;
+  /** connectMicroservice's hybrid options, e.g. `{ inheritAppConfig: true }` for the app's global enhancers to apply. */
+  hybrid?: NestHybridApplicationOptions;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function startApp(metadata: ModuleMetadata, options: StartOptions =
   const app = moduleRef.createNestApplication({ logger: options.logger ?? (process.env.TEST_LOGS ? undefined : false) });
   options.configure?.(app);
   const server = app.get(BlazeRpcServer);
-  app.connectMicroservice({ strategy: server });
+  app.connectMicroservice({ strategy: server }, options.hybrid);
   await app.startAllMicroservices();
   let httpUrl: string | undefined;
   if (options.http) {

@@ -53,6 +53,14 @@ describe('status mapping', () => {
     });
   });
 
+  it("passes a plain { code, message } error through, as Nest's gRPC transport does for its filters", () => {
+    expect(toCallStatus({ code: status.ABORTED, message: 'teapot' })).toEqual({ code: status.ABORTED, details: 'teapot', unexpected: false });
+    // Not a status: OK, an unknown code, or an Error that happens to carry a code.
+    expect(toCallStatus({ code: status.OK, message: 'fine' })).toMatchObject({ code: status.INTERNAL, unexpected: true });
+    expect(toCallStatus({ code: 99, message: 'odd' })).toMatchObject({ code: status.INTERNAL, unexpected: true });
+    expect(toCallStatus(Object.assign(new Error('ENOENT'), { code: 2 }))).toMatchObject({ code: status.INTERNAL, unexpected: true });
+  });
+
   it('answers a string RpcException as UNKNOWN with its text', () => {
     expect(toCallStatus(new RpcException('odd'))).toMatchObject({ code: status.UNKNOWN, details: 'odd' });
   });

@@ -1,0 +1,272 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import {
+  Catch,
+  Controller,
+  Injectable,
+  Module,
+  type CallHandler,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+  type INestMicroservice,
+  type LoggerService,
+  type NestHybridApplicationOptions,
+  type NestInterceptor,
+  type PipeTransform,
+  type RpcExceptionFilter,
+} from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { GrpcMethod, Transport, type AsyncMicroserviceOptions } from '@nestjs/microservices';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { map, throwError, type Observable } from 'rxjs';
+import { BlazeRpcModule, BlazeRpcServer, Input, Model, ModelRegistry } from '../../lib/index.js';
+import { ModelClient } from '../helpers/model-client.js';
+import { testServerOptions } from '../helpers/start-app.js';
+
+/*
+ * The same enhancers, registered every way Nest allows, on Nest's own gRPC
+ * transport and on ours side by side: which of them reach a call must be the
+ * same on both. Nest's column is asserted too, so a Nest upgrade that changes
+ * its scoping shows up here.
+ */
+
+/** Thrown by both handlers for text starting with 'boom'; only the filter turns it into ABORTED. */
+class TeapotError extends Error {}
+
+/** Denies text 'deny'. */
+@Injectable()
+class ScopeGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToRpc().getData<{ text?: string }>().text !== 'deny';
+  }
+}
+
+/** Appends '+i' to the result. */
+@Injectable()
+class ScopeInterceptor implements NestInterceptor {
+  intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(map((result) => (typeof result === 'string' ? `${result}+i` : { result: `${(result as { result: string }).result}+i` })));
+  }
+}
+
+/** Appends '+p' to the text (our @Input string, or Nest's payload object). */
+@Injectable()
+class ScopePipe implements PipeTransform {
+  transform(value: unknown): unknown {
+    if (typeof value === 'string') return `${value}+p`;
+    const text = (value as { text?: unknown } | null)?.text;
+    return typeof text === 'string' ? { ...(value as object), text: `${text}+p` } : value;
+  }
+}
+
+/** TeapotError -> ABORTED, in the idiom of Nest's gRPC docs (a `{ code, message }` error). */
+@Catch(TeapotError)
+class ScopeFilter implements RpcExceptionFilter<TeapotError> {
+  catch(): Observable<never> {
+    return throwError(() => ({ code: grpc.status.ABORTED, message: 'teapot' }));
+  }
+}
+
+const PROBE_PROTO = `syntax = "proto3";
+package probe;
+service Probe { rpc Echo (EchoRequest) returns (EchoReply); }
+message EchoRequest { string text = 1; }
+message EchoReply { string result = 1; }
+`;
+
+@Controller()
+class ProbeController {
+  @GrpcMethod('Probe', 'Echo')
+  echo({ text }: { text: string }): { result: string } {
+    if (text.startsWith('boom')) throw new TeapotError();
+    return { result: text };
+  }
+}
+
+@Injectable()
+class ScopeModels {
+  @Model('echo')
+  echo(@Input('text') text: string): string {
+    if (text.startsWith('boom')) throw new TeapotError();
+    return text;
+  }
+}
+
+const appProviders = [
+  { provide: APP_GUARD, useClass: ScopeGuard },
+  { provide: APP_INTERCEPTOR, useClass: ScopeInterceptor },
+  { provide: APP_PIPE, useClass: ScopePipe },
+  { provide: APP_FILTER, useClass: ScopeFilter },
+];
+
+@Module({ imports: [BlazeRpcModule.forRoot(testServerOptions)], controllers: [ProbeController], providers: [ScopeModels] })
+class PlainModule {}
+
+@Module({ imports: [PlainModule], providers: appProviders })
+class WithAppProvidersModule {}
+
+function useGlobals(target: INestApplication | INestMicroservice): void {
+  target.useGlobalGuards(new ScopeGuard());
+  target.useGlobalInterceptors(new ScopeInterceptor());
+  target.useGlobalPipes(new ScopePipe());
+  target.useGlobalFilters(new ScopeFilter());
+}
+
+/** Which enhancers reached a call. */
+interface Reached {
+  guard: boolean;
+  interceptor: boolean;
+  pipe: boolean;
+  filter: boolean;
+}
+
+type Call = (text: string) => Promise<{ result?: string; code?: number }>;
+
+async function probe(call: Call): Promise<Reached> {
+  const plain = await call('x');
+  const denied = await call('deny');
+  const boom = await call('boom');
+  return {
+    guard: denied.code !== undefined,
+    interceptor: plain.result?.endsWith('+i') ?? false,
+    pipe: plain.result?.startsWith('x+p') ?? false,
+    filter: boom.code === grpc.status.ABORTED,
+  };
+}
+
+function settle(invoke: () => Promise<{ result: string }>): ReturnType<Call> {
+  return invoke().then(
+    ({ result }) => ({ result }),
+    (error: grpc.ServiceError) => ({ code: error.code }),
+  );
+}
+
+const protoDir = mkdtempSync(join(tmpdir(), 'enhancer-scope-'));
+const protoPath = join(protoDir, 'probe.proto');
+writeFileSync(protoPath, PROBE_PROTO);
+afterAll(() => rmSync(protoDir, { recursive: true, force: true }));
+
+const clients: Array<{ close(): void }> = [];
+afterEach(() => clients.splice(0).forEach((client) => client.close()));
+
+function nestGrpcOptions(port: number) {
+  return { transport: Transport.GRPC as const, options: { package: 'probe', protoPath, url: `127.0.0.1:${port}` } };
+}
+
+function nestCaller(port: number): Call {
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath)) as any;
+  const client = new pkg.probe.Probe(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  clients.push(client);
+  return (text) => settle(() => new Promise((resolve, reject) => client.Echo({ text }, (error: unknown, reply: { result: string }) => (error ? reject(error) : resolve(reply)))));
+}
+
+function ourCaller(server: BlazeRpcServer, registry: ModelRegistry): Call {
+  const client = new ModelClient(`127.0.0.1:${server.port}`, registry.protoText);
+  clients.push(client);
+  return (text) => settle(() => client.unary('PredictEcho', { text }));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Collects what the app warns, to find our startup warning about unreached enhancers. */
+class WarningLog implements LoggerService {
+  readonly warnings: string[] = [];
+  log(): void {}
+  error(): void {}
+  warn(message: unknown): void {
+    this.warnings.push(String(message));
+  }
+}
+
+type Registration = 'app.useGlobal*()' | 'APP_* providers' | 'ms.useGlobal*()';
+
+/** A hybrid app with both transports connected alike; returns what reached calls on each. */
+async function hybrid(registration: Registration, hybridOptions: NestHybridApplicationOptions) {
+  const moduleRef = await Test.createTestingModule({ imports: [registration === 'APP_* providers' ? WithAppProvidersModule : PlainModule] }).compile();
+  const log = new WarningLog();
+  const app = moduleRef.createNestApplication({ logger: log });
+  try {
+    if (registration === 'app.useGlobal*()') useGlobals(app);
+    const nestPort = await freePort();
+    const nest = app.connectMicroservice(nestGrpcOptions(nestPort), hybridOptions);
+    const ours = app.connectMicroservice({ strategy: app.get(BlazeRpcServer) }, hybridOptions);
+    if (registration === 'ms.useGlobal*()') [nest, ours].forEach(useGlobals);
+    await app.startAllMicroservices();
+    await app.init();
+    return {
+      nest: await probe(nestCaller(nestPort)),
+      ours: await probe(ourCaller(app.get(BlazeRpcServer), app.get(ModelRegistry))),
+      warnings: log.warnings.filter((line) => line.includes('do not apply to model calls')),
+    };
+  } finally {
+    await app.close();
+  }
+}
+
+/** A standalone microservice per transport, from the same module. */
+async function standalone(registration: Exclude<Registration, 'app.useGlobal*()'>) {
+  const module = registration === 'APP_* providers' ? WithAppProvidersModule : PlainModule;
+  const configure = (ms: INestMicroservice) => registration === 'ms.useGlobal*()' && useGlobals(ms);
+  const nestPort = await freePort();
+  const nest = await NestFactory.createMicroservice(module, { ...nestGrpcOptions(nestPort), logger: false });
+  const ours = await NestFactory.createMicroservice<AsyncMicroserviceOptions>(module, {
+    inject: [BlazeRpcServer],
+    useFactory: (server: BlazeRpcServer) => ({ strategy: server }),
+    logger: false,
+  });
+  try {
+    [nest, ours].forEach(configure);
+    await nest.listen();
+    await ours.listen();
+    return { nest: await probe(nestCaller(nestPort)), ours: await probe(ourCaller(ours.get(BlazeRpcServer), ours.get(ModelRegistry))) };
+  } finally {
+    await nest.close();
+    await ours.close();
+  }
+}
+
+const ALL: Reached = { guard: true, interceptor: true, pipe: true, filter: true };
+const NONE: Reached = { guard: false, interceptor: false, pipe: false, filter: false };
+
+describe('enhancer scope: our transport beside Nest’s own Transport.GRPC', () => {
+  it.each<[Registration, NestHybridApplicationOptions, Reached]>([
+    ['app.useGlobal*()', {}, NONE],
+    ['app.useGlobal*()', { inheritAppConfig: true }, ALL],
+    ['ms.useGlobal*()', { deferInitialization: true }, ALL],
+    ['ms.useGlobal*()', {}, NONE],
+    ['APP_* providers', {}, NONE],
+    ['APP_* providers', { inheritAppConfig: true }, ALL],
+  ])('hybrid app, %s with connectMicroservice options %j', async (registration, options, expected) => {
+    const { nest, ours, warnings } = await hybrid(registration, options);
+    expect(nest).toEqual(expected);
+    expect(ours).toEqual(nest);
+    const appEnhancersUnreached = registration !== 'ms.useGlobal*()' && !options.inheritAppConfig;
+    if (appEnhancersUnreached) {
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/guards ScopeGuard; interceptors ScopeInterceptor; pipes ScopePipe; filters ScopeFilter/);
+      expect(warnings[0]).toContain('inheritAppConfig: true');
+    } else {
+      expect(warnings).toEqual([]);
+    }
+  });
+
+  it.each<[Exclude<Registration, 'app.useGlobal*()'>]>([['ms.useGlobal*()'], ['APP_* providers']])(
+    'standalone createMicroservice, %s',
+    async (registration) => {
+      const { nest, ours } = await standalone(registration);
+      expect(nest).toEqual(ALL);
+      expect(ours).toEqual(nest);
+    },
+  );
+});
