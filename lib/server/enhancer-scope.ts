@@ -17,7 +17,7 @@ export interface EnhancerScope {
 }
 
 /**
- * @internal A copy of `config`'s global enhancers. Nest builds its own
+ * @internal A copy of `config`'s global enhancers and pre-request hooks. Nest builds its own
  * handlers' enhancer chains once, when the microservice registers its
  * listeners; enhancers added to the configuration later apply to none of its
  * handlers (Nest warns "registration must occur before initialization"), so
@@ -34,6 +34,7 @@ export function snapshotEnhancers(config: ApplicationConfig): ApplicationConfig 
   config.getGlobalRequestInterceptors().forEach((wrapper) => copy.addGlobalRequestInterceptor(wrapper));
   config.getGlobalRequestPipes().forEach((wrapper) => copy.addGlobalRequestPipe(wrapper));
   config.getGlobalRequestFilters().forEach((wrapper) => copy.addGlobalRequestFilter(wrapper));
+  copy.registerPreRequestHook(...config.getGlobalPreRequestHooks());
   return copy;
 }
 

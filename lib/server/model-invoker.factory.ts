@@ -14,6 +14,7 @@ import { batchingHandler, executeOnce, timedHandler, type Method } from './handl
 import type { ModelRequest } from './model-codec.js';
 import { ModelParamsFactory } from './model-params.factory.js';
 import { createModelContextCreator } from './model-context-creator.factory.js';
+import { withPreRequestHooks } from './pre-request-hooks.js';
 import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
 
 /**
@@ -53,10 +54,17 @@ export class ModelInvokerFactory {
     return this.container?.applicationConfig;
   }
 
-  create({ descriptor, binding }: RegisteredModel, enhancers: ApplicationConfig): ModelRuntime {
-    const { wrapper, methodName } = binding;
-    const prototype = (wrapper.metatype as { prototype: Record<string, Method> } | null)?.prototype;
+  create(model: RegisteredModel, enhancers: ApplicationConfig): ModelRuntime {
+    const { wrapper, methodName } = model.binding;
+    const prototype = (wrapper.metatype as { prototype?: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
+    const runtime = this.createRuntime(model, method, enhancers);
+    const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
+    return { ...runtime, invoke: withPreRequestHooks(enhancers.getGlobalPreRequestHooks(), classRef, method, runtime.invoke) };
+  }
+
+  private createRuntime({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig): ModelRuntime {
+    const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
     const pipeline = new EnhancerPipeline(this.contextCreatorFor(enhancers), this.paramsFactory, methodName);

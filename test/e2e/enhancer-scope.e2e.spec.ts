@@ -14,6 +14,7 @@ import {
   type NestHybridApplicationOptions,
   type NestInterceptor,
   type PipeTransform,
+  type PreRequestHook,
   type RpcExceptionFilter,
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
@@ -38,6 +39,11 @@ import { testServerOptions } from '../helpers/start-app.js';
 /** Thrown by both handlers for text starting with 'boom'; only the filter turns it into ABORTED. */
 class TeapotError extends Error {}
 
+/** Appends `suffix` to our string result or to Nest's `{ result }`. */
+function tag(suffix: string) {
+  return (result: unknown) => (typeof result === 'string' ? `${result}${suffix}` : { result: `${(result as { result: string }).result}${suffix}` });
+}
+
 /** Denies text 'deny'. */
 @Injectable()
 class ScopeGuard implements CanActivate {
@@ -50,7 +56,7 @@ class ScopeGuard implements CanActivate {
 @Injectable()
 class ScopeInterceptor implements NestInterceptor {
   intercept(_: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return next.handle().pipe(map((result) => (typeof result === 'string' ? `${result}+i` : { result: `${(result as { result: string }).result}+i` })));
+    return next.handle().pipe(map(tag('+i')));
   }
 }
 
@@ -110,11 +116,15 @@ class PlainModule {}
 @Module({ imports: [PlainModule], providers: appProviders })
 class WithAppProvidersModule {}
 
+/** Appends '+h' to the result, around everything else (a microservice-only registration). */
+const scopeHook: PreRequestHook = (_, next) => next().pipe(map(tag('+h')));
+
 function useGlobals(target: INestApplication | INestMicroservice): void {
   target.useGlobalGuards(new ScopeGuard());
   target.useGlobalInterceptors(new ScopeInterceptor());
   target.useGlobalPipes(new ScopePipe());
   target.useGlobalFilters(new ScopeFilter());
+  if ('registerPreRequestHook' in target) target.registerPreRequestHook(scopeHook);
 }
 
 /** Which enhancers reached a call. */
@@ -123,6 +133,7 @@ interface Reached {
   interceptor: boolean;
   pipe: boolean;
   filter: boolean;
+  preRequestHook: boolean;
 }
 
 type Call = (text: string) => Promise<{ result?: string; code?: number }>;
@@ -133,9 +144,10 @@ async function probe(call: Call): Promise<Reached> {
   const boom = await call('boom');
   return {
     guard: denied.code !== undefined,
-    interceptor: plain.result?.endsWith('+i') ?? false,
+    interceptor: plain.result?.includes('+i') ?? false,
     pipe: plain.result?.startsWith('x+p') ?? false,
     filter: boom.code === grpc.status.ABORTED,
+    preRequestHook: plain.result?.endsWith('+h') ?? false,
   };
 }
 
@@ -189,6 +201,7 @@ class WarningLog implements LoggerService {
   }
 }
 
+/** `ms.useGlobal*()` also registers a pre-request hook. */
 type Registration = 'app.useGlobal*()' | 'APP_* providers' | 'ms.useGlobal*()';
 
 /** A hybrid app with both transports connected alike; returns what reached calls on each. */
@@ -236,17 +249,19 @@ async function standalone(registration: Exclude<Registration, 'app.useGlobal*()'
   }
 }
 
-const ALL: Reached = { guard: true, interceptor: true, pipe: true, filter: true };
-const NONE: Reached = { guard: false, interceptor: false, pipe: false, filter: false };
+const NONE: Reached = { guard: false, interceptor: false, pipe: false, filter: false, preRequestHook: false };
+const ENHANCERS: Reached = { ...NONE, guard: true, interceptor: true, pipe: true, filter: true };
+/** Enhancers and a pre-request hook: only a microservice can register hooks. */
+const ALL: Reached = { ...ENHANCERS, preRequestHook: true };
 
 describe('enhancer scope: our transport beside Nest’s own Transport.GRPC', () => {
   it.each<[Registration, NestHybridApplicationOptions, Reached]>([
     ['app.useGlobal*()', {}, NONE],
-    ['app.useGlobal*()', { inheritAppConfig: true }, ALL],
+    ['app.useGlobal*()', { inheritAppConfig: true }, ENHANCERS],
     ['ms.useGlobal*()', { deferInitialization: true }, ALL],
     ['ms.useGlobal*()', {}, NONE],
     ['APP_* providers', {}, NONE],
-    ['APP_* providers', { inheritAppConfig: true }, ALL],
+    ['APP_* providers', { inheritAppConfig: true }, ENHANCERS],
   ])('hybrid app, %s with connectMicroservice options %j', async (registration, options, expected) => {
     const { nest, ours, warnings } = await hybrid(registration, options);
     expect(nest).toEqual(expected);
@@ -261,11 +276,14 @@ describe('enhancer scope: our transport beside Nest’s own Transport.GRPC', () 
     }
   });
 
-  it.each<[Exclude<Registration, 'app.useGlobal*()'>]>([['ms.useGlobal*()'], ['APP_* providers']])(
+  it.each<[Exclude<Registration, 'app.useGlobal*()'>, Reached]>([
+    ['ms.useGlobal*()', ALL],
+    ['APP_* providers', ENHANCERS],
+  ])(
     'standalone createMicroservice, %s',
-    async (registration) => {
+    async (registration, expected) => {
       const { nest, ours } = await standalone(registration);
-      expect(nest).toEqual(ALL);
+      expect(nest).toEqual(expected);
       expect(ours).toEqual(nest);
     },
   );
