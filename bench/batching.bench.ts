@@ -13,7 +13,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlazeRpcModule, BlazeRpcServer, ModelRegistry } from '../lib/index.js';
-import { OnnxModule } from '../lib/contrib/onnx/index.js';
+import { OnnxModule } from '../lib/runtimes/onnx/index.js';
 import { writeDenseModel } from './dense-model.js';
 import { median, percentile, runLoad } from './load/load-runner.js';
 

@@ -39,7 +39,7 @@ import ort from 'onnxruntime-node';
 import { register, type Metric } from 'prom-client';
 import protobuf from 'protobufjs';
 import { BlazeRpcModule, BlazeRpcServer, ModelRegistry } from '../lib/index.js';
-import { OnnxModule, type OnnxServeOptions } from '../lib/contrib/onnx/index.js';
+import { OnnxModule, type OnnxServeOptions } from '../lib/runtimes/onnx/index.js';
 import { locateCnnModel, type CnnModel } from './cnn-model.js';
 import { median, percentile, runLoad } from './load/load-runner.js';
 import type { PhaseMessage, RoundResult } from './load/unary-load.js';

@@ -9,8 +9,8 @@ import { BlazeHealthService } from './health/blaze-health.service.js';
 import type { BlazeRpcModuleOptions } from './interfaces/blaze-rpc-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
 import { ModelRegistry } from './registry/model.registry.js';
-import { BlazeRpcServer } from './server/blaze-rpc.server.js';
-import { ModelInvokerFactory } from './server/model-invoker.factory.js';
+import { BlazeRpcServer } from './transport/blaze-rpc.server.js';
+import { ModelInvokerFactory } from './pipeline/model-invoker.factory.js';
 
 /**
  * Serves the `@Model()` methods of this app's providers over gRPC.

@@ -18,7 +18,7 @@ export type { FieldType, ListFieldType, ScalarFieldType, TensorFieldType } from 
 export type { ModelDescriptor, ModelFieldSpec } from './schema/model-descriptor.interface.js';
 export { Bytes, Float32, Float64, Int32, Int64, ScalarType, UInt32, UInt64, type ScalarProtoType } from './schema/scalar-type.js';
 export type { NamedTypeRefs, TypeRef } from './schema/type-ref.js';
-export { BlazeRpcServer } from './server/blaze-rpc.server.js';
+export { BlazeRpcServer } from './transport/blaze-rpc.server.js';
 export { Tensor, type TensorData } from './tensor/tensor.js';
 export { itemSizeOf } from './tensor/tensor-dtype.js';
 export { TENSOR_DTYPES, type TensorDType, type TensorDTypeName } from './tensor/tensor-dtype.js';

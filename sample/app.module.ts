@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { BlazeRpcModule, type BlazeRpcModuleOptions } from '../lib/index.js';
-import { OnnxModule } from '../lib/contrib/onnx/index.js';
+import { OnnxModule } from '../lib/runtimes/onnx/index.js';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import { IrisModels } from './iris/iris.models.js';
 import { ModelsController } from './models.controller.js';

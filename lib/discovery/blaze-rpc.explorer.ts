@@ -8,7 +8,7 @@ import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interf
 import { ModelRegistry } from '../registry/model.registry.js';
 import type { ModelDeclaration } from '../schema/model-declaration.interface.js';
 import { createModelSchema } from '../schema/model-schema.factory.js';
-import { decideBatching } from '../batching/batching-decision.js';
+import { decideBatching } from '../pipeline/batching/batching-decision.js';
 import { BlazeRpcMetadataAccessor } from './blaze-rpc-metadata.accessor.js';
 
 /**

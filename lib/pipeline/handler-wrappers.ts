@@ -1,6 +1,6 @@
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { ModelBatcher } from '../batching/model-batcher.js';
-import { currentCall } from '../batching/current-call.js';
+import type { ModelBatcher } from './batching/model-batcher.js';
+import { currentCall } from './batching/current-call.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
 import { CallStatusError } from '../errors/call-status.error.js';

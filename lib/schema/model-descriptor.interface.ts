@@ -1,5 +1,5 @@
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
-import type { BatchPlan } from '../batching/batch-plan.js';
+import type { BatchPlan } from '../pipeline/batching/batch-plan.js';
 import type { FieldType } from './field-type.js';
 
 /** One request field or response field of a model. */

@@ -7,7 +7,7 @@ import {
 import type { CallObserver } from './call-observer.js';
 import type { CallTracker } from './call-tracker.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
-import type { CallFailure, ServedModel } from './served-model.js';
+import type { CallFailure, ServedModel } from '../pipeline/served-model.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
 

@@ -1,6 +1,6 @@
 import type { ApplicationConfig, NestContainer } from '@nestjs/core';
 import { NestMicroservice } from '@nestjs/microservices';
-import { snapshotEnhancers, type EnhancerScope } from './enhancer-scope.js';
+import { snapshotEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 
 /** @internal A transport strategy that wants its microservice's enhancer scope. */
 export interface ScopedStrategy {

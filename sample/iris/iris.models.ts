@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Input, Model, Tensor } from '../../lib/index.js';
-import { InjectOnnxModel, OnnxModel } from '../../lib/contrib/onnx/index.js';
+import { InjectOnnxModel, OnnxModel } from '../../lib/runtimes/onnx/index.js';
 
 /** The iris classifier: class probabilities (setosa, versicolor, virginica) for each row of measurements. */
 @Injectable()

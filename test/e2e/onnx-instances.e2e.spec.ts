@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import * as ort from 'onnxruntime-node';
 import { BlazeRpcModule, Tensor } from '../../lib/index.js';
-import { getOnnxModelToken, OnnxModel, OnnxModule } from '../../lib/contrib/onnx/index.js';
+import { getOnnxModelToken, OnnxModel, OnnxModule } from '../../lib/runtimes/onnx/index.js';
 import { writeHeavyModel } from '../fixtures/heavy-onnx.model.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris, writeTempModel } from '../fixtures/iris-models.js';
 import { HealthClient } from '../helpers/health-client.js';

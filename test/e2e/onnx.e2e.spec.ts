@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Test } from '@nestjs/testing';
 import { BlazeHealthService, BlazeRpcModule, Tensor } from '../../lib/index.js';
-import { getOnnxModelToken, OnnxModel, OnnxModule } from '../../lib/contrib/onnx/index.js';
+import { getOnnxModelToken, OnnxModel, OnnxModule } from '../../lib/runtimes/onnx/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris, writeTempModel } from '../fixtures/iris-models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';

@@ -1,6 +1,6 @@
 import { Tensor } from '../../lib/index.js';
-import { compatibilityKey, mergeArguments, rowsOf, splitResult } from '../../lib/batching/batch-merge.js';
-import type { BatchPlan } from '../../lib/batching/batch-plan.js';
+import { compatibilityKey, mergeArguments, rowsOf, splitResult } from '../../lib/pipeline/batching/batch-merge.js';
+import type { BatchPlan } from '../../lib/pipeline/batching/batch-plan.js';
 import { tensorOverBytes } from '../../lib/tensor/tensor.js';
 import { isTransferable } from '../../lib/tensor/tensor-buffers.js';
 

@@ -1,4 +1,4 @@
-import { BatchSizeTuner } from '../../lib/batching/batch-size.tuner.js';
+import { BatchSizeTuner } from '../../lib/pipeline/batching/batch-size.tuner.js';
 
 /** Feeds the tuner full batches at whatever cap it asks for, costing `perRow(size)` seconds per row. */
 function run(tuner: BatchSizeTuner, batches: number, perRow: (size: number) => number): number[] {

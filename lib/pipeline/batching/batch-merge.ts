@@ -1,8 +1,8 @@
-import { InferenceError } from '../errors/inference.error.js';
-import { DTYPE_STORAGE } from '../tensor/tensor-dtype.js';
-import { bytesOf, Tensor } from '../tensor/tensor.js';
-import { allocateTensorBuffer } from '../tensor/tensor-buffers.js';
-import { tensorCopyStats } from '../tensor/tensor-copy-stats.js';
+import { InferenceError } from '../../errors/inference.error.js';
+import { DTYPE_STORAGE } from '../../tensor/tensor-dtype.js';
+import { bytesOf, Tensor } from '../../tensor/tensor.js';
+import { allocateTensorBuffer } from '../../tensor/tensor-buffers.js';
+import { tensorCopyStats } from '../../tensor/tensor-copy-stats.js';
 import type { BatchPlan } from './batch-plan.js';
 
 /** A model's response fields: one unnamed `result`, or named outputs (which may include one called `result`). */

@@ -1,5 +1,5 @@
-import type { FieldType } from '../schema/field-type.js';
-import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import type { FieldType } from '../../schema/field-type.js';
+import type { ModelDescriptor } from '../../schema/model-descriptor.interface.js';
 
 /** How one input takes part in a batch. */
 export type InputAxis = 'tensor' | 'list' | 'shared';

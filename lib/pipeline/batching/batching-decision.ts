@@ -1,6 +1,6 @@
-import type { BatchingOptions, ModelBatchingOptions } from '../interfaces/batching-options.interface.js';
-import { resolveBatching } from '../options/resolve-options.js';
-import type { ModelSchema } from '../schema/model-schema.factory.js';
+import type { BatchingOptions, ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
+import { resolveBatching } from '../../options/resolve-options.js';
+import type { ModelSchema } from '../../schema/model-schema.factory.js';
 import { planBatching, type BatchPlan } from './batch-plan.js';
 
 /** Whether a model batches, with what settings, or why not (and whether that deserves a startup warning). */

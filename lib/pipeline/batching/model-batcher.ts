@@ -1,7 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
-import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
-import { CallStatusError } from '../errors/call-status.error.js';
+import type { BatchingOptions } from '../../interfaces/batching-options.interface.js';
+import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
+import { CallStatusError } from '../../errors/call-status.error.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult, type BatchOutputs } from './batch-merge.js';
 import type { BatchPlan } from './batch-plan.js';
 import { BatchSizeTuner } from './batch-size.tuner.js';

@@ -1,12 +1,12 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
-import { InferenceError } from '../errors/inference.error.js';
-import { ValidationError } from '../errors/validation.error.js';
-import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../schema/field-type.js';
-import type { ModelDescriptor, ModelFieldSpec } from '../schema/model-descriptor.interface.js';
-import type { RequestDecoder } from '../wire/request-decoder.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../tensor/tensor-proto.codec.js';
-import { checkTensorSpec, type SymbolBindings } from '../tensor/tensor-spec.check.js';
-import { Tensor } from '../tensor/tensor.js';
+import { InferenceError } from '../../errors/inference.error.js';
+import { ValidationError } from '../../errors/validation.error.js';
+import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../../schema/field-type.js';
+import type { ModelDescriptor, ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
+import type { RequestDecoder } from '../../wire/request-decoder.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
+import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
+import { Tensor } from '../../tensor/tensor.js';
 
 /** Decoded request fields, keyed by input name. */
 export type ModelRequest = Record<string, unknown>;
