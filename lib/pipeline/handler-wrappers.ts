@@ -1,6 +1,6 @@
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ModelBatcher } from './batching/model-batcher.js';
-import { currentCall } from './batching/current-call.js';
+import type { QueuedCall } from './batching/queued-call.js';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
 import { CallStatusError } from '../errors/call-status.error.js';
@@ -11,6 +11,8 @@ export type Method = (this: unknown, ...args: unknown[]) => unknown;
 /**
  * @internal Handler of an unbatched model: times each execution for the
  * metrics, and (for streaming models) keeps a returned Observable a stream.
+ * Like every handler wrapper it takes the call as its last argument (see
+ * `defineModelArguments`), and calls the method without it.
  *
  * NOTE: Nest's context creator resolves an Observable result to its last
  * value, which is right for unary calls but would swallow a stream, so a
@@ -18,6 +20,7 @@ export type Method = (this: unknown, ...args: unknown[]) => unknown;
  */
 export function timedHandler(method: Method, model: string, streaming: boolean, metrics: BlazeMetrics, timesExecutions = true): Method {
   return carryingMetadataOf(method, function (this: unknown, ...args: unknown[]) {
+    args.pop();
     const started = performance.now();
     const record = () => metrics.recordExecution(model, 1, timesExecutions ? (performance.now() - started) / 1000 : undefined);
     let result: unknown;
@@ -43,11 +46,14 @@ export function timedHandler(method: Method, model: string, streaming: boolean, 
 
 /**
  * @internal Handler of a batched model: what the pipes produced for this
- * request joins the batch queue, and the request's share of the batch result
+ * request joins the batch queue with its call (the last argument), and the request's share of the batch result
  * comes back through the interceptors like any result.
  */
 export function batchingHandler(method: Method, batcher: ModelBatcher): Method {
-  return carryingMetadataOf(method, (...args: unknown[]) => batcher.submit(args, currentCall.getStore()));
+  return carryingMetadataOf(method, (...args: unknown[]) => {
+    const call = args.pop() as QueuedCall;
+    return batcher.submit(args, call);
+  });
 }
 
 /** Runs the real method once on a batch's merged arguments. */

@@ -7,6 +7,8 @@ import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-con
 import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator.js';
 import { PipesConsumer } from '@nestjs/core/pipes/pipes-consumer.js';
 import { PipesContextCreator } from '@nestjs/core/pipes/pipes-context-creator.js';
+import type { PipeTransform } from '@nestjs/common';
+import { CALL_PARAM_TYPE } from './call-argument.js';
 
 /**
  * Exception filters as Nest builds them, except that an exception no filter
@@ -25,13 +27,34 @@ class QuietExceptionFilterContext extends ExternalExceptionFilterContext {
   }
 }
 
+type PipesFn = ReturnType<ExternalContextCreator['createPipesFn']>;
+type ParamOptions = Parameters<ExternalContextCreator['createPipesFn']>[1][number];
+
+/**
+ * Nest's context creator, except that the call argument (see
+ * `defineModelArguments`) is passed through as it is: pipes transform what
+ * the client sent, never the call itself.
+ */
+class ModelContextCreator extends ExternalContextCreator {
+  override createPipesFn(pipes: PipeTransform[], paramsOptions: ParamOptions[]): PipesFn {
+    const call = paramsOptions.find((param) => param.type === CALL_PARAM_TYPE);
+    const piped = super.createPipesFn(pipes, call ? paramsOptions.filter((param) => param !== call) : paramsOptions);
+    if (!call) return piped;
+    return async (args: unknown[], ...params: unknown[]) => {
+      args[call.index] = call.extractValue(...params);
+      if (piped) await piped(args, ...params);
+    };
+  }
+}
+
 /**
  * @internal The context creator model calls run through: Nest's own
  * `ExternalContextCreator`, with guards, interceptors, pipes and filters read
- * from `config`, and the quiet exception filter above.
+ * from `config`, the call argument kept away from pipes, and the quiet
+ * exception filter above.
  */
 export function createModelContextCreator(container: NestContainer, config: ApplicationConfig): ExternalContextCreator {
-  const creator = new ExternalContextCreator(
+  const creator = new ModelContextCreator(
     new GuardsContextCreator(container, config),
     new GuardsConsumer(),
     new InterceptorsContextCreator(container, config),

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ApplicationConfig, ContextId, NestContainer } from '@nestjs/core';
 import { Injector } from '@nestjs/core/injector/injector.js';
-import { currentCall } from './batching/current-call.js';
+import { defineModelArguments, MODEL_ARGS_METADATA } from './call-argument.js';
 import { ModelBatcher } from './batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
 import { BlazeMetrics } from '../metrics/blaze-metrics.js';
@@ -67,14 +66,14 @@ export class ModelInvokerFactory {
     const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
+    defineModelArguments((wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object), methodName);
     const pipeline = new EnhancerPipeline(this.contextCreatorFor(enhancers), this.paramsFactory, methodName);
     if (descriptor.batching && plan) {
       const instance = wrapper.instance as object;
       const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
       const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions);
-      const proxy = this.createCallable(descriptor, enhancers, pipeline, instance, batchingHandler(method, batcher), method);
-      return { batcher, invoke: (request, context) => currentCall.run(context, () => proxy(request, context)) };
+      return { batcher, invoke: this.createCallable(descriptor, enhancers, pipeline, instance, batchingHandler(method, batcher), method) };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics, timesExecutions);
     if (!binding.requestScoped) {
@@ -119,7 +118,13 @@ export class ModelInvokerFactory {
       return pipeline.proxy(instance, handler);
     }
     const names = descriptor.inputs.map((input) => input.name);
-    return (request) => handler.apply(instance, names.map((name) => request[name]));
+    const count = names.length;
+    return (request, context) => {
+      const args = new Array<unknown>(count + 1);
+      for (let i = 0; i < count; i++) args[i] = request[names[i]!];
+      args[count] = context;
+      return handler.apply(instance, args);
+    };
   }
 }
 
@@ -136,7 +141,7 @@ class EnhancerPipeline {
       instance,
       handler,
       this.methodName,
-      ROUTE_ARGS_METADATA,
+      MODEL_ARGS_METADATA,
       this.paramsFactory,
       contextId,
       inquirerId,

@@ -1,13 +1,16 @@
 import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
 import { INPUT_PARAM_TYPE } from '../decorators/model-param.metadata.js';
+import { CALL_PARAM_TYPE } from './call-argument.js';
 
 /**
- * @internal Resolves `@Input(name)` parameters from the call arguments Nest's
- * context creator passes around: `[request, context]`, the same pair
- * `switchToRpc().getData()` / `getContext()` return.
+ * @internal Resolves `@Input(name)` parameters, and the call argument, from
+ * the call arguments Nest's context creator passes around:
+ * `[request, context]`, the same pair `switchToRpc().getData()` /
+ * `getContext()` return.
  */
 export class ModelParamsFactory implements ParamsFactory {
   exchangeKeyForValue(type: number, data: unknown, args: unknown[]): unknown {
+    if (type === CALL_PARAM_TYPE) return args[1];
     if (type !== INPUT_PARAM_TYPE || typeof data !== 'string') return undefined;
     return (args[0] as Record<string, unknown>)[data];
   }

@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Tensor } from '../../lib/index.js';
 import type { BatchOutputs } from '../../lib/pipeline/batching/batch-merge.js';
 import type { BatchPlan } from '../../lib/pipeline/batching/batch-plan.js';
-import type { QueuedCall } from '../../lib/pipeline/batching/current-call.js';
+import type { QueuedCall } from '../../lib/pipeline/batching/queued-call.js';
 import { ModelBatcher } from '../../lib/pipeline/batching/model-batcher.js';
 import type { BatchingOptions } from '../../lib/interfaces/batching-options.interface.js';
 import { NoopBlazeMetrics } from '../../lib/metrics/blaze-metrics.js';

@@ -5,7 +5,7 @@ import { CallStatusError } from '../../errors/call-status.error.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult, type BatchOutputs } from './batch-merge.js';
 import type { BatchPlan } from './batch-plan.js';
 import { BatchSizeTuner } from './batch-size.tuner.js';
-import type { QueuedCall } from './current-call.js';
+import type { QueuedCall } from './queued-call.js';
 
 /** One queued request: its handler arguments and how to answer it. */
 interface Ticket {

@@ -1,0 +1,5 @@
+/** What a queued request needs to know of its call: when to leave the queue. */
+export interface QueuedCall {
+  readonly signal: AbortSignal;
+  readonly deadline?: Date;
+}
