@@ -1,5 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 
+const NO_PARAMETERS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /**
  * The current call, as handlers, guards, interceptors, `@Depends()`
  * functions and request-scoped providers see it.
@@ -22,6 +24,14 @@ export class BlazeContext {
     /** When the client stops waiting, or `undefined` when it set no deadline. */
     readonly deadline: Date | undefined,
     private readonly signalSource: { readonly signal: AbortSignal },
+    /**
+     * Request parameters the protocol carries, e.g. an Open Inference
+     * Protocol request's `parameters` (values as bool, number, bigint or
+     * string). Empty for BlazeRPC calls.
+     */
+    readonly parameters: Readonly<Record<string, unknown>> = NO_PARAMETERS,
+    /** The protocol the call came in on: `blazerpc` or `oip`. */
+    readonly protocol: 'blazerpc' | 'oip' = 'blazerpc',
   ) {}
 
   /** The client's address, e.g. `127.0.0.1:53422`. */

@@ -5,8 +5,8 @@ import type { status as GrpcStatus } from '@grpc/grpc-js';
  * Prometheus when `metrics` is on, and to a no-op otherwise.
  */
 export abstract class BlazeMetrics {
-  /** A call ended with `code` after `seconds` (streams: at the end of the stream). */
-  abstract recordCall(method: string, code: GrpcStatus, seconds: number): void;
+  /** A call ended with `code` after `seconds` (streams: at the end of the stream); `protocol` is `blazerpc` or `oip`. */
+  abstract recordCall(method: string, code: GrpcStatus, seconds: number, protocol?: string): void;
   /**
    * The model ran once for `requests` requests, taking `seconds`; `undefined`
    * when its runtime reports the time itself (`recordInferenceDuration`).

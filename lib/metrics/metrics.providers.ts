@@ -28,11 +28,11 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
   if (!metrics) return { imports: [], providers: [{ provide: BlazeMetrics, useClass: NoopBlazeMetrics }] };
   const options = metrics === true ? {} : metrics;
   const providers: Provider[] = [
-    makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method and gRPC status', labelNames: ['method', 'status'] }),
+    makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method, gRPC status and protocol (blazerpc, oip)', labelNames: ['method', 'status', 'protocol'] }),
     makeHistogramProvider({
       name: METRIC.requestDuration,
-      help: 'Model call duration in seconds (streams: to the end of the stream)',
-      labelNames: ['method'],
+      help: 'Model call duration in seconds (streams: to the end of the stream), by rpc method and protocol',
+      labelNames: ['method', 'protocol'],
       buckets: LATENCY_BUCKETS,
     }),
     makeCounterProvider({ name: METRIC.inferenceCount, help: 'Requests the model served', labelNames: ['model'] }),

@@ -10,8 +10,8 @@ import { METRIC } from './metric-names.js';
 @Injectable()
 export class PrometheusBlazeMetrics extends BlazeMetrics {
   constructor(
-    @InjectMetric(METRIC.requestsTotal) private readonly requests: Counter<'method' | 'status'>,
-    @InjectMetric(METRIC.requestDuration) private readonly requestDuration: Histogram<'method'>,
+    @InjectMetric(METRIC.requestsTotal) private readonly requests: Counter<'method' | 'status' | 'protocol'>,
+    @InjectMetric(METRIC.requestDuration) private readonly requestDuration: Histogram<'method' | 'protocol'>,
     @InjectMetric(METRIC.inferenceCount) private readonly inferences: Counter<'model'>,
     @InjectMetric(METRIC.inferenceExecCount) private readonly executions: Counter<'model'>,
     @InjectMetric(METRIC.batchSize) private readonly batchSize: Histogram<'model'>,
@@ -23,8 +23,8 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
   }
 
   // Labelled children are looked up once per label set: prom-client hashes labels on every call otherwise.
-  private readonly callCounters = new Map<string, ReturnType<Counter<'method' | 'status'>['labels']>>();
-  private readonly callTimers = new Map<string, ReturnType<Histogram<'method'>['labels']>>();
+  private readonly callCounters = new Map<string, ReturnType<Counter<'method' | 'status' | 'protocol'>['labels']>>();
+  private readonly callTimers = new Map<string, ReturnType<Histogram<'method' | 'protocol'>['labels']>>();
   private readonly perModel = new Map<
     string,
     {
@@ -37,18 +37,19 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     }
   >();
 
-  recordCall(method: string, code: GrpcStatus, seconds: number): void {
-    const key = `${method} ${code}`;
+  recordCall(method: string, code: GrpcStatus, seconds: number, protocol = 'blazerpc'): void {
+    const key = `${protocol} ${method} ${code}`;
     let counter = this.callCounters.get(key);
     if (!counter) {
-      counter = this.requests.labels(method, GrpcStatusCodes[code]);
+      counter = this.requests.labels(method, GrpcStatusCodes[code], protocol);
       this.callCounters.set(key, counter);
     }
     counter.inc();
-    let timer = this.callTimers.get(method);
+    const timerKey = `${protocol} ${method}`;
+    let timer = this.callTimers.get(timerKey);
     if (!timer) {
-      timer = this.requestDuration.labels(method);
-      this.callTimers.set(method, timer);
+      timer = this.requestDuration.labels(method, protocol);
+      this.callTimers.set(timerKey, timer);
     }
     timer.observe(seconds);
   }

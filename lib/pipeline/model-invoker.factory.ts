@@ -10,7 +10,7 @@ import type { RegisteredModel } from '../registry/model.registry.js';
 import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
 import { hasEnhancers } from './enhancer-presence.js';
 import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
-import type { ModelRequest } from '../protocols/blazerpc/model-codec.js';
+import type { ModelRequest } from './model-request.js';
 import { ModelParamsFactory } from './model-params.factory.js';
 import { createModelContextCreator } from './model-context-creator.factory.js';
 import { withPreRequestHooks } from './pre-request-hooks.js';

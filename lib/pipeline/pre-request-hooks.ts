@@ -2,7 +2,7 @@ import type { PreRequestHook } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { defer, isObservable, lastValueFrom, mergeMap, of, type Observable } from 'rxjs';
 import type { BlazeContext } from '../context/blaze-context.js';
-import type { ModelRequest } from '../protocols/blazerpc/model-codec.js';
+import type { ModelRequest } from './model-request.js';
 
 type Invoke = (request: ModelRequest, context: BlazeContext) => unknown;
 

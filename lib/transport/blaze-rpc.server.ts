@@ -20,21 +20,21 @@ import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interf
 import { ModelRegistry } from '../registry/model.registry.js';
 import type { ModelBatcher } from '../pipeline/batching/model-batcher.js';
 import { BlazeMetrics, NoopBlazeMetrics } from '../metrics/blaze-metrics.js';
-import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from './call-handlers.js';
+import type { CallHandlerContext } from './call-handlers.js';
 import { loggingObserver, metricsObserver, type CallObserver } from './call-observer.js';
 import { CallTracker } from './call-tracker.js';
 import { applyFlowControlWindow } from './flow-control-window.js';
-import { ModelCodec } from '../protocols/blazerpc/model-codec.js';
 import { ModelInvokerFactory } from '../pipeline/model-invoker.factory.js';
 import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schema/package-definition.js';
-import { ServedModel } from '../pipeline/served-model.js';
+import { ModelPipeline } from '../pipeline/model-pipeline.js';
+import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.js';
 import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook, type ScopedStrategy } from './microservice-scope.hook.js';
-import { createRequestDecoder } from '../wire/request-decoder.js';
-import type protobuf from 'protobufjs';
 
-type RawMethod = MethodDefinition<Buffer, Buffer>;
-const passThrough = (bytes: Buffer) => bytes;
+/** The pipeline of each model version. */
+interface ModelPipelines {
+  get(name: string, version: string): ModelPipeline;
+}
 
 /**
  * The gRPC transport: serves the generated `InferenceService`, health and
@@ -161,8 +161,11 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     // Parsed once: grpc-js's method definitions and the strict request decoders both come from this root.
     const root = parseProto(this.registry.protoText);
     const inference = packageDefinitionOf(root);
+    const pipelines = this.createPipelines();
+    const context = this.createHandlerContext();
     if (this.registry.list().length > 0) {
-      server.addService(this.createInferenceService(inference), this.createInferenceHandlers(inference, root));
+      const blazerpc = createBlazeRpcService(this.registry, inference, root, pipelines.get, context);
+      server.addService(blazerpc.definition, blazerpc.handlers);
     } else {
       this.logger.warn(
         'No @Model() methods found: serving health and reflection only. Add @Model() to a method of a provider or ' +
@@ -184,34 +187,22 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort} (${scheme})`);
   }
 
-  /** Methods whose bytes we decode and encode ourselves (see ModelCodec). */
-  private createInferenceService(pkg: PackageDefinition): ServiceDefinition {
-    const generated = pkg[this.registry.serviceName] as ServiceDefinition;
-    const service: Record<string, RawMethod> = {};
-    for (const [name, method] of Object.entries(generated)) {
-      service[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
-    }
-    return service;
-  }
-
-  private createInferenceHandlers(pkg: PackageDefinition, root: protobuf.Root): UntypedServiceImplementation {
-    const generated = pkg[this.registry.serviceName] as ServiceDefinition;
-    const handlers: UntypedServiceImplementation = {};
-    const context = this.createHandlerContext();
+  /** One pipeline per model version, with its batch queue when batched. */
+  private createPipelines(): ModelPipelines {
     const enhancers = this.resolveEnhancerScope();
+    const byKey = new Map<string, ModelPipeline>();
     for (const entry of this.registry.entries()) {
-      const { descriptor } = entry;
       const { invoke, batcher } = this.invokers.create(entry, enhancers);
       if (batcher) this.batchers.push(batcher);
-      // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
-      const decodeRequest = createRequestDecoder(root, `${this.registry.protoPackage}.${descriptor.requestType}`);
-      for (const rpc of descriptor.rpcMethods) {
-        const method = generated[rpc] as MethodDefinition<object, object>;
-        const served = new ServedModel(descriptor, method.path, new ModelCodec(descriptor, method, decodeRequest), invoke, this.logger);
-        handlers[rpc] = descriptor.streaming ? createStreamHandler(served, context) : createUnaryHandler(served, context);
-      }
+      byKey.set(`${entry.descriptor.name}\u0000${entry.descriptor.version}`, new ModelPipeline(entry.descriptor, invoke, this.logger));
     }
-    return handlers;
+    return {
+      get: (name, version) => {
+        const pipeline = byKey.get(`${name}\u0000${version}`);
+        if (!pipeline) throw new Error(`No pipeline for model '${name}' version '${version}'`);
+        return pipeline;
+      },
+    };
   }
 
   /**

@@ -1,37 +1,40 @@
 import {
   status as GrpcStatus,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
+  type ServerDuplexStream,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import type { CallFailure } from '../pipeline/model-pipeline.js';
 import type { CallObserver } from './call-observer.js';
+import type { ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
 import type { CallTracker } from './call-tracker.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
-import type { CallFailure, ServedModel } from '../pipeline/served-model.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
 
-/** @internal What every model call handler needs besides its model. */
+/** @internal What every model call handler needs besides its route. */
 export interface CallHandlerContext {
   readonly tracker: CallTracker;
   /** Told of each call's end; absent when nothing (metrics, logs) wants to know. */
   readonly observe?: CallObserver;
 }
 
-/** @internal grpc-js handler of a unary model: exactly one answer per call, whatever happens. */
-export function createUnaryHandler(model: ServedModel, context: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
+/** @internal grpc-js handler of a unary route: exactly one answer per call, whatever happens. */
+export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     let response: Buffer | undefined;
-    const { inflight, finish } = trackCall(model, call, context, (failure) => callback(failure, response));
+    const { inflight, finish } = trackCall(route, call, context, (failure) => callback(failure, response));
     if (!inflight) return;
     // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
-    const fail = (error: unknown) => finish.done || finish(model.failure(error));
+    const fail = (error: unknown) => finish.done || finish(route.failure(error));
     const succeed = (bytes: Buffer) => {
       response = bytes;
       finish();
     };
     try {
-      const result = model.runUnary(call.request, call, inflight);
+      const result = route.answer(call.request, call, inflight);
       if (result instanceof Promise) result.then(succeed, fail);
       else succeed(result);
     } catch (error) {
@@ -41,18 +44,36 @@ export function createUnaryHandler(model: ServedModel, context: CallHandlerConte
 }
 
 /**
- * @internal grpc-js handler of a streaming model: pulls one result at a time,
- * writes it, and waits for the HTTP/2 window when the client reads slower
- * than the model yields. A cancel or deadline stops the producer (a
+ * @internal grpc-js handler of a server-streaming route: pulls one result at
+ * a time, writes it, and waits for the HTTP/2 window when the client reads
+ * slower than the model yields. A cancel or deadline stops the producer (a
  * generator's `finally` runs).
  */
-export function createStreamHandler(model: ServedModel, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
+export function createStreamHandler(route: StreamRoute, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
   return (call) => {
-    const { inflight, finish } = trackCall(model, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+    const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
     if (!inflight) return;
-    pump(model, call, inflight).then(
+    pump(route, call, inflight).then(
       () => finish(),
-      (error) => finish.done || finish(model.failure(error)),
+      (error) => finish.done || finish(route.failure(error)),
+    );
+  };
+}
+
+/**
+ * @internal grpc-js handler of a bidirectional exchange route: each request
+ * starts as soon as it arrives (so requests on one stream can share a batch),
+ * and its responses are written in request order, with the same flow control
+ * as a server stream. The call ends once the client has finished sending and
+ * every response is written.
+ */
+export function createExchangeHandler(route: ExchangeRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+    if (!inflight) return;
+    writeExchanges(route, call, inflight).then(
+      () => finish(),
+      (error) => finish.done || finish(route.failure(error)),
     );
   };
 }
@@ -68,7 +89,7 @@ interface CallFinisher {
  * drains, the call is refused at once (`inflight` is then undefined).
  */
 function trackCall(
-  model: ServedModel,
+  route: UnaryRoute | StreamRoute | ExchangeRoute,
   call: ModelCall,
   { tracker, observe }: CallHandlerContext,
   send: (failure: CallFailure | null) => void,
@@ -81,7 +102,13 @@ function trackCall(
       done = true;
       if (inflight) tracker.end(inflight);
       send(failure ?? null);
-      observe?.({ method: model.rpc, peer: call.getPeer(), code: failure?.code ?? GrpcStatus.OK, seconds: (performance.now() - started) / 1000 });
+      observe?.({
+        method: route.method,
+        protocol: route.protocol,
+        peer: call.getPeer(),
+        code: failure?.code ?? GrpcStatus.OK,
+        seconds: (performance.now() - started) / 1000,
+      });
     },
     'done',
     { get: () => done },
@@ -91,9 +118,9 @@ function trackCall(
   return { inflight, finish };
 }
 
-async function pump(model: ServedModel, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+async function pump(route: StreamRoute, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
   const { signal } = inflight;
-  const { source, encode } = await model.openStream(call.request, call, inflight);
+  const { source, encode } = await route.open(call.request, call, inflight);
   const stop = () => void source.return?.().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
   try {
@@ -110,7 +137,48 @@ async function pump(model: ServedModel, call: ServerWritableStream<Buffer, Buffe
   }
 }
 
-function drained(call: ServerWritableStream<Buffer, Buffer>, signal: AbortSignal): Promise<void> {
+/** Reads requests as they come, starts each at once, and writes their responses in request order. */
+async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+  const { signal } = inflight;
+  const pending: Array<AsyncIterator<Buffer>> = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const onData = (bytes: Buffer) => {
+    pending.push(route.exchange(bytes, call, inflight)[Symbol.asyncIterator]());
+    notify();
+  };
+  const onEnd = () => {
+    ended = true;
+    notify();
+  };
+  call.on('data', onData);
+  call.once('end', onEnd);
+  signal.addEventListener('abort', notify, { once: true });
+  try {
+    while (!signal.aborted) {
+      const responses = pending.shift();
+      if (!responses) {
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      for (let next = await responses.next(); !next.done && !signal.aborted; next = await responses.next()) {
+        if (!call.write(next.value)) await drained(call, signal);
+      }
+    }
+  } finally {
+    call.off('data', onData);
+    call.off('end', onEnd);
+    signal.removeEventListener('abort', notify);
+    for (const responses of pending) void responses.return?.()?.catch(() => undefined);
+  }
+}
+
+function drained(call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);

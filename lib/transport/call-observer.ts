@@ -4,8 +4,10 @@ import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
 
 /** How one call ended. */
 export interface CallOutcome {
-  /** rpc name, e.g. `PredictIris`. */
+  /** rpc name, e.g. `PredictIris` or `ModelInfer`. */
   readonly method: string;
+  /** `blazerpc` or `oip`. */
+  readonly protocol: string;
   readonly peer: string;
   readonly code: GrpcStatus;
   readonly seconds: number;
@@ -16,11 +18,11 @@ export type CallObserver = (outcome: CallOutcome) => void;
 
 /** @internal Counts each call once in `blazerpc_requests_total` and times it. */
 export function metricsObserver(metrics: BlazeMetrics): CallObserver {
-  return ({ method, code, seconds }) => metrics.recordCall(method, code, seconds);
+  return ({ method, protocol, code, seconds }) => metrics.recordCall(method, code, seconds, protocol);
 }
 
 /** @internal One log line per call: method, peer, status, duration (the `logCalls` option). */
 export function loggingObserver(logger: Logger): CallObserver {
-  return ({ method, peer, code, seconds }) =>
-    logger.log(`${method} ${peer} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
+  return ({ method, protocol, peer, code, seconds }) =>
+    logger.log(`${protocol === 'oip' ? `inference.${method}` : method} ${peer} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
 }

@@ -1,8 +1,8 @@
-import { status as GrpcStatus, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { CallStatusError } from '../errors/call-status.error.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
-export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>;
+export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
 const DEADLINE_SKEW_MS = 25;
@@ -33,7 +33,7 @@ export class InflightCall {
     const at = deadline instanceof Date ? deadline.getTime() : deadline;
     this.deadline = Number.isFinite(at) ? new Date(at) : undefined;
     // NOTE: grpc-js emits 'cancelled' when the stream closes, even after a normal end; dispose() unhooks it first.
-    call.once('cancelled', this.onCancelled);
+    (call as ServerUnaryCall<Buffer, Buffer>).once('cancelled', this.onCancelled);
     if (this.deadline) {
       // grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
       this.deadlineTimer = setTimeout(() => this.abort(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, at - Date.now()));
@@ -62,7 +62,7 @@ export class InflightCall {
   dispose(): void {
     this.ended = true;
     clearTimeout(this.deadlineTimer);
-    this.call.off('cancelled', this.onCancelled);
+    (this.call as ServerUnaryCall<Buffer, Buffer>).off('cancelled', this.onCancelled);
   }
 
   /**

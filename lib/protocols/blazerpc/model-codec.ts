@@ -8,8 +8,7 @@ import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '.
 import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
 import { Tensor } from '../../tensor/tensor.js';
 
-/** Decoded request fields, keyed by input name. */
-export type ModelRequest = Record<string, unknown>;
+import type { ModelRequest } from '../../pipeline/model-request.js';
 
 /** A decoded request and the sizes its tensors bound to symbolic dimensions (e.g. `batch`). */
 export interface DecodedRequest {

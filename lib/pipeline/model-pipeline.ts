@@ -1,0 +1,81 @@
+import type { Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { BlazeContext } from '../context/blaze-context.js';
+import { InferenceError } from '../errors/inference.error.js';
+import { toCallStatus } from '../errors/grpc-status.mapper.js';
+import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import type { ModelInvoker } from './model-invoker.factory.js';
+import type { ModelRequest } from './model-request.js';
+import { openStream, type StreamSource } from './stream-source.js';
+
+/** A status to end a call with. */
+export interface CallFailure {
+  readonly code: number;
+  readonly details: string;
+}
+
+/**
+ * The guard, interceptor or pipe a failure came from, read off its stack
+ * (`ApiKeyGuard.canActivate`), so the log blames the enhancer rather than the
+ * model; `undefined` when the top frame is not one.
+ */
+function failedEnhancer(stack: string | undefined): string | undefined {
+  const top = stack?.split('\n').find((line) => line.trimStart().startsWith('at '));
+  return top ? /at (?:async )?([\w$]+\.(?:canActivate|intercept|transform))\b/.exec(top)?.[1] : undefined;
+}
+
+/**
+ * @internal One model version as every protocol runs it: a decoded request
+ * and its call context in, through Nest's enhancers, the batch queue and the
+ * handler, to the handler's result; and the status a failure maps to.
+ * Protocols decode before it and encode after it; it knows none of them.
+ */
+export class ModelPipeline {
+  constructor(
+    readonly descriptor: ModelDescriptor,
+    private readonly invoke: ModelInvoker,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Runs a unary call to its result: synchronously when the handler answers
+   * synchronously (no enhancers, a sync method), so the response can leave in
+   * the same tick; otherwise as a promise. Throws or rejects on failure.
+   */
+  run(request: ModelRequest, context: BlazeContext): unknown {
+    const result = this.invoke(request, context);
+    return result instanceof Promise || isObservable(result) ? settle(result) : result;
+  }
+
+  /** Runs a streaming call to the iterator of its results. */
+  async openStream(request: ModelRequest, context: BlazeContext): Promise<StreamSource> {
+    const result = await this.invoke(request, context);
+    const source = openStream(result);
+    if (!source) {
+      throw new InferenceError(
+        `Streaming model '${this.descriptor.name}' (${this.descriptor.handler}) returned ${typeof result}; ` +
+          'yield results from an async generator, or return an Observable or AsyncIterable',
+        this.descriptor.name,
+      );
+    }
+    return source;
+  }
+
+  /** Maps an error to the status the client gets; unexpected ones are logged with their stack, never sent. */
+  failure(error: unknown): CallFailure {
+    const status = toCallStatus(error);
+    if (status.unexpected) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      const enhancer = failedEnhancer(cause.stack);
+      const where = enhancer ? `failed in ${enhancer}, before its handler ran` : `(${this.descriptor.handler}) failed`;
+      this.logger.error(`Model '${this.descriptor.name}' ${where}: ${cause.message}`, cause.stack);
+    }
+    return { code: status.code, details: status.details };
+  }
+}
+
+async function settle(pending: unknown): Promise<unknown> {
+  const result = await pending;
+  // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
+  return isObservable(result) ? lastValueFrom(result) : result;
+}

@@ -1,0 +1,80 @@
+import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import type protobuf from 'protobufjs';
+import { BlazeContext } from '../../context/blaze-context.js';
+import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
+import type { ModelRegistry } from '../../registry/model.registry.js';
+import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from '../../transport/call-handlers.js';
+import type { ProtocolService, StreamRoute, UnaryRoute } from '../../transport/call-route.js';
+import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
+import { createRequestDecoder } from '../../wire/request-decoder.js';
+import { ModelCodec } from './model-codec.js';
+
+type RawMethod = MethodDefinition<Buffer, Buffer>;
+const passThrough = (bytes: Buffer) => bytes;
+
+/**
+ * @internal BlazeRPC's own wire: the generated `InferenceService`, one
+ * `Predict{Name}` rpc per model version, each request and response a message
+ * generated from the model's declaration. Requests are decoded strictly here
+ * (see `ModelCodec`), run through the model's pipeline, and encoded back.
+ */
+export function createBlazeRpcService(
+  registry: ModelRegistry,
+  inference: PackageDefinition,
+  root: protobuf.Root,
+  pipelineOf: (name: string, version: string) => ModelPipeline,
+  context: CallHandlerContext,
+): ProtocolService {
+  const generated = inference[registry.serviceName] as ServiceDefinition;
+  const definition: Record<string, RawMethod> = {};
+  for (const [name, method] of Object.entries(generated)) {
+    // We decode and encode the bytes ourselves (see ModelCodec).
+    definition[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
+  }
+  const handlers: UntypedServiceImplementation = {};
+  for (const { descriptor } of registry.entries()) {
+    const pipeline = pipelineOf(descriptor.name, descriptor.version);
+    // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
+    const decodeRequest = createRequestDecoder(root, `${registry.protoPackage}.${descriptor.requestType}`);
+    for (const rpc of descriptor.rpcMethods) {
+      const method = generated[rpc] as MethodDefinition<object, object>;
+      const route = new BlazeRpcRoute(rpc, method.path, pipeline, new ModelCodec(descriptor, method, decodeRequest));
+      handlers[rpc] = descriptor.streaming ? createStreamHandler(route, context) : createUnaryHandler(route, context);
+    }
+  }
+  return { definition, handlers };
+}
+
+/** One `Predict{Name}` rpc: decode -> the model's pipeline -> encode. */
+class BlazeRpcRoute implements UnaryRoute, StreamRoute {
+  readonly protocol = 'blazerpc';
+
+  constructor(
+    readonly method: string,
+    private readonly path: string,
+    private readonly pipeline: ModelPipeline,
+    private readonly codec: ModelCodec,
+  ) {}
+
+  answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
+    const { request, bindings } = this.codec.decode(bytes);
+    const result = this.pipeline.run(request, this.contextOf(call, inflight));
+    return result instanceof Promise ? result.then((value) => this.codec.encode(value, bindings)) : this.codec.encode(result, bindings);
+  }
+
+  async open(bytes: Buffer, call: ModelCall, inflight: InflightCall) {
+    const { request, bindings } = this.codec.decode(bytes);
+    const source = await this.pipeline.openStream(request, this.contextOf(call, inflight));
+    return { source, encode: (item: unknown) => this.codec.encode(item, bindings) };
+  }
+
+  failure(error: unknown) {
+    return this.pipeline.failure(error);
+  }
+
+  private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {
+    const { name, version } = this.pipeline.descriptor;
+    return new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight);
+  }
+}
