@@ -10,3 +10,4 @@ export {
   type BlazeRpcClientModuleAsyncOptions,
   type BlazeRpcClientModuleOptions,
 } from './blaze-rpc-client.module.js';
+export * from './oip/index.js';
