@@ -50,14 +50,7 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
  * generator's `finally` runs).
  */
 export function createStreamHandler(route: StreamRoute, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
-  return (call) => {
-    const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
-    if (!inflight) return;
-    pump(route, call, inflight).then(
-      () => finish(),
-      (error) => finish.done || finish(route.failure(error)),
-    );
-  };
+  return (call) => serveStream(route, call, context, (inflight) => pump(route, call, inflight));
 }
 
 /**
@@ -68,14 +61,22 @@ export function createStreamHandler(route: StreamRoute, context: CallHandlerCont
  * every response is written.
  */
 export function createExchangeHandler(route: ExchangeRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
-  return (call) => {
-    const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
-    if (!inflight) return;
-    writeExchanges(route, call, inflight).then(
-      () => finish(),
-      (error) => finish.done || finish(route.failure(error)),
-    );
-  };
+  return (call) => serveStream(route, call, context, (inflight) => writeExchanges(route, call, inflight));
+}
+
+/** Tracks a streaming call, runs `write` to the end of its responses, and ends it with OK or the failure's status. */
+function serveStream(
+  route: StreamRoute | ExchangeRoute,
+  call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>,
+  context: CallHandlerContext,
+  write: (inflight: InflightCall) => Promise<void>,
+): void {
+  const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+  if (!inflight) return;
+  write(inflight).then(
+    () => finish(),
+    (error) => finish.done || finish(route.failure(error)),
+  );
 }
 
 /** Ends a call exactly once: sends its status, stops tracking it, tells the observer. */
