@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BlazeClient } from '../client/blaze-client.js';
 import type { BlazeClientOptions } from '../client/blaze-client-options.interface.js';
@@ -6,7 +6,9 @@ import { BlazeRpcClientError } from '../client/blaze-rpc-client.error.js';
 import { tensorToJson } from '../client/client-message.convert.js';
 import { Tensor } from '../tensor/tensor.js';
 import { CliError, EXIT, withSpinner, type CliIo } from './cli-io.js';
+import { OPTIONS, parseMetadata, parseProtocol, parseTimeout, parseTls, type Values } from './cli-options.js';
 import { withAppRegistry } from './load-app-module.js';
+import { callOipModel, listOipModels } from './oip-commands.js';
 import { generateModelTypes } from './model-types.generator.js';
 
 const USAGE = `Usage: blazerpc <command> [options]
@@ -20,24 +22,19 @@ Commands:
                                                      Call a model; tensors as {"dtype","shape","data":[...]}.
                                                      Streams print one JSON line per message.
 Connection options (models, call): --tls, --ca file, --cert file, --key file
+Protocol (models, call): --protocol blazerpc (default) or --protocol oip, for any Open Inference Protocol
+  (KServe v2) server: Triton, KServe, MLServer, or this library's OIP endpoint.
+  models --protocol oip <host:port> [model...]       Models with versions, state and tensors (RepositoryIndex;
+                                                     name the models on servers without it)
+  call --protocol oip <host:port> <model> '<json>' [--stream]
+                                                     Inputs as {"name": [numbers] | "text" | {"datatype","shape","data"}}:
+                                                     numbers take the datatype and shape of the model's metadata
+                                                     (FP32 when it declares none). Prints the outputs as
+                                                     {"name": {"datatype","shape","data"}}; --stream calls
+                                                     ModelStreamInfer and prints one line per response.
 Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the default export)
 
 Exit codes: 0 ok, 2 usage, 3 module could not be loaded, 4 server unreachable, 10 + N a call failed with gRPC status N.`;
-
-const OPTIONS = {
-  out: { type: 'string' },
-  export: { type: 'string' },
-  from: { type: 'string' },
-  json: { type: 'boolean' },
-  version: { type: 'string' },
-  metadata: { type: 'string', multiple: true },
-  timeout: { type: 'string' },
-  tls: { type: 'boolean' },
-  ca: { type: 'string' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 /** Runs the `blazerpc` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -54,9 +51,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'types':
         return await writeFromModule(args, values, io, (registry) => generateModelTypes(registry.list(), values.from));
       case 'models':
-        return await listModels(args, values, io);
+        return parseProtocol(values.protocol) === 'oip' ? await listOipModels(args, values, io) : await listModels(args, values, io);
       case 'call':
-        return await callModel(args, values, io);
+        return parseProtocol(values.protocol) === 'oip' ? await callOipModel(args, values, io) : await callModel(args, values, io);
       default:
         throw new CliError(EXIT.usage, `Unknown command '${command}'. Run blazerpc --help.`);
     }
@@ -64,8 +61,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return fail(error, io);
   }
 }
-
-type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
 
 async function writeFromModule(args: string[], values: Values, io: CliIo, render: Parameters<typeof withAppRegistry<string>>[2]): Promise<number> {
   const [file] = args;
@@ -127,36 +122,12 @@ async function callModel(args: string[], values: Values, io: CliIo): Promise<num
 async function connect(address: string | undefined, values: Values, io: CliIo): Promise<BlazeClient> {
   if (!address) throw new CliError(EXIT.usage, 'Missing <host:port>, e.g. localhost:50051');
   const options: BlazeClientOptions = { timeoutMs: parseTimeout(values.timeout) ?? 10_000 };
-  if (values.tls || values.ca || values.cert) {
-    options.tls = { rootCerts: read(values.ca), certChain: read(values.cert), privateKey: read(values.key) };
-  }
+  options.tls = parseTls(values);
   try {
     return await withSpinner(io, `connecting to ${address}`, BlazeClient.connect(address, options));
   } catch (error) {
     throw new CliError(EXIT.unreachable, `Could not discover models at ${address}: ${(error as Error).message}`);
   }
-}
-
-function parseMetadata(pairs: string[] | undefined): Record<string, string> | undefined {
-  if (!pairs) return undefined;
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const at = pair.indexOf('=');
-      if (at <= 0) throw new CliError(EXIT.usage, `--metadata takes key=value, got '${pair}'`);
-      return [pair.slice(0, at).toLowerCase(), pair.slice(at + 1)];
-    }),
-  );
-}
-
-function parseTimeout(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Number(value);
-  if (!Number.isFinite(ms) || ms <= 0) throw new CliError(EXIT.usage, `--timeout takes milliseconds, got '${value}'`);
-  return ms;
-}
-
-function read(file: string | undefined): Buffer | undefined {
-  return file === undefined ? undefined : readFileSync(file);
 }
 
 /** Results as JSON: tensors as { dtype, shape, data }, bigints as strings, bytes as base64. */

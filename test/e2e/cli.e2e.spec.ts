@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { AppModule } from '../../sample/app.module.js';
+import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
 
 /** Runs the CLI in-process, as a script would see it (stdout is not a terminal). */
@@ -92,5 +93,95 @@ describe('blazerpc CLI', () => {
   it('draws no spinner when stdout is not a terminal', async () => {
     const { stderr } = await cli('models', running.address);
     expect(stderr).toBe('');
+  });
+});
+
+describe('blazerpc CLI --protocol oip, against an independent OIP server', () => {
+  let standin: OipStandin;
+  const oip = (...argv: string[]) => cli(...argv, '--protocol', 'oip');
+  const lastInfer = () => standin.calls.filter((call) => call.rpc === 'ModelInfer').at(-1)!;
+
+  beforeAll(async () => {
+    standin = await startOipStandin();
+  });
+
+  afterAll(async () => {
+    await standin.close();
+  });
+
+  it('models lists every model with its versions, state and tensors, and as JSON', async () => {
+    const { code, stdout, stderr } = await oip('models', standin.address);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain('double@1,2\tREADY\t(x:FP32[-1]) -> y:FP32[-1], sum:FP32[1]\n');
+    expect(stdout).toContain('int64_inc@1\tREADY\t(x:INT64[-1,2]) -> y:INT64[-1,2]\n');
+    expect(stdout).toContain('warming@1\tLOADING (warming up)\t() -> \n');
+    const json = JSON.parse((await oip('models', standin.address, '--json')).stdout);
+    expect(json.find((m: { name: string }) => m.name === 'echo_bytes')).toEqual({
+      name: 'echo_bytes',
+      versions: ['1'],
+      state: 'READY',
+      platform: 'standin',
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
+      outputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
+    });
+  });
+
+  it('models asks about the named models on servers without RepositoryIndex', async () => {
+    const kserve = await startOipStandin({ repositoryIndex: false });
+    try {
+      const unnamed = await oip('models', kserve.address);
+      expect(unnamed.code).toBe(2);
+      expect(unnamed.stderr).toContain(`name them: blazerpc models --protocol oip ${kserve.address} <model>...`);
+      const named = await oip('models', kserve.address, 'double', 'warming');
+      expect(named).toEqual({ code: 0, stdout: 'double@1,2\tREADY\t(x:FP32[-1]) -> y:FP32[-1], sum:FP32[1]\nwarming@1\tUNAVAILABLE\t() -> \n', stderr: '' });
+    } finally {
+      await kserve.close();
+    }
+  });
+
+  it('call gives JSON numbers the datatype and shape the model declares, and prints the outputs', async () => {
+    const int64 = await oip('call', standin.address, 'int64_inc', '{"x":[1,2,3,"9007199254740993"]}');
+    expect(int64).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(int64.stdout)).toEqual({ y: { datatype: 'INT64', shape: [2, 2], data: ['2', '3', '4', '9007199254740994'] } });
+    expect(lastInfer().request.inputs[0]).toMatchObject({ name: 'x', datatype: 'INT64', shape: ['2', '2'] });
+    const fp32 = await oip('call', standin.address, 'double', '{"x":[[1.5,2],[3,4]]}');
+    expect(JSON.parse(fp32.stdout)).toEqual({
+      y: { datatype: 'FP32', shape: [2, 2], data: [3, 4, 6, 8] },
+      sum: { datatype: 'FP32', shape: [1], data: [10.5] },
+    });
+  });
+
+  it('call sends strings as BYTES and explicit tensors as given', async () => {
+    expect(await oip('call', standin.address, 'echo_bytes', '{"text":["hi","there"]}')).toEqual({
+      code: 0,
+      stdout: '{"text":{"datatype":"BYTES","shape":[2],"data":["HI","THERE"]}}\n',
+      stderr: '',
+    });
+    const bf16 = await oip('call', standin.address, 'halve_bf16', '{"x":{"datatype":"BF16","shape":[2,1],"data":[3,5]}}');
+    expect(JSON.parse(bf16.stdout)).toEqual({ y: { datatype: 'BF16', shape: [2, 1], data: [1.5, 2.5] } });
+  });
+
+  it('call --stream prints one line per response and reports the failed one on stderr', async () => {
+    const { code, stdout, stderr } = await oip('call', standin.address, 'tokens', '{"text":"one <bad> two"}', '--stream');
+    expect(stdout).toBe('{"token":{"datatype":"BYTES","shape":[1],"data":["one"]}}\n{"token":{"datatype":"BYTES","shape":[1],"data":["two"]}}\n');
+    expect(stderr).toBe("UNKNOWN: cannot emit token '<bad>'\n");
+    expect(code).toBe(10 + 2);
+  });
+
+  it('call sends --version and --metadata, and exits 10 + the gRPC code, 2 on usage errors, 4 when nothing answers', async () => {
+    const versioned = await oip('call', standin.address, 'double', '{"x":[1]}', '--version', '2', '--metadata', 'x-client-id=cli');
+    expect(versioned.code).toBe(0);
+    expect(lastInfer()).toMatchObject({ request: { model_version: '2' }, metadata: { 'x-client-id': 'cli' } });
+    const missing = await oip('call', standin.address, 'nope', '{}');
+    expect(missing.code).toBe(10 + 5);
+    expect(missing.stderr).toMatch(/^NOT_FOUND: .*'nope'/);
+    const refused = await oip('call', standin.address, 'double', '{"x":{"datatype":"FP32","shape":[2],"data":[1,2,3]}}');
+    expect(refused.code).toBe(10 + 3);
+    expect(refused.stderr).toBe("INVALID_ARGUMENT: Input 'x': shape [2] has 2 elements but data has 3\n");
+    expect((await oip('call', standin.address, 'double', '[1,2]')).code).toBe(2);
+    expect((await cli('models', standin.address, '--protocol', 'grpc')).code).toBe(2);
+    const unreachable = await oip('models', '127.0.0.1:1', '--timeout', '500');
+    expect(unreachable.code).toBe(4);
+    expect(unreachable.stderr).toContain('Could not reach an OIP server at 127.0.0.1:1');
   });
 });
