@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { BlazeRpcModuleOptions } from './interfaces/blaze-rpc-options.interface.js';
 import { BlazeMetrics } from './metrics/blaze-metrics.js';
 import { createMetricsDefinition } from './metrics/metrics.providers.js';
+import { InferenceStatistics } from './metrics/inference-statistics.js';
 import type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js';
 
 /** Options of forRoot/forRootAsync that shape the module itself, so they cannot come from a factory. */
@@ -26,7 +27,7 @@ export const {
       global: extras.isGlobal,
       imports: [...(definition.imports ?? []), ...(metrics.imports ?? [])],
       providers: [...(definition.providers ?? []), ...(metrics.providers ?? [])],
-      exports: [...(definition.exports ?? []), BlazeMetrics],
+      exports: [...(definition.exports ?? []), BlazeMetrics, InferenceStatistics],
     };
   })
   .build();

@@ -8,6 +8,7 @@ import { BlazeMetrics, NoopBlazeMetrics } from './blaze-metrics.js';
 import { METRIC } from './metric-names.js';
 import type { BlazeMetricsOptions } from './metrics-options.interface.js';
 import { PrometheusBlazeMetrics } from './prometheus-blaze-metrics.js';
+import { InferenceStatistics, StatisticsRecordingMetrics } from './inference-statistics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -23,9 +24,25 @@ function metricsPort(port: number): number {
   return port;
 }
 
+/** Where metrics go besides the in-memory statistics: Prometheus, or nowhere. */
+const METRICS_SINK = Symbol('blazerpc:metrics-sink');
+
+/** BlazeMetrics as the server sees it: the sink plus the statistics OIP's ModelStatistics reads. */
+function recordingStatistics(sink: Provider): Provider[] {
+  return [
+    sink,
+    InferenceStatistics,
+    {
+      provide: BlazeMetrics,
+      inject: [METRICS_SINK, InferenceStatistics],
+      useFactory: (to: BlazeMetrics, statistics: InferenceStatistics) => new StatisticsRecordingMetrics(to, statistics),
+    },
+  ];
+}
+
 /** @internal What BlazeRpcModule adds for `metrics`: Prometheus module and metric providers, or a no-op. */
 export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
-  if (!metrics) return { imports: [], providers: [{ provide: BlazeMetrics, useClass: NoopBlazeMetrics }] };
+  if (!metrics) return { imports: [], providers: recordingStatistics({ provide: METRICS_SINK, useClass: NoopBlazeMetrics }) };
   const options = metrics === true ? {} : metrics;
   const providers: Provider[] = [
     makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method, gRPC status and protocol (blazerpc, oip)', labelNames: ['method', 'status', 'protocol'] }),
@@ -55,7 +72,7 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       },
     }),
     EventLoopDelaySampler,
-    { provide: BlazeMetrics, useClass: PrometheusBlazeMetrics },
+    ...recordingStatistics({ provide: METRICS_SINK, useClass: PrometheusBlazeMetrics }),
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.
   const collectDefaults = (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');

@@ -21,7 +21,8 @@ import { ModelRegistry } from '../registry/model.registry.js';
 import type { ModelBatcher } from '../pipeline/batching/model-batcher.js';
 import { BlazeMetrics, NoopBlazeMetrics } from '../metrics/blaze-metrics.js';
 import type { CallHandlerContext } from './call-handlers.js';
-import { loggingObserver, metricsObserver, type CallObserver } from './call-observer.js';
+import { loggingObserver, metricsObserver, statisticsObserver, type CallObserver } from './call-observer.js';
+import { InferenceStatistics, StatisticsRecordingMetrics } from '../metrics/inference-statistics.js';
 import { CallTracker } from './call-tracker.js';
 import { applyFlowControlWindow } from './flow-control-window.js';
 import { ModelInvokerFactory } from '../pipeline/model-invoker.factory.js';
@@ -65,6 +66,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     private readonly explorer: BlazeRpcExplorer,
     private readonly metrics: BlazeMetrics,
     private readonly modules: ModulesContainer,
+    private readonly statistics: InferenceStatistics,
   ) {
     super();
     this.scopeHooked = installMicroserviceScopeHook((server): server is BlazeRpcServer => server instanceof BlazeRpcServer);
@@ -236,8 +238,10 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   }
 
   private createHandlerContext(): CallHandlerContext {
+    const sink = this.metrics instanceof StatisticsRecordingMetrics ? this.metrics.sink : this.metrics;
     const observers = [
-      ...(this.metrics instanceof NoopBlazeMetrics ? [] : [metricsObserver(this.metrics)]),
+      statisticsObserver(this.statistics),
+      ...(sink instanceof NoopBlazeMetrics ? [] : [metricsObserver(sink)]),
       ...(this.options.logCalls ? [loggingObserver(this.logger)] : []),
     ];
     const observe: CallObserver | undefined =

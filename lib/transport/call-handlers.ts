@@ -106,6 +106,7 @@ function trackCall(
       observe?.({
         method: route.method,
         protocol: route.protocol,
+        model: inflight?.model,
         peer: call.getPeer(),
         code: failure?.code ?? GrpcStatus.OK,
         seconds: (performance.now() - started) / 1000,

@@ -1,6 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '@nestjs/common';
 import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import type { InferenceStatistics } from '../metrics/inference-statistics.js';
 
 /** How one call ended. */
 export interface CallOutcome {
@@ -8,6 +9,8 @@ export interface CallOutcome {
   readonly method: string;
   /** `blazerpc` or `oip`. */
   readonly protocol: string;
+  /** The model called, when the call got as far as naming a known one. */
+  readonly model?: string;
   readonly peer: string;
   readonly code: GrpcStatus;
   readonly seconds: number;
@@ -19,6 +22,11 @@ export type CallObserver = (outcome: CallOutcome) => void;
 /** @internal Counts each call once in `blazerpc_requests_total` and times it. */
 export function metricsObserver(metrics: BlazeMetrics): CallObserver {
   return ({ method, protocol, code, seconds }) => metrics.recordCall(method, code, seconds, protocol);
+}
+
+/** @internal Counts each call's success or failure, and its time, for the model it was for. */
+export function statisticsObserver(statistics: InferenceStatistics): CallObserver {
+  return ({ model, code, seconds }) => model !== undefined && statistics.recordCall(model, code === GrpcStatus.OK, seconds);
 }
 
 /** @internal One log line per call: method, peer, status, duration (the `logCalls` option). */

@@ -18,6 +18,8 @@ type StopReason = CallStatusError;
  */
 export class InflightCall {
   readonly deadline: Date | undefined;
+  /** The model the call turned out to be for, once its route knows (for per-model statistics). */
+  model?: string;
   private controller?: AbortController;
   private stopped?: StopReason;
   private ended = false;

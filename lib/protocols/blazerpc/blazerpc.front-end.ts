@@ -58,12 +58,14 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute {
   ) {}
 
   answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
+    inflight.model = this.pipeline.descriptor.name;
     const { request, bindings } = this.codec.decode(bytes);
     const result = this.pipeline.run(request, this.contextOf(call, inflight));
     return result instanceof Promise ? result.then((value) => this.codec.encode(value, bindings)) : this.codec.encode(result, bindings);
   }
 
   async open(bytes: Buffer, call: ModelCall, inflight: InflightCall) {
+    inflight.model = this.pipeline.descriptor.name;
     const { request, bindings } = this.codec.decode(bytes);
     const source = await this.pipeline.openStream(request, this.contextOf(call, inflight));
     return { source, encode: (item: unknown) => this.codec.encode(item, bindings) };

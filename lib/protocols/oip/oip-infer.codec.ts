@@ -1,0 +1,280 @@
+import { describeClientShape, quoteClientText } from '../../errors/client-text.js';
+import { InferenceError } from '../../errors/inference.error.js';
+import { ValidationError } from '../../errors/validation.error.js';
+import type { ModelRequest } from '../../pipeline/model-request.js';
+import type { ModelDescriptor } from '../../schema/model-descriptor.interface.js';
+import type { ScalarFieldType } from '../../schema/field-type.js';
+import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
+import { DTYPE_STORAGE, type TensorDType } from '../../tensor/tensor-dtype.js';
+import { bytesOf, Tensor, tensorOverBytes } from '../../tensor/tensor.js';
+import type { TensorData } from '../../tensor/tensor-data.js';
+import { decodeRawBytes, encodeRawBytes } from './oip-bytes.codec.js';
+import { OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from './oip-datatype.js';
+import type { OipTensorSignature } from './oip-signature.js';
+
+/** `InferTensorContents` as decoded: every list present (possibly empty). */
+export interface TensorContentsMessage {
+  bool_contents: boolean[];
+  int_contents: number[];
+  int64_contents: string[];
+  uint_contents: number[];
+  uint64_contents: string[];
+  fp32_contents: number[];
+  fp64_contents: number[];
+  bytes_contents: Uint8Array[];
+}
+
+/** An `InferInputTensor` as decoded (64-bit integers as strings). */
+export interface InferInputMessage {
+  name: string;
+  datatype: string;
+  shape: string[];
+  contents: TensorContentsMessage | null;
+}
+
+/** An `InferOutputTensor` as this server sends it: data always in `raw_output_contents`. */
+export interface InferOutputMessage {
+  name: string;
+  datatype: OipDatatype;
+  shape: number[];
+}
+
+/** Where each OIP datatype's values travel in typed `contents` (FP16 and BF16 have no typed form). */
+const CONTENTS_FIELD: Readonly<Partial<Record<OipDatatype, keyof TensorContentsMessage>>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * @internal Turns an OIP request's input tensors into the model's request:
+ * every declared input present once, with its declared datatype and a shape
+ * that fits; data either all in `raw_input_contents` (in input order) or all
+ * in typed `contents`, never mixed. Numeric tensors stay over the received
+ * bytes (see `tensorOverBytes`).
+ *
+ * @throws ValidationError naming the tensor, for anything that does not fit
+ */
+export function decodeInferInputs(
+  signature: readonly OipTensorSignature[],
+  inputs: readonly InferInputMessage[],
+  raw: readonly Uint8Array[],
+  bindings: SymbolBindings,
+): ModelRequest {
+  if (raw.length > 0 && raw.length !== inputs.length) {
+    throw new ValidationError(`raw_input_contents holds ${raw.length} entries for ${inputs.length} inputs: send every input raw, or none`);
+  }
+  const byName = new Map<string, number>();
+  inputs.forEach((input, index) => {
+    if (byName.has(input.name)) throw new ValidationError(`Input '${quoteClientText(input.name)}' is sent twice`, input.name);
+    byName.set(input.name, index);
+  });
+  const request: ModelRequest = {};
+  for (const declared of signature) {
+    const index = byName.get(declared.name);
+    if (index === undefined) throw new ValidationError(`Input '${declared.name}' is missing`, declared.name);
+    byName.delete(declared.name);
+    const input = inputs[index]!;
+    if (raw.length > 0 && input.contents && hasContents(input.contents)) {
+      throw new ValidationError(`Input '${declared.name}': data both in raw_input_contents and in contents; send one`, declared.name);
+    }
+    request[declared.name] = decodeInput(declared, input, raw.length > 0 ? raw[index]! : undefined, bindings);
+  }
+  const [unknown] = byName.keys();
+  if (unknown !== undefined) {
+    throw new ValidationError(`Input '${quoteClientText(unknown)}' is not an input of this model (it takes ${signature.map((s) => `'${s.name}'`).join(', ')})`, unknown);
+  }
+  return request;
+}
+
+function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw: Uint8Array | undefined, bindings: SymbolBindings): unknown {
+  const { name, field } = declared;
+  if (input.datatype !== declared.datatype) {
+    throw new ValidationError(`Input '${name}': expected datatype ${declared.datatype}, got ${quoteClientText(input.datatype)}`, name);
+  }
+  const shape = parseShape(input.shape, name);
+  const count = shape.reduce((total, dim) => total * dim, 1);
+  const type = field.type;
+  if (type.kind === 'scalar' && count !== 1) {
+    throw new ValidationError(`Input '${name}': expected shape [1], got ${describeClientShape(input.shape)}`, name);
+  }
+  if (type.kind === 'list' && shape.length !== 1) {
+    throw new ValidationError(`Input '${name}': expected a 1-D shape [n], got ${describeClientShape(input.shape)}`, name);
+  }
+  if (declared.datatype === 'BYTES') {
+    const elements = raw ? decodeRawBytes(raw, count) : typedContents(input, 'bytes_contents', count, name);
+    if (typeof elements === 'string') throw new ValidationError(`Input '${name}': raw BYTES ${elements}`, name);
+    const values = elements.map((element) => bytesValue(type.kind === 'list' ? type.element : type, element, name));
+    return type.kind === 'scalar' ? values[0] : values;
+  }
+  const dtype = OIP_TO_DTYPE[declared.datatype]!;
+  const bytes = raw && checkedRaw(declared.datatype, shape, count, raw, name);
+  if (type.kind === 'tensor') {
+    const tensor = bytes ? tensorOverBytes(dtype, shape, bytes) : new Tensor(dtype, shape, contentsData(declared.datatype, input, count, name));
+    const problem = checkTensorSpec(tensor, type.spec, name, bindings);
+    if (problem) throw new ValidationError(`Input ${problem}`, name);
+    return tensor;
+  }
+  const data = bytes ? copyAligned(dtype, count, bytes) : contentsData(declared.datatype, input, count, name);
+  const values = Array.from(data as ArrayLike<number | bigint>, (value) => (declared.datatype === 'BOOL' ? value !== 0 : value));
+  return type.kind === 'scalar' ? values[0] : values;
+}
+
+function parseShape(shape: readonly string[], name: string): number[] {
+  return shape.map((dim) => {
+    const size = Number(dim);
+    if (!Number.isSafeInteger(size) || size < 0) throw new ValidationError(`Input '${name}': invalid shape ${describeClientShape(shape)}`, name);
+    return size;
+  });
+}
+
+/** Raw numeric bytes, checked to be exactly `count` elements' worth. */
+function checkedRaw(datatype: OipDatatype, shape: number[], count: number, raw: Uint8Array, name: string): Uint8Array {
+  const size = OIP_ITEM_SIZE[datatype as Exclude<OipDatatype, 'BYTES'>];
+  if (raw.byteLength !== count * size) {
+    throw new ValidationError(
+      `Input '${name}': shape ${describeClientShape(shape)} of ${datatype} needs ${count * size} bytes, raw_input_contents has ${raw.byteLength}`,
+      name,
+    );
+  }
+  return raw;
+}
+
+/** Raw bytes as typed data in fresh, aligned memory (for scalars and lists, read out at once). */
+function copyAligned(dtype: TensorDType, count: number, bytes: Uint8Array): TensorData {
+  const data = new DTYPE_STORAGE[dtype](count);
+  new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes);
+  return data;
+}
+
+function contentsData(datatype: OipDatatype, input: InferInputMessage, count: number, name: string): TensorData {
+  const key = CONTENTS_FIELD[datatype];
+  const dtype = OIP_TO_DTYPE[datatype];
+  if (!key || !dtype) throw new ValidationError(`Input '${name}': ${datatype} data must be sent in raw_input_contents`, name);
+  const values = typedContents(input, key, count, name) as ArrayLike<number | string | boolean>;
+  const data = new DTYPE_STORAGE[dtype](count);
+  const big = dtype === 'int64' || dtype === 'uint64';
+  try {
+    for (let i = 0; i < count; i++) (data as unknown as Array<number | bigint>)[i] = big ? BigInt(values[i] as string) : Number(values[i]);
+  } catch {
+    throw new ValidationError(`Input '${name}': ${key} holds a value out of range for ${datatype}`, name);
+  }
+  return data;
+}
+
+function typedContents(input: InferInputMessage, key: keyof TensorContentsMessage, count: number, name: string): ArrayLike<unknown> & Uint8Array[] {
+  const values = (input.contents?.[key] ?? []) as unknown[];
+  if (values.length !== count) {
+    throw new ValidationError(`Input '${name}': the shape has ${count} elements, contents.${key} has ${values.length}`, name);
+  }
+  return values as Uint8Array[];
+}
+
+function bytesValue(type: ScalarFieldType | { kind: 'tensor' }, element: Uint8Array, name: string): string | Buffer {
+  if (type.kind === 'scalar' && type.protoType === 'string') {
+    try {
+      return utf8.decode(element);
+    } catch {
+      throw new ValidationError(`Input '${name}': not valid UTF-8`, name);
+    }
+  }
+  return Buffer.from(element.buffer, element.byteOffset, element.byteLength);
+}
+
+function hasContents(contents: TensorContentsMessage): boolean {
+  return Object.values(contents).some((list) => Array.isArray(list) && list.length > 0);
+}
+
+/**
+ * @internal The model's result as OIP outputs (all of them, or those
+ * `requested`), data in `raw_output_contents`, since that is all Triton's
+ * clients read: numeric tensors as their bytes, BYTES length-prefixed.
+ *
+ * @throws InferenceError when the result breaks the model's declaration
+ */
+export function encodeInferOutputs(
+  model: ModelDescriptor,
+  signature: readonly OipTensorSignature[],
+  result: unknown,
+  bindings: SymbolBindings,
+  requested: readonly string[],
+): { outputs: InferOutputMessage[]; raw: Uint8Array[] } {
+  const chosen = requested.length === 0 ? signature : requested.map((name) => signature.find((s) => s.name === name)!);
+  const outputs: InferOutputMessage[] = [];
+  const raw: Uint8Array[] = [];
+  for (const declared of chosen) {
+    const value = model.namedOutputs ? namedValue(model, result, declared.name) : result;
+    const encoded = encodeOutput(model, declared, value, new Map(bindings));
+    outputs.push({ name: declared.name, datatype: declared.datatype, shape: encoded.shape });
+    raw.push(encoded.bytes);
+  }
+  return { outputs, raw };
+}
+
+function namedValue(model: ModelDescriptor, result: unknown, name: string): unknown {
+  if (result === null || typeof result !== 'object') {
+    throw badResult(model, `returned ${typeof result}; it declares named outputs, so return an object with them`);
+  }
+  return (result as Record<string, unknown>)[name];
+}
+
+function encodeOutput(model: ModelDescriptor, declared: OipTensorSignature, value: unknown, bindings: SymbolBindings): { shape: number[]; bytes: Uint8Array } {
+  const type = declared.field.type;
+  if (type.kind === 'tensor') {
+    if (!(value instanceof Tensor)) throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a tensor`);
+    const problem = checkTensorSpec(value, type.spec, declared.name, bindings);
+    if (problem) throw badResult(model, `returned an output that breaks its declaration: ${problem}`);
+    return { shape: [...value.shape], bytes: bytesOf(value) };
+  }
+  const element = type.kind === 'list' ? type.element : type;
+  const items = type.kind === 'list' ? (Array.isArray(value) || ArrayBuffer.isView(value) ? Array.from(value as ArrayLike<unknown>) : undefined) : [value];
+  if (!items || element.kind !== 'scalar') throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a list`);
+  const bytes = encodeScalars(element, declared.datatype, items);
+  if (!bytes) throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared ${element.protoType}`);
+  return { shape: [items.length], bytes };
+}
+
+/** Scalars as raw OIP bytes, or undefined when one does not fit the declared type. */
+function encodeScalars(type: ScalarFieldType, datatype: OipDatatype, items: unknown[]): Uint8Array | undefined {
+  if (datatype === 'BYTES') {
+    const fits = type.protoType === 'string' ? items.every((item) => typeof item === 'string') : items.every((item) => item instanceof Uint8Array);
+    return fits ? encodeRawBytes(items as Array<string | Uint8Array>) : undefined;
+  }
+  const dtype = OIP_TO_DTYPE[datatype]!;
+  const data = new DTYPE_STORAGE[dtype](items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (datatype === 'BOOL') {
+      if (typeof item !== 'boolean') return undefined;
+      data[i] = item ? 1 : 0;
+    } else if (dtype === 'int64' || dtype === 'uint64') {
+      if (typeof item !== 'bigint' && !Number.isInteger(item)) return undefined;
+      (data as BigInt64Array)[i] = BigInt(item as number | bigint);
+    } else {
+      if (typeof item !== 'number' || ((datatype.startsWith('INT') || datatype.startsWith('UINT')) && !Number.isInteger(item))) return undefined;
+      (data as Float64Array)[i] = item;
+    }
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function badResult(model: ModelDescriptor, problem: string): InferenceError {
+  return new InferenceError(`Model '${model.name}' (${model.handler}) ${problem}`, model.name);
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `a ${typeof value}`;
+}
