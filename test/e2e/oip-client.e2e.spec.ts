@@ -288,7 +288,9 @@ describe('OipClient against an independent OIP server', () => {
     it('times out with DEADLINE_EXCEEDED when nothing answers', async () => {
       const nowhere = new OipClient('127.0.0.1:1');
       try {
-        expect((await failure(nowhere.waitUntilReady({ timeoutMs: 200, intervalMs: 20 }))).code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+        const error = await failure(nowhere.waitUntilReady({ timeoutMs: 200, intervalMs: 20 }));
+        expect(error.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+        expect(error.details).toMatch(/^Not ready after 200 ms \(last: UNAVAILABLE: /);
       } finally {
         nowhere.close();
       }

@@ -1,5 +1,4 @@
 import { Client, compressionAlgorithms, status as GrpcStatus, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
-import { waitForHealth } from '../blaze-client.js';
 import { BlazeRpcClientError } from '../blaze-rpc-client.error.js';
 import { channelCredentials } from '../client-credentials.js';
 import { callMetadata, grpcCallOptions, throwIfAborted, toMetadata } from './oip-call-options.js';
@@ -10,6 +9,7 @@ import type { OipModelConfig, OipModelMetadata, OipModelStatistics, OipRepositor
 import type { ModelInferResponseMessage } from './oip-messages.js';
 import { encodeInferRequest } from './oip-request.encode.js';
 import { decodeInferResponse } from './oip-response.decode.js';
+import { pollUntilReady } from './oip-readiness.js';
 import { oipMethod, type OipRpc } from './oip-service.js';
 import type { OipInferResult, OipInputs } from './oip-tensors.interface.js';
 
@@ -151,11 +151,10 @@ export class OipClient {
    */
   async waitUntilReady(options: OipWaitOptions = {}): Promise<void> {
     const { model, version } = options;
-    await waitForHealth(async (timeoutMs) => {
-      if (!(await this.serverReady({ timeoutMs }))) return 'NOT_SERVING';
-      // Thrown rather than returned so the timeout message says which model kept it waiting.
-      if (model !== undefined && !(await this.modelReady(model, version, { timeoutMs }))) throw new Error(`model '${model}' is not ready`);
-      return 'SERVING';
+    await pollUntilReady(async (timeoutMs) => {
+      if (!(await this.serverReady({ timeoutMs }))) return 'the server is not ready';
+      if (model !== undefined && !(await this.modelReady(model, version, { timeoutMs }))) return `model '${model}' is not ready`;
+      return undefined;
     }, options);
   }
 
