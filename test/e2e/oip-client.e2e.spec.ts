@@ -11,8 +11,10 @@ import {
   type OipStreamResponse,
 } from '../../lib/client/index.js';
 import { Tensor } from '../../lib/tensor/tensor.js';
+import { AppModule } from '../../sample/app.module.js';
 import { createTestCertificates } from '../helpers/certificates.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
+import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
 
 /** The error a promise (or an async iteration) failed with, as BlazeRpcClientError. */
 async function failure(work: Promise<unknown> | (() => Promise<unknown>)): Promise<BlazeRpcClientError> {
@@ -353,5 +355,44 @@ describe('OipClient against an independent OIP server', () => {
       expect(triton).toBeInstanceOf(OipClient);
       expect(await triton.modelReady('double')).toBe(true);
     });
+  });
+});
+
+describe("OipClient against the sample app's own OIP endpoint", () => {
+  let running: RunningApp;
+  let client: OipClient;
+
+  beforeAll(async () => {
+    running = await startApp({ imports: [AppModule.forRoot(testServerOptions)] });
+    client = new OipClient(running.address, { timeoutMs: 5000 });
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await running?.app.close();
+  });
+
+  it('describes iris as FP32 [-1, 4] -> result and echo as BYTES [1] -> result', async () => {
+    await client.waitUntilReady({ model: 'iris', timeoutMs: 2000 });
+    expect(await client.modelMetadata('iris')).toMatchObject({
+      name: 'iris',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'result', datatype: 'FP32' }],
+    });
+    expect(await client.modelMetadata('echo')).toMatchObject({
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+      outputs: [{ name: 'result', datatype: 'BYTES' }],
+    });
+  });
+
+  it('classifies iris flowers and echoes text over ModelInfer', async () => {
+    const setosaAndVirginica = f32([2, 4], [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]);
+    const iris = await client.infer('iris', { features: setosaAndVirginica });
+    const result = iris.outputs.result as Tensor;
+    expect([result.dtype, result.shape]).toEqual(['float', [2, 3]]);
+    const [setosa, virginica] = result.rows() as number[][];
+    expect(setosa[0]).toBeGreaterThan(0.9);
+    expect(virginica[2]).toBeGreaterThan(0.9);
+    expect((await client.infer('echo', { text: 'hi there' })).outputs.result).toEqual(['hi there']);
   });
 });
