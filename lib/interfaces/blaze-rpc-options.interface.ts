@@ -69,6 +69,15 @@ export interface BlazeRpcModuleOptions {
    */
   reflection?: boolean;
   /**
+   * Which inference protocols to serve on the port: BlazeRPC's own
+   * `Predict{Name}` rpcs (the generated `InferenceService`), and the Open
+   * Inference Protocol (KServe v2, `inference.GRPCInferenceService`, with
+   * Triton's streaming, config, statistics and repository-index extensions).
+   * Both reach the same models through the same pipeline.
+   * @default { blazerpc: true, oip: true }
+   */
+  protocols?: { blazerpc?: boolean; oip?: boolean };
+  /**
    * On shutdown, how long in-flight calls may take to finish before they are
    * cancelled, in milliseconds.
    * @default 5000

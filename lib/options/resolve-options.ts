@@ -35,6 +35,7 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     protoFile,
     health: options.health ?? true,
     reflection: options.reflection ?? true,
+    protocols: resolveProtocols(options.protocols),
     gracePeriodMs: nonNegative('gracePeriodMs', options.gracePeriodMs ?? 5000),
     logCalls: options.logCalls ?? false,
     flowControlWindow: flowControlWindow(options.flowControlWindow ?? DEFAULT_FLOW_CONTROL_WINDOW),
@@ -43,6 +44,18 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     tls: options.credentials !== undefined,
     batching: resolveBatching(options.batching),
   };
+}
+
+function resolveProtocols(protocols: BlazeRpcModuleOptions['protocols'] = {}): ResolvedBlazeRpcOptions['protocols'] {
+  if (typeof protocols !== 'object' || protocols === null) throw invalid('protocols', protocols, '{ blazerpc?: boolean, oip?: boolean }');
+  const resolved = { blazerpc: protocols.blazerpc ?? true, oip: protocols.oip ?? true };
+  for (const [name, on] of Object.entries(resolved)) {
+    if (typeof on !== 'boolean') throw invalid(`protocols.${name}`, on, 'true or false');
+  }
+  const unknown = Object.keys(protocols).find((name) => !(name in resolved));
+  if (unknown) throw invalid(`protocols.${unknown}`, (protocols as Record<string, unknown>)[unknown], "one of 'blazerpc', 'oip'");
+  if (!resolved.blazerpc && !resolved.oip) throw invalid('protocols', protocols, 'at least one protocol on');
+  return resolved;
 }
 
 /** Validates per-model or module batching values; `where` names the owner in messages. */

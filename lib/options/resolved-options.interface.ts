@@ -9,6 +9,7 @@ export interface ResolvedBlazeRpcOptions {
   readonly protoFile: string | false;
   readonly health: boolean;
   readonly reflection: boolean;
+  readonly protocols: { readonly blazerpc: boolean; readonly oip: boolean };
   readonly gracePeriodMs: number;
   readonly logCalls: boolean;
   readonly flowControlWindow: number;

@@ -29,6 +29,7 @@ import { ModelInvokerFactory } from '../pipeline/model-invoker.factory.js';
 import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schema/package-definition.js';
 import { ModelPipeline } from '../pipeline/model-pipeline.js';
 import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.js';
+import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
 import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook, type ScopedStrategy } from './microservice-scope.hook.js';
 
@@ -165,16 +166,24 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const inference = packageDefinitionOf(root);
     const pipelines = this.createPipelines();
     const context = this.createHandlerContext();
-    if (this.registry.list().length > 0) {
-      const blazerpc = createBlazeRpcService(this.registry, inference, root, pipelines.get, context);
-      server.addService(blazerpc.definition, blazerpc.handlers);
-    } else {
+    const exposed: PackageDefinition = {};
+    const { protocols } = this.options;
+    if (this.registry.list().length === 0) {
       this.logger.warn(
         'No @Model() methods found: serving health and reflection only. Add @Model() to a method of a provider or ' +
           'controller in a module the app imports (and make sure that module is imported).',
       );
+    } else if (protocols.blazerpc) {
+      const blazerpc = createBlazeRpcService(this.registry, inference, root, pipelines.get, context);
+      server.addService(blazerpc.definition, blazerpc.handlers);
+      Object.assign(exposed, inference);
     }
-    const exposed: PackageDefinition = { ...inference };
+    if (protocols.oip) {
+      const { health, statistics, logger, registry } = this;
+      const oip = createOipService({ registry, pipelineOf: pipelines.get, health, statistics, context, logger });
+      server.addService(oip.definition, oip.handlers);
+      Object.assign(exposed, oipPackageDefinition());
+    }
     if (this.options.health) {
       const health = loadPackageDefinition(HEALTH_PROTO);
       server.addService(health[HEALTH_SERVICE] as ServiceDefinition, createHealthHandlers(this.health, this.openWatches));
@@ -186,7 +195,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     await this.explorer.writeProtoFile();
     this.markServing();
     const scheme = this.options.tls ? 'TLS' : 'plaintext';
-    this.logger.log(`Serving ${this.registry.list().length} model(s) on ${this.options.host}:${this.boundPort} (${scheme})`);
+    const spoken = [protocols.blazerpc && 'BlazeRPC', protocols.oip && 'Open Inference Protocol'].filter(Boolean).join(' and ');
+    this.logger.log(`Serving ${this.registry.list().length} model(s) over ${spoken} on ${this.options.host}:${this.boundPort} (${scheme})`);
   }
 
   /** One pipeline per model version, with its batch queue when batched. */

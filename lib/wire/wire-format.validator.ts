@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 
 /** Protobuf wire types. */
 const VARINT = 0;
@@ -53,28 +53,48 @@ export function rulesFor(type: protobuf.Type, seen = new Map<protobuf.Type, Mess
   seen.set(type, rules);
   for (const field of type.fieldsArray) {
     field.resolve();
-    const resolved = field.resolvedType;
-    const isMessage = resolved !== null && 'fieldsArray' in resolved;
-    const isEnum = resolved !== null && !isMessage;
-    const wireType = isMessage || field.type === 'string' || field.type === 'bytes'
-      ? LENGTH_DELIMITED
-      : isEnum || VARINT_TYPES.has(field.type)
-        ? VARINT
-        : FIXED32_TYPES.has(field.type)
-          ? FIXED32
-          : FIXED64_TYPES.has(field.type)
-            ? FIXED64
-            : LENGTH_DELIMITED;
-    fields.set(field.id, {
-      name: field.name,
-      wireType,
-      repeated: field.repeated,
-      packable: field.repeated && wireType !== LENGTH_DELIMITED,
-      utf8: field.type === 'string',
-      nested: isMessage ? rulesFor(resolved as protobuf.Type, seen) : undefined,
-    });
+    if (field instanceof protobuf.MapField) {
+      // A map travels as repeated entry messages { key = 1; value = 2; }.
+      const entry = new Map<number, FieldRule>([
+        [1, ruleOf('key', field.keyType, null, false, seen)],
+        [2, ruleOf('value', field.type, field.resolvedType, false, seen)],
+      ]);
+      const nested: MessageRules = { typeName: `${type.name}.${field.name} entry`, fields: entry };
+      fields.set(field.id, { name: field.name, wireType: LENGTH_DELIMITED, repeated: true, packable: false, utf8: false, nested });
+      continue;
+    }
+    fields.set(field.id, ruleOf(field.name, field.type, field.resolvedType, field.repeated, seen));
   }
   return rules;
+}
+
+function ruleOf(
+  name: string,
+  fieldType: string,
+  resolved: protobuf.Type | protobuf.Enum | null,
+  repeated: boolean,
+  seen: Map<protobuf.Type, MessageRules>,
+): FieldRule {
+  const isMessage = resolved !== null && 'fieldsArray' in resolved;
+  const isEnum = resolved !== null && !isMessage;
+  const wireType =
+    isMessage || fieldType === 'string' || fieldType === 'bytes'
+      ? LENGTH_DELIMITED
+      : isEnum || VARINT_TYPES.has(fieldType)
+        ? VARINT
+        : FIXED32_TYPES.has(fieldType)
+          ? FIXED32
+          : FIXED64_TYPES.has(fieldType)
+            ? FIXED64
+            : LENGTH_DELIMITED;
+  return {
+    name,
+    wireType,
+    repeated,
+    packable: repeated && wireType !== LENGTH_DELIMITED,
+    utf8: fieldType === 'string',
+    nested: isMessage ? rulesFor(resolved as protobuf.Type, seen) : undefined,
+  };
 }
 
 /**

@@ -1,0 +1,202 @@
+import { status as GrpcStatus, type MethodDefinition } from '@grpc/grpc-js';
+import type { Logger } from '@nestjs/common';
+import { BlazeContext } from '../../context/blaze-context.js';
+import { CallStatusError } from '../../errors/call-status.error.js';
+import { quoteClientText } from '../../errors/client-text.js';
+import { toCallStatus } from '../../errors/grpc-status.mapper.js';
+import { ValidationError } from '../../errors/validation.error.js';
+import type { CallFailure, ModelPipeline } from '../../pipeline/model-pipeline.js';
+import type { ModelRequest } from '../../pipeline/model-request.js';
+import type { SymbolBindings } from '../../tensor/tensor-spec.check.js';
+import type { ExchangeRoute, UnaryRoute } from '../../transport/call-route.js';
+import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
+import type { RequestDecoder } from '../../wire/request-decoder.js';
+import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
+import type { OipModels, OipServedModel } from './oip-models.js';
+
+/** A `ModelInferRequest` as decoded (64-bit integers as strings, bytes as Buffers). */
+interface InferRequestMessage {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters: Record<string, InferParameterMessage>;
+  inputs: InferInputMessage[];
+  outputs: Array<{ name: string }>;
+  raw_input_contents: Uint8Array[];
+}
+
+/** An `InferParameter`: exactly one of its fields set. */
+interface InferParameterMessage {
+  parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
+  bool_param?: boolean;
+  int64_param?: string;
+  string_param?: string;
+  double_param?: number;
+  uint64_param?: string;
+}
+
+/** A failure already mapped (and logged, when unexpected) by the model's pipeline. */
+class ModelCallFailure extends Error {
+  constructor(readonly status: CallFailure) {
+    super(status.details);
+  }
+}
+
+/** What one inference needs, once its request is decoded and its model found. */
+interface PreparedInference {
+  readonly served: OipServedModel;
+  readonly message: InferRequestMessage;
+  readonly request: ModelRequest;
+  /** Sizes the request's tensors bound to symbolic dimensions, which outputs must match. */
+  readonly bindings: SymbolBindings;
+  readonly context: BlazeContext;
+}
+
+/**
+ * @internal `ModelInfer` and `ModelStreamInfer`: an OIP request is decoded
+ * strictly, routed to its model by name and version (the default version
+ * when none is given), turned into the model's own request and run through
+ * the same pipeline as BlazeRPC calls, so guards, batching and queue policy
+ * apply alike and both protocols' requests share batches. Outputs go back in
+ * `raw_output_contents`.
+ */
+export class OipInferRoute implements UnaryRoute, ExchangeRoute {
+  readonly protocol = 'oip';
+
+  constructor(
+    readonly method: 'ModelInfer' | 'ModelStreamInfer',
+    private readonly path: string,
+    private readonly models: OipModels,
+    private readonly decode: RequestDecoder,
+    private readonly inferResponse: MethodDefinition<object, object>,
+    private readonly streamResponse: MethodDefinition<object, object>,
+    private readonly logger: Logger,
+  ) {}
+
+  answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
+    const inference = this.prepare(bytes, call, inflight);
+    if (inference.served.descriptor.streaming) {
+      throw new CallStatusError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `Model '${inference.served.descriptor.name}' streams its results: call it with ModelStreamInfer`,
+      );
+    }
+    const { pipeline } = inference.served;
+    const result = this.guard(pipeline, () => pipeline.run(inference.request, inference.context));
+    return result instanceof Promise
+      ? result.then((value) => this.inferResponse.responseSerialize(this.response(inference, value)))
+      : this.inferResponse.responseSerialize(this.response(inference, result));
+  }
+
+  /** One request of a `ModelStreamInfer` stream: its work starts now; its responses follow in order. */
+  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncIterable<Buffer> {
+    const responses = this.respond(bytes, call, inflight);
+    const first = responses.next();
+    return {
+      async *[Symbol.asyncIterator]() {
+        const head = await first;
+        if (head.done) return;
+        yield head.value;
+        yield* { [Symbol.asyncIterator]: () => responses };
+      },
+    };
+  }
+
+  failure(error: unknown): CallFailure {
+    if (error instanceof ModelCallFailure) return error.status;
+    const status = toCallStatus(error);
+    if (status.unexpected) this.logger.error(`inference.${this.method} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
+    return { code: status.code, details: status.details };
+  }
+
+  private async *respond(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncGenerator<Buffer> {
+    try {
+      const inference = this.prepare(bytes, call, inflight);
+      const { pipeline } = inference.served;
+      if (inference.served.descriptor.streaming) {
+        const source = await this.guard(pipeline, () => pipeline.openStream(inference.request, inference.context));
+        for (let next = await this.guard(pipeline, () => source.next()); !next.done; next = await this.guard(pipeline, () => source.next())) {
+          yield this.streamed(inference, next.value);
+        }
+      } else {
+        yield this.streamed(inference, await this.guard(pipeline, () => pipeline.run(inference.request, inference.context)));
+      }
+    } catch (error) {
+      // The stream ends for everyone when the call itself is cancelled or expires; otherwise only this request failed.
+      if (inflight.signal.aborted) throw error;
+      const { code, details } = this.failure(error);
+      yield this.streamResponse.responseSerialize({ error_message: `${GrpcStatus[code]}: ${details}` });
+    }
+  }
+
+  private streamed(inference: PreparedInference, result: unknown): Buffer {
+    return this.streamResponse.responseSerialize({ infer_response: this.response(inference, result) });
+  }
+
+  private prepare(bytes: Buffer, call: ModelCall, inflight: InflightCall): PreparedInference {
+    const message = this.decode(bytes) as unknown as InferRequestMessage;
+    const served = this.models.find(message.model_name, message.model_version);
+    inflight.model = served.descriptor.name;
+    if ('unsupported' in served.signature) {
+      throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`);
+    }
+    if (!this.models.isReady(served)) {
+      throw new CallStatusError(GrpcStatus.UNAVAILABLE, `Model '${served.descriptor.name}' is not ready`);
+    }
+    for (const { name } of message.outputs) {
+      if (!served.signature.outputs.some((output) => output.name === name)) {
+        throw new ValidationError(
+          `Requested output '${quoteClientText(name)}' is not an output of '${served.descriptor.name}' (it has ${served.signature.outputs.map((o) => `'${o.name}'`).join(', ')})`,
+          name,
+        );
+      }
+    }
+    const bindings: SymbolBindings = new Map();
+    const request = decodeInferInputs(served.signature.inputs, message.inputs, message.raw_input_contents, bindings);
+    const { name, version } = served.descriptor;
+    const context = new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight, parametersOf(message.parameters), 'oip');
+    return { served, message, request, bindings, context };
+  }
+
+  private response(inference: PreparedInference, result: unknown): object {
+    const { served, message, bindings } = inference;
+    if ('unsupported' in served.signature) throw new Error('unreachable: unsupported models are refused in prepare()');
+    const requested = message.outputs.map((output) => output.name);
+    const { outputs, raw } = encodeInferOutputs(served.descriptor, served.signature.outputs, result, bindings, requested);
+    return {
+      model_name: served.descriptor.name,
+      model_version: served.descriptor.version,
+      id: message.id,
+      outputs,
+      raw_output_contents: raw,
+    };
+  }
+
+  /**
+   * Runs pipeline work, mapping what it throws through the pipeline (logged
+   * once, naming the model, when unexpected).
+   */
+  private guard<T>(pipeline: ModelPipeline, work: () => T): T {
+    const fail = (error: unknown): never => {
+      throw error instanceof ModelCallFailure ? error : new ModelCallFailure(pipeline.failure(error));
+    };
+    try {
+      const result = work();
+      return (result instanceof Promise ? result.catch(fail) : result) as T;
+    } catch (error) {
+      return fail(error);
+    }
+  }
+}
+
+/** Request parameters as plain values: bool, number, bigint (64-bit integers) or string. */
+function parametersOf(parameters: Record<string, InferParameterMessage>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [key, parameter] of Object.entries(parameters ?? {})) {
+    const choice = parameter.parameter_choice;
+    if (choice === undefined) continue;
+    const value = parameter[choice];
+    values[key] = choice === 'int64_param' || choice === 'uint64_param' ? BigInt(value as string) : value;
+  }
+  return values;
+}

@@ -1,0 +1,104 @@
+import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from '@nestjs/common';
+import { toCallStatus } from '../../errors/grpc-status.mapper.js';
+import type { BlazeHealthService } from '../../health/blaze-health.service.js';
+import type { InferenceStatistics } from '../../metrics/inference-statistics.js';
+import { PACKAGE_NAME, packageVersion } from '../../package-version.js';
+import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
+import type { ModelRegistry } from '../../registry/model.registry.js';
+import { packageDefinitionOf, parseProto } from '../../schema/package-definition.js';
+import { createExchangeHandler, createUnaryHandler, type CallHandlerContext } from '../../transport/call-handlers.js';
+import type { ProtocolService, UnaryRoute } from '../../transport/call-route.js';
+import { createRequestDecoder } from '../../wire/request-decoder.js';
+import { OipInferRoute } from './oip-infer.route.js';
+import { modelConfigOf, modelMetadataOf, modelStatisticsOf } from './oip-model-info.js';
+import { OipModels } from './oip-models.js';
+import { OIP_PROTO, OIP_SERVICE } from './oip.proto.js';
+
+/** Triton extensions this server implements, as `ServerMetadata` lists them. */
+export const OIP_EXTENSIONS = ['model_configuration', 'statistics', 'parameters'] as const;
+
+type RawMethod = MethodDefinition<Buffer, Buffer>;
+const passThrough = (bytes: Buffer) => bytes;
+
+/** What the OIP front end needs from the server. */
+export interface OipFrontEndDependencies {
+  readonly registry: ModelRegistry;
+  readonly pipelineOf: (name: string, version: string) => ModelPipeline;
+  readonly health: BlazeHealthService;
+  readonly statistics: InferenceStatistics;
+  readonly context: CallHandlerContext;
+  readonly logger: Logger;
+}
+
+/** The parsed OIP service, shared by every server in the process. */
+let parsed: { root: ReturnType<typeof parseProto>; service: ServiceDefinition } | undefined;
+
+/** The OIP package definition, e.g. for server reflection. */
+export function oipPackageDefinition() {
+  return packageDefinitionOf(oipRoot().root);
+}
+
+function oipRoot() {
+  if (!parsed) {
+    const root = parseProto(OIP_PROTO);
+    parsed = { root, service: packageDefinitionOf(root)[OIP_SERVICE] as ServiceDefinition };
+  }
+  return parsed;
+}
+
+/**
+ * @internal The Open Inference Protocol (KServe v2) front end:
+ * `inference.GRPCInferenceService` with the Triton extensions tools rely on.
+ * Every request is decoded strictly (as BlazeRPC requests are), and calls
+ * run through the transport's call tracking, so drain, deadlines, metrics
+ * and call logs apply as to BlazeRPC calls.
+ */
+export function createOipService(deps: OipFrontEndDependencies): ProtocolService {
+  const { root, service } = oipRoot();
+  const definition: Record<string, RawMethod> = {};
+  for (const [name, method] of Object.entries(service)) {
+    definition[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
+  }
+  const models = new OipModels(deps.registry, deps.pipelineOf, deps.health);
+  const method = (name: string) => service[name] as MethodDefinition<object, object>;
+  const decoder = (type: string) => createRequestDecoder(root, `inference.${type}`);
+  const { context, logger, statistics } = deps;
+  const simple = (name: string, answer: (request: Record<string, string>) => object): UnaryRoute => {
+    const decode = decoder(`${name}Request`);
+    const { responseSerialize } = method(name);
+    return {
+      method: name,
+      protocol: 'oip',
+      answer: (bytes) => responseSerialize(answer(decode(bytes) as Record<string, string>)),
+      failure: (error) => {
+        const status = toCallStatus(error);
+        if (status.unexpected) logger.error(`inference.${name} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
+        return { code: status.code, details: status.details };
+      },
+    };
+  };
+  const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
+    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger);
+
+  const routes: UnaryRoute[] = [
+    simple('ServerLive', () => ({ live: true })),
+    simple('ServerReady', () => ({ ready: models.isServerReady() })),
+    simple('ServerMetadata', () => ({ name: PACKAGE_NAME, version: packageVersion(), extensions: [...OIP_EXTENSIONS] })),
+    simple('ModelReady', ({ name, version }) => ({ ready: models.isReady(models.find(name!, version!)) })),
+    simple('ModelMetadata', ({ name, version }) => modelMetadataOf(models.find(name!, version!), models.versions(name!))),
+    simple('ModelConfig', ({ name, version }) => ({ config: modelConfigOf(models.find(name!, version!)) })),
+    simple('ModelStatistics', ({ name, version }) => ({ model_stats: modelStatisticsOf(models, statistics, name!, version!) })),
+    simple('RepositoryIndex', (request) => ({
+      models: models
+        .all()
+        .filter((model) => !(request as unknown as { ready: boolean }).ready || models.isReady(model))
+        .map((model) => ({ name: model.descriptor.name, version: model.descriptor.version, state: models.isReady(model) ? 'READY' : 'UNAVAILABLE', reason: '' })),
+    })),
+    infer('ModelInfer'),
+  ];
+  const handlers: UntypedServiceImplementation = {};
+  for (const route of routes) handlers[route.method] = createUnaryHandler(route, context);
+  handlers.ModelStreamInfer = createExchangeHandler(infer('ModelStreamInfer'), context);
+  return { definition, handlers };
+}
