@@ -5,26 +5,34 @@ import { OipModels } from '../fixtures/oip.models.js';
 import { TypedModels } from '../fixtures/typed.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { OipSpecClient, rawBytes, rawFloat32, readBytes, readFloat32 } from '../helpers/oip-spec-client.js';
-import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import type { ModuleMetadata } from '@nestjs/common';
+import { startApp, testServerOptions, type RunningApp, type StartOptions } from '../helpers/start-app.js';
+
+/** Starts an app for the enclosing describe, with a spec-only OIP client and a BlazeRPC client on it. */
+function serveBothProtocols(metadata: ModuleMetadata, options?: StartOptions) {
+  const suite = {} as { running: RunningApp; oip: OipSpecClient; blaze: ModelClient };
+  beforeAll(async () => {
+    suite.running = await startApp(metadata, options);
+    suite.oip = new OipSpecClient(suite.running.address);
+    suite.blaze = new ModelClient(suite.running.address, suite.running.registry.protoText);
+  });
+  afterAll(async () => {
+    suite.oip?.close();
+    suite.blaze?.close();
+    await suite.running?.app.close();
+  });
+  return suite;
+}
 
 const IRIS_ROWS = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
 const features = (values = IRIS_ROWS) => ({ name: 'features', datatype: 'FP32', shape: [values.length / 4, 4] });
 
 describe('the Open Inference Protocol (KServe v2) on the sample app, called by a client that knows only the spec', () => {
+  const suite = serveBothProtocols({ imports: [AppModule.forRoot(testServerOptions)] });
   let running: RunningApp;
   let oip: OipSpecClient;
   let blaze: ModelClient;
-
-  beforeAll(async () => {
-    running = await startApp({ imports: [AppModule.forRoot(testServerOptions)] });
-    oip = new OipSpecClient(running.address);
-    blaze = new ModelClient(running.address, running.registry.protoText);
-  });
-  afterAll(async () => {
-    oip?.close();
-    blaze?.close();
-    await running?.app.close();
-  });
+  beforeAll(() => ({ running, oip, blaze } = suite));
 
   it('answers ServerLive, ServerReady and ServerMetadata', async () => {
     await expect(oip.call('ServerLive', {})).resolves.toEqual({ live: true });
@@ -136,20 +144,11 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
 });
 
 describe('OIP beside BlazeRPC on every kind of field, versions, parameters and shared batches', () => {
+  const suite = serveBothProtocols({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [OipModels, TypedModels] }, { http: true });
   let running: RunningApp;
   let oip: OipSpecClient;
   let blaze: ModelClient;
-
-  beforeAll(async () => {
-    running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [OipModels, TypedModels] }, { http: true });
-    oip = new OipSpecClient(running.address);
-    blaze = new ModelClient(running.address, running.registry.protoText);
-  });
-  afterAll(async () => {
-    oip?.close();
-    blaze?.close();
-    await running?.app.close();
-  });
+  beforeAll(() => ({ running, oip, blaze } = suite));
 
   it('routes model_version, and the default version when it is empty', async () => {
     const call = (model_version: string) =>
