@@ -258,11 +258,7 @@ describe('OIP ModelInfer codec', () => {
       expect(error.message).toBe("Input 'x': the shape has 3 elements, contents.fp32_contents has 0");
     });
 
-    // BUG (reported, not fixed here): int_contents/uint_contents values are stored into INT8/INT16/UINT8/UINT16
-    // typed arrays without a range check, so 300 silently becomes 44 and -200 becomes 56 in an INT8 tensor,
-    // and 256 becomes 0 in a UINT8 one. The codec has a message for this ("holds a value out of range") that
-    // is never reached. Turn into `it` once fixed.
-    it.failing.each([
+    it.each([
       ['INT8', 'int8', { int_contents: [300] }],
       ['INT8', 'int8', { int_contents: [-200] }],
       ['INT16', 'int16', { int_contents: [40000] }],
@@ -715,10 +711,7 @@ describe('OIP ModelInfer codec', () => {
       expect(bindings.size).toBe(0);
     });
 
-    // BUG (reported, not fixed here): encodeInferOutputs checks each output against a fresh copy of the
-    // request's bindings, so two outputs declared [m] and [m] (m bound by no input) may disagree; the
-    // BlazeRPC codec (ModelCodec.encode) shares one scope across outputs and refuses this with InferenceError.
-    it.failing("refuses outputs that disagree on a symbolic dimension the inputs do not bind, as BlazeRPC does", () => {
+    it("refuses outputs that disagree on a symbolic dimension the inputs do not bind, as BlazeRPC does", () => {
       const error = thrown(() =>
         encodeInferOutputs(model('pair'), sig('pair').outputs, { a: Tensor.from('float32', [2], [1, 2]), b: Tensor.from('float32', [3], [1, 2, 3]) }, new Map(), []),
       );

@@ -73,5 +73,5 @@ export function tritonDataType(datatype: OipDatatype): string {
 
 /** Whether `name` is an OIP datatype. */
 export function isOipDatatype(name: string): name is OipDatatype {
-  return name === 'BYTES' || name in OIP_ITEM_SIZE;
+  return name === 'BYTES' || Object.hasOwn(OIP_ITEM_SIZE, name);
 }

@@ -165,10 +165,17 @@ function contentsData(datatype: OipDatatype, input: InferInputMessage, count: nu
   const values = typedContents(input, key, count, name) as ArrayLike<number | string | boolean>;
   const data = new DTYPE_STORAGE[dtype](count);
   const big = dtype === 'int64' || dtype === 'uint64';
+  // int_contents and uint_contents are 32-bit on the wire: a value that does not fit INT8..UINT16 must not wrap.
+  const narrow = datatype === 'INT8' || datatype === 'INT16' || datatype === 'UINT8' || datatype === 'UINT16';
+  const outOfRange = () => new ValidationError(`Input '${name}': ${key} holds a value out of range for ${datatype}`, name);
   try {
-    for (let i = 0; i < count; i++) (data as unknown as Array<number | bigint>)[i] = big ? BigInt(values[i] as string) : Number(values[i]);
-  } catch {
-    throw new ValidationError(`Input '${name}': ${key} holds a value out of range for ${datatype}`, name);
+    for (let i = 0; i < count; i++) {
+      const value = big ? BigInt(values[i] as string) : Number(values[i]);
+      (data as unknown as Array<number | bigint>)[i] = value;
+      if (narrow && data[i] !== value) throw outOfRange();
+    }
+  } catch (error) {
+    throw error instanceof ValidationError ? error : outOfRange();
   }
   return data;
 }
@@ -213,9 +220,11 @@ export function encodeInferOutputs(
   const chosen = requested.length === 0 ? signature : requested.map((name) => signature.find((s) => s.name === name)!);
   const outputs: InferOutputMessage[] = [];
   const raw: Uint8Array[] = [];
+  // One scope for all outputs: they must agree with the request's sizes and with each other, without adding to the request's.
+  const scope: SymbolBindings = new Map(bindings);
   for (const declared of chosen) {
     const value = model.namedOutputs ? namedValue(model, result, declared.name) : result;
-    const encoded = encodeOutput(model, declared, value, new Map(bindings));
+    const encoded = encodeOutput(model, declared, value, scope);
     outputs.push({ name: declared.name, datatype: declared.datatype, shape: encoded.shape });
     raw.push(encoded.bytes);
   }
