@@ -15,6 +15,8 @@ export interface LoadTarget {
   address: string;
   /** Full method path, e.g. /blazerpc.InferenceService/PredictEcho. */
   path: string;
+  /** This target's request bytes (base64), when they differ from the plan's `request`. */
+  request?: string;
 }
 
 /** A unary call sent every `intervalMs` on its own connection while each measured round runs. */
@@ -120,7 +122,9 @@ interface Caller {
 
 async function run(plan: LoadPlan): Promise<RoundResult[]> {
   const request = Buffer.from(plan.request, 'base64');
-  const callers = plan.targets.map((target) => makeCaller(plan, target, request, plan.connections ?? 2));
+  const callers = plan.targets.map((target) =>
+    makeCaller(plan, target, target.request === undefined ? request : Buffer.from(target.request, 'base64'), plan.connections ?? 2),
+  );
   const probes = plan.probe
     ? plan.targets.map((target) => makeCaller(plan, { ...target, path: plan.probe!.path }, Buffer.from(plan.probe!.request, 'base64'), 1))
     : [];
