@@ -1,6 +1,6 @@
 import type { PipeTransform, Type } from '@nestjs/common';
-import type { TypeRef } from '../schema/type-ref.js';
-import { isTypeRef } from '../schema/type-ref.js';
+import type { InputTypeRef } from '../schema/type-ref.js';
+import { isInputTypeRef } from '../schema/type-ref.js';
 import { recordInputArg, recordModelParam } from './model-param.metadata.js';
 
 /**
@@ -14,12 +14,13 @@ import { recordInputArg, recordModelParam } from './model-param.metadata.js';
  * echo(@Input('text') text: string) {}
  * score(@Input('tokens', [String]) tokens: string[]) {}
  * iris(@Input('features', Tensor.of('float32', ['batch', 4])) x: Tensor) {}
+ * tally(@Input('text', Stream(String)) texts: AsyncIterable<string>) {} // the client streams; pipes run per message
  * ```
  */
-export function Input(name: string, type?: TypeRef, ...pipes: (PipeTransform | Type<PipeTransform>)[]): ParameterDecorator;
+export function Input(name: string, type?: InputTypeRef, ...pipes: (PipeTransform | Type<PipeTransform>)[]): ParameterDecorator;
 export function Input(name: string, ...pipes: (PipeTransform | Type<PipeTransform>)[]): ParameterDecorator;
 export function Input(name: string, ...rest: unknown[]): ParameterDecorator {
-  const type = rest.length > 0 && isTypeRef(rest[0]) ? (rest.shift() as TypeRef) : undefined;
+  const type = rest.length > 0 && isInputTypeRef(rest[0]) ? (rest.shift() as InputTypeRef) : undefined;
   const pipes = rest as (PipeTransform | Type<PipeTransform>)[];
   return (target, key, index) => {
     if (key === undefined) return;

@@ -1,14 +1,14 @@
 import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import type { ExecutionContext, PipeTransform, Type } from '@nestjs/common';
 import { MODEL_PARAMS_METADATA } from '../blaze-rpc.constants.js';
-import type { TypeRef } from '../schema/type-ref.js';
+import type { InputTypeRef } from '../schema/type-ref.js';
 
 /** @internal Numeric param type of `@Input`, read by the model params factory. */
 export const INPUT_PARAM_TYPE = 0;
 
 /** @internal What the explorer learns of one decorated parameter. */
 export type ModelParamMetadata =
-  | { kind: 'input'; index: number; name: string; type?: TypeRef }
+  | { kind: 'input'; index: number; name: string; type?: InputTypeRef }
   | { kind: 'context'; index: number }
   | { kind: 'depends'; index: number; dependency: string };
 

@@ -18,6 +18,11 @@ export abstract class BlazeMetrics {
   abstract recordQueueWait(model: string, seconds: number): void;
   /** The model's batch queue now holds `depth` requests. */
   abstract setQueueDepth(model: string, depth: number): void;
+  /**
+   * A streaming call ended having read `messagesIn` request messages and
+   * written `messagesOut` responses, the first `firstResponseSeconds` after it began.
+   */
+  abstract recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void;
 }
 
 /** @internal Metrics off. */
@@ -27,4 +32,5 @@ export class NoopBlazeMetrics extends BlazeMetrics {
   recordInferenceDuration(): void {}
   recordQueueWait(): void {}
   setQueueDepth(): void {}
+  recordStream(): void {}
 }

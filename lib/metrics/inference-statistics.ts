@@ -113,6 +113,10 @@ export class StatisticsRecordingMetrics extends BlazeMetrics {
   setQueueDepth(model: string, depth: number): void {
     this.sink.setQueueDepth(model, depth);
   }
+
+  recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
+    this.sink.recordStream(method, messagesIn, messagesOut, firstResponseSeconds);
+  }
 }
 
 function empty(): ModelStatisticsSnapshot {

@@ -9,4 +9,6 @@ export const METRIC = {
   queueDepth: 'blazerpc_queue_depth',
   inferenceDuration: 'blazerpc_inference_duration_seconds',
   eventLoopDelay: 'blazerpc_event_loop_delay_seconds',
+  streamMessages: 'blazerpc_stream_messages_total',
+  timeToFirstResponse: 'blazerpc_time_to_first_response_seconds',
 } as const;

@@ -52,6 +52,13 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       labelNames: ['method', 'protocol'],
       buckets: LATENCY_BUCKETS,
     }),
+    makeCounterProvider({ name: METRIC.streamMessages, help: 'Messages of streaming calls, by rpc method and direction (in: requests read, out: responses written)', labelNames: ['method', 'direction'] }),
+    makeHistogramProvider({
+      name: METRIC.timeToFirstResponse,
+      help: 'Time from the start of a streaming call to its first response message, in seconds',
+      labelNames: ['method'],
+      buckets: LATENCY_BUCKETS,
+    }),
     makeCounterProvider({ name: METRIC.inferenceCount, help: 'Requests the model served', labelNames: ['model'] }),
     makeCounterProvider({ name: METRIC.inferenceExecCount, help: 'Model executions (one per batch)', labelNames: ['model'] }),
     makeHistogramProvider({ name: METRIC.batchSize, help: 'Requests per model execution', labelNames: ['model'], buckets: BATCH_BUCKETS }),

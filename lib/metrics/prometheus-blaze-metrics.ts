@@ -18,6 +18,8 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     @InjectMetric(METRIC.queueWait) private readonly queueWait: Histogram<'model'>,
     @InjectMetric(METRIC.queueDepth) private readonly queueDepth: Gauge<'model'>,
     @InjectMetric(METRIC.inferenceDuration) private readonly inferenceDuration: Histogram<'model'>,
+    @InjectMetric(METRIC.streamMessages) private readonly streamMessages: Counter<'method' | 'direction'>,
+    @InjectMetric(METRIC.timeToFirstResponse) private readonly timeToFirstResponse: Histogram<'method'>,
   ) {
     super();
   }
@@ -72,6 +74,13 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
 
   setQueueDepth(model: string, depth: number): void {
     this.modelMetrics(model).queueDepth.set(depth);
+  }
+
+  // Streams end far less often than unary calls; looking the children up each time is fine.
+  recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
+    if (messagesIn > 0) this.streamMessages.labels(method, 'in').inc(messagesIn);
+    if (messagesOut > 0) this.streamMessages.labels(method, 'out').inc(messagesOut);
+    if (firstResponseSeconds !== undefined) this.timeToFirstResponse.labels(method).observe(firstResponseSeconds);
   }
 
   /** The per-model children, made once per model: these are recorded per request and per batch. */

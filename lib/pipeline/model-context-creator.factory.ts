@@ -7,7 +7,8 @@ import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-con
 import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator.js';
 import { PipesConsumer } from '@nestjs/core/pipes/pipes-consumer.js';
 import { PipesContextCreator } from '@nestjs/core/pipes/pipes-context-creator.js';
-import type { PipeTransform } from '@nestjs/common';
+import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { InputStream } from './input-stream.js';
 import { CALL_PARAM_TYPE } from './call-argument.js';
 
 /**
@@ -32,10 +33,17 @@ type ParamOptions = Parameters<ExternalContextCreator['createPipesFn']>[1][numbe
 
 /**
  * Nest's context creator, except that the call argument (see
- * `defineModelArguments`) is passed through as it is: pipes transform what
- * the client sent, never the call itself.
+ * `defineModelArguments`) is passed through as it is (pipes transform what
+ * the client sent, never the call itself), and pipes run per message on a
+ * streamed input.
  */
 class ModelContextCreator extends ExternalContextCreator {
+  /** A streamed input goes through its pipes one message at a time, as the handler reads it. */
+  override async getParamValue<T>(value: T, metadata: ArgumentMetadata, pipes: PipeTransform[]): Promise<unknown> {
+    if (value instanceof InputStream && pipes.length > 0) return value.map((item) => super.getParamValue(item, metadata, pipes));
+    return super.getParamValue(value, metadata, pipes);
+  }
+
   override createPipesFn(pipes: PipeTransform[], paramsOptions: ParamOptions[]): PipesFn {
     const call = paramsOptions.find((param) => param.type === CALL_PARAM_TYPE);
     const piped = super.createPipesFn(pipes, call ? paramsOptions.filter((param) => param !== call) : paramsOptions);

@@ -20,8 +20,10 @@ export interface ModelDescriptor {
   readonly version: string;
   /** Whether `Predict{Name}` serves this version. */
   readonly isDefault: boolean;
-  /** Server streaming. */
+  /** Server streaming: the model answers with a stream of responses. */
   readonly streaming: boolean;
+  /** Client streaming: the model takes a stream of request messages (its one input is a `Stream(...)`). */
+  readonly inputStreaming: boolean;
   /** `@Model({ description })`. */
   readonly description?: string;
   /** Request fields, in field-number order. */

@@ -6,6 +6,7 @@ import type { ModelDescriptor, ModelFieldSpec } from './model-descriptor.interfa
 import { FIELD_NAME_PATTERN, isProtoKeyword, MODEL_NAME_PATTERN, VERSION_PATTERN } from './proto-naming.js';
 import { registrationMessages as messages } from './registration.messages.js';
 import { isTypeRef } from './type-ref.js';
+import { StreamType } from './stream-type.js';
 
 /** A model's schema before the registry names its rpc methods and messages. */
 export type ModelSchema = Omit<ModelDescriptor, 'isDefault' | 'rpcMethods' | 'requestType' | 'responseType'>;
@@ -26,20 +27,23 @@ export function createModelSchema(declaration: ModelDeclaration): ModelSchema {
 
   const streaming = resolveStreaming(declaration, where, fail);
   const { outputs, namedOutputs } = resolveOutputs(declaration, streaming, where, fail);
+  const { inputs, inputStreaming } = resolveInputs(declaration, where, fail);
   return {
     name: metadata.name,
     version,
     streaming,
+    inputStreaming,
     description: metadata.options.description,
-    inputs: resolveInputs(declaration, where, fail),
+    inputs,
     outputs,
     namedOutputs,
     handler: `${className}.${methodName}`,
-    unbatchedReason: unbatchedReason(declaration, streaming),
+    unbatchedReason: inputStreaming ? 'its requests stream in' : unbatchedReason(declaration, streaming),
   };
 }
 
-function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: string) => never): ModelFieldSpec[] {
+function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: string) => never): { inputs: ModelFieldSpec[]; inputStreaming: boolean } {
+  const streamed: string[] = [];
   const byIndex = new Map<number, ModelParamMetadata>(declaration.params.map((param) => [param.index, param]));
   const custom = new Set(declaration.customParamIndexes);
   const inputs: ModelFieldSpec[] = [];
@@ -53,10 +57,12 @@ function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: s
     if (param.kind !== 'input') continue;
     checkFieldName(param.name, 'input', where, fail);
     if (inputs.some((input) => input.name === param.name)) fail(messages.duplicateInput(where, param.name));
+    if (param.type instanceof StreamType) streamed.push(param.name);
     const type = resolveInputType(param, declaration.paramtypes[index], where, fail);
     inputs.push({ name: param.name, number: inputs.length + 1, type });
   }
-  return inputs;
+  if (streamed.length > 0 && inputs.length > 1) fail(messages.streamedInputNotAlone(where, streamed[0]!, inputs.map((input) => input.name)));
+  return { inputs, inputStreaming: streamed.length > 0 };
 }
 
 function resolveInputType(
@@ -66,7 +72,7 @@ function resolveInputType(
   fail: (m: string) => never,
 ): FieldType {
   if (param.type !== undefined) {
-    const resolved = resolveTypeRef(param.type);
+    const resolved = resolveTypeRef(param.type instanceof StreamType ? param.type.element : param.type);
     return 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `input '${param.name}'`, resolved.problem));
   }
   return inferFromDesignType(designType) ?? fail(messages.uninferableInput(where, param.index, param.name, designType));

@@ -40,12 +40,13 @@ export function generateProto(protoPackage: string, models: readonly ModelDescri
 
 function rpcLines(model: ModelDescriptor): string[] {
   const stream = model.streaming ? 'stream ' : '';
+  const streamIn = model.inputStreaming ? 'stream ' : '';
   const about = `  // Model '${model.name}', version ${model.version}${model.isDefault ? ' (default)' : ''}.`;
   const description = model.description ? [`  // ${model.description.replace(/\s*\n\s*/g, ' ')}`] : [];
   return [
     about,
     ...description,
-    ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${model.requestType}) returns (${stream}${model.responseType});`),
+    ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`),
   ];
 }
 

@@ -30,6 +30,10 @@ export const registrationMessages = {
     `${where}: ${what}: ${problem}. Use String, Boolean, Number, Float32, Float64, Int32, Int64, UInt32, UInt64, Bytes, [T] or Tensor.of(dtype, shape).`,
   uninferableResult: (where: string, name: string) =>
     `${where}: the result type cannot be read from the method signature. Declare it, e.g. @Model('${name}', { returns: String }).`,
+  streamedInputNotAlone: (where: string, name: string, inputs: string[]) =>
+    `${where}: input '${name}' is a Stream(...), so it must be the model's only @Input (it has ${inputs.map((i) => `'${i}'`).join(', ')}): ` +
+    `each streamed request message carries that one field. Stream one input, or take the others as a tensor or list in it; ` +
+    `@Ctx() and @Depends() may stay.`,
   streamingMismatch: (where: string, name: string) =>
     `${where}: the method is a generator, so it streams, but { streaming: false } was given. ` +
     `Remove the option, or return a single value instead of yielding: @Model('${name}').`,

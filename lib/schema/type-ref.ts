@@ -1,5 +1,6 @@
 import { TensorSpec } from '../tensor/tensor-spec.js';
 import { ScalarType } from './scalar-type.js';
+import { StreamType } from './stream-type.js';
 
 /**
  * What `@Input(name, type)` and `@Model({ returns })` accept: `String`,
@@ -14,6 +15,9 @@ export type TypeRef =
   | TensorSpec
   | readonly [TypeRef];
 
+/** What `@Input(name, type)` accepts: a `TypeRef`, or `Stream(TypeRef)` for an input the client streams. */
+export type InputTypeRef = TypeRef | StreamType;
+
 /** Named outputs: one response field per entry, e.g. `{ label: String, score: Float32 }`. */
 export type NamedTypeRefs = Readonly<Record<string, TypeRef>>;
 
@@ -27,4 +31,9 @@ export function isTypeRef(value: unknown): value is TypeRef {
     value instanceof TensorSpec ||
     Array.isArray(value)
   );
+}
+
+/** Tells an `@Input` type (a `TypeRef` or `Stream(...)`) from a pipe. */
+export function isInputTypeRef(value: unknown): value is InputTypeRef {
+  return value instanceof StreamType || isTypeRef(value);
 }

@@ -1,14 +1,17 @@
 import {
   status as GrpcStatus,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   type ServerDuplexStream,
+  type ServerReadableStream,
   type ServerWritableStream,
 } from '@grpc/grpc-js';
+import type { StreamSource } from '../pipeline/stream-source.js';
 import type { CallFailure } from '../pipeline/model-pipeline.js';
 import type { CallObserver } from './call-observer.js';
-import type { ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
+import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
 import type { CallTracker } from './call-tracker.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
 
@@ -64,16 +67,77 @@ export function createExchangeHandler(route: ExchangeRoute, context: CallHandler
   return (call) => serveStream(route, call, context, (inflight) => writeExchanges(route, call, inflight));
 }
 
+/**
+ * @internal grpc-js handler of a client-streaming route: the handler pulls the
+ * request messages (see `incoming`), and its one result is the answer.
+ */
+export function createClientStreamHandler(route: ClientStreamRoute, context: CallHandlerContext): handleClientStreamingCall<Buffer, Buffer> {
+  return (call, callback) => {
+    let response: Buffer | undefined;
+    const { inflight, finish } = trackCall(route, call, context, (failure) => callback(failure, response));
+    if (!inflight) return;
+    route.answerStream(incoming(call, inflight), call, inflight).then(
+      (bytes) => {
+        response = bytes;
+        finish();
+      },
+      (error) => finish.done || finish(route.failure(error)),
+    );
+  };
+}
+
+/**
+ * @internal grpc-js handler of a bidirectional model call: request messages
+ * are pulled as the handler reads them, responses written as it yields them,
+ * each side with HTTP/2 flow control.
+ */
+export function createDuplexHandler(route: DuplexRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => serveStream(route, call, context, async (inflight) => write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight));
+}
+
+/**
+ * A call's request messages, read one at a time as they are asked for: the
+ * call's readable buffers a few messages, then HTTP/2 flow control holds the
+ * client back. A cancel, a disconnect or a passed deadline makes the pending
+ * read throw the call's status; a client's half-close ends the iteration.
+ */
+function incoming(call: ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall): AsyncIterable<Buffer> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      const { signal } = inflight;
+      // Not destroyed when reading ends: a duplex call still has its responses and status to send.
+      const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+      let stopped: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        stopped = () => reject(signal.reason);
+        signal.addEventListener('abort', stopped, { once: true });
+      });
+      aborted.catch(() => undefined);
+      try {
+        for (;;) {
+          if (signal.aborted) throw signal.reason;
+          const next = await Promise.race([messages.next(), aborted]);
+          if (next.done) return;
+          inflight.messagesIn++;
+          yield next.value;
+        }
+      } finally {
+        signal.removeEventListener('abort', stopped!);
+      }
+    },
+  };
+}
+
 /** Tracks a streaming call, runs `write` to the end of its responses, and ends it with OK or the failure's status. */
 function serveStream(
-  route: StreamRoute | ExchangeRoute,
+  route: StreamRoute | ExchangeRoute | DuplexRoute,
   call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>,
   context: CallHandlerContext,
-  write: (inflight: InflightCall) => Promise<void>,
+  run: (inflight: InflightCall) => Promise<void>,
 ): void {
   const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
   if (!inflight) return;
-  write(inflight).then(
+  run(inflight).then(
     () => finish(),
     (error) => finish.done || finish(route.failure(error)),
   );
@@ -90,7 +154,7 @@ interface CallFinisher {
  * drains, the call is refused at once (`inflight` is then undefined).
  */
 function trackCall(
-  route: UnaryRoute | StreamRoute | ExchangeRoute,
+  route: UnaryRoute | StreamRoute | ExchangeRoute | ClientStreamRoute | DuplexRoute,
   call: ModelCall,
   { tracker, observe }: CallHandlerContext,
   send: (failure: CallFailure | null) => void,
@@ -107,6 +171,9 @@ function trackCall(
         method: route.method,
         protocol: route.protocol,
         model: inflight?.model,
+        stream: inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0)
+          ? { in: inflight.messagesIn, out: inflight.messagesOut, firstResponseSeconds: inflight.firstResponseAt === undefined ? undefined : (inflight.firstResponseAt - started) / 1000 }
+          : undefined,
         peer: call.getPeer(),
         code: failure?.code ?? GrpcStatus.OK,
         seconds: (performance.now() - started) / 1000,
@@ -121,15 +188,26 @@ function trackCall(
 }
 
 async function pump(route: StreamRoute, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+  await write(await route.open(call.request, call, inflight), call, inflight);
+}
+
+/** Writes a stream's results as they come, waiting for the client to read when HTTP/2 says so. */
+async function write(
+  { source, encode }: { source: StreamSource; encode: (result: unknown) => Buffer },
+  call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>,
+  inflight: InflightCall,
+): Promise<void> {
   const { signal } = inflight;
-  const { source, encode } = await route.open(call.request, call, inflight);
   const stop = () => void source.return?.().catch(() => undefined);
   signal.addEventListener('abort', stop, { once: true });
   try {
     while (!signal.aborted) {
       const next = await source.next();
       if (next.done || signal.aborted) break;
-      if (!call.write(encode(next.value))) await drained(call, signal);
+      const flowing = call.write(encode(next.value));
+      inflight.firstResponseAt ??= performance.now();
+      inflight.messagesOut++;
+      if (!flowing) await drained(call, signal);
     }
   } catch (error) {
     await source.return?.().catch(() => undefined);

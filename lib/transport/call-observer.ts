@@ -11,6 +11,8 @@ export interface CallOutcome {
   readonly protocol: string;
   /** The model called, when the call got as far as naming a known one. */
   readonly model?: string;
+  /** For a streaming call that moved messages: how many each way, and when the first response left. */
+  readonly stream?: { readonly in: number; readonly out: number; readonly firstResponseSeconds?: number };
   readonly peer: string;
   readonly code: GrpcStatus;
   readonly seconds: number;
@@ -21,7 +23,10 @@ export type CallObserver = (outcome: CallOutcome) => void;
 
 /** @internal Counts each call once in `blazerpc_requests_total` and times it. */
 export function metricsObserver(metrics: BlazeMetrics): CallObserver {
-  return ({ method, protocol, code, seconds }) => metrics.recordCall(method, code, seconds, protocol);
+  return ({ method, protocol, code, seconds, stream }) => {
+    metrics.recordCall(method, code, seconds, protocol);
+    if (stream) metrics.recordStream(method, stream.in, stream.out, stream.firstResponseSeconds);
+  };
 }
 
 /** @internal Counts each call's success or failure, and its time, for the model it was for. */

@@ -28,6 +28,17 @@ export interface StreamRoute extends RouteBase {
   open(bytes: Buffer, call: ModelCall, inflight: InflightCall): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
 }
 
+/** @internal A client-streaming rpc: a stream of request messages, one response. */
+export interface ClientStreamRoute extends RouteBase {
+  /** Answers once the handler has its result; `messages` yields each request message as it is pulled. */
+  answerStream(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall): Promise<Buffer>;
+}
+
+/** @internal A bidirectional rpc that is one model call: request messages in, a stream of responses out. */
+export interface DuplexRoute extends RouteBase {
+  openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
+}
+
 /**
  * @internal A bidirectional rpc whose every request gets its own responses,
  * in request order (OIP's `ModelStreamInfer`). A request's failure is the

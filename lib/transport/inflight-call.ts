@@ -1,8 +1,12 @@
-import { status as GrpcStatus, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { CallStatusError } from '../errors/call-status.error.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
-export type ModelCall = ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+export type ModelCall =
+  | ServerUnaryCall<Buffer, Buffer>
+  | ServerWritableStream<Buffer, Buffer>
+  | ServerReadableStream<Buffer, Buffer>
+  | ServerDuplexStream<Buffer, Buffer>;
 
 /** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
 const DEADLINE_SKEW_MS = 25;
@@ -20,6 +24,12 @@ export class InflightCall {
   readonly deadline: Date | undefined;
   /** The model the call turned out to be for, once its route knows (for per-model statistics). */
   model?: string;
+  /** Request messages read so far (streams only). */
+  messagesIn = 0;
+  /** Response messages written so far (streams only). */
+  messagesOut = 0;
+  /** When the first response message was written, in `performance.now()` time (streams only). */
+  firstResponseAt?: number;
   private controller?: AbortController;
   private stopped?: StopReason;
   private ended = false;

@@ -60,7 +60,7 @@ describe('health and reflection over a real connection', () => {
         expect(service.watchedServiceCount).toBe(before);
       }
       watcher.close();
-    }, 60_000);
+    }, 120_000);
 
     it('Watch sends the current status, then SERVICE_UNKNOWN for unknown services', async () => {
       const first = (stream: grpc.ClientReadableStream<{ status: string }>) =>

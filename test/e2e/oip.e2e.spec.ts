@@ -98,7 +98,7 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     await expect(oip.call('ModelReady', { name: 'iris' })).resolves.toEqual({ ready: true });
     const index = await oip.call('RepositoryIndex', {});
     expect(index.models.map((m: any) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual(
-      ['echo@1:READY', 'info@1:READY', 'iris@1:READY', 'secure@1:READY', 'tokens@1:READY'],
+      ['echo@1:READY', 'info@1:READY', 'iris@1:READY', 'relay@1:READY', 'secure@1:READY', 'tally@1:READY', 'tokens@1:READY'],
     );
     const { config } = await oip.call('ModelConfig', { name: 'iris' });
     expect(config).toMatchObject({ name: 'iris', max_batch_size: 32, input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }], output: [{ name: 'result', data_type: 'TYPE_FP32', dims: ['3'] }] });

@@ -39,6 +39,22 @@ export class ModelClient {
     return (this.raw as any)[method](request, toMetadata(options.metadata), callOptions(options));
   }
 
+  /** A client-streaming call: write messages, `end()`, then await `response`. */
+  upload<T = any>(method: string, options: CallOptions = {}): { call: grpc.ClientWritableStream<any>; response: Promise<T> } {
+    let call!: grpc.ClientWritableStream<any>;
+    const response = new Promise<T>((resolve, reject) => {
+      call = (this.raw as any)[method](toMetadata(options.metadata), callOptions(options), (error: grpc.ServiceError | null, reply: T) =>
+        error ? reject(error) : resolve(reply),
+      );
+    });
+    return { call, response };
+  }
+
+  /** A bidirectional call. */
+  duplex(method: string, options: CallOptions = {}): grpc.ClientDuplexStream<any, any> {
+    return (this.raw as any)[method](toMetadata(options.metadata), callOptions(options));
+  }
+
   close(): void {
     this.raw.close();
   }

@@ -125,6 +125,7 @@ function tensorModel(dtype: TensorDType): ModelDescriptor {
     version: '1',
     isDefault: true,
     streaming: false,
+    inputStreaming: false,
     inputs: [{ name: 'x', number: 1, type }],
     outputs: [{ name: 'result', number: 1, type }],
     namedOutputs: false,

@@ -1,13 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import protobuf from 'protobufjs';
-import { BlazeRpcModule, Float32, Input, Int64, Model, ModelRegistry, Tensor } from '../../lib/index.js';
+import { BlazeRpcModule, Float32, Input, Int64, Model, ModelRegistry, Stream, Tensor, UInt32 } from '../../lib/index.js';
 
 @Injectable()
 class CatalogModels {
   @Model('text-gen', { returns: String, description: 'Generates text.' })
   async *generate(@Input('prompt') prompt: string, @Input('max_tokens', Int64) _max: bigint) {
     yield prompt;
+  }
+
+  @Model('tally', { returns: UInt32 })
+  async tally(@Input('text', Stream(String)) texts: AsyncIterable<string>) {
+    let words = 0;
+    for await (const text of texts) words += text.length;
+    return words;
+  }
+
+  @Model('transcribe', { returns: String })
+  async *transcribe(@Input('chunk', Stream(Tensor.of('float32', ['samples']))) chunks: AsyncIterable<Tensor>) {
+    for await (const chunk of chunks) yield `${chunk.size} samples`;
   }
 
   @Model('IrisModel', { returns: Tensor.of('float32', ['batch', 3]) })
@@ -69,9 +81,17 @@ describe('proto generation', () => {
       'PredictSentimentV2',
       'PredictSentimentV10',
       'PredictSentiment',
+      'PredictTally',
       'PredictTextGen',
+      'PredictTranscribe',
     ]);
-    expect(service.methods.PredictTextGen.responseStream).toBe(true);
+    // All four call kinds: unary, server streaming, client streaming, both ways.
+    const kinds = (rpc: string) => [service.methods[rpc]!.requestStream ?? false, service.methods[rpc]!.responseStream ?? false];
+    expect(kinds('PredictIrisModel')).toEqual([false, false]);
+    expect(kinds('PredictTextGen')).toEqual([false, true]);
+    expect(kinds('PredictTally')).toEqual([true, false]);
+    expect(kinds('PredictTranscribe')).toEqual([true, true]);
+    expect(root.lookupType('blazerpc.TranscribeRequest').fieldsArray.map((f) => [f.name, f.id, f.type])).toEqual([['chunk', 1, 'TensorProto']]);
     expect(service.methods.PredictSentiment.requestType).toBe('SentimentV10Request');
     const request = root.lookupType('blazerpc.TextGenRequest');
     expect(request.fieldsArray.map((f) => [f.name, f.id, f.type])).toEqual([

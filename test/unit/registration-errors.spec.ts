@@ -1,6 +1,6 @@
 import { Controller, Injectable, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { BlazeRpcModule, ConfigurationError, Ctx, BlazeContext, Input, Model, Tensor } from '../../lib/index.js';
+import { BlazeRpcModule, ConfigurationError, Ctx, BlazeContext, Input, Model, Stream, Tensor } from '../../lib/index.js';
 
 /** Compiles and initialises a module holding `providers`; resolves to the error init failed with. */
 async function initError(...providers: Type[]): Promise<ConfigurationError> {
@@ -142,6 +142,22 @@ describe('registration errors fail startup with the fix', () => {
       }
     }
     expect((await initError(Bad)).message).toContain("input name 'package' is a proto keyword. Rename it, e.g. 'package_value'.");
+  });
+
+  it('a streamed input beside other inputs is refused, naming them and the fix', async () => {
+    @Injectable()
+    class Mixed {
+      @Model('mixed', { returns: String })
+      async mixed(@Input('chunk', Stream(String)) chunks: AsyncIterable<string>, @Input('language') language: string) {
+        for await (const chunk of chunks) return `${language}:${chunk}`;
+        return language;
+      }
+    }
+    const error = await initError(Mixed);
+    expect(error.message).toBe(
+      "@Model('mixed') on Mixed.mixed: input 'chunk' is a Stream(...), so it must be the model's only @Input (it has 'chunk', 'language'): " +
+        'each streamed request message carries that one field. Stream one input, or take the others as a tensor or list in it; @Ctx() and @Depends() may stay.',
+    );
   });
 
   it('a generator declared { streaming: false } is a mismatch', async () => {

@@ -3,9 +3,16 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import type protobuf from 'protobufjs';
 import { BlazeContext } from '../../context/blaze-context.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
+import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { ModelRegistry } from '../../registry/model.registry.js';
-import { createStreamHandler, createUnaryHandler, type CallHandlerContext } from '../../transport/call-handlers.js';
-import type { ProtocolService, StreamRoute, UnaryRoute } from '../../transport/call-route.js';
+import {
+  createClientStreamHandler,
+  createDuplexHandler,
+  createStreamHandler,
+  createUnaryHandler,
+  type CallHandlerContext,
+} from '../../transport/call-handlers.js';
+import type { ClientStreamRoute, DuplexRoute, ProtocolService, StreamRoute, UnaryRoute } from '../../transport/call-route.js';
 import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
 import { createRequestDecoder } from '../../wire/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
@@ -40,14 +47,20 @@ export function createBlazeRpcService(
     for (const rpc of descriptor.rpcMethods) {
       const method = generated[rpc] as MethodDefinition<object, object>;
       const route = new BlazeRpcRoute(rpc, method.path, pipeline, new ModelCodec(descriptor, method, decodeRequest));
-      handlers[rpc] = descriptor.streaming ? createStreamHandler(route, context) : createUnaryHandler(route, context);
+      handlers[rpc] = descriptor.inputStreaming
+        ? descriptor.streaming
+          ? createDuplexHandler(route, context)
+          : createClientStreamHandler(route, context)
+        : descriptor.streaming
+          ? createStreamHandler(route, context)
+          : createUnaryHandler(route, context);
     }
   }
   return { definition, handlers };
 }
 
-/** One `Predict{Name}` rpc: decode -> the model's pipeline -> encode. */
-class BlazeRpcRoute implements UnaryRoute, StreamRoute {
+/** One `Predict{Name}` rpc, of any of the four kinds: decode -> the model's pipeline -> encode. */
+class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, DuplexRoute {
   readonly protocol = 'blazerpc';
 
   constructor(
@@ -71,8 +84,25 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute {
     return { source, encode: (item: unknown) => this.codec.encode(item, bindings) };
   }
 
+  async answerStream(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
+    inflight.model = this.pipeline.descriptor.name;
+    const result = await this.pipeline.run(this.streamedRequest(messages), this.contextOf(call, inflight));
+    return this.codec.encode(result, new Map());
+  }
+
+  async openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall) {
+    inflight.model = this.pipeline.descriptor.name;
+    const source = await this.pipeline.openStream(this.streamedRequest(messages), this.contextOf(call, inflight));
+    return { source, encode: (item: unknown) => this.codec.encode(item, new Map()) };
+  }
+
   failure(error: unknown) {
     return this.pipeline.failure(error);
+  }
+
+  /** The request of a streaming-input model: its one input, as the stream of its messages' values. */
+  private streamedRequest(messages: AsyncIterable<Buffer>): ModelRequest {
+    return { [this.pipeline.descriptor.inputs[0]!.name]: this.codec.decodeStream(messages) };
   }
 
   private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {

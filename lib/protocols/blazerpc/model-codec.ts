@@ -9,6 +9,7 @@ import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.c
 import { Tensor } from '../../tensor/tensor.js';
 
 import type { ModelRequest } from '../../pipeline/model-request.js';
+import { InputStream } from '../../pipeline/input-stream.js';
 
 /** A decoded request and the sizes its tensors bound to symbolic dimensions (e.g. `batch`). */
 export interface DecodedRequest {
@@ -43,6 +44,31 @@ export class ModelCodec {
       message[input.name] = fromWire(input, message[input.name], bindings);
     }
     return { request: message, bindings };
+  }
+
+  /**
+   * The values of the model's one streamed input, each message decoded as it
+   * is read. A bad message fails the read with INVALID_ARGUMENT naming the
+   * field and the message's index (`chunk[3]`); the messages before it were
+   * already handed over.
+   */
+  decodeStream(messages: AsyncIterable<Buffer>): InputStream<unknown> {
+    const input = this.model.inputs[0]!;
+    const decode = (bytes: Buffer, index: number): unknown => {
+      try {
+        const message: ModelRequest = this.decodeRequest(bytes);
+        return fromWire(input, message[input.name], new Map());
+      } catch (error) {
+        const field = `${input.name}[${index}]`;
+        throw new ValidationError(`${field}: ${(error as Error).message}`, field);
+      }
+    };
+    return new InputStream({
+      async *[Symbol.asyncIterator]() {
+        let index = 0;
+        for await (const bytes of messages) yield decode(bytes, index++);
+      },
+    });
   }
 
   encode(result: unknown, bindings: SymbolBindings): Buffer {

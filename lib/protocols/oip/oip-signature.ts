@@ -38,6 +38,7 @@ const SCALAR_DATATYPE: Readonly<Record<ScalarProtoType, OipDatatype>> = {
  * of tensors has no OIP form, so such a model is listed but not served.
  */
 export function oipSignatureOf(model: ModelDescriptor): OipSignature {
+  if (model.inputStreaming) return { unsupported: 'its requests stream in (client streaming), which OIP has no form for; call it over BlazeRPC' };
   const inputs: OipTensorSignature[] = [];
   const outputs: OipTensorSignature[] = [];
   for (const [fields, into] of [
