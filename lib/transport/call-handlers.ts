@@ -233,6 +233,7 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
   };
   const onEnd = () => {
     ended = true;
+    route.endOfRequests?.(inflight);
     notify();
   };
   call.on('data', onData);

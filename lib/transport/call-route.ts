@@ -47,6 +47,8 @@ export interface DuplexRoute extends RouteBase {
 export interface ExchangeRoute extends RouteBase {
   /** The responses to one request, encoded. */
   exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncIterable<Buffer>;
+  /** The client has sent its last request (half-close). */
+  endOfRequests?(inflight: InflightCall): void;
 }
 
 /** @internal A gRPC service as a protocol front end hands it to the transport. */

@@ -94,6 +94,18 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     expect(words).toEqual(['one', 'two', 'three', "error: NOT_FOUND: Model 'nope' is not registered", 'four']);
   });
 
+  it('serves streaming-input models over ModelStreamInfer: each request naming the model is one message of one call', async () => {
+    const text = (model: string, value: string) => ({ model_name: model, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes(value)] });
+    const relayed = await oip.stream([text('relay', 'hello'), text('relay', 'streaming'), text('relay', 'world')]);
+    expect(relayed.map((r) => readBytes(r.infer_response.raw_output_contents[0])[0])).toEqual(['HELLO', 'STREAMING', 'WORLD']);
+    const tallied = await oip.stream([text('tally', 'the quick'), text('tally', 'brown fox jumps'), text('tally', '')]);
+    expect(tallied).toHaveLength(1);
+    expect(tallied[0].infer_response.raw_output_contents[0].readUInt32LE(0)).toBe(5);
+    const failure = await failureOf(oip.call('ModelInfer', text('tally', 'one')));
+    expect(failure.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(failure.details).toMatch(/takes a stream of requests: call it with ModelStreamInfer/);
+  });
+
   it('answers ModelReady, RepositoryIndex, ModelConfig and ModelStatistics', async () => {
     await expect(oip.call('ModelReady', { name: 'iris' })).resolves.toEqual({ ready: true });
     const index = await oip.call('RepositoryIndex', {});

@@ -13,6 +13,8 @@ import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
 import type { RequestDecoder } from '../../wire/request-decoder.js';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
+import { OipInputFeed } from './oip-input-feed.js';
+import { InputStream } from '../../pipeline/input-stream.js';
 
 /** A `ModelInferRequest` as decoded (64-bit integers as strings, bytes as Buffers). */
 interface InferRequestMessage {
@@ -62,6 +64,8 @@ interface PreparedInference {
  */
 export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   readonly protocol = 'oip';
+  /** Per ModelStreamInfer call, the open inputs of streaming-input models it is feeding, by model version. */
+  private readonly feeds = new WeakMap<InflightCall, Map<string, OipInputFeed<unknown>>>();
 
   constructor(
     readonly method: 'ModelInfer' | 'ModelStreamInfer',
@@ -75,11 +79,10 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
 
   answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
     const inference = this.prepare(bytes, call, inflight);
-    if (inference.served.descriptor.streaming) {
-      throw new CallStatusError(
-        GrpcStatus.FAILED_PRECONDITION,
-        `Model '${inference.served.descriptor.name}' streams its results: call it with ModelStreamInfer`,
-      );
+    const { descriptor } = inference.served;
+    if (descriptor.streaming || descriptor.inputStreaming) {
+      const what = descriptor.inputStreaming ? 'takes a stream of requests' : 'streams its results';
+      throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${descriptor.name}' ${what}: call it with ModelStreamInfer`);
     }
     const { pipeline } = inference.served;
     const result = this.guard(pipeline, () => pipeline.run(inference.request, inference.context));
@@ -102,6 +105,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     };
   }
 
+  /** The stream's half-close ends the input of every streaming-input model it fed. */
+  endOfRequests(inflight: InflightCall): void {
+    this.feeds.get(inflight)?.forEach((feed) => feed.end());
+  }
+
   failure(error: unknown): CallFailure {
     if (error instanceof ModelCallFailure) return error.status;
     const status = toCallStatus(error);
@@ -110,10 +118,26 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   }
 
   private async *respond(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncGenerator<Buffer> {
+    let closeFeed: (() => void) | undefined;
     try {
-      const inference = this.prepare(bytes, call, inflight);
-      const { pipeline } = inference.served;
-      if (inference.served.descriptor.streaming) {
+      let inference = this.prepare(bytes, call, inflight);
+      const { pipeline, descriptor } = inference.served;
+      if (descriptor.inputStreaming) {
+        // Every request of this stream that names the model is one message of a single model call.
+        const feeds = this.feeds.get(inflight) ?? new Map<string, OipInputFeed<unknown>>();
+        this.feeds.set(inflight, feeds);
+        const key = `${descriptor.name}\u0000${descriptor.version}`;
+        const input = descriptor.inputs[0]!.name;
+        const open = feeds.get(key);
+        if (open) return open.push(inference.request[input]);
+        const feed = new OipInputFeed<unknown>(inflight.signal);
+        feeds.set(key, feed);
+        feed.push(inference.request[input]);
+        inference = { ...inference, request: { [input]: new InputStream(feed) } };
+        // Once this call ends, a later request for the model starts a new one.
+        closeFeed = () => feeds.get(key) === feed && feeds.delete(key);
+      }
+      if (descriptor.streaming) {
         const source = await this.guard(pipeline, () => pipeline.openStream(inference.request, inference.context));
         for (let next = await this.guard(pipeline, () => source.next()); !next.done; next = await this.guard(pipeline, () => source.next())) {
           yield this.streamed(inference, next.value);
@@ -126,6 +150,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
       if (inflight.signal.aborted) throw error;
       const { code, details } = this.failure(error);
       yield this.streamResponse.responseSerialize({ error_message: `${GrpcStatus[code]}: ${details}` });
+    } finally {
+      closeFeed?.();
     }
   }
 

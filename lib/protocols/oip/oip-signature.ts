@@ -35,10 +35,10 @@ const SCALAR_DATATYPE: Readonly<Record<ScalarProtoType, OipDatatype>> = {
  * dtype and shape (symbolic dimensions as -1), a scalar field is a tensor of
  * shape [1], a list of scalars one of shape [-1] (strings and bytes as BYTES).
  * The single output is named `result`; named outputs keep their names. A list
- * of tensors has no OIP form, so such a model is listed but not served.
+ * of tensors has no OIP form, so such a model is listed but not served. A
+ * streaming-input model's one input is the type of each of its messages.
  */
 export function oipSignatureOf(model: ModelDescriptor): OipSignature {
-  if (model.inputStreaming) return { unsupported: 'its requests stream in (client streaming), which OIP has no form for; call it over BlazeRPC' };
   const inputs: OipTensorSignature[] = [];
   const outputs: OipTensorSignature[] = [];
   for (const [fields, into] of [
