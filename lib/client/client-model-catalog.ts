@@ -4,6 +4,7 @@ import { INFERENCE_SERVICE } from '../blaze-rpc.constants.js';
 import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
 import { pascalCase, versionSuffix } from '../schema/proto-naming.js';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';
+import type { ModelCallKind } from './model-map.types.js';
 
 /** How one request or response field travels. */
 export interface ClientField {
@@ -21,7 +22,12 @@ export interface ClientModel {
   readonly isDefault: boolean;
   /** rpc name, e.g. `PredictIris`. */
   readonly rpc: string;
+  /** Server streaming: the model answers with a stream of replies (`server-stream` or `bidi`). */
   readonly streaming: boolean;
+  /** Client streaming: the model takes a stream of request messages (`client-stream` or `bidi`). */
+  readonly inputStreaming: boolean;
+  /** How the rpc moves messages, which says the method to call it with: predict, stream, upload or duplex. */
+  readonly kind: ModelCallKind;
   readonly inputs: readonly ClientField[];
   readonly outputs: readonly ClientField[];
   /** True when the response has named fields rather than a single `result`. */
@@ -63,6 +69,8 @@ export class ClientModelCatalog {
         isDefault,
         rpc,
         streaming: method.responseStream,
+        inputStreaming: method.requestStream,
+        kind: callKind(method.requestStream, method.responseStream),
         inputs: fieldsOf(method.requestType),
         outputs: responseFields,
         namedOutputs: !(responseFields.length === 1 && responseFields[0].name === 'result'),
@@ -118,6 +126,11 @@ function namesFromRpcs(service: Record<string, MethodDefinition<object, object>>
     }
     return { name: stem, isDefault: true };
   };
+}
+
+function callKind(requestStream: boolean, responseStream: boolean): ModelCallKind {
+  if (requestStream) return responseStream ? 'bidi' : 'client-stream';
+  return responseStream ? 'server-stream' : 'unary';
 }
 
 function typeName(type: unknown): string {
