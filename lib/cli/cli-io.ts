@@ -1,7 +1,9 @@
-/** Where the CLI writes, so tests can run it in-process. */
+/** Where the CLI reads and writes, so tests can run it in-process. */
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown };
+  /** Messages for streaming-input models (NDJSON); destroyed once the call no longer needs it. */
+  stdin?: AsyncIterable<string | Uint8Array> & { destroy?(): unknown };
 }
 
 /** Exit codes scripts can rely on. A call that fails with gRPC status N exits with 10 + N. */

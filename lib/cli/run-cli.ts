@@ -2,14 +2,16 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BlazeClient } from '../client/blaze-client.js';
 import type { BlazeClientOptions } from '../client/blaze-client-options.interface.js';
+import type { ModelCallKind } from '../client/model-map.types.js';
 import { BlazeRpcClientError } from '../client/blaze-rpc-client.error.js';
-import { tensorToJson } from '../client/client-message.convert.js';
-import { Tensor } from '../tensor/tensor.js';
+import { SerializationError } from '../errors/serialization.error.js';
 import { CliError, EXIT, withSpinner, type CliIo } from './cli-io.js';
 import { OPTIONS, parseMetadata, parseProtocol, parseTimeout, parseTls, type Values } from './cli-options.js';
 import { withAppRegistry } from './load-app-module.js';
 import { callOipModel, listOipModels } from './oip-commands.js';
 import { generateModelTypes } from './model-types.generator.js';
+import { toJson } from './result-json.js';
+import { callWithStdin } from './streaming-input-call.js';
 
 const USAGE = `Usage: blazerpc <command> [options]
 
@@ -21,6 +23,9 @@ Commands:
   call <host:port> <model> '<json>' [--version v] [--metadata k=v]... [--timeout ms]
                                                      Call a model; tensors as {"dtype","shape","data":[...]}.
                                                      Streams print one JSON line per message.
+  call <host:port> <model> < messages.ndjson         Call a streaming-input model: each stdin line is one JSON
+                                                     message, sent as read (empty lines skipped). Prints the one
+                                                     result (client streaming) or a line per reply, as it comes (bidi).
 Connection options (models, call): --tls, --ca file, --cert file, --key file
 Protocol (models, call): --protocol blazerpc (default) or --protocol oip, for any Open Inference Protocol
   (KServe v2) server: Triton, KServe, MLServer, or this library's OIP endpoint.
@@ -35,6 +40,9 @@ Protocol (models, call): --protocol blazerpc (default) or --protocol oip, for an
 Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the default export)
 
 Exit codes: 0 ok, 2 usage, 3 module could not be loaded, 4 server unreachable, 10 + N a call failed with gRPC status N.`;
+
+/** How `models` names each kind of call. */
+const KIND_LABEL: Record<ModelCallKind, string> = { unary: 'unary', 'server-stream': 'stream', 'client-stream': 'client-stream', bidi: 'bidi' };
 
 /** Runs the `blazerpc` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -74,11 +82,12 @@ async function writeFromModule(args: string[], values: Values, io: CliIo, render
 async function listModels(args: string[], values: Values, io: CliIo): Promise<number> {
   const client = await connect(args[0], values, io);
   try {
-    const models = client.models().map(({ name, version, rpc, streaming, inputs, outputs }) => ({
+    const models = client.models().map(({ name, version, rpc, streaming, kind, inputs, outputs }) => ({
       name,
       version,
       rpc,
       streaming,
+      kind,
       inputs: inputs.map((f) => `${f.name}${f.repeated ? '[]' : ''}:${f.kind === 'other' ? 'value' : f.kind}`),
       outputs: outputs.map((f) => f.name),
     }));
@@ -87,7 +96,7 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
     } else {
       for (const m of models) {
         const version = m.version ? `@${m.version}` : '';
-        io.stdout.write(`${m.name}${version}\t${m.rpc}\t${m.streaming ? 'stream' : 'unary'}\t(${m.inputs.join(', ')}) -> ${m.outputs.join(', ')}\n`);
+        io.stdout.write(`${m.name}${version}\t${m.rpc}\t${KIND_LABEL[m.kind]}\t(${m.inputs.join(', ')}) -> ${m.outputs.join(', ')}\n`);
       }
     }
     return EXIT.ok;
@@ -97,18 +106,24 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
 }
 
 async function callModel(args: string[], values: Values, io: CliIo): Promise<number> {
-  const [address, model, json = '{}'] = args;
+  const [address, model, json] = args;
   if (!model) throw new CliError(EXIT.usage, "Missing <model>, e.g. blazerpc call localhost:50051 echo '{\"text\":\"hi\"}'");
   let inputs: Record<string, unknown>;
   try {
-    inputs = JSON.parse(json);
+    inputs = JSON.parse(json ?? '{}');
   } catch (error) {
     throw new CliError(EXIT.usage, `The inputs are not valid JSON: ${(error as Error).message}`);
   }
   const client = await connect(address, values, io);
   try {
     const options = { version: values.version, metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
-    if (client.model(model, values.version).streaming) {
+    const { kind } = client.model(model, values.version);
+    if (kind === 'client-stream' || kind === 'bidi') {
+      if (json !== undefined) {
+        throw new CliError(EXIT.usage, `Model '${model}' takes a stream of messages: pipe them on stdin, one JSON object per line, instead of '<json>'`);
+      }
+      await callWithStdin(client, model, kind, options, io);
+    } else if (kind === 'server-stream') {
       for await (const message of client.stream(model, inputs, options)) io.stdout.write(`${toJson(message)}\n`);
     } else {
       io.stdout.write(`${toJson(await client.predict(model, inputs, options))}\n`);
@@ -130,16 +145,6 @@ async function connect(address: string | undefined, values: Values, io: CliIo): 
   }
 }
 
-/** Results as JSON: tensors as { dtype, shape, data }, bigints as strings, bytes as base64. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => {
-    if (v instanceof Tensor) return tensorToJson(v);
-    if (typeof v === 'bigint') return v.toString();
-    if (v && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('base64');
-    return v;
-  });
-}
-
 function fail(error: unknown, io: CliIo): number {
   if (error instanceof BlazeRpcClientError) {
     io.stderr.write(`${error.codeName}: ${error.details}\n`);
@@ -148,6 +153,11 @@ function fail(error: unknown, io: CliIo): number {
   if (error instanceof CliError) {
     io.stderr.write(`${error.message}\n`);
     return error.exitCode;
+  }
+  // Inputs that do not fit the model (an unknown field, a malformed tensor) are the caller's to fix.
+  if (error instanceof SerializationError) {
+    io.stderr.write(`${error.message}\n`);
+    return EXIT.usage;
   }
   if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     io.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);

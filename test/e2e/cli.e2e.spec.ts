@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { runCli } from '../../lib/cli/run-cli.js';
 import { AppModule } from '../../sample/app.module.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
@@ -8,11 +9,28 @@ import { startApp, testServerOptions, type RunningApp } from '../helpers/start-a
 
 /** Runs the CLI in-process, as a script would see it (stdout is not a terminal). */
 async function cli(...argv: string[]) {
+  return cliWithStdin(undefined, ...argv);
+}
+
+/** The same, with `stdin` piped in; `output` shows stdout while the command runs. */
+async function cliWithStdin(stdin: Readable | undefined, ...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdin };
+  const code = await runCli(argv, io);
   return { code, stdout, stderr };
 }
+
+/** Pipes `text` in as stdin, in small chunks so lines are split across them as a pipe may split them. */
+const piped = (text: string) => Readable.from(text.match(/[\s\S]{1,7}/g) ?? [], { objectMode: false });
+
+const until = async (check: () => boolean, timeoutMs = 3000) => {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+};
 
 describe('blazerpc CLI', () => {
   let running: RunningApp;
@@ -36,8 +54,10 @@ describe('blazerpc CLI', () => {
     const { code, stdout } = await cli('types', 'sample/app.module.ts', '--export', 'AppModule.forRoot()');
     expect(code).toBe(0);
     expect(stdout).toContain('export type BlazeModels = {');
-    expect(stdout).toContain('"echo": { inputs: { text: string }; result: string };');
-    expect(stdout).toContain('"iris": { inputs: { features: Tensor }; result: Tensor };');
+    expect(stdout).toContain('"echo": { inputs: { text: string }; result: string; kind: "unary" };');
+    expect(stdout).toContain('"iris": { inputs: { features: Tensor }; result: Tensor; kind: "unary" };');
+    expect(stdout).toContain('"tally": { inputs: { text: string }; result: number; kind: "client-stream" };');
+    expect(stdout).toContain('"relay": { inputs: { text: string }; result: string; kind: "bidi" };');
   });
 
   it('models lists what a running server serves, and as JSON', async () => {
@@ -88,6 +108,53 @@ describe('blazerpc CLI', () => {
     expect(unreachable.code).toBe(4);
     expect(unreachable.stderr).toContain('Could not discover models at 127.0.0.1:1');
     expect((await cli('proto', 'no/such/module.js')).code).toBe(3);
+  });
+
+  it('models names how each model is called, streaming-input ones included', async () => {
+    const { stdout } = await cli('models', running.address);
+    expect(stdout).toContain('Tally\tPredictTally\tclient-stream\t(text:value) -> result\n');
+    expect(stdout).toContain('Relay\tPredictRelay\tbidi\t(text:value) -> result\n');
+    const json = JSON.parse((await cli('models', running.address, '--json')).stdout);
+    expect(json.find((m: { name: string }) => m.name === 'Tally')).toMatchObject({ kind: 'client-stream', streaming: false });
+  });
+
+  it('call streams NDJSON from stdin to a client-streaming model and prints its one result', async () => {
+    const stdin = piped('{"text":"the quick"}\n\n{"text":"brown fox jumps"}\r\n{"text":""}');
+    expect(await cliWithStdin(stdin, 'call', running.address, 'tally')).toEqual({ code: 0, stdout: '5\n', stderr: '' });
+    expect(await cliWithStdin(piped(''), 'call', running.address, 'tally')).toEqual({ code: 0, stdout: '0\n', stderr: '' });
+  });
+
+  it('call prints a line per reply of a bidirectional model, as each arrives while stdin is still open', async () => {
+    const stdin = new PassThrough();
+    let printed = '';
+    const io = { stdout: { write: (t: string) => (printed += t) }, stderr: { write: () => undefined }, stdin };
+    const call = runCli(['call', running.address, 'relay'], io);
+    stdin.write('{"text":"ping"}\n');
+    await until(() => printed === '"PING"\n');
+    stdin.write('{"text":"pong"}\n{"text":"the end"}\n');
+    await until(() => printed === '"PING"\n"PONG"\n"THE END"\n');
+    stdin.end();
+    await expect(call).resolves.toBe(0);
+    // A character split across two chunks of the pipe arrives whole.
+    const split = Readable.from([Buffer.from('{"text":"caf'), Buffer.from([0xc3]), Buffer.from([0xa9]), Buffer.from('"}\n')]);
+    expect(await cliWithStdin(split, 'call', running.address, 'relay')).toEqual({ code: 0, stdout: '"CAFÉ"\n', stderr: '' });
+  });
+
+  it('call refuses bad stdin lines (2), inline JSON for a streaming-input model (2), and exits 10 + the code when the call fails', async () => {
+    const badLine = await cliWithStdin(piped('{"text":"fine"}\nnot json\n'), 'call', running.address, 'tally');
+    expect(badLine.code).toBe(2);
+    expect(badLine.stderr).toMatch(/^stdin line 2 is not valid JSON: /);
+    const notAnObject = await cliWithStdin(piped('["text"]\n'), 'call', running.address, 'relay');
+    expect(notAnObject).toEqual({ code: 2, stdout: '', stderr: 'stdin line 1 is not a JSON object of inputs, e.g. {"text":"hi"}\n' });
+    const unknownField = await cliWithStdin(piped('{"txt":"typo"}\n'), 'call', running.address, 'tally');
+    expect(unknownField).toEqual({ code: 2, stdout: '', stderr: "Model 'Tally' has no input 'txt'; it takes: text\n" });
+    const inline = await cliWithStdin(piped(''), 'call', running.address, 'tally', '{"text":"a"}');
+    expect(inline.code).toBe(2);
+    expect(inline.stderr).toContain('pipe them on stdin, one JSON object per line');
+    // stdin left open past the deadline
+    const held = await cliWithStdin(new PassThrough(), 'call', running.address, 'tally', '--timeout', '500');
+    expect(held.code).toBe(10 + 4);
+    expect(held.stderr).toMatch(/^DEADLINE_EXCEEDED: /);
   });
 
   it('draws no spinner when stdout is not a terminal', async () => {
