@@ -20,7 +20,7 @@
  *   BENCH_ROUNDS=5 BENCH_PASS_SECONDS=1.5 BENCH_CONCURRENCY=1,32,4x32 BENCH_MARKDOWN=1 npm run bench:transport
  */
 import 'reflect-metadata';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, percentile, runLoad } from './load/load-runner.js';
@@ -65,14 +65,33 @@ interface Group {
   targets: Target[];
 }
 
-interface Stats {
+/** One measured pass of one target. */
+interface RoundStat {
+  round: number;
   latencies: number[];
   calls: number;
   elapsedMs: number;
   serverCpuMicros: number;
   clientCpuMicros: number;
-  /** calls/s of each measured round, to show the spread. */
-  rates: number[];
+  /** CPU the rest of the machine used meanwhile (neither the servers nor the load process), in % of one core. */
+  foreignPct: number;
+}
+
+/**
+ * A pass during which other processes used more than this much CPU (% of one core; the machine is
+ * shared) is left out of the figures, unless that would leave none of a target's passes.
+ */
+const MAX_FOREIGN_PCT = Number(process.env.BENCH_MAX_FOREIGN_PCT ?? 15);
+
+/** Busy CPU time of the whole machine so far, in microseconds (Linux /proc/stat; NaN elsewhere). */
+function machineBusyMicros(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // NOTE: /proc/stat counts in USER_HZ ticks, 100 per second on Linux.
+    return (user + nice + system + irq + softirq + (steal || 0)) * 10_000;
+  } catch {
+    return NaN;
+  }
 }
 
 const RAW = 'raw grpc-js';
@@ -113,13 +132,15 @@ async function main() {
     },
   ].filter((group) => MODELS.includes(group.model));
 
-  const stats = new Map<string, Stats>();
+  const stats = new Map<string, RoundStat[]>();
   for (const group of groups) {
     for (const load of LOADS) {
       // One load process per model and load shape: it warms every target up, then runs round after
       // round, the targets alternated within each round (A, B, C, ..., A, B, C, ...), its JIT warm.
       const serverCpu = new Map<string, number>();
+      const machineBusy = new Map<string, number>();
       let cpu: NodeJS.CpuUsage | undefined;
+      let busy = 0;
       const results = await runLoad(
         {
           targets: group.targets.map((t) => ({ label: t.label, address: `127.0.0.1:${t.port}`, path: t.path, request: t.request })),
@@ -136,57 +157,81 @@ async function main() {
         },
         // This process runs only the servers: its CPU over a measured window is that server's cost.
         ({ phase, label, round }) => {
-          if (phase === 'start') cpu = process.cpuUsage();
-          else {
+          if (phase === 'start') {
+            busy = machineBusyMicros();
+            cpu = process.cpuUsage();
+          } else {
             const used = process.cpuUsage(cpu);
             serverCpu.set(`${label}|${round}`, used.user + used.system);
+            machineBusy.set(`${label}|${round}`, machineBusyMicros() - busy);
           }
         },
       );
       // Round 0 is a warm-up for the servers' JIT at this load; the rest are measured.
       for (const result of results.filter((r) => r.round > 0)) {
         const key = `${group.model}|${load.label}|${result.label}`;
-        const n = result.latenciesMs.length;
-        const entry = stats.get(key) ?? { latencies: [], calls: 0, elapsedMs: 0, serverCpuMicros: 0, clientCpuMicros: 0, rates: [] };
-        for (const latency of result.latenciesMs) entry.latencies.push(latency);
-        entry.calls += n;
-        entry.elapsedMs += result.elapsedMs;
-        entry.serverCpuMicros += serverCpu.get(`${result.label}|${result.round}`) ?? NaN;
-        entry.clientCpuMicros += result.cpuMicros ?? 0;
-        entry.rates.push((n / result.elapsedMs) * 1000);
-        stats.set(key, entry);
+        const serverCpuMicros = serverCpu.get(`${result.label}|${result.round}`) ?? NaN;
+        const clientCpuMicros = result.cpuMicros ?? 0;
+        const foreign = (machineBusy.get(`${result.label}|${result.round}`) ?? NaN) - serverCpuMicros - clientCpuMicros;
+        const round: RoundStat = {
+          round: result.round,
+          latencies: result.latenciesMs,
+          calls: result.latenciesMs.length,
+          elapsedMs: result.elapsedMs,
+          serverCpuMicros,
+          clientCpuMicros,
+          foreignPct: Math.max(0, (foreign / (result.elapsedMs * 1000)) * 100),
+        };
+        stats.set(key, [...(stats.get(key) ?? []), round]);
       }
     }
   }
   const endLoad = loadavg()[0];
 
-  const rateOf = (model: string, load: string, label: string) => {
-    const s = stats.get(`${model}|${load}|${label}`);
-    return s ? (s.calls / s.elapsedMs) * 1000 : NaN;
+  // The passes a target's figures pool: those the rest of the machine left alone (all, if none was).
+  const isQuiet = (r: RoundStat) => !(r.foreignPct > MAX_FOREIGN_PCT);
+  const kept = (key: string) => {
+    const all = stats.get(key) ?? [];
+    const quiet = all.filter(isQuiet);
+    return quiet.length > 0 ? quiet : all;
   };
-  const cpuOf = (model: string, load: string, label: string) => {
-    const s = stats.get(`${model}|${load}|${label}`);
-    return s ? s.serverCpuMicros / s.calls : NaN;
+  const pooled = (model: string, load: string, label: string) => {
+    const rounds = kept(`${model}|${load}|${label}`);
+    const sum = (f: (r: RoundStat) => number) => rounds.reduce((total, r) => total + f(r), 0);
+    const calls = sum((r) => r.calls);
+    return {
+      rounds,
+      of: stats.get(`${model}|${load}|${label}`)?.length ?? 0,
+      rate: (calls / sum((r) => r.elapsedMs)) * 1000,
+      serverMicrosPerCall: sum((r) => r.serverCpuMicros) / calls,
+      clientMicrosPerCall: sum((r) => r.clientCpuMicros) / calls,
+      latencies: rounds.flatMap((r) => r.latencies),
+      rates: rounds.map((r) => (r.calls / r.elapsedMs) * 1000),
+      foreignPct: median((stats.get(`${model}|${load}|${label}`) ?? []).map((r) => r.foreignPct)),
+    };
   };
+  const rateOf = (model: string, load: string, label: string) => pooled(model, load, label).rate;
+  const cpuOf = (model: string, load: string, label: string) => pooled(model, load, label).serverMicrosPerCall;
   const rows: Record<string, string>[] = [];
   for (const group of groups) {
     for (const load of LOADS) {
       const base = group.targets[0].label;
       const baseRate = rateOf(group.model, load.label, base);
       for (const target of group.targets) {
-        const s = stats.get(`${group.model}|${load.label}|${target.label}`)!;
-        const rate = rateOf(group.model, load.label, target.label);
+        const s = pooled(group.model, load.label, target.label);
         rows.push({
           model: group.model,
           load: load.label,
           server: target.label,
-          'calls/s': rate.toFixed(0),
+          'calls/s': s.rate.toFixed(0),
           'round min–max': `${Math.min(...s.rates).toFixed(0)}–${Math.max(...s.rates).toFixed(0)}`,
-          [`vs first`]: (rate / baseRate).toFixed(3),
+          [`vs first`]: (s.rate / baseRate).toFixed(3),
           'p50 ms': median(s.latencies).toFixed(3),
           'p99 ms': percentile(s.latencies, 99).toFixed(3),
-          'server µs/call': (s.serverCpuMicros / s.calls).toFixed(1),
-          'client µs/call': (s.clientCpuMicros / s.calls).toFixed(1),
+          'server µs/call': s.serverMicrosPerCall.toFixed(1),
+          'client µs/call': s.clientMicrosPerCall.toFixed(1),
+          'rounds kept': `${s.rounds.length}/${s.of}`,
+          'other CPU %': s.foreignPct.toFixed(0),
         });
       }
     }
@@ -200,9 +245,13 @@ async function main() {
   const check = (model: string, load: string, label: string, against: string, what: string, goal: number, strict = false) => {
     const ratio = rateOf(model, load, label) / rateOf(model, load, against);
     const cpuRatio = cpuOf(model, load, against) / cpuOf(model, load, label);
-    const mine = stats.get(`${model}|${load}|${label}`)!.rates;
-    const theirs = stats.get(`${model}|${load}|${against}`)!.rates;
-    const roundRatio = median(mine.map((rate, i) => rate / theirs[i]));
+    // Paired by round, over the rounds both passes were quiet (all rounds if none was).
+    const mine = stats.get(`${model}|${load}|${label}`)!;
+    const theirs = stats.get(`${model}|${load}|${against}`)!;
+    const pairs = mine.map((r, i) => [r, theirs[i]] as const);
+    const quietPairs = pairs.filter(([a, b]) => isQuiet(a) && isQuiet(b));
+    const rate = (r: RoundStat) => r.calls / r.elapsedMs;
+    const roundRatio = median((quietPairs.length > 0 ? quietPairs : pairs).map(([a, b]) => rate(a) / rate(b)));
     targets.push({
       model,
       load,
@@ -230,7 +279,8 @@ async function main() {
   const header =
     `Transport: ${ROUNDS - 1} measured rounds of ${SECONDS_PER_PASS}s per server and load, alternated; ` +
     `lean HTTP/2 load client in a separate process; Node ${process.version}; loadavg(1m) ${startLoad.toFixed(2)} at start, ${endLoad.toFixed(2)} at end. ` +
-    `"vs first": against raw grpc-js (echo, vector) or BlazeRPC PredictIris (iris). server/client µs/call: CPU of this process / of the load process per call.`;
+    `"vs first": against raw grpc-js (echo, vector) or BlazeRPC PredictIris (iris). server/client µs/call: CPU of this process / of the load process per call. ` +
+    `other CPU %: median CPU of the rest of the machine during the passes, in % of one core; passes above ${MAX_FOREIGN_PCT}% are left out ("rounds kept").`;
   console.log(header);
   if (MARKDOWN) {
     console.log(markdown(rows));
