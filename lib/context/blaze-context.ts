@@ -44,6 +44,14 @@ export class BlazeContext {
     return this.signalSource.signal;
   }
 
+  /**
+   * @internal The call's OpenTelemetry server span, when the call is traced
+   * (the batch queue links batch executions to it).
+   */
+  get traceSpan(): unknown {
+    return (this.signalSource as { trace?: { span: unknown } }).trace?.span;
+  }
+
   /** First value of a metadata key as a string, e.g. `ctx.header('authorization')`. */
   header(key: string): string | undefined {
     const [value] = this.metadata.get(key);

@@ -14,6 +14,7 @@ import type { ModelRequest } from './model-request.js';
 import { ModelParamsFactory } from './model-params.factory.js';
 import { createModelContextCreator } from './model-context-creator.factory.js';
 import { withPreRequestHooks } from './pre-request-hooks.js';
+import type { CallTracer } from '../telemetry/call-tracer.js';
 import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
 
 /**
@@ -53,16 +54,16 @@ export class ModelInvokerFactory {
     return this.container?.applicationConfig;
   }
 
-  create(model: RegisteredModel, enhancers: ApplicationConfig): ModelRuntime {
+  create(model: RegisteredModel, enhancers: ApplicationConfig, tracer?: CallTracer): ModelRuntime {
     const { wrapper, methodName } = model.binding;
     const prototype = (wrapper.metatype as { prototype?: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
-    const runtime = this.createRuntime(model, method, enhancers);
+    const runtime = this.createRuntime(model, method, enhancers, tracer);
     const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
     return { ...runtime, invoke: withPreRequestHooks(enhancers.getGlobalPreRequestHooks(), classRef, method, runtime.invoke) };
   }
 
-  private createRuntime({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig): ModelRuntime {
+  private createRuntime({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig, tracer?: CallTracer): ModelRuntime {
     const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
@@ -72,7 +73,7 @@ export class ModelInvokerFactory {
       const instance = wrapper.instance as object;
       const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
-      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions);
+      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions, tracer);
       return { batcher, invoke: this.createCallable(descriptor, enhancers, pipeline, instance, batchingHandler(method, batcher), method) };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics, timesExecutions);

@@ -32,6 +32,8 @@ import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.
 import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
 import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook, type ScopedStrategy } from './microservice-scope.hook.js';
+import { CallTracer } from '../telemetry/call-tracer.js';
+import { otel } from '../telemetry/otel-api.js';
 
 /** The pipeline of each model version. */
 interface ModelPipelines {
@@ -57,6 +59,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private enhancerScope?: EnhancerScope;
+  /** OpenTelemetry server spans (made only when an SDK records spans). */
+  private readonly tracer: CallTracer;
   private readonly scopeHooked: boolean;
 
   constructor(
@@ -70,6 +74,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     private readonly statistics: InferenceStatistics,
   ) {
     super();
+    this.tracer = new CallTracer(options.host, () => this.boundPort);
     this.scopeHooked = installMicroserviceScopeHook((server): server is BlazeRpcServer => server instanceof BlazeRpcServer);
   }
 
@@ -204,7 +209,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const enhancers = this.resolveEnhancerScope();
     const byKey = new Map<string, ModelPipeline>();
     for (const entry of this.registry.entries()) {
-      const { invoke, batcher } = this.invokers.create(entry, enhancers);
+      const { invoke, batcher } = this.invokers.create(entry, enhancers, this.tracer);
       if (batcher) this.batchers.push(batcher);
       byKey.set(`${entry.descriptor.name}\u0000${entry.descriptor.version}`, new ModelPipeline(entry.descriptor, invoke, this.logger));
     }
@@ -256,7 +261,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     ];
     const observe: CallObserver | undefined =
       observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : (outcome) => observers.forEach((notify) => notify(outcome));
-    return { tracker: this.tracker, observe };
+    return { tracker: this.tracker, observe, tracer: otel ? this.tracer : undefined };
   }
 
   private markServing(): void {

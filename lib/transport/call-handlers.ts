@@ -11,6 +11,8 @@ import {
 import type { StreamSource } from '../pipeline/stream-source.js';
 import type { CallFailure } from '../pipeline/model-pipeline.js';
 import type { CallObserver } from './call-observer.js';
+import type { CallTracer } from '../telemetry/call-tracer.js';
+import { otel } from '../telemetry/otel-api.js';
 import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
 import type { CallTracker } from './call-tracker.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
@@ -20,6 +22,8 @@ const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Ser
 /** @internal What every model call handler needs besides its route. */
 export interface CallHandlerContext {
   readonly tracker: CallTracker;
+  /** Starts and ends each call's OpenTelemetry server span (spans only exist when an SDK records them). */
+  readonly tracer?: CallTracer;
   /** Told of each call's end; absent when nothing (metrics, logs) wants to know. */
   readonly observe?: CallObserver;
 }
@@ -37,7 +41,7 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
       finish();
     };
     try {
-      const result = route.answer(call.request, call, inflight);
+      const result = inCallContext(inflight, () => route.answer(call.request, call, inflight));
       if (result instanceof Promise) result.then(succeed, fail);
       else succeed(result);
     } catch (error) {
@@ -76,7 +80,7 @@ export function createClientStreamHandler(route: ClientStreamRoute, context: Cal
     let response: Buffer | undefined;
     const { inflight, finish } = trackCall(route, call, context, (failure) => callback(failure, response));
     if (!inflight) return;
-    route.answerStream(incoming(call, inflight), call, inflight).then(
+    inCallContext(inflight, () => route.answerStream(incoming(call, inflight), call, inflight)).then(
       (bytes) => {
         response = bytes;
         finish();
@@ -137,7 +141,7 @@ function serveStream(
 ): void {
   const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
   if (!inflight) return;
-  run(inflight).then(
+  inCallContext(inflight, () => run(inflight)).then(
     () => finish(),
     (error) => finish.done || finish(route.failure(error)),
   );
@@ -156,10 +160,11 @@ interface CallFinisher {
 function trackCall(
   route: UnaryRoute | StreamRoute | ExchangeRoute | ClientStreamRoute | DuplexRoute,
   call: ModelCall,
-  { tracker, observe }: CallHandlerContext,
+  { tracker, observe, tracer }: CallHandlerContext,
   send: (failure: CallFailure | null) => void,
 ): { inflight?: InflightCall; finish: CallFinisher } {
   const started = observe ? performance.now() : 0;
+  const traced = tracer?.start(call.getPath(), call.metadata, route.protocol);
   let done = false;
   const finish = Object.defineProperty(
     (failure?: CallFailure) => {
@@ -167,24 +172,39 @@ function trackCall(
       done = true;
       if (inflight) tracker.end(inflight);
       send(failure ?? null);
-      observe?.({
-        method: route.method,
-        protocol: route.protocol,
-        model: inflight?.model,
-        stream: inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0)
-          ? { in: inflight.messagesIn, out: inflight.messagesOut, firstResponseSeconds: inflight.firstResponseAt === undefined ? undefined : (inflight.firstResponseAt - started) / 1000 }
-          : undefined,
-        peer: call.getPeer(),
-        code: failure?.code ?? GrpcStatus.OK,
-        seconds: (performance.now() - started) / 1000,
-      });
+      const code = failure?.code ?? GrpcStatus.OK;
+      const stream = inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
+      if (traced) tracer!.end(traced, code, failure?.details, spanAttributes(inflight, stream));
+      observe?.({ method: route.method, protocol: route.protocol, model: inflight?.model, stream, peer: call.getPeer(), code, seconds: (performance.now() - started) / 1000 });
     },
     'done',
     { get: () => done },
   ) as CallFinisher;
   const inflight = tracker.begin(call, (reason) => finish(reason));
-  if (!inflight) finish(SHUTTING_DOWN);
+  if (inflight) inflight.trace = traced;
+  else finish(SHUTTING_DOWN);
   return { inflight, finish };
+}
+
+/** Messages each way and the time to the first response, when the observer's clock ran. */
+function streamFigures(inflight: InflightCall, started: number) {
+  const first = inflight.firstResponseAt;
+  return { in: inflight.messagesIn, out: inflight.messagesOut, firstResponseSeconds: first === undefined || started === 0 ? undefined : (first - started) / 1000 };
+}
+
+/** What a call's span learns by its end: the model, and for streams the message counts. */
+function spanAttributes(inflight: InflightCall | undefined, stream: ReturnType<typeof streamFigures> | undefined) {
+  return {
+    ...(inflight?.model === undefined ? {} : { 'blazerpc.model': inflight.model }),
+    ...(inflight?.modelVersion === undefined ? {} : { 'blazerpc.model_version': inflight.modelVersion }),
+    ...(stream ? { 'blazerpc.messages_in': stream.in, 'blazerpc.messages_out': stream.out } : {}),
+  };
+}
+
+/** Runs a call's work with its span active, so the pipeline's (and the user's) spans are its children. */
+function inCallContext<T>(inflight: InflightCall, work: () => T): T {
+  const traced = inflight.trace;
+  return traced && otel ? otel.context.with(traced.context, work) : work();
 }
 
 async function pump(route: StreamRoute, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
@@ -205,7 +225,10 @@ async function write(
       const next = await source.next();
       if (next.done || signal.aborted) break;
       const flowing = call.write(encode(next.value));
-      inflight.firstResponseAt ??= performance.now();
+      if (inflight.firstResponseAt === undefined) {
+        inflight.firstResponseAt = performance.now();
+        inflight.trace?.span.addEvent('blazerpc.first_response');
+      }
       inflight.messagesOut++;
       if (!flowing) await drained(call, signal);
     }

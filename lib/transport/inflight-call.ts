@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { CallStatusError } from '../errors/call-status.error.js';
+import type { TracedCall } from '../telemetry/call-tracer.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall =
@@ -22,8 +23,12 @@ type StopReason = CallStatusError;
  */
 export class InflightCall {
   readonly deadline: Date | undefined;
-  /** The model the call turned out to be for, once its route knows (for per-model statistics). */
+  /** The model the call turned out to be for, once its route knows (for per-model statistics and traces). */
   model?: string;
+  /** That model's version. */
+  modelVersion?: string;
+  /** The call's OpenTelemetry server span, when traced. */
+  trace?: TracedCall;
   /** Request messages read so far (streams only). */
   messagesIn = 0;
   /** Response messages written so far (streams only). */

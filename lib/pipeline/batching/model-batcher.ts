@@ -1,3 +1,5 @@
+import type { Span } from '@opentelemetry/api';
+import type { CallTracer } from '../../telemetry/call-tracer.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { BatchingOptions } from '../../interfaces/batching-options.interface.js';
 import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
@@ -16,6 +18,8 @@ interface Ticket {
   readonly alone: boolean;
   readonly enqueuedAt: number;
   readonly signal?: AbortSignal;
+  /** The request's OpenTelemetry span, when traced. */
+  readonly span?: Span;
   /** Epoch ms after which the caller no longer waits. */
   readonly deadline: number;
   readonly resolve: (result: unknown) => void;
@@ -57,6 +61,8 @@ export class ModelBatcher {
     private readonly metrics: BlazeMetrics,
     /** False when the model's runtime reports its own execution time (the batch may wait in the runtime first). */
     private readonly timesExecutions = true,
+    /** Traces each batch execution, linked to the requests it serves (when an OpenTelemetry SDK records spans). */
+    private readonly tracer?: CallTracer,
   ) {
     if (settings.tuneBatchSize) this.tuner = new BatchSizeTuner(settings.maxBatchSize);
   }
@@ -89,7 +95,8 @@ export class ModelBatcher {
     const key = alone ? `solo:${this.soloKeys++}` : compatibilityKey(this.plan, args);
     return new Promise((resolve, reject) => {
       const deadline = call?.deadline?.getTime() ?? Infinity;
-      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, deadline, resolve, reject };
+      const span = call?.traceSpan as Span | undefined;
+      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, deadline, span, resolve, reject };
       if (signal) {
         ticket.onAbort = () => this.evict(ticket);
         signal.addEventListener('abort', ticket.onAbort, { once: true });
@@ -202,16 +209,27 @@ export class ModelBatcher {
     const rows = batch.reduce((sum, ticket) => sum + ticket.rows, 0);
     for (const ticket of batch) {
       if (ticket.onAbort) ticket.signal!.removeEventListener('abort', ticket.onAbort);
-      this.metrics.recordQueueWait(this.model, (started - ticket.enqueuedAt) / 1000);
+      const waited = (started - ticket.enqueuedAt) / 1000;
+      this.metrics.recordQueueWait(this.model, waited);
+      ticket.span?.addEvent('blazerpc.queue_wait', { 'blazerpc.queue_wait_seconds': waited, 'blazerpc.batch_size': batch.length });
+      ticket.span?.setAttribute('blazerpc.batch_size', batch.length);
     }
+    const batchSpan = this.tracer?.startBatch(this.model, batch.map((ticket) => ticket.span), {
+      'blazerpc.model': this.model,
+      'blazerpc.batch_size': batch.length,
+      'blazerpc.batch_rows': rows,
+    });
     try {
-      const result = await this.execute(mergeArguments(this.plan, batch.map((t) => t.args)));
+      const merged = mergeArguments(this.plan, batch.map((t) => t.args));
+      const result = await (batchSpan ? this.tracer!.within(batchSpan, () => this.execute(merged)) : this.execute(merged));
       // A lone request is checked too, so a handler returning the wrong row count fails at once, not only under load.
       const parts = splitResult(this.plan, result, batch.map((t) => t.rows), this.outputs, this.model);
       batch.forEach((ticket, i) => ticket.resolve(parts[i]));
     } catch (error) {
+      this.tracer?.failed(batchSpan, error);
       batch.forEach((ticket) => ticket.reject(error));
     } finally {
+      batchSpan?.end();
       this.learn(rows, cap, started);
       this.metrics.recordExecution(this.model, batch.length, this.timesExecutions ? (performance.now() - started) / 1000 : undefined);
       this.running--;

@@ -2,4 +2,6 @@
 export interface QueuedCall {
   readonly signal: AbortSignal;
   readonly deadline?: Date;
+  /** The call's OpenTelemetry span, when traced: the batch execution links to it. */
+  readonly traceSpan?: unknown;
 }

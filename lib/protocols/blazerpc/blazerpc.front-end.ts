@@ -71,27 +71,27 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
   ) {}
 
   answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
-    inflight.model = this.pipeline.descriptor.name;
+    this.identify(inflight);
     const { request, bindings } = this.codec.decode(bytes);
     const result = this.pipeline.run(request, this.contextOf(call, inflight));
     return result instanceof Promise ? result.then((value) => this.codec.encode(value, bindings)) : this.codec.encode(result, bindings);
   }
 
   async open(bytes: Buffer, call: ModelCall, inflight: InflightCall) {
-    inflight.model = this.pipeline.descriptor.name;
+    this.identify(inflight);
     const { request, bindings } = this.codec.decode(bytes);
     const source = await this.pipeline.openStream(request, this.contextOf(call, inflight));
     return { source, encode: (item: unknown) => this.codec.encode(item, bindings) };
   }
 
   async answerStream(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
-    inflight.model = this.pipeline.descriptor.name;
+    this.identify(inflight);
     const result = await this.pipeline.run(this.streamedRequest(messages), this.contextOf(call, inflight));
     return this.codec.encode(result, new Map());
   }
 
   async openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall) {
-    inflight.model = this.pipeline.descriptor.name;
+    this.identify(inflight);
     const source = await this.pipeline.openStream(this.streamedRequest(messages), this.contextOf(call, inflight));
     return { source, encode: (item: unknown) => this.codec.encode(item, new Map()) };
   }
@@ -103,6 +103,12 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
   /** The request of a streaming-input model: its one input, as the stream of its messages' values. */
   private streamedRequest(messages: AsyncIterable<Buffer>): ModelRequest {
     return { [this.pipeline.descriptor.inputs[0]!.name]: this.codec.decodeStream(messages) };
+  }
+
+  /** Tells the call's statistics and span which model it serves. */
+  private identify(inflight: InflightCall): void {
+    inflight.model = this.pipeline.descriptor.name;
+    inflight.modelVersion = this.pipeline.descriptor.version;
   }
 
   private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {

@@ -163,6 +163,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     const message = this.decode(bytes) as unknown as InferRequestMessage;
     const served = this.models.find(message.model_name, message.model_version);
     inflight.model = served.descriptor.name;
+    inflight.modelVersion = served.descriptor.version;
     if ('unsupported' in served.signature) {
       throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`);
     }
