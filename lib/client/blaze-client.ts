@@ -1,3 +1,4 @@
+import { clientTracingInterceptor } from '../telemetry/client-tracing.interceptor.js';
 import {
   Client,
   compressionAlgorithms,
@@ -95,7 +96,8 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
       'grpc-node.flow_control_window': 16 * 1024 * 1024,
       ...options.channelOptions,
       'grpc.default_compression_algorithm': compression,
-      interceptors: options.interceptors,
+      // Client spans and traceparent first, so the app's own interceptors run inside the call's span.
+      interceptors: [clientTracingInterceptor, ...(options.interceptors ?? [])],
     });
     try {
       const catalog = await loadCatalog(channel, options);

@@ -41,9 +41,6 @@ export interface TracedCall {
  * name, `server.address`/`server.port`; plus `blazerpc.*` attributes.
  */
 export class CallTracer {
-  private tracer?: Tracer;
-  private delegate?: unknown;
-
   constructor(
     private readonly serverAddress: string,
     private readonly serverPort: () => number | undefined,
@@ -110,16 +107,27 @@ export class CallTracer {
     if (error instanceof Error) span.recordException(error);
   }
 
-  /** The tracer when an SDK has registered a provider; re-checked cheaply, so an SDK started later is picked up. */
   private activeTracer(): Tracer | undefined {
-    if (!otel) return undefined;
-    const provider = otel.trace.getTracerProvider() as { getDelegate?: () => unknown };
-    const delegate = provider.getDelegate?.() ?? provider;
-    if (delegate !== this.delegate) {
-      this.delegate = delegate;
-      const isNoop = (delegate as { constructor?: { name?: string } }).constructor?.name === 'NoopTracerProvider';
-      this.tracer = isNoop ? undefined : otel.trace.getTracer(PACKAGE_NAME, packageVersion());
-    }
-    return this.tracer;
+    return recordingTracer();
   }
+}
+
+let cachedTracer: Tracer | undefined;
+let cachedDelegate: unknown;
+
+/**
+ * @internal This package's tracer when an OpenTelemetry SDK has registered a
+ * tracer provider, else `undefined`. Re-checked cheaply on every use (two
+ * field reads), so an SDK started after the server is picked up.
+ */
+export function recordingTracer(): Tracer | undefined {
+  if (!otel) return undefined;
+  const provider = otel.trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const delegate = provider.getDelegate?.() ?? provider;
+  if (delegate !== cachedDelegate) {
+    cachedDelegate = delegate;
+    const isNoop = (delegate as { constructor?: { name?: string } }).constructor?.name === 'NoopTracerProvider';
+    cachedTracer = isNoop ? undefined : otel.trace.getTracer(PACKAGE_NAME, packageVersion());
+  }
+  return cachedTracer;
 }

@@ -3,7 +3,7 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { BlazeRpcModule } from '../../lib/index.js';
+import { BlazeClient, BlazeRpcModule } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { EnhancedModels } from '../fixtures/enhanced.models.js';
 import { OipModels } from '../fixtures/oip.models.js';
@@ -90,6 +90,23 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     expect(replies).toEqual(['A', 'B', 'C']);
     expect(span!.attributes).toMatchObject({ 'blazerpc.messages_in': 3, 'blazerpc.messages_out': 3, 'rpc.status_code': 'OK' });
     expect(span!.events.map((e) => e.name)).toContain('blazerpc.first_response');
+  });
+
+  it('joins BlazeClient calls to the server: a client span, and the server span its child in the same trace', async () => {
+    const blaze = await BlazeClient.connect(running.address, { registry: running.registry });
+    const parent = trace.getTracer('test').startSpan('user request');
+    await context.with(trace.setSpan(context.active(), parent), () => blaze.predict('echo', { text: 'joined' }));
+    parent.end();
+    blaze.close();
+    const [server] = await finished('blazerpc.InferenceService/PredictEcho');
+    const clients = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT && span.name === 'blazerpc.InferenceService/PredictEcho');
+    expect(clients).toHaveLength(1);
+    const [clientSpan] = clients;
+    expect(clientSpan!.spanContext().traceId).toBe(parent.spanContext().traceId);
+    expect(clientSpan!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    expect(server!.spanContext().traceId).toBe(parent.spanContext().traceId);
+    expect(server!.parentSpanContext?.spanId).toBe(clientSpan!.spanContext().spanId);
+    expect(clientSpan!.attributes).toMatchObject({ 'rpc.system.name': 'grpc', 'rpc.status_code': 'OK' });
   });
 
   it('traces OIP calls too', async () => {
