@@ -9,6 +9,8 @@ import { METRIC } from './metric-names.js';
 import type { BlazeMetricsOptions } from './metrics-options.interface.js';
 import { PrometheusBlazeMetrics } from './prometheus-blaze-metrics.js';
 import { InferenceStatistics, StatisticsRecordingMetrics } from './inference-statistics.js';
+import { FanOutMetrics } from './fan-out-metrics.js';
+import { createOtelMetrics } from '../telemetry/otel-metrics.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -35,7 +37,12 @@ function recordingStatistics(sink: Provider): Provider[] {
     {
       provide: BlazeMetrics,
       inject: [METRICS_SINK, InferenceStatistics],
-      useFactory: (to: BlazeMetrics, statistics: InferenceStatistics) => new StatisticsRecordingMetrics(to, statistics),
+      useFactory: (to: BlazeMetrics, statistics: InferenceStatistics) => {
+        // OpenTelemetry metrics too, when the app registered a meter provider before Nest built this module.
+        const otelMetrics = createOtelMetrics();
+        const sink = !otelMetrics ? to : to instanceof NoopBlazeMetrics ? otelMetrics : new FanOutMetrics([to, otelMetrics]);
+        return new StatisticsRecordingMetrics(sink, statistics);
+      },
     },
   ];
 }

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -21,6 +22,9 @@ const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({
 trace.setGlobalTracerProvider(provider);
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const metricReader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 3_600_000 });
+metrics.setGlobalMeterProvider(new MeterProvider({ readers: [metricReader] }));
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -158,5 +162,19 @@ describe('OpenTelemetry: a batch execution span linked both ways to every reques
       const wait = request.events.find((event) => event.name === 'blazerpc.queue_wait');
       expect(wait?.attributes?.['blazerpc.queue_wait_seconds']).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it('records OpenTelemetry metrics: rpc.server.call.duration, batch size, queue wait, inference duration', async () => {
+    const { resourceMetrics } = await metricReader.collect();
+    const all = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+    const named = (name: string) => all.find((metric) => metric.descriptor.name === name);
+    const calls = named('rpc.server.call.duration')!;
+    expect(calls.descriptor.unit).toBe('s');
+    const mix = calls.dataPoints.find((point) => point.attributes['rpc.method'] === 'PredictMix' && point.attributes['rpc.status_code'] === 'OK');
+    expect((mix?.value as { count: number }).count).toBe(64);
+    const batches = named('blazerpc.batch.size')!.dataPoints.find((point) => point.attributes['blazerpc.model'] === 'mix');
+    expect(batches?.value).toMatchObject({ count: 1, sum: 64 });
+    expect((named('blazerpc.queue.wait')!.dataPoints.find((p) => p.attributes['blazerpc.model'] === 'mix')?.value as { count: number }).count).toBe(64);
+    expect(named('blazerpc.inference.duration')!.dataPoints.some((p) => p.attributes['blazerpc.model'] === 'mix')).toBe(true);
   });
 });
