@@ -131,3 +131,15 @@ export function recordingTracer(): Tracer | undefined {
   }
   return cachedTracer;
 }
+
+/**
+ * @internal Encodes a response; on a traced call also records a
+ * `blazerpc.encode` event with the time it took and the response size.
+ */
+export function encodeTraced(traced: TracedCall | undefined, encode: () => Buffer): Buffer {
+  if (!traced) return encode();
+  const started = performance.now();
+  const bytes = encode();
+  traced.span.addEvent('blazerpc.encode', { 'blazerpc.encode_seconds': (performance.now() - started) / 1000, 'blazerpc.response_bytes': bytes.length });
+  return bytes;
+}

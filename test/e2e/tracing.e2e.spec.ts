@@ -69,6 +69,8 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
       'blazerpc.protocol': 'blazerpc',
     });
     expect(span!.status.code).toBe(SpanStatusCode.UNSET);
+    const encode = span!.events.find((event) => event.name === 'blazerpc.encode');
+    expect(encode?.attributes).toMatchObject({ 'blazerpc.response_bytes': expect.any(Number), 'blazerpc.encode_seconds': expect.any(Number) });
   });
 
   it('marks a refusal of the client (INVALID_ARGUMENT, PERMISSION_DENIED) with its status code, not as a span error', async () => {
@@ -111,6 +113,14 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     expect(server!.spanContext().traceId).toBe(parent.spanContext().traceId);
     expect(server!.parentSpanContext?.spanId).toBe(clientSpan!.spanContext().spanId);
     expect(clientSpan!.attributes).toMatchObject({ 'rpc.system.name': 'grpc', 'rpc.status_code': 'OK' });
+  });
+
+  it('names the ONNX instance that ran a batch, and its inference time, on the batch execution span', async () => {
+    const features = { shape: [1, 4], dtype: 'float32', data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer) };
+    await client.unary('PredictIris', { features });
+    const [batch] = await finished('blazerpc.batch iris');
+    expect(batch!.attributes).toMatchObject({ 'blazerpc.instance': 0, 'blazerpc.batch_size': 1 });
+    expect(batch!.attributes['blazerpc.inference_seconds']).toBeGreaterThan(0);
   });
 
   it('traces OIP calls too', async () => {

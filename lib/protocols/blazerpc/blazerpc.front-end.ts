@@ -16,6 +16,7 @@ import type { ClientStreamRoute, DuplexRoute, ProtocolService, StreamRoute, Unar
 import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
 import { createRequestDecoder } from '../../wire/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
+import { encodeTraced } from '../../telemetry/call-tracer.js';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
 const passThrough = (bytes: Buffer) => bytes;
@@ -74,7 +75,8 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
     this.identify(inflight);
     const { request, bindings } = this.codec.decode(bytes);
     const result = this.pipeline.run(request, this.contextOf(call, inflight));
-    return result instanceof Promise ? result.then((value) => this.codec.encode(value, bindings)) : this.codec.encode(result, bindings);
+    const encode = (value: unknown) => encodeTraced(inflight.trace, () => this.codec.encode(value, bindings));
+    return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
   async open(bytes: Buffer, call: ModelCall, inflight: InflightCall) {

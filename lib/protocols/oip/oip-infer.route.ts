@@ -14,6 +14,7 @@ import type { RequestDecoder } from '../../wire/request-decoder.js';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
+import { encodeTraced } from '../../telemetry/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
 /** A `ModelInferRequest` as decoded (64-bit integers as strings, bytes as Buffers). */
@@ -86,9 +87,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     }
     const { pipeline } = inference.served;
     const result = this.guard(pipeline, () => pipeline.run(inference.request, inference.context));
-    return result instanceof Promise
-      ? result.then((value) => this.inferResponse.responseSerialize(this.response(inference, value)))
-      : this.inferResponse.responseSerialize(this.response(inference, result));
+    const encode = (value: unknown) => encodeTraced(inflight.trace, () => this.inferResponse.responseSerialize(this.response(inference, value)));
+    return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
   /** One request of a `ModelStreamInfer` stream: its work starts now; its responses follow in order. */

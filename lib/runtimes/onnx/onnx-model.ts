@@ -1,3 +1,4 @@
+import { otel } from '../../telemetry/otel-api.js';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -116,6 +117,8 @@ export class OnnxModel implements OnApplicationShutdown {
     value.recycled.forEach(recycleTensorBuffer);
     const outputs: Record<string, Tensor> = {};
     for (const output of value.outputs) outputs[output.name] = fromWireTensor(output);
+    // The active span is the batch execution's (or, unbatched, the call's): say which instance ran it, and how long.
+    otel?.trace.getActiveSpan()?.setAttributes({ 'blazerpc.instance': instance, 'blazerpc.inference_seconds': value.runMs / 1000 });
     return { outputs, runMs: value.runMs, instance };
   }
 
