@@ -156,10 +156,10 @@ async function readBatchMetrics(model: string | undefined): Promise<{ requests: 
   let requests = await valueOf(histogram, 'blazerpc_batch_size_sum');
   let executions = await valueOf(histogram, 'blazerpc_batch_size_count');
   if (requests === undefined || executions === undefined) {
-    requests = await valueOf(register.getSingleMetric('blazerpc_inference_count'), 'blazerpc_inference_count');
-    executions = await valueOf(register.getSingleMetric('blazerpc_inference_exec_count'), 'blazerpc_inference_exec_count');
+    requests = await valueOf(register.getSingleMetric('blazerpc_inferences_total'), 'blazerpc_inferences_total');
+    executions = await valueOf(register.getSingleMetric('blazerpc_inference_executions_total'), 'blazerpc_inference_executions_total');
   }
-  if (!histogram && !register.getSingleMetric('blazerpc_inference_count')) return undefined;
+  if (!histogram && !register.getSingleMetric('blazerpc_inferences_total')) return undefined;
   return { requests: requests ?? 0, executions: executions ?? 0 };
 }
 

@@ -2,8 +2,8 @@
 export const METRIC = {
   requestsTotal: 'blazerpc_requests_total',
   requestDuration: 'blazerpc_request_duration_seconds',
-  inferenceCount: 'blazerpc_inference_count',
-  inferenceExecCount: 'blazerpc_inference_exec_count',
+  inferenceCount: 'blazerpc_inferences_total',
+  inferenceExecCount: 'blazerpc_inference_executions_total',
   batchSize: 'blazerpc_batch_size',
   queueWait: 'blazerpc_queue_wait_seconds',
   queueDepth: 'blazerpc_queue_depth',

@@ -53,13 +53,13 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     expect(sample(text, 'blazerpc_request_duration_seconds_count', { method: 'PredictTokens' })).toBe(2);
 
     // Every OK call reached the model; the batching shows as fewer executions than requests.
-    expect(sample(text, 'blazerpc_inference_count', { model: 'double' })).toBe(20);
-    expect(sample(text, 'blazerpc_inference_exec_count', { model: 'double' })).toBeLessThan(20);
+    expect(sample(text, 'blazerpc_inferences_total', { model: 'double' })).toBe(20);
+    expect(sample(text, 'blazerpc_inference_executions_total', { model: 'double' })).toBeLessThan(20);
     expect(sample(text, 'blazerpc_batch_size_sum', { model: 'double' })).toBe(20);
-    expect(sample(text, 'blazerpc_inference_count', { model: 'label' })).toBe(3);
+    expect(sample(text, 'blazerpc_inferences_total', { model: 'label' })).toBe(3);
     expect(sample(text, 'blazerpc_queue_wait_seconds_count', { model: 'label' })).toBe(3);
     expect(sample(text, 'blazerpc_queue_depth', { model: 'label' })).toBe(0);
-    expect(sample(text, 'blazerpc_inference_count', { model: 'tokens' })).toBe(2);
+    expect(sample(text, 'blazerpc_inferences_total', { model: 'tokens' })).toBe(2);
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 

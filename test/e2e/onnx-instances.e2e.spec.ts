@@ -134,7 +134,7 @@ describe('ONNX execution metrics', () => {
       const text = await (await fetch(`${running.httpUrl}/metrics`)).text();
       const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name}{model="slow"}`))!.split(' ').pop());
       expect(value('blazerpc_inference_duration_seconds_count')).toBe(3);
-      expect(value('blazerpc_inference_exec_count')).toBe(3);
+      expect(value('blazerpc_inference_executions_total')).toBe(3);
       // Three runs one after another on one instance: together about the whole wall time. Timed
       // per call from dispatch they would sum to about twice that (the later calls wait for the instance).
       const inference = value('blazerpc_inference_duration_seconds_sum');
