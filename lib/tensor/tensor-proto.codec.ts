@@ -50,7 +50,7 @@ export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
  * when small; a large one is kept as received until its typed data is read,
  * so a batch merge or the hand-over to a worker copies it once, not twice.
  */
-function fromReceivedBytes(dtype: TensorDType, shape: number[], count: number, bytes: Uint8Array): Tensor {
+export function fromReceivedBytes(dtype: TensorDType, shape: number[], count: number, bytes: Uint8Array): Tensor {
   const Storage = DTYPE_STORAGE[dtype];
   if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) {
     tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;

@@ -11,7 +11,7 @@ import {
 import type { StreamSource } from '../pipeline/stream-source.js';
 import type { CallFailure } from '../pipeline/model-pipeline.js';
 import type { CallObserver } from './call-observer.js';
-import type { CallTracer } from '../telemetry/call-tracer.js';
+import type { CallTracer, TracedCall } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
 import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
 import type { CallTracker } from './call-tracker.js';
@@ -32,13 +32,14 @@ export interface CallHandlerContext {
 export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContext): handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     let response: Buffer | undefined;
-    const { inflight, finish } = trackCall(route, call, context, (failure) => callback(failure, response));
+    const ending = trackCall(route, call, context, (failure) => callback(failure, response));
+    const { inflight } = ending;
     if (!inflight) return;
     // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
-    const fail = (error: unknown) => finish.done || finish(route.failure(error));
+    const fail = (error: unknown) => ending.done || ending.end(route.failure(error));
     const succeed = (bytes: Buffer) => {
       response = bytes;
-      finish();
+      ending.end();
     };
     try {
       const result = inCallContext(inflight, () => route.answer(call.request, call, inflight));
@@ -78,14 +79,15 @@ export function createExchangeHandler(route: ExchangeRoute, context: CallHandler
 export function createClientStreamHandler(route: ClientStreamRoute, context: CallHandlerContext): handleClientStreamingCall<Buffer, Buffer> {
   return (call, callback) => {
     let response: Buffer | undefined;
-    const { inflight, finish } = trackCall(route, call, context, (failure) => callback(failure, response));
+    const ending = trackCall(route, call, context, (failure) => callback(failure, response));
+    const { inflight } = ending;
     if (!inflight) return;
     inCallContext(inflight, () => route.answerStream(incoming(call, inflight), call, inflight)).then(
       (bytes) => {
         response = bytes;
-        finish();
+        ending.end();
       },
-      (error) => finish.done || finish(route.failure(error)),
+      (error) => ending.done || ending.end(route.failure(error)),
     );
   };
 }
@@ -139,18 +141,46 @@ function serveStream(
   context: CallHandlerContext,
   run: (inflight: InflightCall) => Promise<void>,
 ): void {
-  const { inflight, finish } = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+  const ending = trackCall(route, call, context, (failure) => (failure ? call.emit('error', failure) : call.end()));
+  const { inflight } = ending;
   if (!inflight) return;
   inCallContext(inflight, () => run(inflight)).then(
-    () => finish(),
-    (error) => finish.done || finish(route.failure(error)),
+    () => ending.end(),
+    (error) => ending.done || ending.end(route.failure(error)),
   );
 }
 
-/** Ends a call exactly once: sends its status, stops tracking it, tells the observer. */
-interface CallFinisher {
-  (failure?: CallFailure): void;
-  readonly done: boolean;
+/**
+ * Ends a call exactly once: sends its status, stops tracking it, ends its
+ * span, tells the observer. (A class rather than a closure with a getter:
+ * this is made for every call.)
+ */
+class CallEnding {
+  done = false;
+  inflight?: InflightCall;
+  private readonly started: number;
+
+  constructor(
+    private readonly route: UnaryRoute | StreamRoute | ExchangeRoute | ClientStreamRoute | DuplexRoute,
+    private readonly call: ModelCall,
+    private readonly context: CallHandlerContext,
+    private readonly send: (failure: CallFailure | null) => void,
+    private readonly traced: TracedCall | undefined,
+  ) {
+    this.started = context.observe ? performance.now() : 0;
+  }
+
+  end(failure?: CallFailure): void {
+    if (this.done) return;
+    this.done = true;
+    const { inflight, route, context, traced, started } = this;
+    if (inflight) context.tracker.end(inflight);
+    this.send(failure ?? null);
+    const code = failure?.code ?? GrpcStatus.OK;
+    const stream = inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
+    if (traced) context.tracer!.end(traced, code, failure?.details, spanAttributes(inflight, stream));
+    context.observe?.({ method: route.method, protocol: route.protocol, model: inflight?.model, stream, call: this.call, code, seconds: (performance.now() - started) / 1000 });
+  }
 }
 
 /**
@@ -160,30 +190,16 @@ interface CallFinisher {
 function trackCall(
   route: UnaryRoute | StreamRoute | ExchangeRoute | ClientStreamRoute | DuplexRoute,
   call: ModelCall,
-  { tracker, observe, tracer }: CallHandlerContext,
+  context: CallHandlerContext,
   send: (failure: CallFailure | null) => void,
-): { inflight?: InflightCall; finish: CallFinisher } {
-  const started = observe ? performance.now() : 0;
-  const traced = tracer?.start(call.getPath(), call.metadata, route.protocol);
-  let done = false;
-  const finish = Object.defineProperty(
-    (failure?: CallFailure) => {
-      if (done) return;
-      done = true;
-      if (inflight) tracker.end(inflight);
-      send(failure ?? null);
-      const code = failure?.code ?? GrpcStatus.OK;
-      const stream = inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
-      if (traced) tracer!.end(traced, code, failure?.details, spanAttributes(inflight, stream));
-      observe?.({ method: route.method, protocol: route.protocol, model: inflight?.model, stream, peer: call.getPeer(), code, seconds: (performance.now() - started) / 1000 });
-    },
-    'done',
-    { get: () => done },
-  ) as CallFinisher;
-  const inflight = tracker.begin(call, (reason) => finish(reason));
+): CallEnding {
+  const traced = context.tracer?.start(call.getPath(), call.metadata, route.protocol);
+  const ending = new CallEnding(route, call, context, send, traced);
+  const inflight = context.tracker.begin(call, (reason) => ending.end(reason));
+  ending.inflight = inflight;
   if (inflight) inflight.trace = traced;
-  else finish(SHUTTING_DOWN);
-  return { inflight, finish };
+  else ending.end(SHUTTING_DOWN);
+  return ending;
 }
 
 /** Messages each way and the time to the first response, when the observer's clock ran. */

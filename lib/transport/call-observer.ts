@@ -13,7 +13,8 @@ export interface CallOutcome {
   readonly model?: string;
   /** For a streaming call that moved messages: how many each way, and when the first response left. */
   readonly stream?: { readonly in: number; readonly out: number; readonly firstResponseSeconds?: number };
-  readonly peer: string;
+  /** The call, for what few observers read of it (the call log: its peer). */
+  readonly call: { getPeer(): string };
   readonly code: GrpcStatus;
   readonly seconds: number;
 }
@@ -36,6 +37,6 @@ export function statisticsObserver(statistics: InferenceStatistics): CallObserve
 
 /** @internal One log line per call: method, peer, status, duration (the `logCalls` option). */
 export function loggingObserver(logger: Logger): CallObserver {
-  return ({ method, protocol, peer, code, seconds }) =>
-    logger.log(`${protocol === 'oip' ? `inference.${method}` : method} ${peer} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
+  return ({ method, protocol, call, code, seconds }) =>
+    logger.log(`${protocol === 'oip' ? `inference.${method}` : method} ${call.getPeer()} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
 }

@@ -6,7 +6,8 @@ import type { ModelDescriptor } from '../../schema/model-descriptor.interface.js
 import type { ScalarFieldType } from '../../schema/field-type.js';
 import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
 import { DTYPE_STORAGE, type TensorDType } from '../../tensor/tensor-dtype.js';
-import { bytesOf, Tensor, tensorOverBytes } from '../../tensor/tensor.js';
+import { bytesOf, Tensor } from '../../tensor/tensor.js';
+import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
 import type { TensorData } from '../../tensor/tensor-data.js';
 import { decodeRawBytes, encodeRawBytes } from './oip-bytes.codec.js';
 import { OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from './oip-datatype.js';
@@ -121,7 +122,8 @@ function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw
   const dtype = OIP_TO_DTYPE[declared.datatype]!;
   const bytes = raw && checkedRaw(declared.datatype, shape, count, raw, name);
   if (type.kind === 'tensor') {
-    const tensor = bytes ? tensorOverBytes(dtype, shape, bytes) : new Tensor(dtype, shape, contentsData(declared.datatype, input, count, name));
+    // As over BlazeRPC: aligned bytes are viewed in place, small misaligned ones copied, large ones kept as received until read.
+    const tensor = bytes ? fromReceivedBytes(dtype, shape, count, bytes) : new Tensor(dtype, shape, contentsData(declared.datatype, input, count, name));
     const problem = checkTensorSpec(tensor, type.spec, name, bindings);
     if (problem) throw new ValidationError(`Input ${problem}`, name);
     return tensor;
