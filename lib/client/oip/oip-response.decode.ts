@@ -1,30 +1,15 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { decodeRawBytes } from '../../protocols/oip/oip-bytes.codec.js';
-import { isOipDatatype, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from '../../protocols/oip/oip-datatype.js';
+import { isOipDatatype, OIP_CONTENTS_FIELD, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from '../../protocols/oip/oip-datatype.js';
 import { DTYPE_STORAGE } from '../../tensor/tensor-dtype.js';
 import { elementCount, Tensor, tensorOverBytes } from '../../tensor/tensor.js';
 import { BlazeRpcClientError } from '../blaze-rpc-client.error.js';
 import { bf16BytesToFloat32 } from './bfloat16.js';
 import type { OipBytesAs } from './oip-client-options.interface.js';
-import type { InferTensorContentsMessage, InferTensorMessage, ModelInferResponseMessage } from './oip-messages.js';
+import type { InferTensorMessage, ModelInferResponseMessage } from './oip-messages.js';
 import { decodeParameters } from './oip-parameters.js';
 import type { OipInferResult, OipOutput, OipOutputInfo } from './oip-tensors.interface.js';
 
-/** The typed-contents field of each datatype that has one (FP16 and BF16 only travel raw). */
-const CONTENTS_FIELD: Partial<Record<OipDatatype, keyof InferTensorContentsMessage>> = {
-  BOOL: 'bool_contents',
-  INT8: 'int_contents',
-  INT16: 'int_contents',
-  INT32: 'int_contents',
-  INT64: 'int64_contents',
-  UINT8: 'uint_contents',
-  UINT16: 'uint_contents',
-  UINT32: 'uint_contents',
-  UINT64: 'uint64_contents',
-  FP32: 'fp32_contents',
-  FP64: 'fp64_contents',
-  BYTES: 'bytes_contents',
-};
 
 /**
  * @internal A `ModelInferResponse` as a result. Outputs are read from
@@ -73,7 +58,7 @@ function decodeOutput(output: InferTensorMessage, shape: number[], raw: Uint8Arr
 }
 
 function fromContents(output: InferTensorMessage, datatype: Exclude<OipDatatype, 'BYTES'>, shape: number[], count: number): Tensor {
-  const field = CONTENTS_FIELD[datatype];
+  const field = OIP_CONTENTS_FIELD[datatype];
   if (!field) {
     if (count === 0) return new Tensor(datatype === 'BF16' ? 'float' : 'float16', shape, datatype === 'BF16' ? new Float32Array(0) : new Uint16Array(0));
     throw malformed(output.name, `${datatype} has no typed contents, and the server sent no raw_output_contents for it`);

@@ -66,6 +66,33 @@ export const OIP_ITEM_SIZE: Readonly<Record<Exclude<OipDatatype, 'BYTES'>, numbe
   BF16: 2,
 };
 
+/** The name of an `InferTensorContents` list. */
+export type OipContentsField =
+  | 'bool_contents'
+  | 'int_contents'
+  | 'int64_contents'
+  | 'uint_contents'
+  | 'uint64_contents'
+  | 'fp32_contents'
+  | 'fp64_contents'
+  | 'bytes_contents';
+
+/** Where each datatype's values travel in typed `contents` (FP16 and BF16 have no typed form: raw only). */
+export const OIP_CONTENTS_FIELD: Readonly<Partial<Record<OipDatatype, OipContentsField>>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
 /** Triton's model-config `DataType` enum name of each OIP datatype (BYTES is TYPE_STRING). */
 export function tritonDataType(datatype: OipDatatype): string {
   return datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${datatype}`;

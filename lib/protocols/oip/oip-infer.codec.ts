@@ -10,7 +10,7 @@ import { bytesOf, Tensor } from '../../tensor/tensor.js';
 import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
 import type { TensorData } from '../../tensor/tensor-data.js';
 import { decodeRawBytes, encodeRawBytes } from './oip-bytes.codec.js';
-import { OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from './oip-datatype.js';
+import { OIP_CONTENTS_FIELD, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from './oip-datatype.js';
 import type { OipTensorSignature } from './oip-signature.js';
 
 /** `InferTensorContents` as decoded: every list present (possibly empty). */
@@ -40,21 +40,6 @@ export interface InferOutputMessage {
   shape: number[];
 }
 
-/** Where each OIP datatype's values travel in typed `contents` (FP16 and BF16 have no typed form). */
-const CONTENTS_FIELD: Readonly<Partial<Record<OipDatatype, keyof TensorContentsMessage>>> = {
-  BOOL: 'bool_contents',
-  INT8: 'int_contents',
-  INT16: 'int_contents',
-  INT32: 'int_contents',
-  INT64: 'int64_contents',
-  UINT8: 'uint_contents',
-  UINT16: 'uint_contents',
-  UINT32: 'uint_contents',
-  UINT64: 'uint64_contents',
-  FP32: 'fp32_contents',
-  FP64: 'fp64_contents',
-  BYTES: 'bytes_contents',
-};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -161,7 +146,7 @@ function copyAligned(dtype: TensorDType, count: number, bytes: Uint8Array): Tens
 }
 
 function contentsData(datatype: OipDatatype, input: InferInputMessage, count: number, name: string): TensorData {
-  const key = CONTENTS_FIELD[datatype];
+  const key = OIP_CONTENTS_FIELD[datatype];
   const dtype = OIP_TO_DTYPE[datatype];
   if (!key || !dtype) throw new ValidationError(`Input '${name}': ${datatype} data must be sent in raw_input_contents`, name);
   const values = typedContents(input, key, count, name) as ArrayLike<number | string | boolean>;
