@@ -15,6 +15,19 @@ const until = async (check: () => boolean, timeoutMs = 3000) => {
   }
 };
 
+/** Waits for 'drain', or `ms` at most (then stops listening). */
+function drainedOrLater(call: grpc.ClientWritableStream<any>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      call.off('drain', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    call.once('drain', done);
+  });
+}
+
 /** Reads the next message of a duplex call. */
 function nextMessage(call: grpc.ClientDuplexStream<any, any>): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -183,7 +196,7 @@ describe('streaming-input calls: validation, guards, pipes, interceptors, cancel
     const sending = (async () => {
       while (!stop && sent < 2000) {
         sent++;
-        if (!call.write({ chunk })) await Promise.race([once(call, 'drain'), sleep(100)]);
+        if (!call.write({ chunk })) await drainedOrLater(call, 100);
       }
     })();
     await sleep(1500);
