@@ -61,6 +61,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private enhancerScope?: EnhancerScope;
   /** OpenTelemetry server spans (made only when an SDK records spans). */
   private readonly tracer: CallTracer;
+  /** Where to listen instead of the module's address, and no .proto file (set by the testing helper). */
+  private testAddress?: { host: string; port: number };
   private readonly scopeHooked: boolean;
 
   constructor(
@@ -105,6 +107,15 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
           'app.connectMicroservice({ strategy: app.get(BlazeRpcServer) }) and await app.startAllMicroservices().',
       );
     }
+  }
+
+  /**
+   * @internal For tests (`serveForTesting` in `nestjs-blazerpc/testing`):
+   * listen on `host`:`port` instead of the module's address, and write no
+   * .proto file. Call before the microservice starts.
+   */
+  listenForTesting(host: string, port: number): void {
+    this.testAddress = { host, port };
   }
 
   /** The port the server is bound to (the real one when `port: 0` was asked for). */
@@ -195,9 +206,10 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       Object.assign(exposed, health);
     }
     if (this.options.reflection) new ReflectionService(exposed).addToServer(server);
-    this.boundPort = await bind(server, this.options.host, this.options.port, this.options.credentials);
+    const { host, port } = this.testAddress ?? this.options;
+    this.boundPort = await bind(server, host, port, this.options.credentials);
     this.grpcServer = server;
-    await this.explorer.writeProtoFile();
+    if (!this.testAddress) await this.explorer.writeProtoFile();
     this.markServing();
     const scheme = this.options.tls ? 'TLS' : 'plaintext';
     const spoken = [protocols.blazerpc && 'BlazeRPC', protocols.oip && 'Open Inference Protocol'].filter(Boolean).join(' and ');

@@ -1,0 +1,1 @@
+export { serveForTesting, type ServeForTestingOptions, type TestingServer } from './serve-for-testing.js';
