@@ -1,7 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BLAZE_CONTEXT, RESOLVED_OPTIONS } from './blaze-rpc.constants.js';
-import { BLAZE_RPC_MODULE_OPTIONS, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
+import { BLAZE_RPC_MODULE_OPTIONS, BLAZE_RPC_OPTIONS_TYPE, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
 import { blazeContextProvider } from './context/blaze-context.provider.js';
 import { BlazeRpcExplorer } from './discovery/blaze-rpc.explorer.js';
 import { BlazeRpcMetadataAccessor } from './discovery/blaze-rpc-metadata.accessor.js';
@@ -39,4 +39,12 @@ import { ModelInvokerFactory } from './pipeline/model-invoker.factory.js';
   ],
   exports: [BLAZE_CONTEXT, BlazeHealthService, BlazeRpcServer, ModelRegistry],
 })
-export class BlazeRpcModule extends BlazeRpcConfigurableModule {}
+export class BlazeRpcModule extends BlazeRpcConfigurableModule {
+  /**
+   * The module with these options; every one has a documented default, so
+   * `forRoot()` alone serves on 0.0.0.0:50051.
+   */
+  static override forRoot(options: typeof BLAZE_RPC_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

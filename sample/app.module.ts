@@ -14,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), metrics: true, ...overrides }),
+        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), metrics: true, protoFile: 'blazerpc.proto', ...overrides }),
         OnnxModule.register({ name: 'iris', source: sampleConfig.irisModelPath() }),
       ],
       controllers: [ModelsController],

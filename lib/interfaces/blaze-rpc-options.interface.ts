@@ -54,8 +54,9 @@ export interface BlazeRpcModuleOptions {
   protoPackage?: string;
   /**
    * Where to write the generated .proto on bootstrap, relative to the working
-   * directory; `false` writes nothing (the server still serves it over reflection).
-   * @default 'blazerpc.proto'
+   * directory; `false` writes nothing. The server serves it over reflection
+   * either way, and `blazerpc proto` writes it without serving.
+   * @default false (so adding the module leaves no untracked file in a repository)
    */
   protoFile?: string | false;
   /**

@@ -24,7 +24,7 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
   if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(protoPackage)) {
     throw invalid('protoPackage', protoPackage, "a dotted proto identifier such as 'blazerpc' or 'acme.models'");
   }
-  const protoFile = options.protoFile ?? 'blazerpc.proto';
+  const protoFile = options.protoFile ?? false;
   if (protoFile !== false && (typeof protoFile !== 'string' || protoFile.length === 0)) {
     throw invalid('protoFile', protoFile, 'a file path, or false to write no file');
   }

@@ -38,13 +38,15 @@ async function resolvedWith(imports: any[]) {
 
 describe('BlazeRpcModule options', () => {
   it('fills in documented defaults', async () => {
-    const { resolved } = await resolvedWith([BlazeRpcModule.forRoot({ protoFile: false })]);
+    const { resolved } = await resolvedWith([BlazeRpcModule.forRoot()]);
     expect(resolved).toMatchObject({
       host: '0.0.0.0',
       port: 50051,
       protoPackage: 'blazerpc',
+      protoFile: false,
       health: true,
       reflection: true,
+      protocols: { blazerpc: true, oip: true },
       gracePeriodMs: 5000,
       batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1 },
     });
