@@ -86,7 +86,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
       throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${descriptor.name}' ${what}: call it with ModelStreamInfer`);
     }
     const { pipeline } = inference.served;
-    const result = this.guard(pipeline, () => pipeline.run(inference.request, inference.context));
+    const result = this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context));
     const encode = (value: unknown) => encodeTraced(inflight.trace, () => this.inferResponse.responseSerialize(this.response(inference, value)));
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
@@ -138,12 +138,12 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         closeFeed = () => feeds.get(key) === feed && feeds.delete(key);
       }
       if (descriptor.streaming) {
-        const source = await this.guard(pipeline, () => pipeline.openStream(inference.request, inference.context));
-        for (let next = await this.guard(pipeline, () => source.next()); !next.done; next = await this.guard(pipeline, () => source.next())) {
+        const source = await this.mappingFailures(pipeline, () => pipeline.openStream(inference.request, inference.context));
+        for (let next = await this.mappingFailures(pipeline, () => source.next()); !next.done; next = await this.mappingFailures(pipeline, () => source.next())) {
           yield this.streamed(inference, next.value);
         }
       } else {
-        yield this.streamed(inference, await this.guard(pipeline, () => pipeline.run(inference.request, inference.context)));
+        yield this.streamed(inference, await this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context)));
       }
     } catch (error) {
       // The stream ends for everyone when the call itself is cancelled or expires; otherwise only this request failed.
@@ -203,7 +203,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
    * Runs pipeline work, mapping what it throws through the pipeline (logged
    * once, naming the model, when unexpected).
    */
-  private guard<T>(pipeline: ModelPipeline, work: () => T): T {
+  private mappingFailures<T>(pipeline: ModelPipeline, work: () => T): T {
     const fail = (error: unknown): never => {
       throw error instanceof ModelCallFailure ? error : new ModelCallFailure(pipeline.failure(error));
     };
