@@ -22,6 +22,7 @@ export function toRequestMessage(model: ClientModel, inputs: Record<string, unkn
   for (const field of model.inputs) {
     if (inputs[field.name] === undefined) continue;
     const value = inputs[field.name];
+    if (field.repeated && !Array.isArray(value)) throw wrongType(field, value, 'a list');
     message[field.name] = field.repeated ? (value as unknown[]).map((item) => toWire(field, item)) : toWire(field, value);
   }
   return message;
@@ -42,8 +43,30 @@ function toWire(field: ClientField, value: unknown): unknown {
     const tensor = value instanceof Tensor ? value : tensorFromJson(value as TensorJson, field.name);
     return encodeTensorProto(tensor);
   }
-  if (field.kind === 'int64') return typeof value === 'bigint' ? value.toString() : value;
+  if (field.kind === 'int64') {
+    if (typeof value === 'bigint') return value.toString();
+    if (Number.isInteger(value) || (typeof value === 'string' && /^-?\d+$/.test(value))) return value;
+    throw wrongType(field, value, 'an integer (a bigint, a safe integer or a string of digits)');
+  }
+  const expected = SCALAR_EXPECTATIONS[field.protoType ?? ''];
+  if (expected && !expected.accepts(value)) throw wrongType(field, value, expected.what);
   return value;
+}
+
+/** What each scalar field type takes, for the check before sending (protobufjs would coerce or drop it silently). */
+const SCALAR_EXPECTATIONS: Record<string, { what: string; accepts: (value: unknown) => boolean }> = {
+  TYPE_STRING: { what: 'a string', accepts: (v) => typeof v === 'string' },
+  TYPE_BOOL: { what: 'a boolean', accepts: (v) => typeof v === 'boolean' },
+  TYPE_DOUBLE: { what: 'a number', accepts: (v) => typeof v === 'number' },
+  TYPE_FLOAT: { what: 'a number', accepts: (v) => typeof v === 'number' },
+  TYPE_INT32: { what: 'an integer', accepts: (v) => Number.isInteger(v) },
+  TYPE_UINT32: { what: 'a non-negative integer', accepts: (v) => Number.isInteger(v) && (v as number) >= 0 },
+  TYPE_BYTES: { what: 'bytes (a Buffer or Uint8Array, or base64 text)', accepts: (v) => v instanceof Uint8Array || typeof v === 'string' },
+};
+
+function wrongType(field: ClientField, value: unknown, expected: string): SerializationError {
+  const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return new SerializationError(`Input '${field.name}' must be ${expected}${field.repeated ? ' (per item)' : ''}, got ${got}`);
 }
 
 function fromWire(field: ClientField, value: unknown): unknown {

@@ -11,6 +11,8 @@ export interface ClientField {
   readonly name: string;
   readonly kind: 'tensor' | 'int64' | 'other';
   readonly repeated: boolean;
+  /** The protobuf field type, e.g. `TYPE_STRING` (checked before sending, so a wrong type fails here, naming the field). */
+  readonly protoType?: string;
 }
 
 /** A model version as the client knows it. */
@@ -142,6 +144,7 @@ function fieldsOf(type: unknown): ClientField[] {
   return fields.map((field) => ({
     name: field.name,
     repeated: field.label === 'LABEL_REPEATED',
+    protoType: field.type,
     kind:
       field.type === 'TYPE_MESSAGE' && field.typeName?.endsWith('TensorProto')
         ? 'tensor'

@@ -104,6 +104,11 @@ describe('blazerpc CLI', () => {
     expect((await cli('call', running.address, 'echo', '{not json')).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
     expect((await cli('call', running.address, 'echo', '{}', '--timeout', 'soon')).code).toBe(2);
+    const wrongType = await cli('call', running.address, 'echo', '{"text":42}');
+    expect(wrongType).toMatchObject({ code: 2, stderr: "Input 'text' must be a string, got number\n" });
+    const unknownField = await cli('call', running.address, 'echo', '{"txet":"hi"}');
+    expect(unknownField.code).toBe(2);
+    expect(unknownField.stderr).toContain("has no input 'txet'");
     const unreachable = await cli('models', '127.0.0.1:1', '--timeout', '500');
     expect(unreachable.code).toBe(4);
     expect(unreachable.stderr).toContain('Could not discover models at 127.0.0.1:1');

@@ -67,7 +67,7 @@ describe("BlazeClient with the sample's streaming-input models", () => {
       Tally: ['client-stream', true, false],
       Relay: ['bidi', true, true],
     });
-    expect(client.model('tally').inputs).toEqual([{ name: 'text', kind: 'other', repeated: false }]);
+    expect(client.model('tally').inputs).toEqual([{ name: 'text', kind: 'other', repeated: false, protoType: 'TYPE_STRING' }]);
   });
 
   it('upload: tally counts the words over every message, and 0 for no messages', async () => {

@@ -50,7 +50,7 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
       ]),
     );
     const iris = client.models().find((m) => m.name === 'Iris')!;
-    expect(iris.inputs).toEqual([{ name: 'features', kind: 'tensor', repeated: false }]);
+    expect(iris.inputs).toEqual([{ name: 'features', kind: 'tensor', repeated: false, protoType: 'TYPE_MESSAGE' }]);
   });
 
   it('calls every sample model by its registered name', async () => {
@@ -85,6 +85,12 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
     const unknown = await failure(client.predict('nope', {}));
     expect(unknown.codeName).toBe('NOT_FOUND');
     expect(unknown.details).toContain('the server has: ');
+  });
+
+  it('refuses inputs of the wrong type before sending, naming the field', async () => {
+    const wrong = (call: () => Promise<unknown>) => call().then(() => undefined, (error: Error) => error);
+    await expect(wrong(() => client.predict('echo', { text: 42 } as never))).resolves.toMatchObject({ message: "Input 'text' must be a string, got number" });
+    await expect(wrong(() => client.predict('slow', { ms: 'soon' } as never))).resolves.toMatchObject({ message: "Input 'ms' must be an integer, got string" });
   });
 
   it('raises DEADLINE_EXCEEDED when the deadline passes, for unary calls and streams', async () => {
