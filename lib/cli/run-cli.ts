@@ -11,6 +11,7 @@ import { withAppRegistry } from './load-app-module.js';
 import { callOipModel, listOipModels } from './oip-commands.js';
 import { generateModelTypes } from './model-types.generator.js';
 import { toJson } from './result-json.js';
+import { listModels as listDeclaredModels, type ListedModel } from './model-listing.js';
 import { callWithStdin } from './streaming-input-call.js';
 
 const USAGE = `Usage: blazerpc <command> [options]
@@ -82,21 +83,18 @@ async function writeFromModule(args: string[], values: Values, io: CliIo, render
 async function listModels(args: string[], values: Values, io: CliIo): Promise<number> {
   const client = await connect(args[0], values, io);
   try {
-    const models = client.models().map(({ name, version, rpc, streaming, kind, inputs, outputs }) => ({
-      name,
-      version,
-      rpc,
-      streaming,
-      kind,
-      inputs: inputs.map((f) => `${f.name}${f.repeated ? '[]' : ''}:${f.kind === 'other' ? 'value' : f.kind}`),
-      outputs: outputs.map((f) => f.name),
-    }));
+    const timeoutMs = parseTimeout(values.timeout) ?? 10_000;
+    const models = await withSpinner(io, 'reading model names', listDeclaredModels(client.models(), args[0]!, parseTls(values), timeoutMs));
     if (values.json) {
       io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
     } else {
+      const width = (pick: (m: ListedModel) => string) => Math.max(...models.map((m) => pick(m).length));
+      const nameWidth = width((m) => m.name);
+      const versionWidth = width((m) => (m.version ? `v${m.version}` : ''));
+      const kindWidth = width((m) => KIND_LABEL[m.kind]);
       for (const m of models) {
-        const version = m.version ? `@${m.version}` : '';
-        io.stdout.write(`${m.name}${version}\t${m.rpc}\t${KIND_LABEL[m.kind]}\t(${m.inputs.join(', ')}) -> ${m.outputs.join(', ')}\n`);
+        const version = m.version ? `v${m.version}` : '';
+        io.stdout.write(`${m.name.padEnd(nameWidth)}  ${version.padEnd(versionWidth)}  ${KIND_LABEL[m.kind].padEnd(kindWidth)}  ${m.signature}\n`);
       }
     }
     return EXIT.ok;

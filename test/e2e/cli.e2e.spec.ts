@@ -63,11 +63,18 @@ describe('blazerpc CLI', () => {
   it('models lists what a running server serves, and as JSON', async () => {
     const { code, stdout, stderr } = await cli('models', running.address);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toContain('Echo\tPredictEcho\tunary\t(text:value) -> result\n');
-    expect(stdout).toContain('Tokens\tPredictTokens\tstream\t(prompt:value) -> result\n');
-    expect(stdout).toContain('Iris\tPredictIris\tunary\t(features:tensor) -> result\n');
+    // Declared names and versions (read from the server's OIP RepositoryIndex), kind and typed signature.
+    const lines = stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ['echo', 'v1', 'unary', '(text: string) -> string'],
+        ['tokens', 'v1', 'stream', '(prompt: string) -> string'],
+        ['iris', 'v1', 'unary', '(features: Tensor) -> Tensor'],
+      ]),
+    );
     const json = JSON.parse((await cli('models', running.address, '--json')).stdout);
-    expect(json.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['Echo', 'Iris', 'Tokens']));
+    expect(json.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['echo', 'iris', 'tokens']));
+    expect(json.find((m: { name: string }) => m.name === 'iris')).toMatchObject({ version: '1', rpc: 'PredictIris', kind: 'unary' });
   });
 
   it('call prints the result as JSON', async () => {
@@ -117,10 +124,15 @@ describe('blazerpc CLI', () => {
 
   it('models names how each model is called, streaming-input ones included', async () => {
     const { stdout } = await cli('models', running.address);
-    expect(stdout).toContain('Tally\tPredictTally\tclient-stream\t(text:value) -> result\n');
-    expect(stdout).toContain('Relay\tPredictRelay\tbidi\t(text:value) -> result\n');
+    const lines = stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ['tally', 'v1', 'client-stream', '(text: string) -> number'],
+        ['relay', 'v1', 'bidi', '(text: string) -> string'],
+      ]),
+    );
     const json = JSON.parse((await cli('models', running.address, '--json')).stdout);
-    expect(json.find((m: { name: string }) => m.name === 'Tally')).toMatchObject({ kind: 'client-stream', streaming: false });
+    expect(json.find((m: { name: string }) => m.name === 'tally')).toMatchObject({ kind: 'client-stream', streaming: false });
   });
 
   it('call streams NDJSON from stdin to a client-streaming model and prints its one result', async () => {
