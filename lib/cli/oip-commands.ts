@@ -78,9 +78,9 @@ export async function callOipModel(args: string[], values: Values, io: CliIo): P
   }
   const client = connect(address, values);
   try {
-    const metadata = await reaching(address, withSpinner(io, `reading ${model} at ${address}`, client.modelMetadata(model, values.version).catch(unlessUnimplemented)));
+    const metadata = await reaching(address, withSpinner(io, `reading ${model} at ${address}`, client.modelMetadata(model, values['model-version']).catch(unlessUnimplemented)));
     const inputs = oipInputsFromJson(json, metadata?.inputs);
-    const options = { version: values.version, metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
+    const options = { version: values['model-version'], metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
     if (!values.stream) {
       io.stdout.write(`${JSON.stringify(oipOutputsToJson(await client.infer(model, inputs, options)))}\n`);
       return EXIT.ok;

@@ -11,6 +11,7 @@ import { withAppRegistry } from './load-app-module.js';
 import { callOipModel, listOipModels } from './oip-commands.js';
 import { generateModelTypes } from './model-types.generator.js';
 import { toJson } from './result-json.js';
+import { packageVersion } from '../package-version.js';
 import { listModels as listDeclaredModels, type ListedModel } from './model-listing.js';
 import { callWithStdin } from './streaming-input-call.js';
 
@@ -21,7 +22,7 @@ Commands:
   types <module-file> [--out file] [--export name] [--from pkg]
                                                      Write TypeScript types for BlazeClient<BlazeModels>
   models <host:port> [--json]                        List the models a server serves (over reflection)
-  call <host:port> <model> '<json>' [--version v] [--metadata k=v]... [--timeout ms]
+  call <host:port> <model> '<json>' [--model-version v] [--metadata k=v]... [--timeout ms]
                                                      Call a model; tensors as {"dtype","shape","data":[...]}.
                                                      Streams print one JSON line per message.
   call <host:port> <model> < messages.ndjson         Call a streaming-input model: each stdin line is one JSON
@@ -40,7 +41,27 @@ Protocol (models, call): --protocol blazerpc (default) or --protocol oip, for an
                                                      ModelStreamInfer and prints one line per response.
 Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the default export)
 
+Other options: --version (-V) prints this tool's version; <command> --help that command's usage.
+
 Exit codes: 0 ok, 2 usage, 3 module could not be loaded, 4 server unreachable, 10 + N a call failed with gRPC status N.`;
+
+/**
+ * The usage of one command: its lines of USAGE (a line naming it, and the
+ * lines indented under it), and the options and exit codes that apply.
+ */
+function helpFor(command: string): string {
+  const lines = USAGE.split('\n');
+  const picked: string[] = [];
+  let inCommand = false;
+  for (const line of lines) {
+    if (/^ {2}\S/.test(line)) inCommand = line.trimStart().startsWith(`${command} `) || line.trim() === command;
+    else if (!/^ {10,}/.test(line)) inCommand = false;
+    if (inCommand) picked.push(line);
+  }
+  if (picked.length === 0) return USAGE;
+  const shared = lines.filter((line) => /^(Connection options|Exit codes|Module options)/.test(line));
+  return [`Usage: blazerpc ${command} [options]`, '', ...picked, '', ...shared].join('\n');
+}
 
 /** How `models` names each kind of call. */
 const KIND_LABEL: Record<ModelCallKind, string> = { unary: 'unary', 'server-stream': 'stream', 'client-stream': 'client-stream', bidi: 'bidi' };
@@ -50,8 +71,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
     const [command, ...args] = positionals;
+    if (values.version) {
+      io.stdout.write(`${packageVersion()}\n`);
+      return EXIT.ok;
+    }
     if (values.help || !command) {
-      io.stdout.write(`${USAGE}\n`);
+      io.stdout.write(`${command && values.help ? helpFor(command) : USAGE}\n`);
       return values.help ? EXIT.ok : EXIT.usage;
     }
     switch (command) {
@@ -114,8 +139,8 @@ async function callModel(args: string[], values: Values, io: CliIo): Promise<num
   }
   const client = await connect(address, values, io);
   try {
-    const options = { version: values.version, metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
-    const { kind } = client.model(model, values.version);
+    const options = { version: values['model-version'], metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
+    const { kind } = client.model(model, values['model-version']);
     if (kind === 'client-stream' || kind === 'bidi') {
       if (json !== undefined) {
         throw new CliError(EXIT.usage, `Model '${model}' takes a stream of messages: pipe them on stdin, one JSON object per line, instead of '<json>'`);

@@ -107,6 +107,17 @@ describe('blazerpc CLI', () => {
     expect((await cli('call', running.address, 'nope', '{}')).code).toBe(10 + 5);
   });
 
+  it('--version prints the tool version; <command> --help that command alone', async () => {
+    const version = await cli('--version');
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = await cli('call', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: blazerpc call \[options\]/);
+    expect(help.stdout).toContain('--model-version v');
+    expect(help.stdout).not.toContain('types <module-file>');
+  });
+
   it('exits 2 on usage errors and 4 when the server cannot be reached', async () => {
     expect((await cli('call', running.address, 'echo', '{not json')).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
@@ -253,7 +264,7 @@ describe('blazerpc CLI --protocol oip, against an independent OIP server', () =>
   });
 
   it('call sends --version and --metadata, and exits 10 + the gRPC code, 2 on usage errors, 4 when nothing answers', async () => {
-    const versioned = await oip('call', standin.address, 'double', '{"x":[1]}', '--version', '2', '--metadata', 'x-client-id=cli');
+    const versioned = await oip('call', standin.address, 'double', '{"x":[1]}', '--model-version', '2', '--metadata', 'x-client-id=cli');
     expect(versioned.code).toBe(0);
     expect(lastInfer()).toMatchObject({ request: { model_version: '2' }, metadata: { 'x-client-id': 'cli' } });
     const missing = await oip('call', standin.address, 'nope', '{}');
