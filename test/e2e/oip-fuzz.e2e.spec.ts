@@ -6,6 +6,7 @@ import protobuf from 'protobufjs';
 import { AppModule } from '../../sample/app.module.js';
 import { rawBytes, rawFloat32, readBytes, readFloat32 } from '../helpers/oip-spec-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 
 /**
  * Seeded fuzzing of OIP ModelInfer: valid ModelInferRequest messages, encoded
@@ -45,8 +46,7 @@ class ErrorLog implements LoggerService {
 }
 
 // --- seeded PRNG (the same generator style as the BlazeRPC wire fuzz) ---
-let state = 0x0b1e55ed;
-const random = (n: number) => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) % n);
+const random = seededRandom(0x0b1e55ed);
 const pick = <T>(items: readonly T[]): T => items[random(items.length)]!;
 
 // --- a protobuf wire tree, just enough to mutate fields and re-serialize with consistent lengths ---
@@ -175,33 +175,13 @@ function mutateFields(seed: Buffer): Buffer {
   return serialize(tree);
 }
 
-function mutateBytes(seed: Buffer): Buffer {
-  const out = Buffer.from(seed);
-  switch (random(5)) {
-    case 0: // flip bits
-      for (let i = 0, n = 1 + random(3); i < n && out.length; i++) out[random(out.length)] ^= 1 << random(8);
-      return out;
-    case 1: // truncate
-      return out.subarray(0, random(out.length + 1));
-    case 2: // insert random bytes
-      return Buffer.concat([out.subarray(0, random(out.length + 1)), Buffer.from(Array.from({ length: 1 + random(4) }, () => random(256))), out]);
-    case 3: {
-      // delete a run of bytes
-      const at = random(out.length + 1);
-      return Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + random(4))]);
-    }
-    default: // overwrite one byte
-      if (out.length) out[random(out.length)] = random(256);
-      return out;
-  }
-}
 
 /** One to three mutations, field-level or byte-level. */
 function mutate(seed: Buffer): Buffer {
   let bytes = seed;
   for (let i = 0, n = 1 + (random(4) === 0 ? 1 + random(2) : 0); i < n; i++) {
     const tree = parseMessage(bytes);
-    bytes = tree && tree.length > 0 && random(3) !== 0 ? mutateFields(bytes) : mutateBytes(bytes);
+    bytes = tree && tree.length > 0 && random(3) !== 0 ? mutateFields(bytes) : mutateBytes(bytes, random, { deletions: true });
   }
   return bytes;
 }

@@ -6,6 +6,7 @@ import { BatchModels } from '../fixtures/batch.models.js';
 import { TypedModels } from '../fixtures/typed.models.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor } from '../helpers/tensor-message.js';
+import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 
 const bytes = (...values: (number | string)[]) =>
   Buffer.concat(values.map((value) => (typeof value === 'string' ? Buffer.from(value) : Buffer.from([value]))));
@@ -74,23 +75,8 @@ describe('strict request decoding', () => {
         root.lookupType('blazerpc.DoubleRequest').encode({ x: { shape: [2, 2], dtype: 'float', data: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer) } }).finish(),
       ],
     ];
-    let state = 0x9e3779b9;
-    const random = (n: number) => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) % n);
-    const mutate = (original: Uint8Array): Buffer => {
-      const out = Buffer.from(original);
-      switch (random(4)) {
-        case 0: // flip bits
-          for (let i = 0, n = 1 + random(3); i < n && out.length; i++) out[random(out.length)] ^= 1 << random(8);
-          return out;
-        case 1: // truncate
-          return out.subarray(0, random(out.length + 1));
-        case 2: // insert random bytes
-          return Buffer.concat([out.subarray(0, random(out.length + 1)), Buffer.from(Array.from({ length: 1 + random(4) }, () => random(256))), out]);
-        default: // overwrite one byte
-          if (out.length) out[random(out.length)] = random(256);
-          return out;
-      }
-    };
+    const random = seededRandom(0x9e3779b9);
+    const mutate = (original: Uint8Array) => mutateBytes(original, random);
     const counts = { ok: 0, invalid: 0 };
     const other: Outcome[] = [];
     for (let batch = 0; batch < 100; batch++) {
