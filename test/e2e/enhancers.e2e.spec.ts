@@ -1,14 +1,11 @@
 import { status } from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
 import {
-  DenyFlaggedGuard,
   EnhancedModels,
   GuardedModels,
-  NoForbiddenWordPipe,
   observed,
   PerCallModels,
-  tagInterceptor,
-  TeapotFilter,
+  useTestGlobalEnhancers,
 } from '../fixtures/enhanced.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
@@ -18,12 +15,7 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
     { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [EnhancedModels, GuardedModels, PerCallModels] },
     {
       hybrid: { inheritAppConfig: true },
-      configure: (app) => {
-        app.useGlobalInterceptors(tagInterceptor('global'));
-        app.useGlobalGuards(new DenyFlaggedGuard());
-        app.useGlobalPipes(new NoForbiddenWordPipe());
-        app.useGlobalFilters(new TeapotFilter());
-      },
+      configure: useTestGlobalEnhancers,
     },
   );
 

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { LoggerService } from '@nestjs/common';
 import { BlazeRpcModule } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
-import { DenyFlaggedGuard, EnhancedModels, NoForbiddenWordPipe, tagInterceptor, TeapotFilter } from '../fixtures/enhanced.models.js';
+import { EnhancedModels, useTestGlobalEnhancers } from '../fixtures/enhanced.models.js';
 import { SlowModels } from '../fixtures/slow.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { OipSpecClient, rawBytes, readBytes } from '../helpers/oip-spec-client.js';
@@ -50,12 +50,7 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
       {
         logger: log,
         hybrid: { inheritAppConfig: true },
-        configure: (app) => {
-          app.useGlobalInterceptors(tagInterceptor('global'));
-          app.useGlobalGuards(new DenyFlaggedGuard());
-          app.useGlobalPipes(new NoForbiddenWordPipe());
-          app.useGlobalFilters(new TeapotFilter());
-        },
+        configure: useTestGlobalEnhancers,
       },
     );
     oip = new OipSpecClient(running.address);
