@@ -40,7 +40,16 @@ export function snapshotEnhancers(config: ApplicationConfig): ApplicationConfig 
 
 /** Whether `config` holds any global enhancer. */
 export function hasGlobalEnhancers(config: ApplicationConfig): boolean {
-  return describeGlobalEnhancers(config).length > 0;
+  return [
+    config.getGlobalGuards(),
+    config.getGlobalRequestGuards(),
+    config.getGlobalInterceptors(),
+    config.getGlobalRequestInterceptors(),
+    config.getGlobalPipes(),
+    config.getGlobalRequestPipes(),
+    config.getGlobalFilters(),
+    config.getGlobalRequestFilters(),
+  ].some((list) => list.length > 0);
 }
 
 /**

@@ -58,8 +58,9 @@ export class ModelInvokerFactory {
     const { wrapper, methodName } = model.binding;
     const prototype = (wrapper.metatype as { prototype?: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
-    const runtime = this.createRuntime(model, method, enhancers, tracer);
     const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
+    defineModelArguments(classRef, methodName);
+    const runtime = this.createRuntime(model, method, enhancers, tracer);
     return { ...runtime, invoke: withPreRequestHooks(enhancers.getGlobalPreRequestHooks(), classRef, method, runtime.invoke) };
   }
 
@@ -67,7 +68,6 @@ export class ModelInvokerFactory {
     const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
-    defineModelArguments((wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object), methodName);
     const pipeline = new EnhancerPipeline(this.contextCreatorFor(enhancers), this.paramsFactory, methodName);
     if (descriptor.batching && plan) {
       const instance = wrapper.instance as object;
