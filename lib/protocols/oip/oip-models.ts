@@ -43,13 +43,13 @@ export class OipModels {
    * @throws ModelNotFoundError (NOT_FOUND) when there is no such model or version
    */
   find(name: string, version: string): OipServedModel {
-    const descriptor = (() => {
-      try {
-        return this.registry.get(name, version === '' ? undefined : version);
-      } catch {
-        throw new ModelNotFoundError(quoteClientText(name), version === '' ? undefined : quoteClientText(version));
-      }
-    })();
+    let descriptor: ModelDescriptor;
+    try {
+      descriptor = this.registry.get(name, version === '' ? undefined : version);
+    } catch {
+      // The registry's own error would quote the client's name unbounded.
+      throw new ModelNotFoundError(quoteClientText(name), version === '' ? undefined : quoteClientText(version));
+    }
     return this.served.get(key(descriptor.name, descriptor.version))!;
   }
 
