@@ -185,7 +185,9 @@ describe('streaming-input calls: validation, guards, pipes, interceptors, cancel
     call.write({ text: 'one' });
     expect((await failureOf(response)).code).toBe(grpc.status.DEADLINE_EXCEEDED);
     await until(() => models.events.includes('finally'));
-    expect(models.events).toContain(`aborted:${grpc.status.DEADLINE_EXCEEDED}`);
+    // Whichever fires first: the server's own deadline (the signal fires, the read throws), or the grpc-js
+    // client's, which half-closes before it resets, so the handler may see the end of its input first.
+    expect(models.events.filter((event) => event !== `aborted:${grpc.status.DEADLINE_EXCEEDED}`)).toEqual(['read:one', 'finally']);
   });
 
   it('a slow reader holds a fast sender back: messages sent ahead of the handler stay within the HTTP/2 windows', async () => {
