@@ -32,7 +32,9 @@ export function createHealthHandlers(health: BlazeHealthService, openWatches: Se
         call.end();
       };
       openWatches.add(close);
-      call.once('cancelled', close);
+      // A client that left before this handler ran gets no 'cancelled' event.
+      if (call.cancelled) close();
+      else call.once('cancelled', close);
     },
   };
 }

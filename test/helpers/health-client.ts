@@ -11,10 +11,10 @@ service Health { rpc Check(HealthCheckRequest) returns (HealthCheckResponse); rp
 export class HealthClient {
   private readonly stub: any;
 
-  constructor(address: string) {
+  constructor(address: string, channelOptions: grpc.ChannelOptions = {}) {
     const definition = fromJSON(protobuf.parse(HEALTH_PROTO, { keepCase: true }).root.toJSON(), { enums: String, defaults: true });
     const Health = (grpc.loadPackageDefinition(definition) as any).grpc.health.v1.Health;
-    this.stub = new Health(address, grpc.credentials.createInsecure());
+    this.stub = new Health(address, grpc.credentials.createInsecure(), channelOptions);
   }
 
   check(service: string): Promise<string> {
