@@ -1,7 +1,12 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { register } from 'prom-client';
+
+/** What the endpoint serves: a prom-client registry, described here so this public type needs no prom-client types. */
+interface ScrapeSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 /**
  * The scrape endpoint on an HTTP server of its own (`metrics: { port }`):
@@ -12,7 +17,7 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger('BlazeRpcMetrics');
   private server?: Server;
 
-  constructor(private readonly settings: { readonly path: string; readonly port: number; readonly host: string }) {}
+  constructor(private readonly settings: { readonly path: string; readonly port: number; readonly host: string; readonly registry: ScrapeSource }) {}
 
   /** The port it listens on (the real one when port 0 was asked for). */
   get port(): number {
@@ -22,14 +27,14 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const { path, port, host } = this.settings;
+    const { path, port, host, registry } = this.settings;
     const server = createServer((request, response) => {
       if (request.method !== 'GET' || request.url?.split('?')[0] !== path) {
         response.writeHead(404).end();
         return;
       }
-      register.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': register.contentType }).end(text),
+      registry.metrics().then(
+        (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (error: Error) => response.writeHead(500).end(error.message),
       );
     });

@@ -1,13 +1,13 @@
 import { Controller, type DynamicModule, type Provider } from '@nestjs/common';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
-import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { register, type Gauge } from 'prom-client';
+import type { Gauge } from 'prom-client';
 import { EventLoopDelaySampler } from './event-loop-delay.sampler.js';
 import { BlazeMetrics, NoopBlazeMetrics } from './blaze-metrics.js';
 import { METRIC } from './metric-names.js';
 import type { BlazeMetricsOptions } from './metrics-options.interface.js';
-import { PrometheusBlazeMetrics } from './prometheus-blaze-metrics.js';
+import { PrometheusBlazeMetrics, type PrometheusMetricSet } from './prometheus-blaze-metrics.js';
+import { loadPrometheus } from './prometheus.loader.js';
 import { InferenceStatistics, StatisticsRecordingMetrics } from './inference-statistics.js';
 import { FanOutMetrics } from './fan-out-metrics.js';
 import { createOtelMetrics } from '../telemetry/otel-metrics.js';
@@ -51,6 +51,28 @@ function recordingStatistics(sink: Provider): Provider[] {
 export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
   if (!metrics) return { imports: [], providers: recordingStatistics({ provide: METRICS_SINK, useClass: NoopBlazeMetrics }) };
   const options = metrics === true ? {} : metrics;
+  const { promClient, nestPrometheus } = loadPrometheus();
+  const { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule, getToken } = nestPrometheus;
+  const register = promClient.register;
+  const recorded: Record<keyof PrometheusMetricSet, string> = {
+    requests: METRIC.requestsTotal,
+    requestDuration: METRIC.requestDuration,
+    inferences: METRIC.inferenceCount,
+    executions: METRIC.inferenceExecCount,
+    batchSize: METRIC.batchSize,
+    queueWait: METRIC.queueWait,
+    queueDepth: METRIC.queueDepth,
+    inferenceDuration: METRIC.inferenceDuration,
+    streamMessages: METRIC.streamMessages,
+    timeToFirstResponse: METRIC.timeToFirstResponse,
+  };
+  const keys = Object.keys(recorded) as (keyof PrometheusMetricSet)[];
+  const prometheusSink: Provider = {
+    provide: METRICS_SINK,
+    inject: keys.map((key) => getToken(recorded[key])),
+    useFactory: (...metricObjects: unknown[]) =>
+      new PrometheusBlazeMetrics(Object.fromEntries(keys.map((key, i) => [key, metricObjects[i]])) as unknown as PrometheusMetricSet),
+  };
   const providers: Provider[] = [
     makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method, gRPC status and protocol (blazerpc, oip)', labelNames: ['method', 'status', 'protocol'] }),
     makeHistogramProvider({
@@ -86,7 +108,7 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       },
     }),
     EventLoopDelaySampler,
-    ...recordingStatistics({ provide: METRICS_SINK, useClass: PrometheusBlazeMetrics }),
+    ...recordingStatistics(prometheusSink),
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.
   const collectDefaults = (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');
@@ -96,6 +118,6 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
   }
   // Its own server: the module's controller gets no route on the app's HTTP server.
   const prometheus = PrometheusModule.register({ path, defaultMetrics: { enabled: collectDefaults }, controller: NoMetricsRoute });
-  const endpoint = new MetricsEndpoint({ path, port: metricsPort(options.port), host: options.host ?? '0.0.0.0' });
+  const endpoint = new MetricsEndpoint({ path, port: metricsPort(options.port), host: options.host ?? '0.0.0.0', registry: register });
   return { imports: [prometheus], providers: [...providers, { provide: MetricsEndpoint, useValue: endpoint }] };
 }

@@ -1,26 +1,29 @@
 import type { status as GrpcStatus } from '@grpc/grpc-js';
 import { status as GrpcStatusCodes } from '@grpc/grpc-js';
-import { Injectable } from '@nestjs/common';
-import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { BlazeMetrics } from './blaze-metrics.js';
-import { METRIC } from './metric-names.js';
 
-/** @internal BlazeMetrics on prom-client, through @willsoto/nestjs-prometheus providers. */
-@Injectable()
+/** @internal The prom-client metrics PrometheusBlazeMetrics records to, as @willsoto/nestjs-prometheus provides them. */
+export interface PrometheusMetricSet {
+  readonly requests: Counter<'method' | 'status' | 'protocol'>;
+  readonly requestDuration: Histogram<'method' | 'protocol'>;
+  readonly inferences: Counter<'model'>;
+  readonly executions: Counter<'model'>;
+  readonly batchSize: Histogram<'model'>;
+  readonly queueWait: Histogram<'model'>;
+  readonly queueDepth: Gauge<'model'>;
+  readonly inferenceDuration: Histogram<'model'>;
+  readonly streamMessages: Counter<'method' | 'direction'>;
+  readonly timeToFirstResponse: Histogram<'method'>;
+}
+
+/**
+ * @internal BlazeMetrics on prom-client. Built by a factory provider rather
+ * than injected with `@InjectMetric`, so this file needs nothing from the
+ * optional Prometheus peers at load time.
+ */
 export class PrometheusBlazeMetrics extends BlazeMetrics {
-  constructor(
-    @InjectMetric(METRIC.requestsTotal) private readonly requests: Counter<'method' | 'status' | 'protocol'>,
-    @InjectMetric(METRIC.requestDuration) private readonly requestDuration: Histogram<'method' | 'protocol'>,
-    @InjectMetric(METRIC.inferenceCount) private readonly inferences: Counter<'model'>,
-    @InjectMetric(METRIC.inferenceExecCount) private readonly executions: Counter<'model'>,
-    @InjectMetric(METRIC.batchSize) private readonly batchSize: Histogram<'model'>,
-    @InjectMetric(METRIC.queueWait) private readonly queueWait: Histogram<'model'>,
-    @InjectMetric(METRIC.queueDepth) private readonly queueDepth: Gauge<'model'>,
-    @InjectMetric(METRIC.inferenceDuration) private readonly inferenceDuration: Histogram<'model'>,
-    @InjectMetric(METRIC.streamMessages) private readonly streamMessages: Counter<'method' | 'direction'>,
-    @InjectMetric(METRIC.timeToFirstResponse) private readonly timeToFirstResponse: Histogram<'method'>,
-  ) {
+  constructor(private readonly metrics: PrometheusMetricSet) {
     super();
   }
 
@@ -43,14 +46,14 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     const key = `${protocol} ${method} ${code}`;
     let counter = this.callCounters.get(key);
     if (!counter) {
-      counter = this.requests.labels(method, GrpcStatusCodes[code], protocol);
+      counter = this.metrics.requests.labels(method, GrpcStatusCodes[code], protocol);
       this.callCounters.set(key, counter);
     }
     counter.inc();
     const timerKey = `${protocol} ${method}`;
     let timer = this.callTimers.get(timerKey);
     if (!timer) {
-      timer = this.requestDuration.labels(method, protocol);
+      timer = this.metrics.requestDuration.labels(method, protocol);
       this.callTimers.set(timerKey, timer);
     }
     timer.observe(seconds);
@@ -78,9 +81,9 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
 
   // Streams end far less often than unary calls; looking the children up each time is fine.
   recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
-    if (messagesIn > 0) this.streamMessages.labels(method, 'in').inc(messagesIn);
-    if (messagesOut > 0) this.streamMessages.labels(method, 'out').inc(messagesOut);
-    if (firstResponseSeconds !== undefined) this.timeToFirstResponse.labels(method).observe(firstResponseSeconds);
+    if (messagesIn > 0) this.metrics.streamMessages.labels(method, 'in').inc(messagesIn);
+    if (messagesOut > 0) this.metrics.streamMessages.labels(method, 'out').inc(messagesOut);
+    if (firstResponseSeconds !== undefined) this.metrics.timeToFirstResponse.labels(method).observe(firstResponseSeconds);
   }
 
   /** The per-model children, made once per model: these are recorded per request and per batch. */
@@ -88,12 +91,12 @@ export class PrometheusBlazeMetrics extends BlazeMetrics {
     let children = this.perModel.get(model);
     if (!children) {
       children = {
-        inferences: this.inferences.labels(model),
-        executions: this.executions.labels(model),
-        batchSize: this.batchSize.labels(model),
-        inferenceDuration: this.inferenceDuration.labels(model),
-        queueWait: this.queueWait.labels(model),
-        queueDepth: this.queueDepth.labels(model),
+        inferences: this.metrics.inferences.labels(model),
+        executions: this.metrics.executions.labels(model),
+        batchSize: this.metrics.batchSize.labels(model),
+        inferenceDuration: this.metrics.inferenceDuration.labels(model),
+        queueWait: this.metrics.queueWait.labels(model),
+        queueDepth: this.metrics.queueDepth.labels(model),
       };
       this.perModel.set(model, children);
     }
