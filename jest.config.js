@@ -15,6 +15,8 @@ export default {
   testEnvironment: '<rootDir>/test/jest-environment.cjs',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // The consumer apps run against the packed tarball (test/consumers/smoke-test.sh), not the sources.
+  testPathIgnorePatterns: ['/node_modules/', '/test/consumers/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcOptions] },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

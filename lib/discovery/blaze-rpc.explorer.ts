@@ -20,6 +20,7 @@ import { BlazeRpcMetadataAccessor } from './blaze-rpc-metadata.accessor.js';
 export class BlazeRpcExplorer implements OnModuleInit {
   private readonly logger = new Logger('BlazeRpc');
 
+  /** @internal Made by Nest's injector. */
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,

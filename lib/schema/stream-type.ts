@@ -1,10 +1,11 @@
 import type { TypeRef } from './type-ref.js';
 
 /**
- * @internal What `Stream(T)` returns: an input the client streams, one
- * message at a time, each carrying one `T`.
+ * What `Stream(T)` returns: an input the client streams, one message at a
+ * time, each carrying one `T`.
  */
 export class StreamType {
+  /** @internal Made by `Stream(T)`. */
   constructor(readonly element: TypeRef) {}
 }
 

@@ -31,7 +31,7 @@ import { ModelPipeline } from '../pipeline/model-pipeline.js';
 import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.js';
 import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
 import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
-import { installMicroserviceScopeHook, type ScopedStrategy } from './microservice-scope.hook.js';
+import { installMicroserviceScopeHook } from './microservice-scope.hook.js';
 import { CallTracer } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
 
@@ -51,7 +51,8 @@ interface ModelPipelines {
  * ```
  */
 @Injectable()
-export class BlazeRpcServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap, ScopedStrategy {
+// Implements ScopedStrategy too (adoptEnhancerScope), which is internal and so not named here.
+export class BlazeRpcServer extends Server implements CustomTransportStrategy, OnApplicationBootstrap {
   protected override readonly logger = new Logger('BlazeRpc');
   private readonly tracker = new CallTracker();
   private readonly openWatches = new Set<() => void>();
@@ -65,6 +66,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private testAddress?: { host: string; port: number };
   private readonly scopeHooked: boolean;
 
+  /** @internal Made by Nest's injector: get it with `app.get(BlazeRpcServer)`. */
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedBlazeRpcOptions,
     private readonly registry: ModelRegistry,

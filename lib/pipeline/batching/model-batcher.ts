@@ -52,6 +52,7 @@ export class ModelBatcher {
   /** When the last execution ended (ms, performance clock). */
   private lastEnd = -Infinity;
 
+  /** @internal Made by the model's pipeline. */
   constructor(
     private readonly model: string,
     private readonly plan: BatchPlan,
