@@ -79,6 +79,7 @@ function dataFirstLayout(data: Buffer): Buffer {
 
 /** Tensor bytes BlazeRpcServer viewed, copied and encoded for one request of this layout. */
 async function copiesFor(port: number, request: Buffer) {
+  tensorCopyStats.counting = true;
   const before = { ...tensorCopyStats };
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
   await new Promise((resolve, reject) =>

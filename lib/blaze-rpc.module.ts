@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BLAZE_CONTEXT, RESOLVED_OPTIONS } from './blaze-rpc.constants.js';
-import { BLAZE_RPC_MODULE_OPTIONS, BLAZE_RPC_OPTIONS_TYPE, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
+import { BLAZE_RPC_ASYNC_OPTIONS_TYPE, BLAZE_RPC_MODULE_OPTIONS, BLAZE_RPC_OPTIONS_TYPE, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
 import { blazeContextProvider } from './context/blaze-context.provider.js';
 import { BlazeRpcExplorer } from './discovery/blaze-rpc.explorer.js';
 import { BlazeRpcMetadataAccessor } from './discovery/blaze-rpc-metadata.accessor.js';
@@ -42,9 +42,36 @@ import { ModelInvokerFactory } from './pipeline/model-invoker.factory.js';
 export class BlazeRpcModule extends BlazeRpcConfigurableModule {
   /**
    * The module with these options; every one has a documented default, so
-   * `forRoot()` alone serves on 0.0.0.0:50051.
+   * `forRoot()` alone serves on 0.0.0.0:50051. Besides the server options
+   * (`BlazeRpcModuleOptions`): `isGlobal` (default `true`) and `metrics`
+   * (`true` or `BlazeMetricsOptions` for Prometheus; needs the optional
+   * peers `prom-client` and `@willsoto/nestjs-prometheus`).
+   *
+   * @example
+   * ```ts
+   * BlazeRpcModule.forRoot({ port: 50051, metrics: true })
+   * ```
    */
   static override forRoot(options: typeof BLAZE_RPC_OPTIONS_TYPE = {}): DynamicModule {
     return super.forRoot(options);
+  }
+
+  /**
+   * The module with server options from a factory, e.g. from `ConfigService`.
+   * `isGlobal` and `metrics` shape the module itself, so they are given here,
+   * beside the factory, not returned by it.
+   *
+   * @example
+   * ```ts
+   * BlazeRpcModule.forRootAsync({
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ port: config.get('GRPC_PORT') }),
+   *   metrics: true,
+   * })
+   * ```
+   */
+  static override forRootAsync(options: typeof BLAZE_RPC_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
   }
 }

@@ -41,7 +41,7 @@ export function decodeTensorProto(message: TensorProtoMessage | null | undefined
 export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
   assertLittleEndianHost();
   const { buffer, byteOffset, byteLength } = bytesOf(tensor);
-  tensorCopyStats.encodedBytes += byteLength;
+  if (tensorCopyStats.counting) tensorCopyStats.encodedBytes += byteLength;
   return { shape: tensor.shape, dtype: tensor.dtype, data: Buffer.from(buffer, byteOffset, byteLength) };
 }
 
@@ -53,14 +53,14 @@ export function encodeTensorProto(tensor: Tensor): TensorProtoMessage {
 export function fromReceivedBytes(dtype: TensorDType, shape: number[], count: number, bytes: Uint8Array): Tensor {
   const Storage = DTYPE_STORAGE[dtype];
   if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) {
-    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
+    if (tensorCopyStats.counting) tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
     return new Tensor(dtype, shape, new Storage(bytes.buffer, bytes.byteOffset, count));
   }
   if (bytes.byteLength >= DEFER_COPY_BYTES) {
-    tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
+    if (tensorCopyStats.counting) tensorCopyStats.decodedInPlaceBytes += bytes.byteLength;
     return tensorOverBytes(dtype, shape, bytes);
   }
-  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
+  if (tensorCopyStats.counting) tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
   const copy = new Storage(count);
   new Uint8Array(copy.buffer).set(bytes);
   return new Tensor(dtype, shape, copy);

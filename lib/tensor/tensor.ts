@@ -141,7 +141,7 @@ function viewBytesAs(dtype: TensorDType, bytes: Uint8Array): TensorData {
   const count = bytes.byteLength / Storage.BYTES_PER_ELEMENT;
   if (bytes.byteOffset % Storage.BYTES_PER_ELEMENT === 0) return new Storage(bytes.buffer, bytes.byteOffset, count);
   // Typed arrays need offsets aligned to their element size; only then is a copy made.
-  tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
+  if (tensorCopyStats.counting) tensorCopyStats.decodedCopiedBytes += bytes.byteLength;
   const copy = new Storage(count);
   new Uint8Array(copy.buffer).set(bytes);
   return copy;

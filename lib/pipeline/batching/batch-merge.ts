@@ -95,7 +95,7 @@ function concatTensors(tensors: readonly Tensor[]): Tensor {
     bytes.set(part, offset);
     offset += part.byteLength;
   }
-  tensorCopyStats.stagedBytes += byteLength;
+  if (tensorCopyStats.counting) tensorCopyStats.stagedBytes += byteLength;
   const Storage = DTYPE_STORAGE[first.dtype];
   return new Tensor(first.dtype, [rows, ...first.shape.slice(1)], new Storage(bytes.buffer, 0, byteLength / Storage.BYTES_PER_ELEMENT));
 }

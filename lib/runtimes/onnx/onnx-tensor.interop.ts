@@ -57,7 +57,7 @@ export function toWireTensor(name: string, tensor: Tensor, consume: boolean, mov
     const bytes = bytesOf(tensor);
     const buffer = allocateTensorBuffer(bytes.byteLength);
     new Uint8Array(buffer).set(bytes);
-    tensorCopyStats.stagedBytes += bytes.byteLength;
+    if (tensorCopyStats.counting) tensorCopyStats.stagedBytes += bytes.byteLength;
     data = new DTYPE_STORAGE[tensor.dtype](buffer, 0, tensor.size);
   }
   moving.add(data.buffer as ArrayBuffer);
