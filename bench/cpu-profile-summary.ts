@@ -38,7 +38,8 @@ export function ownerOf(url: string, name: string): string {
   if (url.includes('/dist/lib/')) return 'nestjs-blazerpc (lib)';
   if (url.includes('/dist/bench/')) return 'bench (handlers, servers)';
   if (url.includes('node_modules/@grpc/grpc-js/')) return 'grpc-js';
-  if (url.includes('node_modules/@grpc/proto-loader/') || url.includes('node_modules/protobufjs/') || url.includes('node_modules/@protobufjs/')) return 'protobufjs';
+  if (url.includes('node_modules/@grpc/proto-loader/') || url.includes('node_modules/protobufjs/') || url.includes('node_modules/@protobufjs/'))
+    return 'protobufjs';
   if (url.includes('node_modules/@nestjs/')) return 'Nest';
   if (url.includes('node_modules/rxjs/')) return 'rxjs';
   if (url.includes('node_modules/prom-client/') || url.includes('node_modules/@willsoto/')) return 'prom-client';
@@ -95,8 +96,15 @@ function main() {
     const { totalMicros, owners, functions } = summarise(JSON.parse(readFileSync(file, 'utf8')));
     const pct = (micros: number) => ((micros / totalMicros) * 100).toFixed(1);
     const usPerCall = (micros: number) => (perCall ? ((micros / totalMicros) * Number(perCall)).toFixed(1) : '');
-    const ownerRows = owners.map(([owner, micros]) => ({ owner, 'self ms': (micros / 1000).toFixed(0), '%': pct(micros), ...(perCall ? { 'µs/call': usPerCall(micros) } : {}) }));
-    const functionRows = functions.slice(0, top).map(([fn, { micros, owner }]) => ({ function: fn, owner, 'self ms': (micros / 1000).toFixed(0), '%': pct(micros) }));
+    const ownerRows = owners.map(([owner, micros]) => ({
+      owner,
+      'self ms': (micros / 1000).toFixed(0),
+      '%': pct(micros),
+      ...(perCall ? { 'µs/call': usPerCall(micros) } : {}),
+    }));
+    const functionRows = functions
+      .slice(0, top)
+      .map(([fn, { micros, owner }]) => ({ function: fn, owner, 'self ms': (micros / 1000).toFixed(0), '%': pct(micros) }));
     console.log(`${file}: ${(totalMicros / 1000).toFixed(0)} ms on CPU (idle excluded)`);
     if (markdown) {
       console.log(toMarkdown(ownerRows));

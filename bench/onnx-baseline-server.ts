@@ -49,9 +49,21 @@ export async function startBaselineServer(modelPath: string, sessionOptions: ort
       callback({ code: grpc.status.INTERNAL, details: String(error) });
     }
   };
-  server.register(CNN_METHOD, predict, (m: unknown) => Buffer.from(Response.encode(m as object).finish()), (b: Buffer) => Request.decode(b) as never, 'unary');
+  server.register(
+    CNN_METHOD,
+    predict,
+    (m: unknown) => Buffer.from(Response.encode(m as object).finish()),
+    (b: Buffer) => Request.decode(b) as never,
+    'unary',
+  );
   const serving = Buffer.from([0x08, 0x01]); // HealthCheckResponse { status: SERVING }
-  server.register(HEALTH_CHECK_METHOD, (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, serving), (b: Buffer) => b, (b: Buffer) => b, 'unary');
+  server.register(
+    HEALTH_CHECK_METHOD,
+    (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, serving),
+    (b: Buffer) => b,
+    (b: Buffer) => b,
+    'unary',
+  );
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),

@@ -46,7 +46,11 @@ import type { PhaseMessage, RoundResult } from './load/unary-load.js';
 import { CNN_METHOD, CNN_PROTO, HEALTH_CHECK_METHOD, startBaselineServer } from './onnx-baseline-server.js';
 
 const env = process.env;
-const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 4);
 const SECONDS_PER_PASS = Number(env.BENCH_PASS_SECONDS ?? 2);
 const CONCURRENCIES = list(env.BENCH_CONCURRENCY ?? '1,16,64').map(Number);
@@ -92,7 +96,8 @@ class ServerMonitor {
   }
 
   private countGcs(entries: PerformanceEntry[]) {
-    for (const entry of entries) if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
+    for (const entry of entries)
+      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
   }
 
   async begin(model: string | undefined) {
@@ -292,7 +297,12 @@ interface Mode {
 }
 
 function modesFor(concurrency: number): Mode[] {
-  return concurrency === 1 ? [{ name: '1', connections: 1 }] : [{ name: 'N', connections: concurrency }, { name: '1', connections: 1 }];
+  return concurrency === 1
+    ? [{ name: '1', connections: 1 }]
+    : [
+        { name: 'N', connections: concurrency },
+        { name: '1', connections: 1 },
+      ];
 }
 
 async function runPass(target: Target, request: string, concurrency: number, mode: Mode, seconds: number, monitor: ServerMonitor) {
@@ -547,7 +557,9 @@ async function main() {
               const { result, server } = await runPass(target, request, concurrency, mode, seconds, monitor);
               if (!warmup) accumulate(stats, `${target.key}|${concurrency}|${mode.name}`, result, server);
             } catch (error) {
-              console.error(`Pass failed: ${target.label}, concurrency ${concurrency}, ${mode.connections} connection(s): ${(error as Error)?.message ?? error}`);
+              console.error(
+                `Pass failed: ${target.label}, concurrency ${concurrency}, ${mode.connections} connection(s): ${(error as Error)?.message ?? error}`,
+              );
             }
           }
         }
@@ -624,7 +636,7 @@ async function soak(targets: Target[], request: string, monitor: ServerMonitor) 
     const growth = last.memory.rss - first.memory.rss;
     console.log(
       `\nRSS at ${first.calls.toLocaleString('en-US')} calls: ${mb(first.memory.rss)} MB; at ${last.calls.toLocaleString('en-US')}: ${mb(last.memory.rss)} MB ` +
-        `(${growth >= 0 ? '+' : ''}${mb(growth)} MB, ${((growth / (last.calls - first.calls || 1)) * 100_000 / 1024).toFixed(0)} KB per 100k calls). Errors: ${errors}.`,
+        `(${growth >= 0 ? '+' : ''}${mb(growth)} MB, ${(((growth / (last.calls - first.calls || 1)) * 100_000) / 1024).toFixed(0)} KB per 100k calls). Errors: ${errors}.`,
     );
   }
 }
@@ -640,10 +652,11 @@ function reexecWithNodeFlags(): boolean {
   process.exit(child.status ?? 1);
 }
 
-if (!reexecWithNodeFlags()) main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+if (!reexecWithNodeFlags())
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );

@@ -29,9 +29,7 @@ class ImageModels {
 }
 
 @Module({
-  imports: [
-    BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, maxReceiveMessageLength: 16 * 1024 * 1024 }),
-  ],
+  imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, maxReceiveMessageLength: 16 * 1024 * 1024 })],
   providers: [ImageModels],
 })
 class BenchModule {}
@@ -49,7 +47,15 @@ async function startRaw(): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const identity = (b: Buffer) => b;
   const definition = {
-    Echo: { path: METHOD, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+    Echo: {
+      path: METHOD,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
   };
   server.addService(definition, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) });
   const port = await new Promise<number>((resolve, reject) =>
@@ -83,7 +89,13 @@ async function copiesFor(port: number, request: Buffer) {
   const before = { ...tensorCopyStats };
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
   await new Promise((resolve, reject) =>
-    client.makeUnaryRequest(METHOD, (b: Buffer) => b, (b: Buffer) => b, request, (e, r) => (e ? reject(e) : resolve(r))),
+    client.makeUnaryRequest(
+      METHOD,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      request,
+      (e, r) => (e ? reject(e) : resolve(r)),
+    ),
   );
   client.close();
   return {
@@ -147,7 +159,9 @@ async function main() {
       'tensor bytes copied by us / request': copy ? `${copy.decodeCopied + copy.encoded} (decode ${copy.decodeCopied}, encode ${copy.encoded})` : 'n/a',
     });
   }
-  console.log(`1x3x224x224 float32 (${ELEMENTS * 4} bytes) echoed, ${rounds} rounds x ${callsPerRound} calls per target, concurrency ${concurrency}, Node ${process.version}`);
+  console.log(
+    `1x3x224x224 float32 (${ELEMENTS * 4} bytes) echoed, ${rounds} rounds x ${callsPerRound} calls per target, concurrency ${concurrency}, Node ${process.version}`,
+  );
   console.table(results);
   await blaze.app.close();
   raw.server.forceShutdown();

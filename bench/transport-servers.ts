@@ -163,7 +163,6 @@ export function benchRequests(proto: string) {
   };
 }
 
-
 /**
  * One row of 4 features for `iris`, encoded for BlazeRPC's PredictIris and for OIP's ModelInfer
  * (raw_input_contents, as KServe and Triton clients send it); both go to the same BlazeRpcServer.
@@ -191,7 +190,13 @@ export async function checkIris(port: number, proto: string): Promise<number[]> 
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const call = (path: string, request: string) =>
     new Promise<Buffer>((resolve, reject) =>
-      client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(request, 'base64'), (e, r) => (e ? reject(e) : resolve(r!))),
+      client.makeUnaryRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(request, 'base64'),
+        (e, r) => (e ? reject(e) : resolve(r!)),
+      ),
     );
   const floats = (b: Uint8Array) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
   try {

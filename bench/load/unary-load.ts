@@ -285,6 +285,12 @@ async function startProbing(address: string, probe: LoadProbe): Promise<{ stop: 
 
 function unary(client: grpc.Client, path: string, request: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    client.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, request, (error, response) => (error ? reject(error) : resolve(response!))),
+    client.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      request,
+      (error, response) => (error ? reject(error) : resolve(response!)),
+    ),
   );
 }

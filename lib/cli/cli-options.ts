@@ -22,7 +22,9 @@ export const OPTIONS = {
 } as const;
 
 /** Parsed flag values. */
-export type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+export type Values = {
+  [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** The wire protocols `models` and `call` speak. */
 export type CliProtocol = 'blazerpc' | 'oip';

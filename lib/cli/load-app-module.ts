@@ -39,7 +39,10 @@ async function loadModuleExport(file: string, exportName = 'default'): Promise<T
   }
   if (value === undefined) {
     const names = Object.keys(exports).join(', ') || 'none';
-    throw new CliError(EXIT.moduleLoad, `${file} has no export '${exportName}' (exports: ${names}); pick one with --export, e.g. --export 'AppModule.forRoot()'`);
+    throw new CliError(
+      EXIT.moduleLoad,
+      `${file} has no export '${exportName}' (exports: ${names}); pick one with --export, e.g. --export 'AppModule.forRoot()'`,
+    );
   }
   return (call ? (value as () => unknown).call(owner) : value) as Type | DynamicModule;
 }

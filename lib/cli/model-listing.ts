@@ -34,7 +34,12 @@ const SCALAR_TYPE: Record<string, string> = {
  * Inference Protocol `RepositoryIndex` when it speaks OIP (nestjs-blazerpc
  * servers do by default); otherwise the rpc's names stand.
  */
-export async function listModels(models: readonly ClientModel[], address: string, tls: ClientTlsOptions | undefined, timeoutMs: number): Promise<ListedModel[]> {
+export async function listModels(
+  models: readonly ClientModel[],
+  address: string,
+  tls: ClientTlsOptions | undefined,
+  timeoutMs: number,
+): Promise<ListedModel[]> {
   const declared = await declaredNames(address, tls, timeoutMs);
   return models.map((model) => {
     const entries = declared.get(model.name) ?? [];
@@ -57,7 +62,11 @@ function typeOf(field: ClientField): string {
 }
 
 /** Declared names and versions by the PascalCase name reflection gives; empty when the server does not speak OIP. */
-async function declaredNames(address: string, tls: ClientTlsOptions | undefined, timeoutMs: number): Promise<Map<string, Array<{ name: string; version: string }>>> {
+async function declaredNames(
+  address: string,
+  tls: ClientTlsOptions | undefined,
+  timeoutMs: number,
+): Promise<Map<string, Array<{ name: string; version: string }>>> {
   const byRpcName = new Map<string, Array<{ name: string; version: string }>>();
   const oip = new OipClient(address, { tls, timeoutMs: Math.min(timeoutMs, 2000) });
   try {

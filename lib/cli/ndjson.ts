@@ -20,7 +20,7 @@ export async function* readNdjson(input: AsyncIterable<string | Uint8Array>): As
       if (message) yield message;
     }
   }
-  const message = parseLine(partial + decoder.decode(), ++lineNumber);
+  const message = parseLine(partial + decoder.decode(), lineNumber + 1);
   if (message) yield message;
 }
 

@@ -69,7 +69,7 @@ export async function listOipModels(args: string[], values: Values, io: CliIo): 
  */
 export async function callOipModel(args: string[], values: Values, io: CliIo): Promise<number> {
   const [address, model, text = '{}'] = args;
-  if (!model) throw new CliError(EXIT.usage, "Missing <model>, e.g. blazerpc call --protocol oip localhost:8001 iris '{\"input\":[5.1,3.5,1.4,0.2]}'");
+  if (!model) throw new CliError(EXIT.usage, 'Missing <model>, e.g. blazerpc call --protocol oip localhost:8001 iris \'{"input":[5.1,3.5,1.4,0.2]}\'');
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -78,7 +78,10 @@ export async function callOipModel(args: string[], values: Values, io: CliIo): P
   }
   const client = connect(address, values);
   try {
-    const metadata = await reaching(address, withSpinner(io, `reading ${model} at ${address}`, client.modelMetadata(model, values['model-version']).catch(unlessUnimplemented)));
+    const metadata = await reaching(
+      address,
+      withSpinner(io, `reading ${model} at ${address}`, client.modelMetadata(model, values['model-version']).catch(unlessUnimplemented)),
+    );
     const inputs = oipInputsFromJson(json, metadata?.inputs);
     const options = { version: values['model-version'], metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
     if (!values.stream) {

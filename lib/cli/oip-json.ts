@@ -67,7 +67,8 @@ function toInput(name: string, datatype: string, shape: number[], data: unknown[
   if (!isOipDatatype(datatype)) throw usage(`Input '${name}': '${datatype}' is not an OIP datatype`);
   if (datatype === 'FP16') throw usage(`Input '${name}' is FP16, which the CLI cannot write from JSON numbers; use the OipClient with raw half-float bits`);
   if (datatype === 'BYTES') return { datatype, shape, data: data.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))) };
-  if (data.some((v) => typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string')) throw usage(`Input '${name}' is ${datatype}: its data holds numbers`);
+  if (data.some((v) => typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string'))
+    throw usage(`Input '${name}' is ${datatype}: its data holds numbers`);
   return { datatype: datatype as OipDatatype, shape, data: data as (number | string | boolean)[] };
 }
 
@@ -96,7 +97,8 @@ function flatten(name: string, value: unknown): { data: unknown[]; shape: number
       data.push(node);
       return;
     }
-    if (!Array.isArray(node) || node.length !== shape[depth]) throw usage(`Input '${name}' is not rectangular: expected ${shape[depth]} elements at depth ${depth}`);
+    if (!Array.isArray(node) || node.length !== shape[depth])
+      throw usage(`Input '${name}' is not rectangular: expected ${shape[depth]} elements at depth ${depth}`);
     node.forEach((child) => walk(child, depth + 1));
   };
   walk(value, 0);

@@ -130,7 +130,7 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
 
 async function callModel(args: string[], values: Values, io: CliIo): Promise<number> {
   const [address, model, json] = args;
-  if (!model) throw new CliError(EXIT.usage, "Missing <model>, e.g. blazerpc call localhost:50051 echo '{\"text\":\"hi\"}'");
+  if (!model) throw new CliError(EXIT.usage, 'Missing <model>, e.g. blazerpc call localhost:50051 echo \'{"text":"hi"}\'');
   let inputs: Record<string, unknown>;
   try {
     inputs = JSON.parse(json ?? '{}');

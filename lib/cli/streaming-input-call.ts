@@ -13,7 +13,13 @@ import { toJson } from './result-json.js';
  * bidirectional model's replies are printed one per line as they arrive, while
  * stdin is still being read.
  */
-export async function callWithStdin(client: BlazeClient, model: string, kind: Extract<ModelCallKind, 'client-stream' | 'bidi'>, options: CallOptions, io: CliIo): Promise<void> {
+export async function callWithStdin(
+  client: BlazeClient,
+  model: string,
+  kind: Extract<ModelCallKind, 'client-stream' | 'bidi'>,
+  options: CallOptions,
+  io: CliIo,
+): Promise<void> {
   const { stdin } = io;
   if (!stdin) throw new CliError(EXIT.usage, `Model '${model}' takes a stream of messages, read from stdin, and there is none here`);
   try {

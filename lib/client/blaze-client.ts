@@ -136,8 +136,14 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     const watch = new CallWatch();
     const response = await new Promise<object>((resolve, reject) => {
       const { path, requestSerialize, responseDeserialize } = target.method;
-      const call = this.channel.makeUnaryRequest(path, requestSerialize, responseDeserialize, request, this.metadataFor(options), this.callOptions(options), (error, message) =>
-        error ? reject(BlazeRpcClientError.from(error)) : resolve(message as object),
+      const call = this.channel.makeUnaryRequest(
+        path,
+        requestSerialize,
+        responseDeserialize,
+        request,
+        this.metadataFor(options),
+        this.callOptions(options),
+        (error, message) => (error ? reject(BlazeRpcClientError.from(error)) : resolve(message as object)),
       );
       watch.attach(call);
       cancelOnAbort(options.signal, () => call.cancel(), watch);
@@ -177,8 +183,16 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
    * @throws BlazeRpcClientError with the call's status; FAILED_PRECONDITION for a model that is not client-streaming.
    *   An error of the source itself cancels the call and is rethrown as is.
    */
-  upload<K extends ModelNamesOf<M, 'client-stream'>>(model: K, messages: MessageSource<M[K]['inputs']>, options: DetailedCallOptions): Promise<CallResult<M[K]['result']>>;
-  upload<K extends ModelNamesOf<M, 'client-stream'>>(model: K, messages: MessageSource<M[K]['inputs']>, options?: CallOptions & { withDetails?: false }): Promise<M[K]['result']>;
+  upload<K extends ModelNamesOf<M, 'client-stream'>>(
+    model: K,
+    messages: MessageSource<M[K]['inputs']>,
+    options: DetailedCallOptions,
+  ): Promise<CallResult<M[K]['result']>>;
+  upload<K extends ModelNamesOf<M, 'client-stream'>>(
+    model: K,
+    messages: MessageSource<M[K]['inputs']>,
+    options?: CallOptions & { withDetails?: false },
+  ): Promise<M[K]['result']>;
   async upload(model: string, messages: MessageSource<object>, options: CallOptions & { withDetails?: boolean } = {}): Promise<unknown> {
     const target = this.target(model, options.version, 'upload');
     throwIfAborted(options.signal);
@@ -186,8 +200,13 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     const { path, requestSerialize, responseDeserialize } = target.method;
     let call!: ClientWritableStream<object>;
     const response = new Promise<object>((resolve, reject) => {
-      call = this.channel.makeClientStreamRequest(path, requestSerialize, responseDeserialize, this.metadataFor(options), this.callOptions(options), (error, message) =>
-        error ? reject(BlazeRpcClientError.from(error)) : resolve(message as object),
+      call = this.channel.makeClientStreamRequest(
+        path,
+        requestSerialize,
+        responseDeserialize,
+        this.metadataFor(options),
+        this.callOptions(options),
+        (error, message) => (error ? reject(BlazeRpcClientError.from(error)) : resolve(message as object)),
       );
     });
     // Settled either way below; a source error must not leave the call's own rejection unhandled.
@@ -224,7 +243,13 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     throwIfAborted(options.signal);
     const watch = new CallWatch();
     const { path, requestSerialize, responseDeserialize } = target.method;
-    const call: ClientDuplexStream<object, object> = this.channel.makeBidiStreamRequest(path, requestSerialize, responseDeserialize, this.metadataFor(options), this.callOptions(options));
+    const call: ClientDuplexStream<object, object> = this.channel.makeBidiStreamRequest(
+      path,
+      requestSerialize,
+      responseDeserialize,
+      this.metadataFor(options),
+      this.callOptions(options),
+    );
     watch.attach(call);
     // The status also reaches the reader and writers; an 'error' event nobody listens to would crash the process.
     call.on('error', () => undefined);
@@ -267,7 +292,12 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     this.close();
   }
 
-  private async *streamReplies(model: string, inputs: Record<string, unknown>, options: CallOptions, watch: CallWatch): AsyncGenerator<unknown, void, undefined> {
+  private async *streamReplies(
+    model: string,
+    inputs: Record<string, unknown>,
+    options: CallOptions,
+    watch: CallWatch,
+  ): AsyncGenerator<unknown, void, undefined> {
     let target: ClientModel;
     let request: Record<string, unknown>;
     try {
@@ -279,7 +309,14 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
       throw error;
     }
     const { path, requestSerialize, responseDeserialize } = target.method;
-    const call: ClientReadableStream<object> = this.channel.makeServerStreamRequest(path, requestSerialize, responseDeserialize, request, this.metadataFor(options), this.callOptions(options));
+    const call: ClientReadableStream<object> = this.channel.makeServerStreamRequest(
+      path,
+      requestSerialize,
+      responseDeserialize,
+      request,
+      this.metadataFor(options),
+      this.callOptions(options),
+    );
     watch.attach(call);
     call.on('error', () => undefined);
     cancelOnAbort(options.signal, () => call.cancel(), watch);
@@ -290,7 +327,10 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   private target(model: string, version: string | undefined, method: CallMethod): ClientModel {
     const target = this.catalog.resolve(model, version);
     if (!CALLABLE[method].includes(target.kind)) {
-      throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' ${KIND_IN_WORDS[target.kind]}; call ${METHOD_FOR[target.kind]}() instead of ${method}()`);
+      throw new BlazeRpcClientError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `Model '${model}' ${KIND_IN_WORDS[target.kind]}; call ${METHOD_FOR[target.kind]}() instead of ${method}()`,
+      );
     }
     return target;
   }

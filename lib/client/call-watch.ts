@@ -38,7 +38,8 @@ export class CallWatch {
 
   /** Ends the watch of a call that failed on the client before anything was sent. */
   endBeforeStart(error: unknown): void {
-    const failure = error instanceof BlazeRpcClientError ? error : new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, (error as Error)?.message ?? String(error));
+    const failure =
+      error instanceof BlazeRpcClientError ? error : new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, (error as Error)?.message ?? String(error));
     this.end(failure.code, failure.details, failure.metadata ?? new Metadata());
   }
 

@@ -80,10 +80,18 @@ function tensorFromJson(json: TensorJson, field: string): Tensor {
     throw new SerializationError(`Input '${field}' is a tensor: pass a Tensor or { dtype, shape: [...], data: [...] }`);
   }
   const big = json.dtype === 'int64' || json.dtype === 'uint64';
-  return Tensor.from(json.dtype as never, json.shape, json.data.map((v) => (big ? BigInt(v) : typeof v === 'boolean' ? v : Number(v))));
+  return Tensor.from(
+    json.dtype as never,
+    json.shape,
+    json.data.map((v) => (big ? BigInt(v) : typeof v === 'boolean' ? v : Number(v))),
+  );
 }
 
 /** A tensor as plain JSON (for printing). */
 export function tensorToJson(tensor: Tensor): TensorJson {
-  return { dtype: tensor.dtype, shape: [...tensor.shape], data: Array.from(tensor.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v)) };
+  return {
+    dtype: tensor.dtype,
+    shape: [...tensor.shape],
+    data: Array.from(tensor.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? v.toString() : v)),
+  };
 }

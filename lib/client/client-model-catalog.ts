@@ -91,7 +91,8 @@ export class ClientModelCatalog {
   resolve(model: string, version?: string): ClientModel {
     const base = pascalCase(model);
     const rpc = `Predict${base}${version === undefined ? '' : versionSuffix(version)}`;
-    const found = this.byRpc.get(rpc) ?? [...this.byRpc.values()].find((m) => m.name === model && (version === undefined ? m.isDefault : m.version === version));
+    const found =
+      this.byRpc.get(rpc) ?? [...this.byRpc.values()].find((m) => m.name === model && (version === undefined ? m.isDefault : m.version === version));
     if (!found) {
       const offered = this.list().map((m) => (m.version ? `${m.name}@${m.version}` : m.name));
       const what = version === undefined ? `'${model}'` : `'${model}' version '${version}'`;

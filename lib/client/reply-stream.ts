@@ -21,7 +21,11 @@ export interface BlazeStream<R> extends AsyncGenerator<R, void, undefined> {
  * return, a conversion error) cancels the call, so the server stops working
  * for a reader that is gone.
  */
-export async function* readReplies<R>(call: Readable & { cancel(): void }, convert: (message: Record<string, unknown>) => R, watch: CallWatch): AsyncGenerator<R, void, undefined> {
+export async function* readReplies<R>(
+  call: Readable & { cancel(): void },
+  convert: (message: Record<string, unknown>) => R,
+  watch: CallWatch,
+): AsyncGenerator<R, void, undefined> {
   try {
     for await (const message of call) yield convert(message as Record<string, unknown>);
   } catch (error) {

@@ -43,10 +43,5 @@ export function recordCustomArg<D>(
 ): void {
   const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
   const entry = { index, factory, data, pipes: [] };
-  Reflect.defineMetadata(
-    ROUTE_ARGS_METADATA,
-    { ...args, [`${id}${CUSTOM_ROUTE_ARGS_METADATA}:${index}`]: entry },
-    target.constructor,
-    key,
-  );
+  Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...args, [`${id}${CUSTOM_ROUTE_ARGS_METADATA}:${index}`]: entry }, target.constructor, key);
 }

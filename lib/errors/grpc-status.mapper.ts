@@ -34,7 +34,6 @@ const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
   504: GrpcStatus.DEADLINE_EXCEEDED,
 };
 
-
 /**
  * Maps whatever a call threw to the status the client gets: Nest
  * `HttpException`s by HTTP status, `RpcException({ code, message })` and a

@@ -1,10 +1,4 @@
-import {
-  status as GrpcStatus,
-  type sendUnaryData,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { quoteClientText } from '../errors/client-text.js';
 import type { BlazeHealthService, ServingStatus } from './blaze-health.service.js';
 

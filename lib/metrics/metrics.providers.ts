@@ -21,7 +21,9 @@ class NoMetricsRoute {}
 
 function metricsPort(port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigurationError(`BlazeRpcModule option 'metrics.port' is invalid: got ${JSON.stringify(port)}, expected a port from 0 to 65535 (0 picks a free one).`);
+    throw new ConfigurationError(
+      `BlazeRpcModule option 'metrics.port' is invalid: got ${JSON.stringify(port)}, expected a port from 0 to 65535 (0 picks a free one).`,
+    );
   }
   return port;
 }
@@ -74,14 +76,22 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       new PrometheusBlazeMetrics(Object.fromEntries(keys.map((key, i) => [key, metricObjects[i]])) as unknown as PrometheusMetricSet),
   };
   const providers: Provider[] = [
-    makeCounterProvider({ name: METRIC.requestsTotal, help: 'Model calls, by rpc method, gRPC status and protocol (blazerpc, oip)', labelNames: ['method', 'status', 'protocol'] }),
+    makeCounterProvider({
+      name: METRIC.requestsTotal,
+      help: 'Model calls, by rpc method, gRPC status and protocol (blazerpc, oip)',
+      labelNames: ['method', 'status', 'protocol'],
+    }),
     makeHistogramProvider({
       name: METRIC.requestDuration,
       help: 'Model call duration in seconds (streams: to the end of the stream), by rpc method and protocol',
       labelNames: ['method', 'protocol'],
       buckets: LATENCY_BUCKETS,
     }),
-    makeCounterProvider({ name: METRIC.streamMessages, help: 'Messages of streaming calls, by rpc method and direction (in: requests read, out: responses written)', labelNames: ['method', 'direction'] }),
+    makeCounterProvider({
+      name: METRIC.streamMessages,
+      help: 'Messages of streaming calls, by rpc method and direction (in: requests read, out: responses written)',
+      labelNames: ['method', 'direction'],
+    }),
     makeHistogramProvider({
       name: METRIC.timeToFirstResponse,
       help: 'Time from the start of a streaming call to its first response message, in seconds',
@@ -91,7 +101,12 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
     makeCounterProvider({ name: METRIC.inferenceCount, help: 'Requests the model served', labelNames: ['model'] }),
     makeCounterProvider({ name: METRIC.inferenceExecCount, help: 'Model executions (one per batch)', labelNames: ['model'] }),
     makeHistogramProvider({ name: METRIC.batchSize, help: 'Requests per model execution', labelNames: ['model'], buckets: BATCH_BUCKETS }),
-    makeHistogramProvider({ name: METRIC.queueWait, help: 'Time requests waited in the batch queue, in seconds', labelNames: ['model'], buckets: LATENCY_BUCKETS }),
+    makeHistogramProvider({
+      name: METRIC.queueWait,
+      help: 'Time requests waited in the batch queue, in seconds',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+    }),
     makeGaugeProvider({ name: METRIC.queueDepth, help: 'Requests waiting in the batch queue', labelNames: ['model'] }),
     makeHistogramProvider({
       name: METRIC.inferenceDuration,

@@ -1,4 +1,4 @@
-import { ApplicationConfig, ExternalContextCreator, type NestContainer } from '@nestjs/core';
+import { type ApplicationConfig, ExternalContextCreator, type NestContainer } from '@nestjs/core';
 import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context.js';
 import type { ExternalExceptionsHandler } from '@nestjs/core/exceptions/external-exceptions-handler.js';
 import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer.js';

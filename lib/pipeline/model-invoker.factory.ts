@@ -45,7 +45,10 @@ export class ModelInvokerFactory {
   private readonly container?: NestContainer;
   private readonly contextCreators = new WeakMap<ApplicationConfig, ExternalContextCreator>();
 
-  constructor(private readonly nestContextCreator: ExternalContextCreator, private readonly metrics: BlazeMetrics) {
+  constructor(
+    private readonly nestContextCreator: ExternalContextCreator,
+    private readonly metrics: BlazeMetrics,
+  ) {
     this.container = (nestContextCreator as unknown as { container?: NestContainer }).container;
   }
 

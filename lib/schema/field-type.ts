@@ -1,6 +1,5 @@
 import { TensorSpec } from '../tensor/tensor-spec.js';
 import { ScalarType, type ScalarProtoType } from './scalar-type.js';
-import type { TypeRef } from './type-ref.js';
 
 /** A scalar field on the wire. */
 export interface ScalarFieldType {

@@ -61,16 +61,18 @@ function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: s
     const type = resolveInputType(param, declaration.paramtypes[index], where, fail);
     inputs.push({ name: param.name, number: inputs.length + 1, type });
   }
-  if (streamed.length > 0 && inputs.length > 1) fail(messages.streamedInputNotAlone(where, streamed[0]!, inputs.map((input) => input.name)));
+  if (streamed.length > 0 && inputs.length > 1)
+    fail(
+      messages.streamedInputNotAlone(
+        where,
+        streamed[0]!,
+        inputs.map((input) => input.name),
+      ),
+    );
   return { inputs, inputStreaming: streamed.length > 0 };
 }
 
-function resolveInputType(
-  param: Extract<ModelParamMetadata, { kind: 'input' }>,
-  designType: unknown,
-  where: string,
-  fail: (m: string) => never,
-): FieldType {
+function resolveInputType(param: Extract<ModelParamMetadata, { kind: 'input' }>, designType: unknown, where: string, fail: (m: string) => never): FieldType {
   if (param.type !== undefined) {
     const resolved = resolveTypeRef(param.type instanceof StreamType ? param.type.element : param.type);
     return 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `input '${param.name}'`, resolved.problem));

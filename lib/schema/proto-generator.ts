@@ -28,12 +28,7 @@ export function generateProto(protoPackage: string, models: readonly ModelDescri
     `service ${INFERENCE_SERVICE} {`,
     ...models.flatMap(rpcLines),
     '}',
-    ...models.flatMap((model) => [
-      '',
-      ...messageLines(model.requestType, model.inputs),
-      '',
-      ...messageLines(model.responseType, model.outputs),
-    ]),
+    ...models.flatMap((model) => ['', ...messageLines(model.requestType, model.inputs), '', ...messageLines(model.responseType, model.outputs)]),
   ];
   return lines.join('\n') + '\n';
 }
@@ -43,11 +38,7 @@ function rpcLines(model: ModelDescriptor): string[] {
   const streamIn = model.inputStreaming ? 'stream ' : '';
   const about = `  // Model '${model.name}', version ${model.version}${model.isDefault ? ' (default)' : ''}.`;
   const description = model.description ? [`  // ${model.description.replace(/\s*\n\s*/g, ' ')}`] : [];
-  return [
-    about,
-    ...description,
-    ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`),
-  ];
+  return [about, ...description, ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`)];
 }
 
 function messageLines(name: string, fields: readonly ModelFieldSpec[]): string[] {

@@ -7,13 +7,7 @@ import { StreamType } from './stream-type.js';
  * `Boolean`, `Number`, a scalar token (`Float32`, `Int64`, `Bytes`, ...),
  * `Tensor.of(dtype, shape)`, or a one-element array for a list (`[String]`).
  */
-export type TypeRef =
-  | StringConstructor
-  | BooleanConstructor
-  | NumberConstructor
-  | ScalarType<unknown>
-  | TensorSpec
-  | readonly [TypeRef];
+export type TypeRef = StringConstructor | BooleanConstructor | NumberConstructor | ScalarType<unknown> | TensorSpec | readonly [TypeRef];
 
 /** What `@Input(name, type)` accepts: a `TypeRef`, or `Stream(TypeRef)` for an input the client streams. */
 export type InputTypeRef = TypeRef | StreamType;
@@ -23,14 +17,7 @@ export type NamedTypeRefs = Readonly<Record<string, TypeRef>>;
 
 /** Tells a `TypeRef` from a plain object of named outputs. */
 export function isTypeRef(value: unknown): value is TypeRef {
-  return (
-    value === String ||
-    value === Boolean ||
-    value === Number ||
-    value instanceof ScalarType ||
-    value instanceof TensorSpec ||
-    Array.isArray(value)
-  );
+  return value === String || value === Boolean || value === Number || value instanceof ScalarType || value instanceof TensorSpec || Array.isArray(value);
 }
 
 /** Tells an `@Input` type (a `TypeRef` or `Stream(...)`) from a pipe. */

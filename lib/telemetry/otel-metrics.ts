@@ -31,7 +31,12 @@ export class OtelBlazeMetrics extends BlazeMetrics {
   }
 
   recordCall(method: string, code: GrpcStatus, seconds: number, protocol = 'blazerpc'): void {
-    this.callDuration.record(seconds, { 'rpc.system.name': 'grpc', 'rpc.method': method, 'rpc.status_code': GrpcStatusCodes[code], 'blazerpc.protocol': protocol });
+    this.callDuration.record(seconds, {
+      'rpc.system.name': 'grpc',
+      'rpc.method': method,
+      'rpc.status_code': GrpcStatusCodes[code],
+      'blazerpc.protocol': protocol,
+    });
   }
 
   recordExecution(model: string, requests: number, seconds: number | undefined): void {

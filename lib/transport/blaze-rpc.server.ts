@@ -1,10 +1,4 @@
-import {
-  Server as GrpcServer,
-  ServerCredentials,
-  type MethodDefinition,
-  type ServiceDefinition,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { Server as GrpcServer, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
@@ -248,9 +242,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       // Started outside NestMicroservice (or Nest no longer has the hook's method): the app's configuration is the only one there is.
       this.logger.warn(
         this.scopeHooked
-          ? 'BlazeRpcServer was started without a Nest microservice; model calls use the app\'s global enhancers.'
-          : 'This @nestjs/microservices release gives BlazeRpcServer no way to read the microservice\'s global enhancers; ' +
-              'model calls use the app\'s global enhancers. Register global guards on the app (app.useGlobalGuards() or APP_GUARD).',
+          ? "BlazeRpcServer was started without a Nest microservice; model calls use the app's global enhancers."
+          : "This @nestjs/microservices release gives BlazeRpcServer no way to read the microservice's global enhancers; " +
+              "model calls use the app's global enhancers. Register global guards on the app (app.useGlobalGuards() or APP_GUARD).",
       );
       return appConfig;
     }

@@ -99,7 +99,8 @@ export function createClientStreamHandler(route: ClientStreamRoute, context: Cal
  * each side with HTTP/2 flow control.
  */
 export function createDuplexHandler(route: DuplexRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
-  return (call) => serveStream(route, call, context, async (inflight) => write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight));
+  return (call) =>
+    serveStream(route, call, context, async (inflight) => write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight));
 }
 
 /**
@@ -180,7 +181,15 @@ class CallEnding {
     const code = failure?.code ?? GrpcStatus.OK;
     const stream = inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
     if (traced) context.tracer!.end(traced, code, failure?.details, spanAttributes(inflight, stream));
-    context.observe?.({ method: route.method, protocol: route.protocol, model: inflight?.model, stream, call: this.call, code, seconds: (performance.now() - started) / 1000 });
+    context.observe?.({
+      method: route.method,
+      protocol: route.protocol,
+      model: inflight?.model,
+      stream,
+      call: this.call,
+      code,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
 }
 
@@ -206,7 +215,11 @@ function trackCall(
 /** Messages each way and the time to the first response, when the observer's clock ran. */
 function streamFigures(inflight: InflightCall, started: number) {
   const first = inflight.firstResponseAt;
-  return { in: inflight.messagesIn, out: inflight.messagesOut, firstResponseSeconds: first === undefined || started === 0 ? undefined : (first - started) / 1000 };
+  return {
+    in: inflight.messagesIn,
+    out: inflight.messagesOut,
+    firstResponseSeconds: first === undefined || started === 0 ? undefined : (first - started) / 1000,
+  };
 }
 
 /** What a call's span learns by its end: the model, and for streams the message counts. */

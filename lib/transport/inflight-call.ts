@@ -4,10 +4,7 @@ import type { TracedCall } from '../telemetry/call-tracer.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall =
-  | ServerUnaryCall<Buffer, Buffer>
-  | ServerWritableStream<Buffer, Buffer>
-  | ServerReadableStream<Buffer, Buffer>
-  | ServerDuplexStream<Buffer, Buffer>;
+  ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer> | ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 
 /** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
 const DEADLINE_SKEW_MS = 25;

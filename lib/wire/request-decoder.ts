@@ -1,4 +1,4 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { ValidationError } from '../errors/validation.error.js';
 import { LOADER_OPTIONS } from '../schema/package-definition.js';
 import { checkWireFormat, rulesFor, WireFormatError } from './wire-format.validator.js';

@@ -224,4 +224,3 @@ class WireReader {
     throw new WireFormatError(`${what} is an overlong varint`);
   }
 }
-

@@ -64,7 +64,10 @@ describe('blazerpc CLI', () => {
     const { code, stdout, stderr } = await cli('models', running.address);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     // Declared names and versions (read from the server's OIP RepositoryIndex), kind and typed signature.
-    const lines = stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/));
     expect(lines).toEqual(
       expect.arrayContaining([
         ['echo', 'v1', 'unary', '(text: string) -> string'],
@@ -99,7 +102,16 @@ describe('blazerpc CLI', () => {
     const denied = await cli('call', running.address, 'secure', '{"text":"x"}');
     expect(denied.code).toBe(10 + 16);
     expect(denied.stderr).toMatch(/^UNAUTHENTICATED: /);
-    const allowed = await cli('call', running.address, 'secure', '{"text":"x"}', '--metadata', 'authorization=Bearer demo-token', '--metadata', 'x-client-id=cli');
+    const allowed = await cli(
+      'call',
+      running.address,
+      'secure',
+      '{"text":"x"}',
+      '--metadata',
+      'authorization=Bearer demo-token',
+      '--metadata',
+      'x-client-id=cli',
+    );
     expect(allowed).toEqual({ code: 0, stdout: '"Hello cli, you said: x"\n', stderr: '' });
     const invalid = await cli('call', running.address, 'iris', '{"features":{"dtype":"float32","shape":[1,3],"data":[1,2,3]}}');
     expect(invalid.code).toBe(10 + 3);
@@ -135,7 +147,10 @@ describe('blazerpc CLI', () => {
 
   it('models names how each model is called, streaming-input ones included', async () => {
     const { stdout } = await cli('models', running.address);
-    const lines = stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s{2,}/));
     expect(lines).toEqual(
       expect.arrayContaining([
         ['tally', 'v1', 'client-stream', '(text: string) -> number'],

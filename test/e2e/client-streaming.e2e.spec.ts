@@ -121,8 +121,13 @@ describe("BlazeClient with the sample's streaming-input models", () => {
     const viaStream = (await drain(client.stream('relay', { text: 'x' }))).error!;
     expect([viaStream.codeName, viaStream.details]).toEqual(['FAILED_PRECONDITION', "Model 'relay' streams both ways; call duplex() instead of stream()"]);
     const uploadToEcho = await failure(client.upload('echo', [{ text: 'x' }]));
-    expect([uploadToEcho.codeName, uploadToEcho.details]).toEqual(['FAILED_PRECONDITION', "Model 'echo' takes one request and answers once; call predict() instead of upload()"]);
-    expect(() => client.duplex('tally')).toThrow("FAILED_PRECONDITION: Model 'tally' takes a stream of request messages and answers once; call upload() instead of duplex()");
+    expect([uploadToEcho.codeName, uploadToEcho.details]).toEqual([
+      'FAILED_PRECONDITION',
+      "Model 'echo' takes one request and answers once; call predict() instead of upload()",
+    ]);
+    expect(() => client.duplex('tally')).toThrow(
+      "FAILED_PRECONDITION: Model 'tally' takes a stream of request messages and answers once; call upload() instead of duplex()",
+    );
     expect(() => client.duplex('nope')).toThrow(expect.objectContaining({ codeName: 'NOT_FOUND' }));
   });
 
@@ -185,7 +190,12 @@ describe("BlazeClient with the sample's streaming-input models", () => {
 
   it('tells the status, headers and trailers of every kind of call', async () => {
     const unary = await client.predict('echo', { text: 'hi' }, { withDetails: true });
-    expect(unary).toEqual({ result: 'hi', metadata: expect.any(grpc.Metadata), trailers: expect.any(grpc.Metadata), status: expect.objectContaining({ code: 0, codeName: 'OK' }) });
+    expect(unary).toEqual({
+      result: 'hi',
+      metadata: expect.any(grpc.Metadata),
+      trailers: expect.any(grpc.Metadata),
+      status: expect.objectContaining({ code: 0, codeName: 'OK' }),
+    });
     const uploaded = await client.upload('tally', [{ text: 'a b c' }], { withDetails: true });
     expect([uploaded.result, uploaded.status.codeName]).toEqual([3, 'OK']);
     const tokens = client.stream('tokens', { prompt: 'a b' });

@@ -88,7 +88,11 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
   });
 
   it('refuses inputs of the wrong type before sending, naming the field', async () => {
-    const wrong = (call: () => Promise<unknown>) => call().then(() => undefined, (error: Error) => error);
+    const wrong = (call: () => Promise<unknown>) =>
+      call().then(
+        () => undefined,
+        (error: Error) => error,
+      );
     await expect(wrong(() => client.predict('echo', { text: 42 } as never))).resolves.toMatchObject({ message: "Input 'text' must be a string, got number" });
     await expect(wrong(() => client.predict('slow', { ms: 'soon' } as never))).resolves.toMatchObject({ message: "Input 'ms' must be an integer, got string" });
   });

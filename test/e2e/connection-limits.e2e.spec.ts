@@ -11,7 +11,9 @@ describe('connection limits', () => {
     try {
       await new Promise((resolve) => session.once('remoteSettings', resolve));
       expect(session.remoteSettings.maxConcurrentStreams).toBe(2);
-      const message = Buffer.from(protobuf.parse(running.registry.protoText, { keepCase: true }).root.lookupType('blazerpc.NapRequest').encode({ ms: 300 }).finish());
+      const message = Buffer.from(
+        protobuf.parse(running.registry.protoText, { keepCase: true }).root.lookupType('blazerpc.NapRequest').encode({ ms: 300 }).finish(),
+      );
       const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
       const started = performance.now();
       const nap = () =>

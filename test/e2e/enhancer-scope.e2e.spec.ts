@@ -174,7 +174,10 @@ function nestCaller(port: number): Call {
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath)) as any;
   const client = new pkg.probe.Probe(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   clients.push(client);
-  return (text) => settle(() => new Promise((resolve, reject) => client.Echo({ text }, (error: unknown, reply: { result: string }) => (error ? reject(error) : resolve(reply)))));
+  return (text) =>
+    settle(
+      () => new Promise((resolve, reject) => client.Echo({ text }, (error: unknown, reply: { result: string }) => (error ? reject(error) : resolve(reply)))),
+    );
 }
 
 function ourCaller(server: BlazeRpcServer, registry: ModelRegistry): Call {
@@ -279,12 +282,9 @@ describe('enhancer scope: our transport beside Nest’s own Transport.GRPC', () 
   it.each<[Exclude<Registration, 'app.useGlobal*()'>, Reached]>([
     ['ms.useGlobal*()', ALL],
     ['APP_* providers', ENHANCERS],
-  ])(
-    'standalone createMicroservice, %s',
-    async (registration, expected) => {
-      const { nest, ours } = await standalone(registration);
-      expect(nest).toEqual(expected);
-      expect(ours).toEqual(nest);
-    },
-  );
+  ])('standalone createMicroservice, %s', async (registration, expected) => {
+    const { nest, ours } = await standalone(registration);
+    expect(nest).toEqual(expected);
+    expect(ours).toEqual(nest);
+  });
 });

@@ -1,12 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
-import {
-  EnhancedModels,
-  GuardedModels,
-  observed,
-  PerCallModels,
-  useTestGlobalEnhancers,
-} from '../fixtures/enhanced.models.js';
+import { EnhancedModels, GuardedModels, observed, PerCallModels, useTestGlobalEnhancers } from '../fixtures/enhanced.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 

@@ -91,7 +91,15 @@ describe('health and reflection over a real connection', () => {
     it('describes every model from file_containing_symbol', async () => {
       const definition = await reflection.describe('blazerpc.InferenceService');
       const service = definition['blazerpc.InferenceService'] as grpc.ServiceDefinition;
-      expect(Object.keys(service).sort()).toEqual(['PredictEcho', 'PredictInfo', 'PredictIris', 'PredictRelay', 'PredictSecure', 'PredictTally', 'PredictTokens']);
+      expect(Object.keys(service).sort()).toEqual([
+        'PredictEcho',
+        'PredictInfo',
+        'PredictIris',
+        'PredictRelay',
+        'PredictSecure',
+        'PredictTally',
+        'PredictTokens',
+      ]);
       expect(service.PredictTokens.responseStream).toBe(true);
       expect([service.PredictTally.requestStream, service.PredictTally.responseStream]).toEqual([true, false]);
       expect([service.PredictRelay.requestStream, service.PredictRelay.responseStream]).toEqual([true, true]);

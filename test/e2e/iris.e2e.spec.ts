@@ -9,8 +9,7 @@ describe('the iris sample over a real connection (ONNX Runtime)', () => {
   const suite = serveForSuite({ imports: [AppModule.forRoot(testServerOptions)] });
   const samples = readIrisCsv('sample/iris/iris.csv');
 
-  const predict = (features: Float32Array, rows: number) =>
-    suite.client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
+  const predict = (features: Float32Array, rows: number) => suite.client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
 
   it('classifies the shipped iris data with accuracy >= 0.9, probabilities summing to 1 per row', async () => {
     const features = Float32Array.from(samples.flatMap((s) => s.features));

@@ -99,7 +99,7 @@ describe('metrics on their own port (metrics: { port })', () => {
     { http: true },
   );
 
-  it('serves the scrape endpoint there, and not on the app\'s HTTP server', async () => {
+  it("serves the scrape endpoint there, and not on the app's HTTP server", async () => {
     await suite.client.unary('PredictEcho', { text: 'hi' });
     const port = suite.running.app.get(MetricsEndpoint).port;
     const dedicated = await fetch(`http://127.0.0.1:${port}/metrics`);

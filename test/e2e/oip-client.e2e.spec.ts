@@ -58,7 +58,11 @@ describe('OipClient against an independent OIP server', () => {
       standin.setServerReady(false);
       expect(await client.serverReady()).toBe(false);
       standin.setServerReady(true);
-      expect(await client.serverMetadata()).toEqual({ name: 'oip-standin', version: '0.0.1', extensions: ['model_repository', 'statistics', 'model_configuration'] });
+      expect(await client.serverMetadata()).toEqual({
+        name: 'oip-standin',
+        version: '0.0.1',
+        extensions: ['model_repository', 'statistics', 'model_configuration'],
+      });
     });
 
     it('reads model metadata, readiness, config and the repository index', async () => {
@@ -254,11 +258,11 @@ describe('OipClient against an independent OIP server', () => {
       expect(() => stream.send('double', {}, {})).toThrow(/ended/);
       const [a, b, c] = await collect(stream);
       expect(a).toMatchObject({ id: 'a', modelName: 'double' });
-      expect(Array.from(((a as { outputs: Record<string, Tensor> }).outputs.y.data) as Float32Array)).toEqual([2, 4]);
+      expect(Array.from((a as { outputs: Record<string, Tensor> }).outputs.y.data as Float32Array)).toEqual([2, 4]);
       expect(b).toBeInstanceOf(OipStreamError);
       expect((b as OipStreamError).requestId).toBe('b');
       expect((b as OipStreamError).details).toContain("unknown model: 'nope'");
-      expect(Array.from(((c as { outputs: Record<string, Tensor> }).outputs.y.data) as BigInt64Array)).toEqual([11n, 21n]);
+      expect(Array.from((c as { outputs: Record<string, Tensor> }).outputs.y.data as BigInt64Array)).toEqual([11n, 21n]);
       expect(lastCall('ModelStreamInfer').metadata).toMatchObject({ 'x-tenant': 'acme', 'x-stream': 'yes' });
     });
 
@@ -303,7 +307,11 @@ describe('OipClient against an independent OIP server', () => {
     const certs = createTestCertificates();
     const secure = await startOipStandin({ tls: { cert: certs.serverCert, key: certs.serverKey } });
     // The certificate names localhost too; naming it avoids Node's warning about IP addresses as TLS server names.
-    const trusting = new OipClient(secure.address, { tls: { rootCerts: certs.caCert }, timeoutMs: 2000, channelOptions: { 'grpc.ssl_target_name_override': 'localhost' } });
+    const trusting = new OipClient(secure.address, {
+      tls: { rootCerts: certs.caCert },
+      timeoutMs: 2000,
+      channelOptions: { 'grpc.ssl_target_name_override': 'localhost' },
+    });
     const plaintext = new OipClient(secure.address, { timeoutMs: 500 });
     try {
       expect((await trusting.serverMetadata()).name).toBe('oip-standin');

@@ -29,7 +29,19 @@ const IRIS_ROWS = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
 
 /** Fixed-size datatypes' bytes per element; BYTES is length-prefixed. */
 const ITEM_SIZE: Record<string, number> = {
-  BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8, FP16: 2, FP32: 4, FP64: 8, BF16: 2,
+  BOOL: 1,
+  UINT8: 1,
+  UINT16: 2,
+  UINT32: 4,
+  UINT64: 8,
+  INT8: 1,
+  INT16: 2,
+  INT32: 4,
+  INT64: 8,
+  FP16: 2,
+  FP32: 4,
+  FP64: 8,
+  BF16: 2,
 };
 
 /** What a client gets for raw request bytes: OK with the response bytes, or the status. */
@@ -86,7 +98,7 @@ function varint(value: number | bigint): Buffer {
 /** The fields of a message, or undefined when the bytes are not a well-formed message. */
 function parseMessage(bytes: Buffer): WireField[] | undefined {
   const fields: WireField[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const key = readVarint(bytes, offset);
     if (!key || key[0] < 8) return undefined;
     const tag = bytes.subarray(offset, key[1]);
@@ -175,7 +187,6 @@ function mutateFields(seed: Buffer): Buffer {
   return serialize(tree);
 }
 
-
 /** One to three mutations, field-level or byte-level. */
 function mutate(seed: Buffer): Buffer {
   let bytes = seed;
@@ -189,7 +200,7 @@ function mutate(seed: Buffer): Buffer {
 /** The elements of a raw BYTES buffer, or undefined when it is not exactly `count` of them. */
 function splitRawBytes(raw: Buffer, count: number): Buffer[] | undefined {
   const elements: Buffer[] = [];
-  for (let offset = 0; offset < raw.length; ) {
+  for (let offset = 0; offset < raw.length;) {
     if (offset + 4 > raw.length) return undefined;
     const length = raw.readUInt32LE(offset);
     if (offset + 4 + length > raw.length) return undefined;
@@ -209,8 +220,13 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
   const encode = (request: object) => Buffer.from(Request.encode(Request.fromObject(request)).finish());
   const send = (bytes: Buffer) =>
     new Promise<Outcome>((resolve) =>
-      client.makeUnaryRequest(MODEL_INFER, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 10_000 }, (error, response) =>
-        resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
+      client.makeUnaryRequest(
+        MODEL_INFER,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        { deadline: Date.now() + 10_000 },
+        (error, response) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
       ),
     );
 
@@ -226,17 +242,31 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
       encode({
         model_name: 'echo',
         id: 'with-params',
-        parameters: { temperature: { double_param: 0.5 }, seed: { int64_param: '9007199254740993' }, greedy: { bool_param: true }, mode: { string_param: 'fast' }, top: { uint64_param: '18446744073709551615' } },
+        parameters: {
+          temperature: { double_param: 0.5 },
+          seed: { int64_param: '9007199254740993' },
+          greedy: { bool_param: true },
+          mode: { string_param: 'fast' },
+          top: { uint64_param: '18446744073709551615' },
+        },
         inputs: [{ ...text(), parameters: { binary_data_size: { int64_param: '5' } } }],
         raw_input_contents: [rawBytes('p')],
       }),
     ],
     [
       'iris with a requested output',
-      encode({ model_name: 'iris', inputs: [features], outputs: [{ name: 'result', parameters: { binary_data: { bool_param: true } } }], raw_input_contents: [rawFloat32(IRIS_ROWS)] }),
+      encode({
+        model_name: 'iris',
+        inputs: [features],
+        outputs: [{ name: 'result', parameters: { binary_data: { bool_param: true } } }],
+        raw_input_contents: [rawFloat32(IRIS_ROWS)],
+      }),
     ],
     ['secure without credentials', encode({ model_name: 'secure', inputs: [text()], raw_input_contents: [rawBytes('hi')] })],
-    ['tokens (a streaming model) on ModelInfer', encode({ model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] })],
+    [
+      'tokens (a streaming model) on ModelInfer',
+      encode({ model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] }),
+    ],
   ];
 
   beforeAll(async () => {
@@ -275,7 +305,9 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
       case grpc.status.INVALID_ARGUMENT:
         return undefined;
       case grpc.status.NOT_FOUND:
-        return decoded && (!SAMPLE_MODELS.has(model!) || !SAMPLE_VERSIONS.has(decoded.model_version)) ? undefined : `NOT_FOUND for model '${model}' version '${decoded?.model_version}'`;
+        return decoded && (!SAMPLE_MODELS.has(model!) || !SAMPLE_VERSIONS.has(decoded.model_version))
+          ? undefined
+          : `NOT_FOUND for model '${model}' version '${decoded?.model_version}'`;
       case grpc.status.FAILED_PRECONDITION:
         return model === 'tokens' ? undefined : `FAILED_PRECONDITION for model '${model}'`;
       case grpc.status.UNAUTHENTICATED:
@@ -302,8 +334,10 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
     if (response.model_name !== request.model_name || response.model_version !== '1') return `answered as ${response.model_name}@${response.model_version}`;
     if (response.id !== request.id) return `id '${request.id}' came back as '${response.id}'`;
     const wanted = request.outputs.length > 0 ? request.outputs.map((o: any) => o.name) : ['result'];
-    if (JSON.stringify(response.outputs.map((o: any) => o.name)) !== JSON.stringify(wanted)) return `outputs ${response.outputs.map((o: any) => o.name)} for ${wanted}`;
-    if (response.raw_output_contents.length !== response.outputs.length) return `${response.outputs.length} outputs, ${response.raw_output_contents.length} raw contents`;
+    if (JSON.stringify(response.outputs.map((o: any) => o.name)) !== JSON.stringify(wanted))
+      return `outputs ${response.outputs.map((o: any) => o.name)} for ${wanted}`;
+    if (response.raw_output_contents.length !== response.outputs.length)
+      return `${response.outputs.length} outputs, ${response.raw_output_contents.length} raw contents`;
     for (const [i, output] of response.outputs.entries()) {
       const raw: Buffer = response.raw_output_contents[i];
       const shape = output.shape.map(Number);
@@ -318,7 +352,8 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
         if (raw.length !== count * ITEM_SIZE[output.datatype]!) return `output '${output.name}' ${output.datatype} [${shape}] has ${raw.length} bytes`;
         if (request.model_name === 'iris') {
           const rows = Number(request.inputs.find((t: any) => t.name === 'features')?.shape[0]);
-          if (output.datatype !== 'FP32' || shape.length !== 2 || shape[0] !== rows || shape[1] !== 3) return `iris answered ${output.datatype} [${shape}] for ${rows} rows`;
+          if (output.datatype !== 'FP32' || shape.length !== 2 || shape[0] !== rows || shape[1] !== 3)
+            return `iris answered ${output.datatype} [${shape}] for ${rows} rows`;
         }
       }
     }

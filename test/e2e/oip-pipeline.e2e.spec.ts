@@ -92,7 +92,12 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
   it('refuses a full queue RESOURCE_EXHAUSTED and a request whose deadline passes DEADLINE_EXCEEDED', async () => {
     const models = running.app.get(BatchModels);
     const release = models.hold();
-    const label = (id: number) => oip.call('ModelInfer', { model_name: 'label', inputs: [{ name: 'ids', datatype: 'INT32', shape: [1] }], raw_input_contents: [Buffer.from(new Int32Array([id]).buffer)] });
+    const label = (id: number) =>
+      oip.call('ModelInfer', {
+        model_name: 'label',
+        inputs: [{ name: 'ids', datatype: 'INT32', shape: [1] }],
+        raw_input_contents: [Buffer.from(new Int32Array([id]).buffer)],
+      });
     const held = label(1);
     await new Promise((resolve) => setTimeout(resolve, 25));
     const queued = [2, 3, 4, 5].map(label);
@@ -103,7 +108,9 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
     expect(full.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     const late = await failureOf(
       new Promise((resolve, reject) =>
-        (oip as any).stub.ModelInfer(oipRequest('nap', { ms: 2000 }), new grpc.Metadata(), { deadline: Date.now() + 50 }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))),
+        (oip as any).stub.ModelInfer(oipRequest('nap', { ms: 2000 }), new grpc.Metadata(), { deadline: Date.now() + 50 }, (e: Error | null, r: unknown) =>
+          e ? reject(e) : resolve(r),
+        ),
       ),
     );
     expect(late.code).toBe(grpc.status.DEADLINE_EXCEEDED);

@@ -72,10 +72,17 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
   });
 
   it('echoes BYTES, raw and typed', async () => {
-    const raw = await oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('héllo')] });
+    const raw = await oip.call('ModelInfer', {
+      model_name: 'echo',
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+      raw_input_contents: [rawBytes('héllo')],
+    });
     expect(raw.outputs).toEqual([expect.objectContaining({ name: 'result', datatype: 'BYTES', shape: ['1'] })]);
     expect(readBytes(raw.raw_output_contents[0])).toEqual(['héllo']);
-    const typed = await oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('hi')] } }] });
+    const typed = await oip.call('ModelInfer', {
+      model_name: 'echo',
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('hi')] } }],
+    });
     expect(readBytes(typed.raw_output_contents[0])).toEqual(['hi']);
   });
 
@@ -88,14 +95,22 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
   });
 
   it('streams tokens over ModelStreamInfer, one response per word; a bad request in the stream gets an error_message and the stream goes on', async () => {
-    const prompt = (text: string) => ({ model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes(text)] });
+    const prompt = (text: string) => ({
+      model_name: 'tokens',
+      inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }],
+      raw_input_contents: [rawBytes(text)],
+    });
     const responses = await oip.stream([prompt('one two three'), { model_name: 'nope' }, prompt('four')]);
     const words = responses.map((r) => (r.error_message ? `error: ${r.error_message}` : readBytes(r.infer_response.raw_output_contents[0])[0]));
     expect(words).toEqual(['one', 'two', 'three', "error: NOT_FOUND: Model 'nope' is not registered", 'four']);
   });
 
   it('serves streaming-input models over ModelStreamInfer: each request naming the model is one message of one call', async () => {
-    const text = (model: string, value: string) => ({ model_name: model, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes(value)] });
+    const text = (model: string, value: string) => ({
+      model_name: model,
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+      raw_input_contents: [rawBytes(value)],
+    });
     const relayed = await oip.stream([text('relay', 'hello'), text('relay', 'streaming'), text('relay', 'world')]);
     expect(relayed.map((r) => readBytes(r.infer_response.raw_output_contents[0])[0])).toEqual(['HELLO', 'STREAMING', 'WORLD']);
     const tallied = await oip.stream([text('tally', 'the quick'), text('tally', 'brown fox jumps'), text('tally', '')]);
@@ -109,12 +124,25 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
   it('answers ModelReady, RepositoryIndex, ModelConfig and ModelStatistics', async () => {
     await expect(oip.call('ModelReady', { name: 'iris' })).resolves.toEqual({ ready: true });
     const index = await oip.call('RepositoryIndex', {});
-    expect(index.models.map((m: any) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual(
-      ['echo@1:READY', 'info@1:READY', 'iris@1:READY', 'relay@1:READY', 'secure@1:READY', 'tally@1:READY', 'tokens@1:READY'],
-    );
+    expect(index.models.map((m: any) => `${m.name}@${m.version}:${m.state}`).sort()).toEqual([
+      'echo@1:READY',
+      'info@1:READY',
+      'iris@1:READY',
+      'relay@1:READY',
+      'secure@1:READY',
+      'tally@1:READY',
+      'tokens@1:READY',
+    ]);
     const { config } = await oip.call('ModelConfig', { name: 'iris' });
-    expect(config).toMatchObject({ name: 'iris', max_batch_size: 32, input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }], output: [{ name: 'result', data_type: 'TYPE_FP32', dims: ['3'] }] });
-    const { model_stats: [stats] } = await oip.call('ModelStatistics', { name: 'iris' });
+    expect(config).toMatchObject({
+      name: 'iris',
+      max_batch_size: 32,
+      input: [{ name: 'features', data_type: 'TYPE_FP32', dims: ['4'] }],
+      output: [{ name: 'result', data_type: 'TYPE_FP32', dims: ['3'] }],
+    });
+    const {
+      model_stats: [stats],
+    } = await oip.call('ModelStatistics', { name: 'iris' });
     expect(Number(stats.inference_count)).toBeGreaterThanOrEqual(3);
     expect(Number(stats.execution_count)).toBeGreaterThanOrEqual(1);
     expect(Number(stats.inference_stats.success.count)).toBeGreaterThanOrEqual(3);
@@ -126,7 +154,9 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     health.setStatus('echo', 'NOT_SERVING');
     try {
       await expect(oip.call('ModelReady', { name: 'echo' })).resolves.toEqual({ ready: false });
-      const failure = await failureOf(oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] }));
+      const failure = await failureOf(
+        oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] }),
+      );
       expect(failure.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       health.setStatus('echo', 'SERVING');
@@ -137,15 +167,59 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     const cases: Array<[string, object, number, RegExp]> = [
       ['an unknown model', { model_name: 'nope' }, grpc.status.NOT_FOUND, /Model 'nope' is not registered/],
       ['an unknown version', { model_name: 'iris', model_version: '9' }, grpc.status.NOT_FOUND, /Model 'iris' version '9'/],
-      ['a wrong datatype', { model_name: 'iris', inputs: [{ ...features(), datatype: 'FP64' }], raw_input_contents: [Buffer.alloc(64)] }, grpc.status.INVALID_ARGUMENT, /'features': expected datatype FP32, got FP64/],
-      ['a wrong shape', { model_name: 'iris', inputs: [{ ...features(), shape: [2, 5] }], raw_input_contents: [Buffer.alloc(40)] }, grpc.status.INVALID_ARGUMENT, /features/],
-      ['a wrong byte length', { model_name: 'iris', inputs: [features()], raw_input_contents: [Buffer.alloc(30)] }, grpc.status.INVALID_ARGUMENT, /'features': shape \[2, 4\] of FP32 needs 32 bytes, raw_input_contents has 30/],
+      [
+        'a wrong datatype',
+        { model_name: 'iris', inputs: [{ ...features(), datatype: 'FP64' }], raw_input_contents: [Buffer.alloc(64)] },
+        grpc.status.INVALID_ARGUMENT,
+        /'features': expected datatype FP32, got FP64/,
+      ],
+      [
+        'a wrong shape',
+        { model_name: 'iris', inputs: [{ ...features(), shape: [2, 5] }], raw_input_contents: [Buffer.alloc(40)] },
+        grpc.status.INVALID_ARGUMENT,
+        /features/,
+      ],
+      [
+        'a wrong byte length',
+        { model_name: 'iris', inputs: [features()], raw_input_contents: [Buffer.alloc(30)] },
+        grpc.status.INVALID_ARGUMENT,
+        /'features': shape \[2, 4\] of FP32 needs 32 bytes, raw_input_contents has 30/,
+      ],
       ['a missing input', { model_name: 'iris', inputs: [] }, grpc.status.INVALID_ARGUMENT, /Input 'features' is missing/],
-      ['an unknown input', { model_name: 'iris', inputs: [features(), { name: 'extra', datatype: 'FP32', shape: [1] }], raw_input_contents: [rawFloat32(IRIS_ROWS), rawFloat32([1])] }, grpc.status.INVALID_ARGUMENT, /Input 'extra' is not an input of this model/],
-      ['raw and typed contents mixed', { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }], raw_input_contents: [rawFloat32(IRIS_ROWS)] }, grpc.status.INVALID_ARGUMENT, /'features': data both in raw_input_contents and in contents/],
-      ['an unknown requested output', { model_name: 'iris', inputs: [features()], raw_input_contents: [rawFloat32(IRIS_ROWS)], outputs: [{ name: 'logits' }] }, grpc.status.INVALID_ARGUMENT, /Requested output 'logits' is not an output of 'iris'/],
-      ['too few typed values', { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: [1, 2] } }] }, grpc.status.INVALID_ARGUMENT, /'features': the shape has 8 elements, contents.fp32_contents has 2/],
-      ['a streaming model on ModelInfer', { model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] }, grpc.status.FAILED_PRECONDITION, /call it with ModelStreamInfer/],
+      [
+        'an unknown input',
+        {
+          model_name: 'iris',
+          inputs: [features(), { name: 'extra', datatype: 'FP32', shape: [1] }],
+          raw_input_contents: [rawFloat32(IRIS_ROWS), rawFloat32([1])],
+        },
+        grpc.status.INVALID_ARGUMENT,
+        /Input 'extra' is not an input of this model/,
+      ],
+      [
+        'raw and typed contents mixed',
+        { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }], raw_input_contents: [rawFloat32(IRIS_ROWS)] },
+        grpc.status.INVALID_ARGUMENT,
+        /'features': data both in raw_input_contents and in contents/,
+      ],
+      [
+        'an unknown requested output',
+        { model_name: 'iris', inputs: [features()], raw_input_contents: [rawFloat32(IRIS_ROWS)], outputs: [{ name: 'logits' }] },
+        grpc.status.INVALID_ARGUMENT,
+        /Requested output 'logits' is not an output of 'iris'/,
+      ],
+      [
+        'too few typed values',
+        { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: [1, 2] } }] },
+        grpc.status.INVALID_ARGUMENT,
+        /'features': the shape has 8 elements, contents.fp32_contents has 2/,
+      ],
+      [
+        'a streaming model on ModelInfer',
+        { model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] },
+        grpc.status.FAILED_PRECONDITION,
+        /call it with ModelStreamInfer/,
+      ],
     ];
     it.each(cases)('%s', async (_, request, code, message) => {
       const failure = await failureOf(oip.call('ModelInfer', request));
@@ -156,7 +230,10 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
 });
 
 describe('OIP beside BlazeRPC on every kind of field, versions, parameters and shared batches', () => {
-  const suite = serveBothProtocols({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [OipModels, TypedModels] }, { http: true });
+  const suite = serveBothProtocols(
+    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [OipModels, TypedModels] },
+    { http: true },
+  );
   let running: RunningApp;
   let oip: OipSpecClient;
   let blaze: ModelClient;
@@ -164,7 +241,12 @@ describe('OIP beside BlazeRPC on every kind of field, versions, parameters and s
 
   it('routes model_version, and the default version when it is empty', async () => {
     const call = (model_version: string) =>
-      oip.call('ModelInfer', { model_name: 'versioned', model_version, inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] });
+      oip.call('ModelInfer', {
+        model_name: 'versioned',
+        model_version,
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+        raw_input_contents: [rawBytes('x')],
+      });
     expect(readBytes((await call('1')).raw_output_contents[0])).toEqual(['v1:x']);
     expect(readBytes((await call('')).raw_output_contents[0])).toEqual(['v2:x']);
     expect((await call('')).model_version).toBe('2');
@@ -173,7 +255,12 @@ describe('OIP beside BlazeRPC on every kind of field, versions, parameters and s
   it('hands request parameters to the handler through its context', async () => {
     const response = await oip.call('ModelInfer', {
       model_name: 'params',
-      parameters: { temperature: { double_param: 0.5 }, seed: { int64_param: '9007199254740993' }, greedy: { bool_param: true }, mode: { string_param: 'fast' } },
+      parameters: {
+        temperature: { double_param: 0.5 },
+        seed: { int64_param: '9007199254740993' },
+        greedy: { bool_param: true },
+        mode: { string_param: 'fast' },
+      },
       inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
       raw_input_contents: [rawBytes('hi')],
     });
@@ -223,7 +310,8 @@ describe('OIP beside BlazeRPC on every kind of field, versions, parameters and s
     const models = running.app.get(OipModels);
     models.executions.length = 0;
     const oipCalls = Array.from({ length: 32 }, (_, i) =>
-      oip.call('ModelInfer', { model_name: 'mix', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [rawFloat32([i, -i])] })
+      oip
+        .call('ModelInfer', { model_name: 'mix', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [rawFloat32([i, -i])] })
         .then((r) => readFloat32(r.raw_output_contents[0])),
     );
     const blazeCalls = Array.from({ length: 32 }, (_, i) =>

@@ -65,7 +65,9 @@ describe('ONNX model instances in worker threads', () => {
 
   it('answers a health check while the only instance runs a long inference, before that inference ends', async () => {
     const order: string[] = [];
-    const inference = client.unary('PredictSlow', { x: tensorMessage('float', [1, 256, 512], new Float32Array(256 * 512)) }).then(() => order.push('inference'));
+    const inference = client
+      .unary('PredictSlow', { x: tensorMessage('float', [1, 256, 512], new Float32Array(256 * 512)) })
+      .then(() => order.push('inference'));
     await sleep(15);
     expect(await health.check('')).toBe('SERVING');
     order.push('health');
@@ -90,7 +92,13 @@ describe('ONNX model instances in worker threads', () => {
     let stop = false;
     const codes: (number | 'ok')[] = [];
     const caller = async () => {
-      while (!stop) codes.push(await client.unary('PredictFlowers', features).then(() => 'ok' as const, (e) => e.code));
+      while (!stop)
+        codes.push(
+          await client.unary('PredictFlowers', features).then(
+            () => 'ok' as const,
+            (e) => e.code,
+          ),
+        );
     };
     const callers = Array.from({ length: 6 }, caller);
     await sleep(30);
@@ -122,7 +130,12 @@ describe('ONNX model instances in worker threads', () => {
 describe('ONNX execution metrics', () => {
   it('time session.run() in the instance only: time spent waiting for a free instance counts as queue wait', async () => {
     const running = await startApp(
-      { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true }), OnnxModule.serve('slow', writeTempModel(writeHeavyModel()), { ...oneThread, batching: false })] },
+      {
+        imports: [
+          BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true }),
+          OnnxModule.serve('slow', writeTempModel(writeHeavyModel()), { ...oneThread, batching: false }),
+        ],
+      },
       { http: true },
     );
     const client = new ModelClient(running.address, running.registry.protoText);
@@ -132,7 +145,14 @@ describe('ONNX execution metrics', () => {
       await Promise.all([1, 2, 3].map(() => client.unary('PredictSlow', x)));
       const wallSeconds = (performance.now() - started) / 1000;
       const text = await (await fetch(`${running.httpUrl}/metrics`)).text();
-      const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name}{model="slow"}`))!.split(' ').pop());
+      const value = (name: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${name}{model="slow"}`))!
+            .split(' ')
+            .pop(),
+        );
       expect(value('blazerpc_inference_duration_seconds_count')).toBe(3);
       expect(value('blazerpc_inference_executions_total')).toBe(3);
       // Three runs one after another on one instance: together about the whole wall time. Timed

@@ -139,9 +139,9 @@ describe('OnnxModel and OnnxModule.register', () => {
   });
 
   it('fails startup naming the file and the reason when a model cannot load', async () => {
-    await expect(
-      Test.createTestingModule({ imports: [OnnxModule.register({ name: 'gone', source: 'models/missing.onnx' })] }).compile(),
-    ).rejects.toThrow("Cannot load ONNX model 'models/missing.onnx': the file does not exist");
+    await expect(Test.createTestingModule({ imports: [OnnxModule.register({ name: 'gone', source: 'models/missing.onnx' })] }).compile()).rejects.toThrow(
+      "Cannot load ONNX model 'models/missing.onnx': the file does not exist",
+    );
     const corrupt = writeTempModel(Buffer.from('not an onnx model'));
     await expect(Test.createTestingModule({ imports: [OnnxModule.register({ name: 'bad', source: corrupt })] }).compile()).rejects.toThrow(
       `Cannot load ONNX model '${corrupt}': `,

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { type CallHandler, type ExecutionContext, type LoggerService, type NestInterceptor } from '@nestjs/common';
+import type { CallHandler, ExecutionContext, LoggerService, NestInterceptor } from '@nestjs/common';
 import { Injectable, UseGuards } from '@nestjs/common';
 import { BlazeRpcModule, Input, Model, Tensor } from '../../lib/index.js';
 import { BatchModels } from '../fixtures/batch.models.js';
@@ -101,7 +101,7 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     expect(errors).toEqual([]);
   });
 
-  it('an unexpected error from a handler run through Nest\'s pipeline is logged exactly once, naming the model', async () => {
+  it("an unexpected error from a handler run through Nest's pipeline is logged exactly once, naming the model", async () => {
     errors.length = 0;
     const failure = await failureOf(suite.client.unary('PredictBoom', { text: 'x' }));
     expect(failure.code).toBe(status.INTERNAL);

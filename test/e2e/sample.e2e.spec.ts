@@ -16,11 +16,7 @@ describe('sample app over a real gRPC connection', () => {
   });
 
   it('secure greets a caller with the right token', async () => {
-    const response = await suite.client.unary(
-      'PredictSecure',
-      { text: 'hi' },
-      { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'alice' } },
-    );
+    const response = await suite.client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'alice' } });
     expect(response.result).toBe('Hello alice, you said: hi');
   });
 

@@ -24,7 +24,11 @@ describe('startup mistakes fail fast or say how to fix them', () => {
     const app = moduleRef.createNestApplication({ logger });
     await app.init();
     try {
-      expect(logger.warnings.some((w) => w.includes('BlazeRpcServer is not mounted') && w.includes('app.connectMicroservice({ strategy: app.get(BlazeRpcServer) })'))).toBe(true);
+      expect(
+        logger.warnings.some(
+          (w) => w.includes('BlazeRpcServer is not mounted') && w.includes('app.connectMicroservice({ strategy: app.get(BlazeRpcServer) })'),
+        ),
+      ).toBe(true);
     } finally {
       await app.close();
     }

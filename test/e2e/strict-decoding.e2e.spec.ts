@@ -8,8 +8,7 @@ import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor } from '../helpers/tensor-message.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 
-const bytes = (...values: (number | string)[]) =>
-  Buffer.concat(values.map((value) => (typeof value === 'string' ? Buffer.from(value) : Buffer.from([value]))));
+const bytes = (...values: (number | string)[]) => Buffer.concat(values.map((value) => (typeof value === 'string' ? Buffer.from(value) : Buffer.from([value]))));
 
 /** What a client gets for raw request bytes: OK with the response bytes, or the status. */
 type Outcome = { code: grpc.status; response?: Buffer; details?: string };
@@ -19,8 +18,12 @@ describe('strict request decoding', () => {
 
   const send = (rpc: string, request: Buffer) =>
     new Promise<Outcome>((resolve) =>
-      suite.client.raw.makeUnaryRequest(`/blazerpc.InferenceService/${rpc}`, (b: Buffer) => b, (b: Buffer) => b, request, (error, response) =>
-        resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
+      suite.client.raw.makeUnaryRequest(
+        `/blazerpc.InferenceService/${rpc}`,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        (error, response) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
       ),
     );
 
@@ -67,12 +70,22 @@ describe('strict request decoding', () => {
     const root = protobuf.parse(suite.running.registry.protoText, { keepCase: true }).root;
     const seeds: [string, string, Uint8Array][] = [
       ['PredictEcho', 'EchoRequest', root.lookupType('blazerpc.EchoRequest').encode({ text: 'héllo wörld' }).finish()],
-      ['PredictJoin', 'JoinRequest', root.lookupType('blazerpc.JoinRequest').encode({ words: ['a', 'bc'], separator: '-' }).finish()],
+      [
+        'PredictJoin',
+        'JoinRequest',
+        root
+          .lookupType('blazerpc.JoinRequest')
+          .encode({ words: ['a', 'bc'], separator: '-' })
+          .finish(),
+      ],
       ['PredictNextId', 'NextIdRequest', root.lookupType('blazerpc.NextIdRequest').encode({ id: '9007199254740993' }).finish()],
       [
         'PredictDouble',
         'DoubleRequest',
-        root.lookupType('blazerpc.DoubleRequest').encode({ x: { shape: [2, 2], dtype: 'float', data: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer) } }).finish(),
+        root
+          .lookupType('blazerpc.DoubleRequest')
+          .encode({ x: { shape: [2, 2], dtype: 'float', data: Buffer.from(new Float32Array([1, 2, 3, 4]).buffer) } })
+          .finish(),
       ],
     ];
     const random = seededRandom(0x9e3779b9);

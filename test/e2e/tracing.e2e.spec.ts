@@ -125,7 +125,11 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
 
   it('traces OIP calls too', async () => {
     const oip = new OipSpecClient(running.address);
-    await oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] }, { traceparent });
+    await oip.call(
+      'ModelInfer',
+      { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] },
+      { traceparent },
+    );
     oip.close();
     const [span] = await finished('inference.GRPCInferenceService/ModelInfer');
     expect(span!.spanContext().traceId).toBe(TRACE_ID);

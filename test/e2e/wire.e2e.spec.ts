@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
 import { TypedModels } from '../fixtures/typed.models.js';
-import { failureOf, ModelClient } from '../helpers/model-client.js';
+import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
 
@@ -13,8 +13,12 @@ describe('wire format and bad input', () => {
 
   const rawCall = (path: string, bytes: Buffer) =>
     new Promise<Buffer>((resolve, reject) =>
-      suite.client.raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, (error, response) =>
-        error ? reject(error) : resolve(response!),
+      suite.client.raw.makeUnaryRequest(
+        path,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (error, response) => (error ? reject(error) : resolve(response!)),
       ),
     );
 

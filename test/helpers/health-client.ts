@@ -19,9 +19,7 @@ export class HealthClient {
 
   check(service: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.stub.Check({ service }, (error: grpc.ServiceError | null, response: { status: string }) =>
-        error ? reject(error) : resolve(response.status),
-      );
+      this.stub.Check({ service }, (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status)));
     });
   }
 

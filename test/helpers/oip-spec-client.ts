@@ -61,18 +61,20 @@ export function readFloat32(raw: Buffer): number[] {
 
 /** BYTES elements in their raw form: 4-byte little-endian length, then the bytes. */
 export function rawBytes(...elements: string[]): Buffer {
-  return Buffer.concat(elements.flatMap((element) => {
-    const bytes = Buffer.from(element);
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(bytes.length);
-    return [length, bytes];
-  }));
+  return Buffer.concat(
+    elements.flatMap((element) => {
+      const bytes = Buffer.from(element);
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length);
+      return [length, bytes];
+    }),
+  );
 }
 
 /** Raw BYTES read back into strings. */
 export function readBytes(raw: Buffer): string[] {
   const out: string[] = [];
-  for (let offset = 0; offset < raw.length; ) {
+  for (let offset = 0; offset < raw.length;) {
     const length = raw.readUInt32LE(offset);
     out.push(raw.subarray(offset + 4, offset + 4 + length).toString());
     offset += 4 + length;

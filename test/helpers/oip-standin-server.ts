@@ -94,16 +94,14 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
     const metadata = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([key, value]) => [key, String(value)]));
     calls.push({ rpc, metadata, request });
   };
-  const unary =
-    (rpc: string, answer: (request: any) => object) =>
-    (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
-      record(rpc, call, call.request);
-      try {
-        callback(null, answer(call.request));
-      } catch (error) {
-        callback(asStatus(error));
-      }
-    };
+  const unary = (rpc: string, answer: (request: any) => object) => (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
+    record(rpc, call, call.request);
+    try {
+      callback(null, answer(call.request));
+    } catch (error) {
+      callback(asStatus(error));
+    }
+  };
   const spec = (name: string) => {
     const model = MODELS[name];
     if (!model) throw new InferError(grpc.status.NOT_FOUND, `Request for unknown model: '${name}' is not found`);
@@ -166,16 +164,34 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
       spec(request.name);
       return { ready: !notReady.has(request.name) };
     }),
-    ServerMetadata: unary('ServerMetadata', () => ({ name: 'oip-standin', version: '0.0.1', extensions: ['model_repository', 'statistics', 'model_configuration'] })),
+    ServerMetadata: unary('ServerMetadata', () => ({
+      name: 'oip-standin',
+      version: '0.0.1',
+      extensions: ['model_repository', 'statistics', 'model_configuration'],
+    })),
     ModelMetadata: unary('ModelMetadata', (request) => {
       const model = spec(request.name);
-      return { name: request.name, versions: model.versions, platform: 'standin', inputs: model.inputs, outputs: model.outputs, properties: { origin: 'stand-in' } };
+      return {
+        name: request.name,
+        versions: model.versions,
+        platform: 'standin',
+        inputs: model.inputs,
+        outputs: model.outputs,
+        properties: { origin: 'stand-in' },
+      };
     }),
     ModelConfig: unary('ModelConfig', (request) => {
       const model = spec(request.name);
       const config = (m: TensorMeta) => ({ name: m.name, data_type: m.datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${m.datatype}`, dims: m.shape });
       return {
-        config: { name: request.name, platform: 'standin', backend: 'python', max_batch_size: request.name === 'double' ? 8 : 0, input: model.inputs.map(config), output: model.outputs.map(config) },
+        config: {
+          name: request.name,
+          platform: 'standin',
+          backend: 'python',
+          max_batch_size: request.name === 'double' ? 8 : 0,
+          input: model.inputs.map(config),
+          output: model.outputs.map(config),
+        },
       };
     }),
     ModelStatistics: unary('ModelStatistics', (request) => {
@@ -185,7 +201,14 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
         model_stats: names.map((name) => {
           const { count, last } = stats.get(name) ?? { count: 0, last: 0 };
           const duration = { count, ns: String(BigInt(count) * NS_PER_INFERENCE) };
-          return { name, version: request.version || '1', last_inference: last, inference_count: count, execution_count: count, inference_stats: { success: duration } };
+          return {
+            name,
+            version: request.version || '1',
+            last_inference: last,
+            inference_count: count,
+            execution_count: count,
+            inference_stats: { success: duration },
+          };
         }),
       };
     }),
@@ -215,7 +238,10 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
               const [text] = readInputs(request).text as Buffer[];
               for (const word of text.toString('utf8').split(/\s+/).filter(Boolean)) {
                 if (word === '<bad>') call.write({ error_message: `cannot emit token '${word}'`, infer_response: { id: request.id } });
-                else call.write({ infer_response: response(request, '1', [{ name: 'token', datatype: 'BYTES', shape: [1], values: [Buffer.from(word)] }], false) });
+                else
+                  call.write({
+                    infer_response: response(request, '1', [{ name: 'token', datatype: 'BYTES', shape: [1], values: [Buffer.from(word)] }], false),
+                  });
               }
             } else {
               call.write({ infer_response: await infer(request, () => wasCancelled) });
@@ -240,7 +266,9 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
   const credentials = options.tls
     ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
     : grpc.ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
   return {
     address: `127.0.0.1:${port}`,
     calls,
@@ -279,9 +307,11 @@ function readInputs(request: any): Record<string, unknown[] & { shape: number[] 
       values = fromRaw(input.datatype, raw);
     } else {
       const contents = input.contents ?? {};
-      values = { FP32: contents.fp32_contents, INT64: (contents.int64_contents ?? []).map(BigInt), BYTES: contents.bytes_contents }[input.datatype as string] ?? [];
+      values =
+        { FP32: contents.fp32_contents, INT64: (contents.int64_contents ?? []).map(BigInt), BYTES: contents.bytes_contents }[input.datatype as string] ?? [];
     }
-    if (values.length !== count) throw new InferError(grpc.status.INVALID_ARGUMENT, `Input '${input.name}' has ${values.length} elements, its shape [${shape}] needs ${count}`);
+    if (values.length !== count)
+      throw new InferError(grpc.status.INVALID_ARGUMENT, `Input '${input.name}' has ${values.length} elements, its shape [${shape}] needs ${count}`);
     out[input.name] = Object.assign(values, { shape });
   });
   return out;
@@ -300,7 +330,7 @@ function fromRaw(datatype: string, raw: Buffer): unknown[] {
       for (let at = 0; at < raw.length; at += 2) values.push(bf16ToNumber(raw.readUInt16LE(at)));
       return values;
     case 'BYTES':
-      for (let at = 0; at < raw.length; ) {
+      for (let at = 0; at < raw.length;) {
         const length = raw.readUInt32LE(at);
         values.push(raw.subarray(at + 4, at + 4 + length));
         at += 4 + length;

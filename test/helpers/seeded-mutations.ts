@@ -1,7 +1,7 @@
 /** A seeded pseudo-random integer in [0, n): the same seed gives the same fuzz run every time. */
 export function seededRandom(seed: number): (n: number) => number {
   let state = seed;
-  return (n) => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) % n);
+  return (n) => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) % n;
 }
 
 /**

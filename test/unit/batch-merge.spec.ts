@@ -7,7 +7,12 @@ import { isTransferable } from '../../lib/tensor/tensor-buffers.js';
 const tensorPlan: BatchPlan = { kind: 'tensor', inputs: ['tensor', 'shared'], outputs: ['tensor'] };
 const listPlan: BatchPlan = { kind: 'list', inputs: ['list', 'list'], outputs: ['list'] };
 const UNNAMED = { named: false, names: ['result'] };
-const rows = (n: number, start: number) => Tensor.from('float32', [n, 2], Array.from({ length: n * 2 }, (_, i) => start + i));
+const rows = (n: number, start: number) =>
+  Tensor.from(
+    'float32',
+    [n, 2],
+    Array.from({ length: n * 2 }, (_, i) => start + i),
+  );
 
 describe('merging and splitting batches', () => {
   it('concatenates tensors along the batch axis and keeps shared inputs from the first request', () => {
@@ -58,7 +63,10 @@ describe('merging and splitting batches', () => {
     new DataView(misaligned.buffer, misaligned.byteOffset).setFloat32(0, 1.5, true);
     new DataView(misaligned.buffer, misaligned.byteOffset).setFloat32(4, 2.5, true);
     const received = tensorOverBytes('float', [1, 2], misaligned);
-    const [merged] = mergeArguments(tensorPlan, [[received, 1], [rows(1, 7), 1]]) as [Tensor];
+    const [merged] = mergeArguments(tensorPlan, [
+      [received, 1],
+      [rows(1, 7), 1],
+    ]) as [Tensor];
     expect(Array.from(merged.data as Float32Array)).toEqual([1.5, 2.5, 7, 8]);
     expect(merged.data.byteOffset).toBe(0);
     expect(merged.data.byteLength).toBe(16);
@@ -81,7 +89,12 @@ describe('merging and splitting batches', () => {
 
   it('counts rows by the leading dimension or list length; lists of different lengths run alone', () => {
     expect(rowsOf(tensorPlan, [rows(3, 0), 1])).toBe(3);
-    expect(rowsOf(listPlan, [['a', 'b'], [1, 2]])).toBe(2);
+    expect(
+      rowsOf(listPlan, [
+        ['a', 'b'],
+        [1, 2],
+      ]),
+    ).toBe(2);
     expect(rowsOf(listPlan, [['a', 'b'], [1]])).toBe(-1);
   });
 });

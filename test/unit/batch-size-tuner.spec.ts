@@ -14,7 +14,7 @@ function run(tuner: BatchSizeTuner, batches: number, perRow: (size: number) => n
 /** A CNN on a CPU: cheapest per row at 4, dearer beyond (figures of the ONNX bench's classifier, ms per row). */
 const cnn = (size: number) => ({ 1: 1.0, 2: 0.93, 4: 0.92, 8: 1.0, 16: 1.2, 32: 1.38 })[size]! / 1000;
 /** A dense model: every doubling is cheaper per row. */
-const dense = (size: number) => (0.8 / Math.sqrt(size)) / 1000;
+const dense = (size: number) => 0.8 / Math.sqrt(size) / 1000;
 
 describe('BatchSizeTuner', () => {
   it('starts at maxBatchSize, so a model batches fully before anything is learned', () => {

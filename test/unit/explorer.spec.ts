@@ -112,7 +112,14 @@ describe('BlazeRpcExplorer', () => {
   });
 
   it('batches list models with the module defaults, and says why others run unbatched', () => {
-    expect(registry.get('scores').batching).toEqual({ enabled: true, maxBatchSize: 32, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1, tuneBatchSize: true });
+    expect(registry.get('scores').batching).toEqual({
+      enabled: true,
+      maxBatchSize: 32,
+      batchTimeoutMs: 0,
+      maxQueueSize: 1024,
+      maxConcurrentBatches: 1,
+      tuneBatchSize: true,
+    });
     expect(registry.get('scores').unbatchedReason).toBeUndefined();
     expect(registry.get('plain').unbatchedReason).toContain('no batch axis');
     expect(registry.get('contextual').unbatchedReason).toContain('@Ctx()');

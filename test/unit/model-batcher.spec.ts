@@ -12,10 +12,21 @@ const plan: BatchPlan = { kind: 'tensor', inputs: ['tensor'], outputs: ['tensor'
 const UNNAMED: BatchOutputs = { named: false, names: ['result'] };
 
 /** One request's arguments: `n` rows of two features, numbered from `start`. */
-const request = (n: number, start: number): [Tensor] => [Tensor.from('float32', [n, 2], Array.from({ length: n * 2 }, (_, i) => start + i))];
+const request = (n: number, start: number): [Tensor] => [
+  Tensor.from(
+    'float32',
+    [n, 2],
+    Array.from({ length: n * 2 }, (_, i) => start + i),
+  ),
+];
 const valuesOf = (tensor: Tensor) => Array.from(tensor.data as Float32Array);
 /** What the fake model answers: every value times ten. */
-const timesTen = (tensor: Tensor) => Tensor.from('float32', tensor.shape, valuesOf(tensor).map((v) => v * 10));
+const timesTen = (tensor: Tensor) =>
+  Tensor.from(
+    'float32',
+    tensor.shape,
+    valuesOf(tensor).map((v) => v * 10),
+  );
 
 /** One execution of the fake model, finished by hand. */
 interface Execution {
@@ -241,7 +252,11 @@ describe('ModelBatcher', () => {
       [3, 2],
       [2, 2],
     ]);
-    expect(results.map(valuesOf)).toEqual([[0, 10], [100, 110, 120, 130, 140, 150], [200, 210, 220, 230]]);
+    expect(results.map(valuesOf)).toEqual([
+      [0, 10],
+      [100, 110, 120, 130, 140, 150],
+      [200, 210, 220, 230],
+    ]);
   });
 
   it("gives a model whose single named output is called 'result' a { result } per request", async () => {

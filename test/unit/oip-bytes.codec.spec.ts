@@ -98,9 +98,19 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
     it.each([
       ['a length prefix cut off at the start', Buffer.from([1, 0, 0]), 1, 'element 0 has a cut-off length prefix'],
       ['a single stray byte', Buffer.from([0]), 0, 'element 0 has a cut-off length prefix'],
-      ['a length prefix cut off after a whole element', Buffer.concat([encodeRawBytes(['ok']), Buffer.from([5, 0])]), 2, 'element 1 has a cut-off length prefix'],
+      [
+        'a length prefix cut off after a whole element',
+        Buffer.concat([encodeRawBytes(['ok']), Buffer.from([5, 0])]),
+        2,
+        'element 1 has a cut-off length prefix',
+      ],
       ['a length past the end', Buffer.concat([le32(10), Buffer.from('abc')]), 1, 'element 0 claims 10 bytes, but only 3 remain'],
-      ['a length past the end of a later element', Buffer.concat([encodeRawBytes(['a', 'b']), le32(2), Buffer.from('c')]), 3, 'element 2 claims 2 bytes, but only 1 remain'],
+      [
+        'a length past the end of a later element',
+        Buffer.concat([encodeRawBytes(['a', 'b']), le32(2), Buffer.from('c')]),
+        3,
+        'element 2 claims 2 bytes, but only 1 remain',
+      ],
       ['a huge length (0xFFFFFFFF) with nothing after it', le32(0xffffffff), 1, 'element 0 claims 4294967295 bytes, but only 0 remain'],
       ['a big-endian length', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('abc')]), 1, 'element 0 claims 50331648 bytes, but only 3 remain'],
       ['fewer elements than the shape has', encodeRawBytes(['a', 'b']), 3, 'holds 2 elements, but the shape has 3'],

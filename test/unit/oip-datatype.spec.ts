@@ -18,7 +18,22 @@ const EXPECTED: ReadonlyArray<[TensorDType, OipDatatype, number]> = [
 ];
 
 /** Every datatype of the spec's tensor data types table. */
-const ALL_OIP: readonly OipDatatype[] = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'];
+const ALL_OIP: readonly OipDatatype[] = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BF16',
+  'BYTES',
+];
 
 describe('OIP datatypes', () => {
   it('covers every tensor dtype, and nothing else', () => {

@@ -21,12 +21,7 @@ import {
 } from '../../lib/index.js';
 import { decodeRawBytes } from '../../lib/protocols/oip/oip-bytes.codec.js';
 import type { OipDatatype } from '../../lib/protocols/oip/oip-datatype.js';
-import {
-  decodeInferInputs,
-  encodeInferOutputs,
-  type InferInputMessage,
-  type TensorContentsMessage,
-} from '../../lib/protocols/oip/oip-infer.codec.js';
+import { decodeInferInputs, encodeInferOutputs, type InferInputMessage, type TensorContentsMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
 import { oipSignatureOf, type OipTensorSignature } from '../../lib/protocols/oip/oip-signature.js';
 import type { SymbolBindings } from '../../lib/tensor/tensor-spec.check.js';
 import { OipModels } from '../fixtures/oip.models.js';
@@ -143,7 +138,12 @@ function signatureOf(model: ModelDescriptor): { inputs: readonly OipTensorSignat
 }
 
 /** Each numeric datatype with three values (edges included), its raw form and its typed `contents`. */
-const NUMERIC: Array<{ datatype: OipDatatype; dtype: TensorDType; values: ArrayBufferView & ArrayLike<number | bigint>; typed?: Partial<TensorContentsMessage> }> = [
+const NUMERIC: Array<{
+  datatype: OipDatatype;
+  dtype: TensorDType;
+  values: ArrayBufferView & ArrayLike<number | bigint>;
+  typed?: Partial<TensorContentsMessage>;
+}> = [
   { datatype: 'BOOL', dtype: 'bool', values: new Uint8Array([1, 0, 1]), typed: { bool_contents: [true, false, true] } },
   { datatype: 'UINT8', dtype: 'uint8', values: new Uint8Array([0, 7, 255]), typed: { uint_contents: [0, 7, 255] } },
   { datatype: 'UINT16', dtype: 'uint16', values: new Uint16Array([0, 300, 65535]), typed: { uint_contents: [0, 300, 65535] } },
@@ -229,10 +229,16 @@ describe('OIP ModelInfer codec', () => {
       const descriptor = tensorModel('int64');
       const rawIn = bytesOfArray(new BigInt64Array([2n ** 53n + 1n]));
       const fromRaw = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1])], [rawIn], new Map()).x as Tensor;
-      const fromTyped = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1], { int64_contents: ['9007199254740993'] })], [], new Map()).x as Tensor;
+      const fromTyped = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1], { int64_contents: ['9007199254740993'] })], [], new Map())
+        .x as Tensor;
       expect(fromRaw.data[0]).toBe(9007199254740993n);
       expect(fromTyped.data[0]).toBe(9007199254740993n);
-      const unsigned = decodeInferInputs(signatureOf(tensorModel('uint64')).inputs, [input('x', 'UINT64', [1], { uint64_contents: ['18446744073709551615'] })], [], new Map());
+      const unsigned = decodeInferInputs(
+        signatureOf(tensorModel('uint64')).inputs,
+        [input('x', 'UINT64', [1], { uint64_contents: ['18446744073709551615'] })],
+        [],
+        new Map(),
+      );
       expect((unsigned.x as Tensor).data[0]).toBe(18446744073709551615n);
     });
 
@@ -254,7 +260,9 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it('refuses values in the wrong typed list, naming the list the datatype uses', () => {
-      const error = thrown(() => decodeInferInputs(signatureOf(tensorModel('float')).inputs, [input('x', 'FP32', [3], { fp64_contents: [1, 2, 3] })], [], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(signatureOf(tensorModel('float')).inputs, [input('x', 'FP32', [3], { fp64_contents: [1, 2, 3] })], [], new Map()),
+      );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe("Input 'x': the shape has 3 elements, contents.fp32_contents has 0");
     });
@@ -469,7 +477,15 @@ describe('OIP ModelInfer codec', () => {
 
     it('decodes shape [0] as empty lists', () => {
       const { inputs, raw } = listInputs(0);
-      expect(decodeInferInputs(sig('lists').inputs, inputs, raw, new Map())).toEqual({ flags: [], ints: [], longs: [], ulongs: [], floats: [], words: [], blobs: [] });
+      expect(decodeInferInputs(sig('lists').inputs, inputs, raw, new Map())).toEqual({
+        flags: [],
+        ints: [],
+        longs: [],
+        ulongs: [],
+        floats: [],
+        words: [],
+        blobs: [],
+      });
     });
 
     it('refuses a list sent with a 2-D shape', () => {
@@ -481,7 +497,15 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it('encodes list outputs as shape [n]', () => {
-      const result = { flags: [true, false], ints: [1, -2], longs: [2n ** 62n, -1n], ulongs: [5n, 2n ** 64n - 1n], floats: [0.5, 2.25], words: ['x', 'yz'], blobs: [Buffer.from([7]), Buffer.alloc(0)] };
+      const result = {
+        flags: [true, false],
+        ints: [1, -2],
+        longs: [2n ** 62n, -1n],
+        ulongs: [5n, 2n ** 64n - 1n],
+        floats: [0.5, 2.25],
+        words: ['x', 'yz'],
+        blobs: [Buffer.from([7]), Buffer.alloc(0)],
+      };
       const { outputs, raw } = encodeInferOutputs(model('lists'), sig('lists').outputs, result, new Map(), []);
       expect(outputs.map((o) => `${o.name}:${o.datatype}[${o.shape}]`)).toEqual([
         'flags:BOOL[2]',
@@ -505,7 +529,12 @@ describe('OIP ModelInfer codec', () => {
 
   describe('BYTES', () => {
     it('decodes raw BYTES for a list of strings and a string (join)', () => {
-      const request = decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])], [rawText('héllo', 'wörld'), rawText(' · ')], new Map());
+      const request = decodeInferInputs(
+        sig('join').inputs,
+        [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])],
+        [rawText('héllo', 'wörld'), rawText(' · ')],
+        new Map(),
+      );
       expect(request).toEqual({ words: ['héllo', 'wörld'], separator: ' · ' });
       expect(new TypedModels().join(request.words as string[], request.separator as string)).toBe('héllo · wörld');
     });
@@ -513,7 +542,10 @@ describe('OIP ModelInfer codec', () => {
     it('decodes typed bytes_contents the same way', () => {
       const request = decodeInferInputs(
         sig('join').inputs,
-        [input('words', 'BYTES', [2], { bytes_contents: [Buffer.from('héllo'), Buffer.from('wörld')] }), input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from(' · ')] })],
+        [
+          input('words', 'BYTES', [2], { bytes_contents: [Buffer.from('héllo'), Buffer.from('wörld')] }),
+          input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from(' · ')] }),
+        ],
         [],
         new Map(),
       );
@@ -532,7 +564,11 @@ describe('OIP ModelInfer codec', () => {
 
     it.each([
       ['raw', [input('words', 'BYTES', [1]), input('separator', 'BYTES', [1])], [rawText('ok'), rawText(new Uint8Array([0xc3, 0x28]))]],
-      ['typed', [input('words', 'BYTES', [1], { bytes_contents: [Buffer.from('ok')] }), input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from([0xff])] })], []],
+      [
+        'typed',
+        [input('words', 'BYTES', [1], { bytes_contents: [Buffer.from('ok')] }), input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from([0xff])] })],
+        [],
+      ],
     ] as const)('refuses invalid UTF-8 in a String input (%s), naming it', (_, inputs, raw) => {
       const error = thrown(() => decodeInferInputs(sig('join').inputs, inputs as unknown as InferInputMessage[], raw as unknown as Buffer[], new Map()));
       expect(error).toBeInstanceOf(ValidationError);
@@ -540,7 +576,14 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it('refuses invalid UTF-8 in an element of a [String] list', () => {
-      const error = thrown(() => decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])], [rawText('ok', new Uint8Array([0xe2, 0x82])), rawText('-')], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(
+          sig('join').inputs,
+          [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])],
+          [rawText('ok', new Uint8Array([0xe2, 0x82])), rawText('-')],
+          new Map(),
+        ),
+      );
       expect(error.message).toBe("Input 'words': not valid UTF-8");
     });
 
@@ -549,7 +592,9 @@ describe('OIP ModelInfer codec', () => {
       ['a cut-off length prefix', Buffer.concat([rawText('a'), Buffer.from([1, 0])]), "Input 'words': raw BYTES element 1 has a cut-off length prefix"],
       ['fewer elements than the shape', rawText('a'), "Input 'words': raw BYTES holds 1 elements, but the shape has 2"],
     ])('refuses malformed raw BYTES (%s) with the reason', (_, raw, message) => {
-      const error = thrown(() => decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])], [raw, rawText('-')], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])], [raw, rawText('-')], new Map()),
+      );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe(message);
     });
@@ -622,7 +667,9 @@ describe('OIP ModelInfer codec', () => {
     it('refuses a wrong datatype and a wrong raw byte length, naming the tensor', () => {
       const inputs = weighInputs();
       inputs[1] = input('weights', 'FP64', [2]);
-      expect(thrown(() => decodeInferInputs(sig('weigh').inputs, inputs, weighRaw(), new Map())).message).toBe("Input 'weights': expected datatype FP32, got FP64");
+      expect(thrown(() => decodeInferInputs(sig('weigh').inputs, inputs, weighRaw(), new Map())).message).toBe(
+        "Input 'weights': expected datatype FP32, got FP64",
+      );
       const raw = weighRaw();
       raw[0] = raw[0]!.subarray(0, 15);
       expect(thrown(() => decodeInferInputs(sig('weigh').inputs, weighInputs(), raw, new Map())).message).toBe(
@@ -680,7 +727,9 @@ describe('OIP ModelInfer codec', () => {
         input('scale', 'FP32', [1], { fp32_contents: [1] }),
         input('tags', 'BYTES', [1], { bytes_contents: [Buffer.from('t')] }),
       ];
-      expect(thrown(() => decodeInferInputs(weigh().inputs, typed, [], new Map())).message).toBe("Input 'weights': dimension 'batch' is 2, but 'points' has 'batch' = 1");
+      expect(thrown(() => decodeInferInputs(weigh().inputs, typed, [], new Map())).message).toBe(
+        "Input 'weights': dimension 'batch' is 2, but 'points' has 'batch' = 1",
+      );
     });
 
     it("checks outputs against the request's bindings: weigh answers for its rows; drop-row's fewer rows raise InferenceError", () => {
@@ -712,9 +761,15 @@ describe('OIP ModelInfer codec', () => {
       expect(bindings.size).toBe(0);
     });
 
-    it("refuses outputs that disagree on a symbolic dimension the inputs do not bind, as BlazeRPC does", () => {
+    it('refuses outputs that disagree on a symbolic dimension the inputs do not bind, as BlazeRPC does', () => {
       const error = thrown(() =>
-        encodeInferOutputs(model('pair'), sig('pair').outputs, { a: Tensor.from('float32', [2], [1, 2]), b: Tensor.from('float32', [3], [1, 2, 3]) }, new Map(), []),
+        encodeInferOutputs(
+          model('pair'),
+          sig('pair').outputs,
+          { a: Tensor.from('float32', [2], [1, 2]), b: Tensor.from('float32', [3], [1, 2, 3]) },
+          new Map(),
+          [],
+        ),
       );
       expect(error).toBeInstanceOf(InferenceError);
       expect(error.message).toMatch(/'b': dimension 'm' is 3, but 'a' has 'm' = 2/);
@@ -754,9 +809,27 @@ describe('OIP ModelInfer codec', () => {
   describe('results that break the declaration raise InferenceError, not ValidationError', () => {
     const weighBindings = (): SymbolBindings => new Map([['batch', { size: 1, field: 'points' }]]);
     it.each([
-      ['liar returns a number for a String', 'liar', () => new TypedModels().liar(), new Map(), "Model 'liar' (TypedModels.liar) returned a number for 'result', which is declared string"],
-      ['weigh returns a string instead of its named outputs', 'weigh', () => 'oops', weighBindings(), "Model 'weigh' (TypedModels.weigh) returned string; it declares named outputs, so return an object with them"],
-      ['weigh leaves out a tensor output', 'weigh', () => ({ summary: 's' }), weighBindings(), "Model 'weigh' (TypedModels.weigh) returned undefined for 'weighted', which is declared a tensor"],
+      [
+        'liar returns a number for a String',
+        'liar',
+        () => new TypedModels().liar(),
+        new Map(),
+        "Model 'liar' (TypedModels.liar) returned a number for 'result', which is declared string",
+      ],
+      [
+        'weigh returns a string instead of its named outputs',
+        'weigh',
+        () => 'oops',
+        weighBindings(),
+        "Model 'weigh' (TypedModels.weigh) returned string; it declares named outputs, so return an object with them",
+      ],
+      [
+        'weigh leaves out a tensor output',
+        'weigh',
+        () => ({ summary: 's' }),
+        weighBindings(),
+        "Model 'weigh' (TypedModels.weigh) returned undefined for 'weighted', which is declared a tensor",
+      ],
       [
         'weigh returns a tensor of the wrong dtype',
         'weigh',
@@ -771,13 +844,55 @@ describe('OIP ModelInfer codec', () => {
         weighBindings(),
         "Model 'weigh' (TypedModels.weigh) returned an output that breaks its declaration: 'weighted': dimension 1 of [batch, 2] must be 2, got 3",
       ],
-      ['weigh returns a number for a String output', 'weigh', () => ({ weighted: Tensor.from('float32', [1, 2], [1, 2]), summary: 7 }), weighBindings(), "Model 'weigh' (TypedModels.weigh) returned a number for 'summary', which is declared string"],
-      ['stats returns a fraction for a UInt32', 'stats', () => ({ count: 1.5, mean: 1, labels: [] }), new Map(), "Model 'stats' (TypedModels.stats) returned a number for 'count', which is declared uint32"],
-      ['stats returns a string for a list', 'stats', () => ({ count: 1, mean: 1, labels: 'high' }), new Map(), "Model 'stats' (TypedModels.stats) returned a string for 'labels', which is declared a list"],
-      ['stats returns a number inside a [String] list', 'stats', () => ({ count: 1, mean: 1, labels: ['high', 3] }), new Map(), /^Model 'stats' \(TypedModels\.stats\) returned an array for 'labels', which is declared /],
-      ['next-id returns a fraction for an Int64', 'next-id', () => 1.5, new Map(), "Model 'next-id' (TypedModels.nextId) returned a number for 'result', which is declared int64"],
-      ['reverse returns a string for Bytes', 'reverse', () => 'abc', new Map(), "Model 'reverse' (TypedModels.reverse) returned a string for 'result', which is declared bytes"],
-      ['scalars returns a number for a Boolean', 'scalars', () => ({ flag: 1 }), new Map(), "Model 'scalars' (ScalarModels.scalars) returned a number for 'flag', which is declared bool"],
+      [
+        'weigh returns a number for a String output',
+        'weigh',
+        () => ({ weighted: Tensor.from('float32', [1, 2], [1, 2]), summary: 7 }),
+        weighBindings(),
+        "Model 'weigh' (TypedModels.weigh) returned a number for 'summary', which is declared string",
+      ],
+      [
+        'stats returns a fraction for a UInt32',
+        'stats',
+        () => ({ count: 1.5, mean: 1, labels: [] }),
+        new Map(),
+        "Model 'stats' (TypedModels.stats) returned a number for 'count', which is declared uint32",
+      ],
+      [
+        'stats returns a string for a list',
+        'stats',
+        () => ({ count: 1, mean: 1, labels: 'high' }),
+        new Map(),
+        "Model 'stats' (TypedModels.stats) returned a string for 'labels', which is declared a list",
+      ],
+      [
+        'stats returns a number inside a [String] list',
+        'stats',
+        () => ({ count: 1, mean: 1, labels: ['high', 3] }),
+        new Map(),
+        /^Model 'stats' \(TypedModels\.stats\) returned an array for 'labels', which is declared /,
+      ],
+      [
+        'next-id returns a fraction for an Int64',
+        'next-id',
+        () => 1.5,
+        new Map(),
+        "Model 'next-id' (TypedModels.nextId) returned a number for 'result', which is declared int64",
+      ],
+      [
+        'reverse returns a string for Bytes',
+        'reverse',
+        () => 'abc',
+        new Map(),
+        "Model 'reverse' (TypedModels.reverse) returned a string for 'result', which is declared bytes",
+      ],
+      [
+        'scalars returns a number for a Boolean',
+        'scalars',
+        () => ({ flag: 1 }),
+        new Map(),
+        "Model 'scalars' (ScalarModels.scalars) returned a number for 'flag', which is declared bool",
+      ],
     ] as Array<[string, string, () => unknown, SymbolBindings, string | RegExp]>)('%s', (_, name, result, bindings, message) => {
       const error = thrown(() => encodeInferOutputs(model(name), sig(name).outputs, result(), bindings, []));
       expect(error).toBeInstanceOf(InferenceError);

@@ -186,9 +186,9 @@ describe('registration errors fail startup with the fix', () => {
     await expect(Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ port: 70000 })] }).compile()).rejects.toThrow(
       "BlazeRpcModule option 'port' is invalid: got 70000, expected a port from 0 to 65535 (0 picks a free one).",
     );
-    await expect(
-      Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ batching: { maxBatchSize: 0 } })] }).compile(),
-    ).rejects.toThrow("BlazeRpcModule option 'batching.maxBatchSize' is invalid: got 0, expected a positive integer.");
+    await expect(Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ batching: { maxBatchSize: 0 } })] }).compile()).rejects.toThrow(
+      "BlazeRpcModule option 'batching.maxBatchSize' is invalid: got 0, expected a positive integer.",
+    );
   });
 
   it('Ctx is not a request field', async () => {
@@ -202,7 +202,12 @@ describe('registration errors fail startup with the fix', () => {
     const moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ protoFile: false })], providers: [Fine] }).compile();
     await moduleRef.init();
     const { ModelRegistry } = await import('../../lib/index.js');
-    expect(moduleRef.get(ModelRegistry).get('who').inputs.map((i) => [i.name, i.number])).toEqual([['x', 1]]);
+    expect(
+      moduleRef
+        .get(ModelRegistry)
+        .get('who')
+        .inputs.map((i) => [i.name, i.number]),
+    ).toEqual([['x', 1]]);
     await moduleRef.close();
   });
 });

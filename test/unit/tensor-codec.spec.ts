@@ -161,9 +161,7 @@ describe('tensor validation', () => {
 
     it("a symbolic dimension that differs from another input's", () => {
       const bindings: SymbolBindings = new Map([['batch', { size: 2, field: 'mask' }]]);
-      expect(check(new Tensor('float', [3, 4], new Float32Array(12)), bindings)).toBe(
-        "'features': dimension 'batch' is 3, but 'mask' has 'batch' = 2",
-      );
+      expect(check(new Tensor('float', [3, 4], new Float32Array(12)), bindings)).toBe("'features': dimension 'batch' is 3, but 'mask' has 'batch' = 2");
     });
   });
 

@@ -22,12 +22,15 @@ export type {
   OipServerMetadata,
   OipTensorMetadata,
 } from './oip-metadata.interface.js';
-export type { OipInferResult, OipInput, OipInputs, OipOutput, OipOutputInfo, OipParameters, OipParameterValue, OipTensorInput } from './oip-tensors.interface.js';
+export type {
+  OipInferResult,
+  OipInput,
+  OipInputs,
+  OipOutput,
+  OipOutputInfo,
+  OipParameters,
+  OipParameterValue,
+  OipTensorInput,
+} from './oip-tensors.interface.js';
 export type { OipDatatype } from '../../protocols/oip/oip-datatype.js';
-export {
-  getOipClientToken,
-  InjectOipClient,
-  OipClientModule,
-  type OipClientModuleAsyncOptions,
-  type OipClientModuleOptions,
-} from './oip-client.module.js';
+export { getOipClientToken, InjectOipClient, OipClientModule, type OipClientModuleAsyncOptions, type OipClientModuleOptions } from './oip-client.module.js';

@@ -5,8 +5,10 @@ import type { OipParameters } from './oip-tensors.interface.js';
 export type OipBytesAs = 'string' | 'buffer';
 
 /** Options of `new OipClient()`. Connection options mean what they mean for `BlazeClient`. */
-export interface OipClientOptions
-  extends Pick<BlazeClientOptions, 'tls' | 'credentials' | 'channelOptions' | 'interceptors' | 'compression' | 'metadata' | 'timeoutMs'> {
+export interface OipClientOptions extends Pick<
+  BlazeClientOptions,
+  'tls' | 'credentials' | 'channelOptions' | 'interceptors' | 'compression' | 'metadata' | 'timeoutMs'
+> {
   /**
    * How BYTES outputs come back unless a call says otherwise.
    * @default 'string'

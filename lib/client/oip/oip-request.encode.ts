@@ -32,7 +32,9 @@ export function encodeInferRequest(model: string, inputs: OipInputs, options: Oi
     parameters: encodeParameters(options.parameters, 'request'),
     inputs: encoded.map((input) => input.tensor),
     outputs: (options.outputs ?? []).map((output) =>
-      typeof output === 'string' ? { name: output, parameters: {} } : { name: output.name, parameters: encodeParameters(output.parameters, `output '${output.name}'`) },
+      typeof output === 'string'
+        ? { name: output, parameters: {} }
+        : { name: output.name, parameters: encodeParameters(output.parameters, `output '${output.name}'`) },
     ),
     raw_input_contents: encoded.map((input) => input.raw),
   };

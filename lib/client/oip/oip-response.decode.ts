@@ -10,7 +10,6 @@ import type { InferTensorMessage, ModelInferResponseMessage } from './oip-messag
 import { decodeParameters } from './oip-parameters.js';
 import type { OipInferResult, OipOutput, OipOutputInfo } from './oip-tensors.interface.js';
 
-
 /**
  * @internal A `ModelInferResponse` as a result. Outputs are read from
  * `raw_output_contents` (matched by position, as the spec says) and, for

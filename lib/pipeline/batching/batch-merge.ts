@@ -34,7 +34,12 @@ export function compatibilityKey(plan: BatchPlan, args: readonly unknown[]): str
       if (axis === 'list') return 'list';
       return value;
     }),
-    (_key, value) => (typeof value === 'bigint' ? `${value}n` : ArrayBuffer.isView(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') : value),
+    (_key, value) =>
+      typeof value === 'bigint'
+        ? `${value}n`
+        : ArrayBuffer.isView(value)
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
+          : value,
   );
 }
 

@@ -18,11 +18,7 @@ export interface BatchingDecision {
  * own overrides (validated here, so a bad value fails startup), or one
  * request at a time, and why.
  */
-export function decideBatching(
-  schema: ModelSchema,
-  override: ModelBatchingOptions | undefined,
-  defaults: Required<BatchingOptions>,
-): BatchingDecision {
+export function decideBatching(schema: ModelSchema, override: ModelBatchingOptions | undefined, defaults: Required<BatchingOptions>): BatchingDecision {
   if (override === false) return { reason: 'batching is turned off for it ({ batching: false })', warn: false };
   const settings = resolveBatching(override ?? {}, defaults, 'batching', `@Model('${schema.name}') on ${schema.handler}: option`);
   if (!settings.enabled) return { reason: 'batching is turned off in the module options', warn: false };

@@ -140,10 +140,13 @@ export class ModelBatcher {
 
   private armTimer(delayMs: number): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.schedule();
-    }, Math.max(0, delayMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.schedule();
+      },
+      Math.max(0, delayMs),
+    );
     // The calls waiting on this timer keep the process alive; the timer itself need not.
     this.timer.unref();
   }
@@ -215,16 +218,29 @@ export class ModelBatcher {
       ticket.span?.addEvent('blazerpc.queue_wait', { 'blazerpc.queue_wait_seconds': waited, 'blazerpc.batch_size': batch.length });
       ticket.span?.setAttribute('blazerpc.batch_size', batch.length);
     }
-    const batchSpan = this.tracer?.startBatch(this.model, batch.map((ticket) => ticket.span), {
-      'blazerpc.model': this.model,
-      'blazerpc.batch_size': batch.length,
-      'blazerpc.batch_rows': rows,
-    });
+    const batchSpan = this.tracer?.startBatch(
+      this.model,
+      batch.map((ticket) => ticket.span),
+      {
+        'blazerpc.model': this.model,
+        'blazerpc.batch_size': batch.length,
+        'blazerpc.batch_rows': rows,
+      },
+    );
     try {
-      const merged = mergeArguments(this.plan, batch.map((t) => t.args));
+      const merged = mergeArguments(
+        this.plan,
+        batch.map((t) => t.args),
+      );
       const result = await (batchSpan ? this.tracer!.within(batchSpan, () => this.execute(merged)) : this.execute(merged));
       // A lone request is checked too, so a handler returning the wrong row count fails at once, not only under load.
-      const parts = splitResult(this.plan, result, batch.map((t) => t.rows), this.outputs, this.model);
+      const parts = splitResult(
+        this.plan,
+        result,
+        batch.map((t) => t.rows),
+        this.outputs,
+        this.model,
+      );
       batch.forEach((ticket, i) => ticket.resolve(parts[i]));
     } catch (error) {
       this.tracer?.failed(batchSpan, error);

@@ -40,7 +40,6 @@ export interface InferOutputMessage {
   shape: number[];
 }
 
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -79,7 +78,10 @@ export function decodeInferInputs(
   }
   const [unknown] = byName.keys();
   if (unknown !== undefined) {
-    throw new ValidationError(`Input '${quoteClientText(unknown)}' is not an input of this model (it takes ${signature.map((s) => `'${s.name}'`).join(', ')})`, unknown);
+    throw new ValidationError(
+      `Input '${quoteClientText(unknown)}' is not an input of this model (it takes ${signature.map((s) => `'${s.name}'`).join(', ')})`,
+      unknown,
+    );
   }
   return request;
 }

@@ -139,7 +139,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
       }
       if (descriptor.streaming) {
         const source = await this.mappingFailures(pipeline, () => pipeline.openStream(inference.request, inference.context));
-        for (let next = await this.mappingFailures(pipeline, () => source.next()); !next.done; next = await this.mappingFailures(pipeline, () => source.next())) {
+        for (
+          let next = await this.mappingFailures(pipeline, () => source.next());
+          !next.done;
+          next = await this.mappingFailures(pipeline, () => source.next())
+        ) {
           yield this.streamed(inference, next.value);
         }
       } else {

@@ -15,8 +15,7 @@ export interface OipTensorSignature {
 
 /** A model version's inputs and outputs over OIP, or why it cannot be served there. */
 export type OipSignature =
-  | { readonly inputs: readonly OipTensorSignature[]; readonly outputs: readonly OipTensorSignature[] }
-  | { readonly unsupported: string };
+  { readonly inputs: readonly OipTensorSignature[]; readonly outputs: readonly OipTensorSignature[] } | { readonly unsupported: string };
 
 const SCALAR_DATATYPE: Readonly<Record<ScalarProtoType, OipDatatype>> = {
   string: 'BYTES',

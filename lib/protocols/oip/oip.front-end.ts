@@ -93,7 +93,12 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
       models: models
         .all()
         .filter((model) => !(request as unknown as { ready: boolean }).ready || models.isReady(model))
-        .map((model) => ({ name: model.descriptor.name, version: model.descriptor.version, state: models.isReady(model) ? 'READY' : 'UNAVAILABLE', reason: '' })),
+        .map((model) => ({
+          name: model.descriptor.name,
+          version: model.descriptor.version,
+          state: models.isReady(model) ? 'READY' : 'UNAVAILABLE',
+          reason: '',
+        })),
     })),
     infer('ModelInfer'),
   ];

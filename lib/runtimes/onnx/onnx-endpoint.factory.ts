@@ -45,11 +45,12 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   const returns = outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
   const descriptor = Object.getOwnPropertyDescriptor(prototype, 'predict')!;
   markTimedByRuntime(prototype.predict);
-  Model(name, { returns, version: options.version, batching: batchingFor(model, options.batching), description: options.description ?? `ONNX model ${model.sourceName}` })(
-    prototype,
-    'predict',
-    descriptor,
-  );
+  Model(name, {
+    returns,
+    version: options.version,
+    batching: batchingFor(model, options.batching),
+    description: options.description ?? `ONNX model ${model.sourceName}`,
+  })(prototype, 'predict', descriptor);
   return new OnnxEndpoint();
 }
 

@@ -165,7 +165,13 @@ async function startInstances(source: OnnxModelSource, options: OnnxModelOptions
   };
   const workerData: OnnxInstanceData = { source, sessionOptions, niceness: options.instanceNiceness ?? DEFAULT_NICENESS };
   try {
-    return await WorkerPool.start<OnnxInstanceInfo>({ script: INSTANCE_SCRIPT, workerData, size: instances, tasksPerInstance: TASKS_PER_INSTANCE, name: typeof source === 'string' ? source : describeSource(source) });
+    return await WorkerPool.start<OnnxInstanceInfo>({
+      script: INSTANCE_SCRIPT,
+      workerData,
+      size: instances,
+      tasksPerInstance: TASKS_PER_INSTANCE,
+      name: typeof source === 'string' ? source : describeSource(source),
+    });
   } catch (error) {
     throw new ConfigurationError(`Cannot load ONNX model ${describeSource(source)}: ${(error as Error).message}`, { cause: error });
   }
@@ -180,4 +186,3 @@ function valueInfo(meta: WireValueInfo): OnnxValueInfo {
     ? { name: meta.name, dtype: dtypeOfOrtType(meta.type), shape: meta.shape ?? [] }
     : { name: meta.name, dtype: undefined, shape: [] };
 }
-

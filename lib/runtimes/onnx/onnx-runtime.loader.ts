@@ -1,7 +1,8 @@
+import type * as OnnxRuntime from 'onnxruntime-node';
 import { ConfigurationError } from '../../errors/configuration.error.js';
 
 /** The onnxruntime-node module, loaded on first use so the core library does not need it. */
-export type OrtModule = typeof import('onnxruntime-node');
+export type OrtModule = typeof OnnxRuntime;
 
 let loaded: Promise<OrtModule> | undefined;
 

@@ -28,9 +28,7 @@ let session;
 try {
   const loaded = await import('onnxruntime-node');
   ort = /** @type {typeof import('onnxruntime-node')} */ (loaded.default ?? loaded);
-  session = typeof source === 'string'
-    ? await ort.InferenceSession.create(source, sessionOptions)
-    : await ort.InferenceSession.create(source, sessionOptions);
+  session = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
   port.postMessage({ kind: 'ready', info: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) } });
 } catch (error) {
   port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });

@@ -41,11 +41,7 @@ interface Instance {
   readonly tasks: Map<number, PendingTask>;
 }
 
-type WorkerMessage =
-  | { kind: 'ready'; info: unknown }
-  | { kind: 'failed'; message: string }
-  | { id: number; result: unknown }
-  | { id: number; error: string };
+type WorkerMessage = { kind: 'ready'; info: unknown } | { kind: 'failed'; message: string } | { id: number; result: unknown } | { id: number; error: string };
 
 const REPLACE_BACKOFF_MS = [100, 1000, 5000, 30000];
 
