@@ -63,6 +63,23 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     expect(text).toContain('process_cpu_user_seconds_total');
   });
 
+  it("names every metric by Prometheus's conventions: counters end in _total, durations in _seconds", async () => {
+    const text = await (await fetch(`${suite.running.httpUrl}/metrics`)).text();
+    const declared = text
+      .split('\n')
+      .filter((line) => /^# (TYPE|HELP) blazerpc_/.test(line))
+      .map((line) => line.slice(2));
+    // The exposed names, types and help texts, as dashboards and alerts depend on them (README lists them).
+    expect(declared).toMatchSnapshot();
+    const types = declared.filter((line) => line.startsWith('TYPE ')).map((line) => line.split(' ').slice(1) as [string, string]);
+    for (const [name, type] of types) {
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_(total|count|sum|bucket)$/);
+      if (/duration|wait|delay|time/.test(name)) expect(name).toMatch(/_seconds$/);
+    }
+    expect(types.length).toBe(11);
+  });
+
   it('reports event-loop delay since the previous scrape: a 60 ms block shows as the max, then is gone', async () => {
     const scrape = async () => (await fetch(`${suite.running.httpUrl}/metrics`)).text();
     await scrape();
