@@ -131,7 +131,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   predict<K extends ModelNamesOf<M, 'unary'>>(model: K, inputs: M[K]['inputs'], options?: CallOptions & { withDetails?: false }): Promise<M[K]['result']>;
   async predict(model: string, inputs: object, options: CallOptions & { withDetails?: boolean } = {}): Promise<unknown> {
     const target = this.target(model, options.version, 'predict');
-    const request = toRequestMessage(target, inputs as Record<string, unknown>);
+    const request = toRequestMessage(target, inputs as Record<string, unknown>, model);
     throwIfAborted(options.signal);
     const watch = new CallWatch();
     const response = await new Promise<object>((resolve, reject) => {
@@ -215,7 +215,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     call.on('error', () => undefined);
     cancelOnAbort(options.signal, () => call.cancel(), watch);
     try {
-      await writeAll(call, messages, (message) => toRequestMessage(target, message as Record<string, unknown>), watch);
+      await writeAll(call, messages, (message) => toRequestMessage(target, message as Record<string, unknown>, model), watch);
     } catch (error) {
       call.cancel();
       throw error;
@@ -256,7 +256,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     cancelOnAbort(options.signal, () => call.cancel(), watch);
     return new BlazeDuplex<M[K]['inputs'], M[K]['result']>(
       call,
-      (message) => toRequestMessage(target, message as Record<string, unknown>),
+      (message) => toRequestMessage(target, message as Record<string, unknown>, model),
       (message) => fromResponseMessage(target, message) as M[K]['result'],
       watch,
     );
@@ -302,7 +302,7 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     let request: Record<string, unknown>;
     try {
       target = this.target(model, options.version, 'stream');
-      request = toRequestMessage(target, inputs);
+      request = toRequestMessage(target, inputs, model);
       throwIfAborted(options.signal);
     } catch (error) {
       watch.endBeforeStart(error);

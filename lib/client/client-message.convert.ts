@@ -10,13 +10,16 @@ export interface TensorJson {
   data: (number | string | boolean)[];
 }
 
-/** Request fields for a model: `Tensor`s (or tensor JSON) become TensorProtos, bigints become int64 strings. */
-export function toRequestMessage(model: ClientModel, inputs: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Request fields for a model: `Tensor`s (or tensor JSON) become TensorProtos, bigints become int64 strings.
+ * `asked` is the model name as the caller spelled it, for errors (a catalog read over reflection knows only the rpc's spelling).
+ */
+export function toRequestMessage(model: ClientModel, inputs: Record<string, unknown>, asked = model.name): Record<string, unknown> {
   const known = new Set(model.inputs.map((f) => f.name));
   const unknown = Object.keys(inputs).filter((key) => !known.has(key));
   if (unknown.length > 0) {
     const expected = model.inputs.map((f) => f.name).join(', ') || 'no inputs';
-    throw new SerializationError(`Model '${model.name}' has no input ${unknown.map((k) => `'${k}'`).join(', ')}; it takes: ${expected}`);
+    throw new SerializationError(`Model '${asked}' has no input ${unknown.map((k) => `'${k}'`).join(', ')}; it takes: ${expected}`);
   }
   const message: Record<string, unknown> = {};
   for (const field of model.inputs) {
