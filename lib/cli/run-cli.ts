@@ -183,7 +183,8 @@ function fail(error: unknown, io: CliIo): number {
     return EXIT.usage;
   }
   if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    io.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    // One line: the parser's message says what was wrong; the usage is one --help away.
+    io.stderr.write(`${(error as Error).message.split('\n')[0]} (blazerpc --help shows the usage)\n`);
     return EXIT.usage;
   }
   io.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);

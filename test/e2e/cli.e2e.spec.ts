@@ -134,6 +134,9 @@ describe('blazerpc CLI', () => {
     expect((await cli('call', running.address, 'echo', '{not json')).code).toBe(2);
     expect((await cli('frobnicate')).code).toBe(2);
     expect((await cli('call', running.address, 'echo', '{}', '--timeout', 'soon')).code).toBe(2);
+    const unknownFlag = await cli('models', running.address, '--adress', 'x');
+    expect(unknownFlag).toMatchObject({ code: 2, stdout: '' });
+    expect(unknownFlag.stderr).toMatch(/^Unknown option '--adress'.* \(blazerpc --help shows the usage\)\n$/);
     const wrongType = await cli('call', running.address, 'echo', '{"text":42}');
     expect(wrongType).toMatchObject({ code: 2, stderr: "Input 'text' must be a string, got number\n" });
     const unknownField = await cli('call', running.address, 'echo', '{"txet":"hi"}');
