@@ -229,8 +229,11 @@ function spawn(options: WorkerPoolOptions): Promise<{ worker: Worker; info: unkn
     const worker = new Worker(options.script, { workerData: options.workerData });
     const fail = (error: Error) => {
       cleanup();
-      void worker.terminate();
-      reject(error);
+      // Rejected once the thread is gone, so a failed start leaves no thread behind when it settles.
+      worker.terminate().then(
+        () => reject(error),
+        () => reject(error),
+      );
     };
     const onMessage = (message: WorkerMessage) => {
       if ('kind' in message && message.kind === 'ready') {
