@@ -11,8 +11,44 @@ export interface ClientTlsOptions {
   certChain?: Buffer | string;
 }
 
+/**
+ * gRPC's retry policy for calls that fail before the server answered
+ * anything. Inference is idempotent, so a call refused by a draining or
+ * restarting replica can safely go to another.
+ */
+export interface ClientRetryPolicy {
+  /** Attempts in all, the first included (2 to 5; gRPC caps it at 5). @default 3 */
+  maxAttempts?: number;
+  /** Backoff before the first retry, in ms (randomized, as gRPC does). @default 50 */
+  initialBackoffMs?: number;
+  /** Longest backoff, in ms. @default 500 */
+  maxBackoffMs?: number;
+  /** Backoff growth per retry. @default 2 */
+  backoffMultiplier?: number;
+  /** The statuses retried. @default ['UNAVAILABLE'] */
+  retryableStatusCodes?: readonly ('UNAVAILABLE' | 'RESOURCE_EXHAUSTED' | 'ABORTED' | 'DEADLINE_EXCEEDED' | 'INTERNAL' | 'UNKNOWN')[];
+}
+
 /** Options of `BlazeClient.connect()`. */
 export interface BlazeClientOptions {
+  /**
+   * How calls spread over the addresses the target resolves to:
+   * `'round_robin'` sends each call to the next ready address (every
+   * replica behind a headless Service's DNS name, e.g.
+   * `dns:///models-headless.default.svc.cluster.local:50051`, or every
+   * address given to `connect()`); `'pick_first'` (grpc's default) keeps
+   * one connection to the first address that answers. With one server,
+   * both are the same. Ignored when `channelOptions` has its own `grpc.service_config`.
+   * @default 'round_robin'
+   */
+  loadBalancing?: 'pick_first' | 'round_robin';
+  /**
+   * Retry calls that fail UNAVAILABLE (a replica draining, restarting or
+   * gone) on another attempt, which round_robin sends to another replica;
+   * `false` turns retries off.
+   * @default { maxAttempts: 3, initialBackoffMs: 50, maxBackoffMs: 500, backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] }
+   */
+  retry?: false | ClientRetryPolicy;
   /** Use TLS: `true` for the system's roots, or explicit certificates (mTLS with a key and chain). */
   tls?: boolean | ClientTlsOptions;
   /** Ready-made channel credentials; wins over `tls`. */

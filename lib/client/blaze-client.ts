@@ -19,6 +19,7 @@ import type { CallResult } from './call-details.interface.js';
 import { CallWatch } from './call-watch.js';
 import { channelCredentials } from './client-credentials.js';
 import { fromResponseMessage, toRequestMessage } from './client-message.convert.js';
+import { channelTarget, serviceConfigOption } from './client-service-config.js';
 import { ClientModelCatalog, type ClientModel } from './client-model-catalog.js';
 import { loadGrpcClientConstructor } from './grpc-stub.js';
 import type { BlazeModelMap, ModelCallKind, ModelNamesOf } from './model-map.types.js';
@@ -87,13 +88,20 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   /**
    * Connects and learns the server's models: from `registry` or `proto` when
    * given, otherwise over server reflection.
+   *
+   * `address` is one gRPC target (`host:port`, or `dns:///name:port` for
+   * every address a name resolves to), or several replicas' `ip:port`
+   * addresses; calls to several go round-robin. Calls that fail UNAVAILABLE
+   * are retried (see `retry`).
    * @throws BlazeRpcClientError when the server cannot be reached or offers no models
    */
-  static async connect<M extends BlazeModelMap = AnyModels>(address: string, options: BlazeClientOptions = {}): Promise<BlazeClient<M>> {
+  static async connect<M extends BlazeModelMap = AnyModels>(address: string | readonly string[], options: BlazeClientOptions = {}): Promise<BlazeClient<M>> {
     const compression = compressionAlgorithms[options.compression ?? 'identity'];
-    const channel = new Client(address, channelCredentials(options), {
+    const target = channelTarget(address);
+    const channel = new Client(target, channelCredentials(options), {
       // Tensors are large: HTTP/2's 64 KiB default window would make big responses crawl (as on the server).
       'grpc-node.flow_control_window': 16 * 1024 * 1024,
+      ...serviceConfigOption(options),
       ...options.channelOptions,
       'grpc.default_compression_algorithm': compression,
       // Client spans and traceparent first, so the app's own interceptors run inside the call's span.
