@@ -1,0 +1,97 @@
+/**
+ * Replicas on loopback, as a Deployment behind a headless Service runs them:
+ * real server processes of a small app (test/fixtures/replica), one
+ * BlazeClient balancing round_robin over their addresses with retries on
+ * UNAVAILABLE. Reports throughput of 1 vs 3 replicas, each replica's share,
+ * and failed calls through a SIGTERM drain and a rolling restart under load.
+ *
+ *   npm run bench:replicas            (BENCH_SECONDS=5 per phase by default)
+ */
+import { availableParallelism } from 'node:os';
+import { BlazeClient } from '../lib/index.js';
+import { driveLoad, startReplica, type Replica } from '../test/helpers/replicas.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const rows: string[][] = [];
+
+async function throughput(count: number): Promise<number> {
+  const replicas = await Promise.all(Array.from({ length: count }, (_, i) => startReplica(`r${i}`)));
+  const client = await BlazeClient.connect(replicas.map((r) => r.address));
+  try {
+    const warm = driveLoad(client, CONCURRENCY, 0);
+    await sleep(1000);
+    await warm.stop();
+    const load = driveLoad(client, CONCURRENCY, 0);
+    await sleep(SECONDS * 1000);
+    const tally = await load.stop();
+    if (tally.failures.length > 0) throw new Error(`${tally.failures.length} calls failed: ${tally.failures[0]}`);
+    return tally.total() / SECONDS;
+  } finally {
+    client.close();
+    await Promise.all(replicas.map((r) => r.stop()));
+  }
+}
+
+function shares(counts: Map<string, number>): string {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${((100 * n) / total).toFixed(1)}%`)
+    .join(', ');
+}
+
+async function lifecycle(): Promise<void> {
+  const replicas: Replica[] = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name)));
+  const client = await BlazeClient.connect(replicas.map((r) => r.address));
+  // 2 ms of pretend work per call, so calls are in flight when a replica is told to stop.
+  const load = driveLoad(client, 16, 2);
+  try {
+    await sleep(1000);
+    let mark = load.snapshot();
+    let failuresBefore = 0;
+    const phase = async (name: string, run: () => Promise<void>) => {
+      const started = Date.now();
+      await run();
+      const counts = new Map([...load.snapshot()].map(([k, v]) => [k, v - (mark.get(k) ?? 0)]));
+      const calls = [...counts.values()].reduce((a, b) => a + b, 0);
+      rows.push([name, String(calls), String(load.tally.failures.length - failuresBefore), shares(counts), `${((Date.now() - started) / 1000).toFixed(1)} s`]);
+      mark = load.snapshot();
+      failuresBefore = load.tally.failures.length;
+    };
+    await phase('steady, 3 replicas', () => sleep(SECONDS * 1000));
+    await phase('SIGTERM drain of b', async () => {
+      await replicas[1].stop();
+      await sleep(SECONDS * 500);
+    });
+    await phase('b back', async () => {
+      replicas[1] = await startReplica('b', replicas[1].port);
+      await sleep(SECONDS * 1000);
+    });
+    await phase('rolling restart of a, b, c', async () => {
+      for (let i = 0; i < replicas.length; i++) {
+        await replicas[i].stop();
+        replicas[i] = await startReplica(replicas[i].name, replicas[i].port);
+        await sleep(500);
+      }
+    });
+    await phase('after the restart', () => sleep(SECONDS * 1000));
+  } finally {
+    const tally = await load.stop();
+    client.close();
+    await Promise.all(replicas.map((r) => r.stop()));
+    if (tally.failures.length > 0) console.log(`failures: ${[...new Set(tally.failures)].join('; ')}`);
+  }
+}
+
+const one = await throughput(1);
+const three = await throughput(3);
+console.log(`\n${availableParallelism()} CPUs; load client in the bench process; echo-sized unary calls, concurrency ${CONCURRENCY}, ${SECONDS} s per run\n`);
+console.log('| replicas | calls/s | vs 1 replica |\n|---|---|---|');
+console.log(`| 1 | ${one.toFixed(0)} | 1.00x |`);
+console.log(`| 3 | ${three.toFixed(0)} | ${(three / one).toFixed(2)}x |`);
+await lifecycle();
+console.log('\nUnder load (16 concurrent callers, 2 ms of work per call), round_robin with retries on UNAVAILABLE:\n');
+console.log('| phase | calls | failed | share per replica | took |\n|---|---|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
