@@ -73,10 +73,13 @@ describe('replicas: round_robin, drain and rolling restart with real server proc
       replicas[i] = await startReplica(old.name, old.port, { GRACE_MS: '3000' });
       await sleep(300);
     }
-    // grpc reconnects to a restarted address with backoff (about 1 s at first).
+    // grpc reconnects to a restarted address with backoff (1 s, then 1.6x per failed attempt): wait for it, up to 10 s.
     const before = load.snapshot();
-    await sleep(2500);
-    const tail = diff(load.snapshot(), before);
+    let tail = diff(load.snapshot(), before);
+    for (let waited = 0; waited < 10_000 && ['a', 'b', 'c'].some((name) => (tail.get(name) ?? 0) <= 20); waited += 200) {
+      await sleep(200);
+      tail = diff(load.snapshot(), before);
+    }
     const tally = await load.stop();
     expect(tally.failures).toEqual([]);
     for (const name of ['a', 'b', 'c']) expect(tail.get(name)).toBeGreaterThan(20);
