@@ -14,7 +14,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        BlazeRpcModule.forRoot({ port: sampleConfig.grpcPort(), metrics: true, protoFile: 'blazerpc.proto', ...overrides }),
+        BlazeRpcModule.forRoot({
+          port: sampleConfig.grpcPort(),
+          gracePeriodMs: sampleConfig.gracePeriodMs(),
+          metrics: true,
+          protoFile: sampleConfig.protoFile(),
+          ...overrides,
+        }),
         OnnxModule.register({ name: 'iris', source: sampleConfig.irisModelPath() }),
       ],
       controllers: [ModelsController],
