@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { BlazeClient } from '../lib/index.js';
+import { setReplicaPool } from '../test/helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../test/helpers/replicas.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -85,6 +86,38 @@ async function lifecycle(): Promise<void> {
   }
 }
 
+/** Three replicas behind a name (as a headless Service's DNS), connections aged at 2 s; a 4th joins the name mid-run. */
+async function scaleOut(): Promise<string> {
+  const env = { MAX_CONNECTION_AGE_MS: '2000' };
+  const pool = await Promise.all(['a', 'b', 'c'].map((name) => startReplica(name, 0, env)));
+  const client = await BlazeClient.connect(
+    setReplicaPool(
+      'bench',
+      pool.map((r) => r.port),
+    ),
+  );
+  const load = driveLoad(client, 16, 2);
+  try {
+    await sleep(1000);
+    pool.push(await startReplica('d', 0, env));
+    setReplicaPool(
+      'bench',
+      pool.map((r) => r.port),
+    );
+    const added = Date.now();
+    const before = load.snapshot();
+    while ((load.snapshot().get('d') ?? 0) === 0 && Date.now() - added < 15_000) await sleep(20);
+    const firstCallMs = Date.now() - added;
+    await sleep(SECONDS * 1000);
+    const counts = new Map([...load.snapshot()].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
+    return `| 4th replica added (maxConnectionAge 2 s) | first call on it after ${(firstCallMs / 1000).toFixed(1)} s | ${load.tally.failures.length} failed | ${shares(counts)} |`;
+  } finally {
+    await load.stop();
+    client.close();
+    await Promise.all(pool.map((r) => r.stop()));
+  }
+}
+
 const one = await throughput(1);
 const three = await throughput(3);
 console.log(`\n${availableParallelism()} CPUs; load client in the bench process; echo-sized unary calls, concurrency ${CONCURRENCY}, ${SECONDS} s per run\n`);
@@ -95,3 +128,6 @@ await lifecycle();
 console.log('\nUnder load (16 concurrent callers, 2 ms of work per call), round_robin with retries on UNAVAILABLE:\n');
 console.log('| phase | calls | failed | share per replica | took |\n|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+console.log('\nScale-out: clients resolve the name again when the server ages their connections out:\n');
+console.log('| phase | when | failed | share per replica (from the addition on) |\n|---|---|---|---|');
+console.log(await scaleOut());

@@ -1,4 +1,5 @@
 import { BlazeClient } from '../../lib/index.js';
+import { setReplicaPool } from '../helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../helpers/replicas.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -83,5 +84,42 @@ describe('replicas: round_robin, drain and rolling restart with real server proc
     const tally = await load.stop();
     expect(tally.failures).toEqual([]);
     for (const name of ['a', 'b', 'c']) expect(tail.get(name)).toBeGreaterThan(20);
+  }, 60_000);
+
+  it('a replica added mid-run gets traffic once connections reach maxConnectionAge and the client resolves the name again', async () => {
+    // Connections live 1.5 s (±10%), then drain for up to 5 s: long-lived clients come back through name resolution.
+    const env = { GRACE_MS: '3000', MAX_CONNECTION_AGE_MS: '1500' };
+    const pool = await Promise.all(['p', 'q'].map((name) => startReplica(name, 0, env)));
+    const target = setReplicaPool(
+      'scale-out',
+      pool.map((r) => r.port),
+    );
+    const scaling = await BlazeClient.connect(target);
+    const load = driveLoad(scaling, 8);
+    afterStop = async () => {
+      await load.stop();
+      scaling.close();
+      await Promise.all(pool.map((r) => r.stop()));
+    };
+    await sleep(500);
+    pool.push(await startReplica('r', 0, env));
+    setReplicaPool(
+      'scale-out',
+      pool.map((r) => r.port),
+    );
+    const added = Date.now();
+    const before = load.snapshot();
+    let reachedAfterMs: number | undefined;
+    while (reachedAfterMs === undefined && Date.now() - added < 10_000) {
+      await sleep(50);
+      if ((diff(load.snapshot(), before).get('r') ?? 0) > 0) reachedAfterMs = Date.now() - added;
+    }
+    await sleep(1000);
+    const shares = diff(load.snapshot(), before);
+    const tally = await load.stop();
+    expect(tally.failures).toEqual([]);
+    // Within one connection age (1.5 s + 10% jitter) and a reconnect.
+    expect(reachedAfterMs).toBeLessThan(3000);
+    expect(shares.get('r')).toBeGreaterThan(20);
   }, 60_000);
 });
