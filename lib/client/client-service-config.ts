@@ -1,5 +1,4 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { ChannelOptions } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ChannelOptions } from '@grpc/grpc-js';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';
 import type { BlazeClientOptions, ClientRetryPolicy } from './blaze-client-options.interface.js';
 
