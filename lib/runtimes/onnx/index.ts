@@ -4,4 +4,5 @@ export { OnnxModel } from './onnx-model.js';
 export type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
 export { getOnnxModelToken } from './onnx.constants.js';
 export { OnnxModule } from './onnx.module.js';
+export type { OnnxRepositoryModelConfig, OnnxRepositoryOptions, OnnxVersionPolicy } from './onnx-repository.options.js';
 export { fromOrtTensor, toOrtTensor } from './onnx-tensor.interop.js';

@@ -23,7 +23,7 @@ interface EndpointField {
  * metadata: a dynamic first dimension becomes `'batch'`, several outputs
  * become named response fields.
  */
-export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions = {}, metrics?: BlazeMetrics): object {
+export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions & { default?: boolean } = {}, metrics?: BlazeMetrics): object {
   const inputs = model.inputs.map((info) => toField(info, name, 'input'));
   const outputs = model.outputs.map((info) => toField(info, name, 'output'));
   const inputNames = model.inputNames;
@@ -48,6 +48,7 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   Model(name, {
     returns,
     version: options.version,
+    default: options.default,
     batching: batchingFor(model, options.batching),
     description: options.description ?? `ONNX model ${model.sourceName}`,
   })(prototype, 'predict', descriptor);

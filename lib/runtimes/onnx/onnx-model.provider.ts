@@ -15,9 +15,10 @@ export function createOnnxModelProvider(
   name: string,
   registration: (...deps: unknown[]) => Promise<Omit<OnnxModelRegistration, 'name'>> | Omit<OnnxModelRegistration, 'name'>,
   inject: FactoryProvider['inject'] = [],
+  token: string = getOnnxModelToken(name),
 ): FactoryProvider<OnnxModel> {
   return {
-    provide: getOnnxModelToken(name),
+    provide: token,
     inject: [...inject, { token: BlazeHealthService, optional: true }],
     useFactory: async (...deps: unknown[]) => {
       const health = deps.pop() as BlazeHealthService | undefined;

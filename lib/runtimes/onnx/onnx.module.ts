@@ -6,6 +6,8 @@ import { createOnnxModelProvider } from './onnx-model.provider.js';
 import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
 import { getOnnxModelToken } from './onnx.constants.js';
 import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
+import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
+import { scanRepository } from './onnx-repository.scanner.js';
 
 /**
  * ONNX Runtime models as Nest providers.
@@ -53,5 +55,43 @@ export class OnnxModule {
       useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) => createOnnxEndpoint(name, loaded, { version, description, batching }, metrics),
     };
     return { module: OnnxModule, providers: [model, endpoint], exports: [model.provide] };
+  }
+
+  /**
+   * Serves every model of a directory laid out as Triton's model repository:
+   * `<dir>/<model>/<version>/model.onnx` (versions numbered from 1), each
+   * model optionally with a `config.json` (`instances`, `batching`,
+   * `versionPolicy`, `defaultVersion`, `description`). Each served version gets
+   * `Predict{Model}V{version}` (OIP: the model's `version`), the default one
+   * also `Predict{Model}`; `@InjectOnnxModel(model)` gives the default
+   * version. The directory is read once, at startup.
+   *
+   * @example
+   * ```ts
+   * imports: [OnnxModule.repository('models', { versionPolicy: { latest: 2 } })]
+   * ```
+   */
+  static repository(dir: string, options: OnnxRepositoryOptions = {}): DynamicModule {
+    const { versionPolicy, batching, ...modelOptions } = options;
+    const providers: Provider[] = [];
+    const exported: string[] = [];
+    for (const entry of scanRepository(dir, { versionPolicy })) {
+      const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(`${entry.model}@${entry.version}`);
+      const { instances, batching: modelBatching, description } = entry.config;
+      const model = createOnnxModelProvider(entry.model, () => ({ ...modelOptions, ...(instances ? { instances } : {}), source: entry.file }), [], token);
+      providers.push(model, {
+        provide: `blazerpc:onnx-endpoint:${entry.model}@${entry.version}`,
+        inject: [token, { token: BlazeMetrics, optional: true }],
+        useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) =>
+          createOnnxEndpoint(
+            entry.model,
+            loaded,
+            { version: entry.version, default: entry.isDefault, description, batching: modelBatching ?? batching },
+            metrics,
+          ),
+      });
+      exported.push(token);
+    }
+    return { module: OnnxModule, providers, exports: exported };
   }
 }
