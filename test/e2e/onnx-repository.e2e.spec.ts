@@ -108,5 +108,7 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
       /versionPolicy.specific names version\(s\) 4, which have no model.onnx \(found: 1\)$/,
     );
     expect(failure(dir, { versionPolicy: { latest: 0 } })).toMatch(/versionPolicy.latest must be a positive integer, got 0$/);
+    const newest = repository({ 'iris/1/model.onnx': trained, 'iris/config.json': '{"versionPolicy": "newest"}' });
+    expect(failure(newest)).toMatch(/versionPolicy must be \{ "latest": N \}, "all" or \{ "specific": \["1", \.\.\.\] \}, got "newest"$/);
   });
 });

@@ -53,6 +53,13 @@ function scanModel(path: string, model: string, options: OnnxRepositoryOptions):
 
 function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: string): string[] {
   if (policy === 'all') return available;
+  // It may come from config.json: anything but the three shapes gets a message, not a TypeError.
+  const isObject = typeof policy === 'object' && policy !== null;
+  if (!isObject || (!('latest' in policy) && !Array.isArray((policy as { specific?: unknown }).specific))) {
+    throw new ConfigurationError(
+      `Model repository '${path}': versionPolicy must be { "latest": N }, "all" or { "specific": ["1", ...] }, got ${JSON.stringify(policy)}`,
+    );
+  }
   if ('latest' in policy) {
     if (!Number.isInteger(policy.latest) || policy.latest < 1) {
       throw new ConfigurationError(`Model repository '${path}': versionPolicy.latest must be a positive integer, got ${JSON.stringify(policy.latest)}`);
