@@ -49,11 +49,7 @@ export class OnnxModule {
   static serve(name: string, source: OnnxModelSource, options: OnnxServeOptions = {}): DynamicModule {
     const { version, description, batching, ...modelOptions } = options;
     const model = createOnnxModelProvider(name, () => ({ source, ...modelOptions }));
-    const endpoint: Provider = {
-      provide: `blazerpc:onnx-endpoint:${name}`,
-      inject: [getOnnxModelToken(name), { token: BlazeMetrics, optional: true }],
-      useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) => createOnnxEndpoint(name, loaded, { version, description, batching }, metrics),
-    };
+    const endpoint = endpointProvider(name, model.provide as string, { version, description, batching });
     return { module: OnnxModule, providers: [model, endpoint], exports: [model.provide] };
   }
 
@@ -78,20 +74,25 @@ export class OnnxModule {
     for (const entry of scanRepository(dir, { versionPolicy })) {
       const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(`${entry.model}@${entry.version}`);
       const { instances, batching: modelBatching, description } = entry.config;
-      const model = createOnnxModelProvider(entry.model, () => ({ ...modelOptions, ...(instances ? { instances } : {}), source: entry.file }), [], token);
-      providers.push(model, {
-        provide: `blazerpc:onnx-endpoint:${entry.model}@${entry.version}`,
-        inject: [token, { token: BlazeMetrics, optional: true }],
-        useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) =>
-          createOnnxEndpoint(
-            entry.model,
-            loaded,
-            { version: entry.version, default: entry.isDefault, description, batching: modelBatching ?? batching },
-            metrics,
-          ),
-      });
+      const model = createOnnxModelProvider(
+        entry.model,
+        () => ({ ...modelOptions, instances: instances ?? modelOptions.instances, source: entry.file }),
+        [],
+        token,
+      );
+      const options = { version: entry.version, default: entry.isDefault, description, batching: modelBatching ?? batching };
+      providers.push(model, endpointProvider(entry.model, token, options));
       exported.push(token);
     }
     return { module: OnnxModule, providers, exports: exported };
   }
+}
+
+/** The provider of a served model's endpoint: the `@Model()` made from the loaded model under `modelToken`. */
+function endpointProvider(name: string, modelToken: string, options: OnnxServeOptions & { default?: boolean }): Provider {
+  return {
+    provide: `blazerpc:onnx-endpoint:${modelToken}`,
+    inject: [modelToken, { token: BlazeMetrics, optional: true }],
+    useFactory: (loaded: OnnxModel, metrics?: BlazeMetrics) => createOnnxEndpoint(name, loaded, options, metrics),
+  };
 }
