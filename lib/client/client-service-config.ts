@@ -41,6 +41,15 @@ export function serviceConfigOption(options: BlazeClientOptions): ChannelOptions
     if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 2 || retry.maxAttempts > 5) {
       throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `retry.maxAttempts must be an integer from 2 to 5, got ${JSON.stringify(retry.maxAttempts)}`);
     }
+    // grpc-js would refuse these too, naming its service config fields rather than these options.
+    for (const key of ['initialBackoffMs', 'maxBackoffMs', 'backoffMultiplier'] as const) {
+      if (!(Number.isFinite(retry[key]) && retry[key] > 0)) {
+        throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `retry.${key} must be a positive number, got ${JSON.stringify(retry[key])}`);
+      }
+    }
+    if (retry.retryableStatusCodes.length === 0) {
+      throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, 'retry.retryableStatusCodes must name at least one status (or set retry: false)');
+    }
     config.methodConfig = [
       {
         name: [{}],

@@ -14,5 +14,9 @@ describe('BlazeClient.connect: addresses, load balancing and retry options', () 
       codeName: 'INVALID_ARGUMENT',
       details: 'retry.maxAttempts must be an integer from 2 to 5, got 9',
     });
+    await expect(BlazeClient.connect('127.0.0.1:1', { retry: { initialBackoffMs: 0 } })).rejects.toMatchObject({
+      codeName: 'INVALID_ARGUMENT',
+      details: 'retry.initialBackoffMs must be a positive number, got 0',
+    });
   });
 });
