@@ -8,6 +8,7 @@ import { BlazeRpcMetadataAccessor } from './discovery/blaze-rpc-metadata.accesso
 import { BlazeHealthService } from './health/blaze-health.service.js';
 import type { BlazeRpcModuleOptions } from './interfaces/blaze-rpc-options.interface.js';
 import { resolveOptions } from './options/resolve-options.js';
+import { LiveModels } from './registry/live-models.service.js';
 import { ModelRegistry } from './registry/model.registry.js';
 import { BlazeRpcServer } from './transport/blaze-rpc.server.js';
 import { ModelInvokerFactory } from './pipeline/model-invoker.factory.js';
@@ -36,8 +37,9 @@ import { ModelInvokerFactory } from './pipeline/model-invoker.factory.js';
     BlazeRpcServer,
     ModelInvokerFactory,
     ModelRegistry,
+    LiveModels,
   ],
-  exports: [BLAZE_CONTEXT, BlazeHealthService, BlazeRpcServer, ModelRegistry],
+  exports: [BLAZE_CONTEXT, BlazeHealthService, BlazeRpcServer, ModelRegistry, LiveModels],
 })
 export class BlazeRpcModule extends BlazeRpcConfigurableModule {
   /**

@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RESOLVED_OPTIONS } from '../blaze-rpc.constants.js';
 import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interface.js';
-import { ModelRegistry } from '../registry/model.registry.js';
+import { ModelRegistry, type PendingModel } from '../registry/model.registry.js';
 import type { ModelDeclaration } from '../schema/model-declaration.interface.js';
 import { createModelSchema } from '../schema/model-schema.factory.js';
 import { decideBatching } from '../pipeline/batching/batching-decision.js';
@@ -47,7 +47,7 @@ export class BlazeRpcExplorer implements OnModuleInit {
   private async registerAll(): Promise<void> {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     for (const wrapper of wrappers) {
-      this.registerModelsOf(wrapper);
+      for (const model of this.modelsOf(wrapper)) this.registry.add(model.schema, model.markedDefault, model.binding);
     }
     this.registry.seal(this.options.protoPackage);
   }
@@ -60,10 +60,21 @@ export class BlazeRpcExplorer implements OnModuleInit {
     this.logger.log(`Wrote ${this.registry.list().length} model(s) to ${path}`);
   }
 
-  private registerModelsOf(wrapper: InstanceWrapper): void {
+  /**
+   * @internal The `@Model()` methods of an object made outside Nest's
+   * injector (e.g. an endpoint for a model version loaded at runtime), as
+   * models to register. They run with the global enhancers only.
+   */
+  modelsOfInstance(instance: object): PendingModel[] {
+    const metatype = instance.constructor as Type;
+    return this.modelsOf(new InstanceWrapper({ name: metatype.name, token: metatype, metatype, instance, isResolved: true }));
+  }
+
+  private modelsOf(wrapper: InstanceWrapper): PendingModel[] {
+    const models: PendingModel[] = [];
     const requestScoped = !wrapper.isDependencyTreeStatic() || wrapper.isTransient;
     const prototype = this.prototypeOf(wrapper, requestScoped);
-    if (!prototype) return;
+    if (!prototype) return models;
     const classRef = prototype.constructor as { name: string };
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const method = (prototype as Record<string, unknown>)[methodName];
@@ -90,8 +101,9 @@ export class BlazeRpcExplorer implements OnModuleInit {
         );
       }
       const served = { ...schema, batching: batching.settings, batchPlan: batching.plan, unbatchedReason: batching.reason };
-      this.registry.add(served, metadata.options.default === true, { wrapper, methodName, requestScoped });
+      models.push({ schema: served, markedDefault: metadata.options.default === true, binding: { wrapper, methodName, requestScoped } });
     }
+    return models;
   }
 
   private prototypeOf(wrapper: InstanceWrapper, requestScoped: boolean): object | undefined {

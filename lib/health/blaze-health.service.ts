@@ -28,6 +28,16 @@ export class BlazeHealthService {
     this.listeners.get(service)?.forEach((listener) => listener(status));
   }
 
+  /**
+   * Forgets a service (a model version that was unloaded): Check answers
+   * NOT_FOUND again; its watchers are told NOT_SERVING first.
+   */
+  forget(service: string): void {
+    if (!this.statuses.has(service)) return;
+    this.setStatus(service, 'NOT_SERVING');
+    this.statuses.delete(service);
+  }
+
   /** A service's status, or `undefined` when the server knows no such service. */
   getStatus(service: string): ServingStatus | undefined {
     return this.statuses.get(service);

@@ -16,6 +16,9 @@ import { createModelContextCreator } from './model-context-creator.factory.js';
 import { withPreRequestHooks } from './pre-request-hooks.js';
 import type { CallTracer } from '../telemetry/call-tracer.js';
 import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { RepositoryControlCall } from '../registry/model-repository.interface.js';
+import type { GuardedRepositoryAction } from '../protocols/oip/oip-repository.routes.js';
 
 /**
  * Runs one model call through Nest's enhancers and the handler, to what the
@@ -94,6 +97,21 @@ export class ModelInvokerFactory {
     };
   }
 
+  /**
+   * OIP's repository load/unload calls through the same global guards,
+   * interceptors and filters as model calls. Guards see
+   * `RepositoryControlCall` as the class and its `load`/`unload` as the handler.
+   */
+  guardRepositoryActions(enhancers: ApplicationConfig): GuardedRepositoryAction {
+    const target = new RepositoryControlCall();
+    const creator = this.contextCreatorFor(enhancers);
+    const proxies = {
+      load: creator.create(target, target.load as Method, 'load', undefined, undefined, undefined, undefined, ENHANCED, 'rpc'),
+      unload: creator.create(target, target.unload as Method, 'unload', undefined, undefined, undefined, undefined, ENHANCED, 'rpc'),
+    };
+    return async (action, request, context, run) => settle(await proxies[action](request, context, run));
+  }
+
   /** Nest's context creator reading global enhancers from `config`, one per configuration. */
   private contextCreatorFor(config: ApplicationConfig): ExternalContextCreator {
     if (!this.container) return this.nestContextCreator;
@@ -132,6 +150,13 @@ export class ModelInvokerFactory {
   }
 }
 
+const ENHANCED = { guards: true, interceptors: true, filters: true };
+
+/** What an interceptor or filter answered, as a promise. */
+async function settle(result: unknown): Promise<unknown> {
+  return isObservable(result) ? lastValueFrom(result) : result;
+}
+
 /** One model method's enhancer chain, built by a context creator. */
 class EnhancerPipeline {
   constructor(
@@ -149,7 +174,7 @@ class EnhancerPipeline {
       this.paramsFactory,
       contextId,
       inquirerId,
-      { guards: true, interceptors: true, filters: true },
+      ENHANCED,
       'rpc',
     ) as ModelInvoker;
   }

@@ -15,6 +15,15 @@ export interface RegisteredModel {
   readonly binding: ModelBinding;
 }
 
+/** @internal A model version before naming: its validated schema, whether it asked to be the default, and its handler. */
+export type PendingModel = NamingInput & { readonly binding: ModelBinding };
+
+/** @internal A model version's name and version. */
+export interface ModelKey {
+  readonly name: string;
+  readonly version: string;
+}
+
 /**
  * Every model the app serves, filled on module init from the `@Model()`
  * methods Nest's DiscoveryService finds. Inject it to list models, their
@@ -28,25 +37,49 @@ export interface RegisteredModel {
  */
 @Injectable()
 export class ModelRegistry {
-  private readonly pending: (NamingInput & { binding: ModelBinding })[] = [];
+  private pending: PendingModel[] = [];
   private registered: RegisteredModel[] = [];
   private proto = '';
   private packageName = 'blazerpc';
+  private sealed = false;
 
   /** @internal Adds a validated model; a second declaration of the same name and version fails. */
   add(schema: ModelSchema, markedDefault: boolean, binding: ModelBinding): void {
-    const twin = this.pending.find((p) => p.schema.name === schema.name && p.schema.version === schema.version);
-    if (twin) {
-      throw new ConfigurationError(messages.duplicateVersion(schema.name, schema.version, twin.schema.handler, schema.handler));
-    }
+    assertNoTwin(this.pending, schema);
     this.pending.push({ schema, markedDefault, binding });
   }
 
   /** @internal Names rpc methods and messages and generates the .proto; run once all models are added. */
   seal(protoPackage: string): void {
-    this.registered = nameModels(this.pending).map(({ descriptor, source }) => ({ descriptor, binding: source.binding }));
     this.packageName = protoPackage;
-    this.proto = generateProto(protoPackage, this.list());
+    this.sealed = true;
+    this.rebuild(this.pending);
+  }
+
+  /**
+   * @internal Adds and removes model versions while the app runs, then names
+   * them and generates the .proto again. Nothing changes when the result
+   * would be invalid (a duplicate version, a name collision): it throws.
+   * Before `seal()` the change is only recorded.
+   */
+  update(add: readonly PendingModel[], remove: readonly ModelKey[]): void {
+    const next = this.pending.filter((p) => !remove.some((key) => key.name === p.schema.name && key.version === p.schema.version));
+    for (const model of add) {
+      assertNoTwin(next, model.schema);
+      next.push(model);
+    }
+    if (this.sealed) this.rebuild(next);
+    else this.pending = next;
+  }
+
+  private rebuild(pending: PendingModel[]): void {
+    const registered = nameModels(pending).map(({ descriptor, source }) => ({ descriptor, binding: source.binding }));
+    this.proto = generateProto(
+      this.packageName,
+      registered.map((entry) => entry.descriptor),
+    );
+    this.pending = pending;
+    this.registered = registered;
   }
 
   /** Every registered model version, ordered by name then version. */
@@ -89,5 +122,12 @@ export class ModelRegistry {
   /** @internal Models with their handlers, for the server. */
   entries(): readonly RegisteredModel[] {
     return this.registered;
+  }
+}
+
+function assertNoTwin(pending: readonly PendingModel[], schema: ModelSchema): void {
+  const twin = pending.find((p) => p.schema.name === schema.name && p.schema.version === schema.version);
+  if (twin) {
+    throw new ConfigurationError(messages.duplicateVersion(schema.name, schema.version, twin.schema.handler, schema.handler));
   }
 }

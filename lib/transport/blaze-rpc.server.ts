@@ -12,6 +12,7 @@ import { createHealthHandlers } from '../health/health.handlers.js';
 import { HEALTH_PROTO, HEALTH_SERVICE } from '../health/health.proto.js';
 import type { ResolvedBlazeRpcOptions } from '../options/resolved-options.interface.js';
 import { ModelRegistry } from '../registry/model.registry.js';
+import type { ModelBinding } from '../registry/model-binding.interface.js';
 import type { ModelBatcher } from '../pipeline/batching/model-batcher.js';
 import { BlazeMetrics, NoopBlazeMetrics } from '../metrics/blaze-metrics.js';
 import type { CallHandlerContext } from './call-handlers.js';
@@ -26,13 +27,11 @@ import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.
 import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
 import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook } from './microservice-scope.hook.js';
+import { MountedRoutes } from './mounted-routes.js';
+import { versionHealthName } from '../health/health-names.js';
+import type { ModelRepositoryControl } from '../registry/model-repository.interface.js';
 import { CallTracer } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
-
-/** The pipeline of each model version. */
-interface ModelPipelines {
-  get(name: string, version: string): ModelPipeline;
-}
 
 /**
  * The gRPC transport: serves the generated `InferenceService`, health and
@@ -50,7 +49,14 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   protected override readonly logger = new Logger('BlazeRpc');
   private readonly tracker = new CallTracker();
   private readonly openWatches = new Set<() => void>();
-  private readonly batchers: ModelBatcher[] = [];
+  /** Batch queues by the pipeline that feeds them (flushed on shutdown). */
+  private readonly batchers = new Map<ModelPipeline, ModelBatcher>();
+  private readonly pipelines = new Map<string, { pipeline: ModelPipeline; binding: ModelBinding }>();
+  private blazeRoutes?: MountedRoutes;
+  private enhancers?: ApplicationConfig;
+  private context?: CallHandlerContext;
+  /** @internal The model repository, set by the runtime that serves one (for OIP's repository rpcs). */
+  repository?: ModelRepositoryControl;
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private enhancerScope?: EnhancerScope;
@@ -173,35 +179,27 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     if (!applyFlowControlWindow(server, this.options.flowControlWindow)) {
       this.logger.warn('This @grpc/grpc-js release does not let the flow control window be set; serving with its default (64 KiB)');
     }
-    // Parsed once: grpc-js's method definitions and the strict request decoders both come from this root.
-    const root = parseProto(this.registry.protoText);
-    const inference = packageDefinitionOf(root);
-    const pipelines = this.createPipelines();
-    const context = this.createHandlerContext();
-    const exposed: PackageDefinition = {};
+    this.enhancers = this.resolveEnhancerScope();
+    const context = (this.context = this.createHandlerContext());
+    this.blazeRoutes = new MountedRoutes(server);
     const { protocols } = this.options;
     if (this.registry.list().length === 0) {
       this.logger.warn(
         'No @Model() methods found: serving health and reflection only. Add @Model() to a method of a provider or ' +
           'controller in a module the app imports (and make sure that module is imported).',
       );
-    } else if (protocols.blazerpc) {
-      const blazerpc = createBlazeRpcService(this.registry, inference, root, pipelines.get, context);
-      server.addService(blazerpc.definition, blazerpc.handlers);
-      Object.assign(exposed, inference);
     }
     if (protocols.oip) {
-      const { health, statistics, logger, registry } = this;
-      const oip = createOipService({ registry, pipelineOf: pipelines.get, health, statistics, context, logger });
+      const { health, statistics, logger, registry, pipelineOf } = this;
+      const repository = () => this.repository;
+      const guardRepositoryAction = this.invokers.guardRepositoryActions(this.enhancers);
+      const oip = createOipService({ registry, pipelineOf, health, statistics, context, logger, repository, guardRepositoryAction });
       server.addService(oip.definition, oip.handlers);
-      Object.assign(exposed, oipPackageDefinition());
     }
     if (this.options.health) {
-      const health = loadPackageDefinition(HEALTH_PROTO);
-      server.addService(health[HEALTH_SERVICE] as ServiceDefinition, createHealthHandlers(this.health, this.openWatches));
-      Object.assign(exposed, health);
+      server.addService(loadPackageDefinition(HEALTH_PROTO)[HEALTH_SERVICE] as ServiceDefinition, createHealthHandlers(this.health, this.openWatches));
     }
-    if (this.options.reflection) new ReflectionService(exposed).addToServer(server);
+    this.mountModels(server);
     const { host, port } = this.testAddress ?? this.options;
     this.boundPort = await bind(server, host, port, this.options.credentials);
     this.grpcServer = server;
@@ -212,23 +210,90 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.logger.log(`Serving ${this.registry.list().length} model(s) over ${spoken} on ${this.options.host}:${this.boundPort} (${scheme})`);
   }
 
-  /** One pipeline per model version, with its batch queue when batched. */
-  private createPipelines(): ModelPipelines {
-    const enhancers = this.resolveEnhancerScope();
-    const byKey = new Map<string, ModelPipeline>();
-    for (const entry of this.registry.entries()) {
-      const { invoke, batcher } = this.invokers.create(entry, enhancers, this.tracer);
-      if (batcher) this.batchers.push(batcher);
-      byKey.set(`${entry.descriptor.name}\u0000${entry.descriptor.version}`, new ModelPipeline(entry.descriptor, invoke, this.logger));
-    }
-    return {
-      get: (name, version) => {
-        const pipeline = byKey.get(`${name}\u0000${version}`);
-        if (!pipeline) throw new Error(`No pipeline for model '${name}' version '${version}'`);
-        return pipeline;
-      },
-    };
+  /**
+   * @internal Serves the registry as it is now, while the server runs:
+   * pipelines for the model versions added, the BlazeRPC rpcs and
+   * reflection remade from the new .proto, health entries added and removed.
+   * Resolves once every call the removed versions were serving has ended,
+   * so their runtimes can be released. Does nothing before the server starts.
+   */
+  async refresh(): Promise<void> {
+    const server = this.grpcServer;
+    if (!server) return;
+    const retired = this.mountModels(server);
+    this.markServing();
+    await Promise.all(retired.map((pipeline) => this.retire(pipeline)));
+    if (!this.testAddress) await this.explorer.writeProtoFile();
   }
+
+  /**
+   * Makes the pipelines the registry needs, mounts its BlazeRPC rpcs and
+   * reflection over its .proto, and returns the pipelines it no longer needs.
+   * Parsed once: grpc-js's method definitions and the strict request decoders
+   * both come from one root.
+   */
+  private mountModels(server: GrpcServer): ModelPipeline[] {
+    const root = parseProto(this.registry.protoText);
+    const inference = packageDefinitionOf(root);
+    const retired = this.syncPipelines();
+    const served = this.options.protocols.blazerpc && this.registry.list().length > 0;
+    const service = served ? createBlazeRpcService(this.registry, inference, root, this.pipelineOf, this.context!) : { definition: {}, handlers: {} };
+    this.blazeRoutes!.mount(service);
+    if (this.options.reflection) this.mountReflection(server, served ? inference : {});
+    return retired;
+  }
+
+  /**
+   * One pipeline per registered model version, with its batch queue when
+   * batched; a version whose handler changed (re-registered) gets a new one.
+   * Returns the pipelines no longer served.
+   */
+  private syncPipelines(): ModelPipeline[] {
+    const retired: ModelPipeline[] = [];
+    const wanted = new Set<string>();
+    for (const entry of this.registry.entries()) {
+      const key = pipelineKey(entry.descriptor.name, entry.descriptor.version);
+      wanted.add(key);
+      const current = this.pipelines.get(key);
+      if (current?.binding === entry.binding) continue;
+      if (current) retired.push(current.pipeline);
+      const { invoke, batcher } = this.invokers.create(entry, this.enhancers!, this.tracer);
+      const pipeline = new ModelPipeline(entry.descriptor, invoke, this.logger);
+      if (batcher) this.batchers.set(pipeline, batcher);
+      this.pipelines.set(key, { pipeline, binding: entry.binding });
+    }
+    for (const [key, { pipeline }] of this.pipelines) {
+      if (wanted.has(key)) continue;
+      this.pipelines.delete(key);
+      retired.push(pipeline);
+    }
+    return retired;
+  }
+
+  /** Waits for the calls a replaced or removed pipeline was serving, then forgets its batch queue and, if gone, its health entries. */
+  private async retire(pipeline: ModelPipeline): Promise<void> {
+    await this.tracker.settled((call) => call.servedBy === pipeline);
+    this.batchers.delete(pipeline);
+    const { name, version } = pipeline.descriptor;
+    if (this.pipelines.has(pipelineKey(name, version))) return;
+    this.health.forget(versionHealthName(name, version));
+    if (this.registry.versions(name).length === 0) this.health.forget(name);
+  }
+
+  /** Reflection over what is served now; clients that cached old descriptors keep them until they ask again. */
+  private mountReflection(server: GrpcServer, inference: PackageDefinition): void {
+    const exposed: PackageDefinition = { ...inference };
+    if (this.options.protocols.oip) Object.assign(exposed, oipPackageDefinition());
+    if (this.options.health) Object.assign(exposed, loadPackageDefinition(HEALTH_PROTO));
+    for (const path of REFLECTION_PATHS) server.unregister(path);
+    new ReflectionService(exposed).addToServer(server);
+  }
+
+  private readonly pipelineOf = (name: string, version: string): ModelPipeline => {
+    const pipeline = this.pipelines.get(pipelineKey(name, version))?.pipeline;
+    if (!pipeline) throw new Error(`No pipeline for model '${name}' version '${version}'`);
+    return pipeline;
+  };
 
   /**
    * The global enhancers model calls run with, and a warning for the app's
@@ -272,14 +337,25 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     return { tracker: this.tracker, observe, tracer: otel ? this.tracer : undefined };
   }
 
+  /**
+   * The server's entries SERVING; each model's and each version's
+   * (`iris@2`) too, unless its runtime marked it NOT_SERVING (still loading).
+   */
   private markServing(): void {
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(this.registry.serviceName, 'SERVING');
-    for (const model of this.registry.list()) {
-      this.health.setStatus(model.name, this.health.getStatus(model.name) ?? 'SERVING');
+    for (const { name, version } of this.registry.list()) {
+      for (const entry of [name, versionHealthName(name, version)]) this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
     }
   }
 }
+
+function pipelineKey(name: string, version: string): string {
+  return `${name}\u0000${version}`;
+}
+
+/** The reflection services `@grpc/reflection` adds, removed before it is added again over a new .proto. */
+const REFLECTION_PATHS = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];
 
 function bind(server: GrpcServer, host: string, port: number, credentials: ServerCredentials): Promise<number> {
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -1,6 +1,7 @@
 import { ModelNotFoundError } from '../../errors/model-not-found.error.js';
 import { quoteClientText } from '../../errors/client-text.js';
 import type { BlazeHealthService } from '../../health/blaze-health.service.js';
+import { versionHealthName } from '../../health/health-names.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRegistry } from '../../registry/model.registry.js';
 import type { ModelDescriptor } from '../../schema/model-descriptor.interface.js';
@@ -20,22 +21,18 @@ export interface OipServedModel {
  * draining is ever reported ready.
  */
 export class OipModels {
-  private readonly served = new Map<string, OipServedModel>();
+  /** Per registered version (descriptors are remade when models come and go at runtime). */
+  private readonly served = new WeakMap<ModelDescriptor, OipServedModel>();
 
   constructor(
     private readonly registry: ModelRegistry,
-    pipelineOf: (name: string, version: string) => ModelPipeline,
+    private readonly pipelineOf: (name: string, version: string) => ModelPipeline,
     private readonly health: BlazeHealthService,
-  ) {
-    for (const descriptor of registry.list()) {
-      const { name, version } = descriptor;
-      this.served.set(key(name, version), { descriptor, signature: oipSignatureOf(descriptor), pipeline: pipelineOf(name, version) });
-    }
-  }
+  ) {}
 
   /** Every served model version, by name then version. */
   all(): OipServedModel[] {
-    return [...this.served.values()];
+    return this.registry.list().map((descriptor) => this.servedAs(descriptor));
   }
 
   /**
@@ -50,7 +47,7 @@ export class OipModels {
       // The registry's own error would quote the client's name unbounded.
       throw new ModelNotFoundError(quoteClientText(name), version === '' ? undefined : quoteClientText(version));
     }
-    return this.served.get(key(descriptor.name, descriptor.version))!;
+    return this.servedAs(descriptor);
   }
 
   /** The versions of a model name. */
@@ -63,12 +60,18 @@ export class OipModels {
     return this.health.getStatus('') === 'SERVING';
   }
 
-  /** Whether a model takes calls: the server does, and the model is SERVING. */
+  /** Whether a model version takes calls: the server does, and the model and the version are SERVING. */
   isReady(model: OipServedModel): boolean {
-    return this.isServerReady() && this.health.getStatus(model.descriptor.name) === 'SERVING';
+    const { name, version } = model.descriptor;
+    return this.isServerReady() && this.health.getStatus(name) === 'SERVING' && this.health.getStatus(versionHealthName(name, version)) !== 'NOT_SERVING';
   }
-}
 
-function key(name: string, version: string): string {
-  return `${name}\u0000${version}`;
+  private servedAs(descriptor: ModelDescriptor): OipServedModel {
+    let served = this.served.get(descriptor);
+    if (!served) {
+      served = { descriptor, signature: oipSignatureOf(descriptor), pipeline: this.pipelineOf(descriptor.name, descriptor.version) };
+      this.served.set(descriptor, served);
+    }
+    return served;
+  }
 }

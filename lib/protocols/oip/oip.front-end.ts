@@ -13,6 +13,8 @@ import { createRequestDecoder } from '../../wire/request-decoder.js';
 import { OipInferRoute } from './oip-infer.route.js';
 import { modelConfigOf, modelMetadataOf, modelStatisticsOf } from './oip-model-info.js';
 import { OipModels } from './oip-models.js';
+import { controlRepository, repositoryIndexOf, repositoryReadiness, type GuardedRepositoryAction } from './oip-repository.routes.js';
+import type { ModelRepositoryControl } from '../../registry/model-repository.interface.js';
 import { OIP_PROTO, OIP_SERVICE } from './oip.proto.js';
 
 /** Triton extensions this server implements, as `ServerMetadata` lists them. */
@@ -29,6 +31,10 @@ export interface OipFrontEndDependencies {
   readonly statistics: InferenceStatistics;
   readonly context: CallHandlerContext;
   readonly logger: Logger;
+  /** The model repository, when a runtime serves one (read per call: it may attach after start). */
+  readonly repository: () => ModelRepositoryControl | undefined;
+  /** Runs a repository load/unload through the microservice's global enhancers. */
+  readonly guardRepositoryAction: GuardedRepositoryAction;
 }
 
 /** The parsed OIP service, shared by every server in the process. */
@@ -78,6 +84,17 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
       },
     };
   };
+  const control = (name: 'RepositoryModelLoad' | 'RepositoryModelUnload', action: 'load' | 'unload'): UnaryRoute => {
+    const decode = decoder(`${name}Request`);
+    const { responseSerialize, path } = method(name);
+    return {
+      ...simple(name, () => ({})),
+      answer: async (bytes, call, inflight) => {
+        await controlRepository(action, decode(bytes) as object, call, inflight, path, deps.repository(), deps.guardRepositoryAction);
+        return responseSerialize({});
+      },
+    };
+  };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
     new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger);
 
@@ -85,21 +102,15 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     simple('ServerLive', () => ({ live: true })),
     simple('ServerReady', () => ({ ready: models.isServerReady() })),
     simple('ServerMetadata', () => ({ name: PACKAGE_NAME, version: packageVersion(), extensions: [...OIP_EXTENSIONS] })),
-    simple('ModelReady', ({ name, version }) => ({ ready: models.isReady(models.find(name!, version!)) })),
+    simple('ModelReady', ({ name, version }) => ({
+      ready: repositoryReadiness(deps.repository(), name!, version!) ?? models.isReady(models.find(name!, version!)),
+    })),
     simple('ModelMetadata', ({ name, version }) => modelMetadataOf(models.find(name!, version!), models.versions(name!))),
     simple('ModelConfig', ({ name, version }) => ({ config: modelConfigOf(models.find(name!, version!)) })),
     simple('ModelStatistics', ({ name, version }) => ({ model_stats: modelStatisticsOf(models, statistics, name!, version!) })),
-    simple('RepositoryIndex', (request) => ({
-      models: models
-        .all()
-        .filter((model) => !(request as unknown as { ready: boolean }).ready || models.isReady(model))
-        .map((model) => ({
-          name: model.descriptor.name,
-          version: model.descriptor.version,
-          state: models.isReady(model) ? 'READY' : 'UNAVAILABLE',
-          reason: '',
-        })),
-    })),
+    simple('RepositoryIndex', (request) => ({ models: repositoryIndexOf(models, deps.repository(), (request as unknown as { ready: boolean }).ready) })),
+    control('RepositoryModelLoad', 'load'),
+    control('RepositoryModelUnload', 'unload'),
     infer('ModelInfer'),
   ];
   const handlers: UntypedServiceImplementation = {};

@@ -2,8 +2,8 @@
  * The Open Inference Protocol (KServe v2) gRPC service, `inference.GRPCInferenceService`,
  * written from the public specification (kserve/open-inference-protocol,
  * open_inference_grpc.proto), with the Triton extensions tools rely on:
- * `ModelStreamInfer`, `ModelConfig` (minimal), `ModelStatistics` and
- * `RepositoryIndex` (triton-inference-server/common, grpc_service.proto and
+ * `ModelStreamInfer`, `ModelConfig` (minimal), `ModelStatistics`,
+ * `RepositoryIndex`, `RepositoryModelLoad` and `RepositoryModelUnload` (triton-inference-server/common, grpc_service.proto and
  * model_config.proto). Message, field names and numbers match both; fields
  * this server never sets are left out, which proto3 readers tolerate.
  */
@@ -22,6 +22,8 @@ service GRPCInferenceService {
   rpc ModelConfig(ModelConfigRequest) returns (ModelConfigResponse);
   rpc ModelStatistics(ModelStatisticsRequest) returns (ModelStatisticsResponse);
   rpc RepositoryIndex(RepositoryIndexRequest) returns (RepositoryIndexResponse);
+  rpc RepositoryModelLoad(RepositoryModelLoadRequest) returns (RepositoryModelLoadResponse);
+  rpc RepositoryModelUnload(RepositoryModelUnloadRequest) returns (RepositoryModelUnloadResponse);
 }
 
 message ServerLiveRequest {}
@@ -221,6 +223,27 @@ message RepositoryIndexResponse {
   }
   repeated ModelIndex models = 1;
 }
+
+message ModelRepositoryParameter {
+  oneof parameter_choice {
+    bool bool_param = 1;
+    int64 int64_param = 2;
+    string string_param = 3;
+    bytes bytes_param = 4;
+  }
+}
+message RepositoryModelLoadRequest {
+  string repository_name = 1;
+  string model_name = 2;
+  map<string, ModelRepositoryParameter> parameters = 3;
+}
+message RepositoryModelLoadResponse {}
+message RepositoryModelUnloadRequest {
+  string repository_name = 1;
+  string model_name = 2;
+  map<string, ModelRepositoryParameter> parameters = 3;
+}
+message RepositoryModelUnloadResponse {}
 `;
 
 /** The OIP service's full name. */

@@ -6,3 +6,4 @@ export { getOnnxModelToken } from './onnx.constants.js';
 export { OnnxModule } from './onnx.module.js';
 export type { OnnxRepositoryModelConfig, OnnxRepositoryOptions, OnnxVersionPolicy } from './onnx-repository.options.js';
 export { fromOrtTensor, toOrtTensor } from './onnx-tensor.interop.js';
+export { OnnxModelRepository } from './onnx-model-repository.js';

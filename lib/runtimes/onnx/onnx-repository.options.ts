@@ -13,6 +13,22 @@ export interface OnnxRepositoryOptions extends OnnxModelOptions {
   versionPolicy?: OnnxVersionPolicy;
   /** Batching overrides for every model, or `false`. */
   batching?: ModelBatchingOptions;
+  /**
+   * Read the directory again every this many milliseconds and roll out what
+   * changed: new versions (or new files in a version's directory) load, warm
+   * up with one inference and are swapped in before what they replace is
+   * unloaded; removed ones unload once their calls end; a file that fails to
+   * load leaves its model as it was. `0`: read once, at startup.
+   * @default 0
+   */
+  pollIntervalMs?: number;
+  /**
+   * Let clients load and unload models with OIP's `RepositoryModelLoad` and
+   * `RepositoryModelUnload`. Those calls run through the microservice's
+   * global guards: protect them with one (see `isRepositoryControlCall`).
+   * @default false
+   */
+  control?: boolean;
 }
 
 /**

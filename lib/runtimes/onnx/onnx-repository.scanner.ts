@@ -10,6 +10,8 @@ export interface RepositoryEntry {
   readonly file: string;
   readonly isDefault: boolean;
   readonly config: OnnxRepositoryModelConfig;
+  /** The file's size and modification time: a change means a new file to load. */
+  readonly stamp: string;
 }
 
 const VERSION = /^[1-9]\d*$/;
@@ -25,14 +27,26 @@ export function scanRepository(dir: string, options: OnnxRepositoryOptions = {})
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ConfigurationError(`OnnxModule.repository('${dir}'): no such directory (resolved from ${process.cwd()})`);
   }
-  const models = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  const models = modelDirectories(dir);
   if (models.length === 0) {
     throw new ConfigurationError(`OnnxModule.repository('${dir}'): no model directories; lay models out as <model>/<version>/model.onnx`);
   }
-  return models.sort((a, b) => a.name.localeCompare(b.name)).flatMap((entry) => scanModel(join(dir, entry.name), entry.name, options));
+  return models.flatMap((model) => scanModel(join(dir, model), model, options));
 }
 
-function scanModel(path: string, model: string, options: OnnxRepositoryOptions): RepositoryEntry[] {
+/** @internal The model directories of a repository, by name. */
+export function modelDirectories(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort((a, b) => a.localeCompare(b));
+}
+
+/**
+ * @internal The versions of one model directory to serve, under its policy.
+ * @throws ConfigurationError naming the path when the directory is laid out wrongly
+ */
+export function scanModel(path: string, model: string, options: OnnxRepositoryOptions): RepositoryEntry[] {
   const config = readConfig(path);
   const available = readdirSync(path, { withFileTypes: true })
     .filter((e) => e.isDirectory() && VERSION.test(e.name) && existsSync(join(path, e.name, 'model.onnx')))
@@ -48,7 +62,11 @@ function scanModel(path: string, model: string, options: OnnxRepositoryOptions):
       `Model repository: ${join(path, 'config.json')} 'defaultVersion' is ${JSON.stringify(defaultVersion)}, which is not served (served: ${served.join(', ')})`,
     );
   }
-  return served.map((version) => ({ model, version, file: join(path, version, 'model.onnx'), isDefault: version === defaultVersion, config }));
+  return served.map((version) => {
+    const file = join(path, version, 'model.onnx');
+    const { size, mtimeMs } = statSync(file);
+    return { model, version, file, isDefault: version === defaultVersion, config, stamp: `${size}:${mtimeMs}` };
+  });
 }
 
 function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: string): string[] {

@@ -8,6 +8,10 @@ import { getOnnxModelToken } from './onnx.constants.js';
 import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
 import { scanRepository } from './onnx-repository.scanner.js';
+import { OnnxModelRepository } from './onnx-model-repository.js';
+import { ConfigurationError } from '../../errors/configuration.error.js';
+import { BlazeHealthService } from '../../health/blaze-health.service.js';
+import { LiveModels } from '../../registry/live-models.service.js';
 
 /**
  * ONNX Runtime models as Nest providers.
@@ -60,18 +64,24 @@ export class OnnxModule {
    * `versionPolicy`, `defaultVersion`, `description`). Each served version gets
    * `Predict{Model}V{version}` (OIP: the model's `version`), the default one
    * also `Predict{Model}`; `@InjectOnnxModel(model)` gives the default
-   * version. The directory is read once, at startup.
+   * version loaded at startup, and the injectable `OnnxModelRepository` the
+   * one serving now. With `pollIntervalMs`, new, changed and removed
+   * versions roll out while the app serves (see `OnnxRepositoryOptions`).
    *
    * @example
    * ```ts
-   * imports: [OnnxModule.repository('models', { versionPolicy: { latest: 2 } })]
+   * imports: [OnnxModule.repository('models', { versionPolicy: { latest: 2 }, pollIntervalMs: 10_000 })]
    * ```
    */
   static repository(dir: string, options: OnnxRepositoryOptions = {}): DynamicModule {
-    const { versionPolicy, batching, ...modelOptions } = options;
+    const { versionPolicy, batching, pollIntervalMs, control: _control, ...modelOptions } = options;
+    if (pollIntervalMs !== undefined && (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 0)) {
+      throw new ConfigurationError(`OnnxModule.repository('${dir}'): pollIntervalMs must be a whole number of milliseconds >= 0, got ${pollIntervalMs}`);
+    }
     const providers: Provider[] = [];
     const exported: string[] = [];
-    for (const entry of scanRepository(dir, { versionPolicy })) {
+    const entries = scanRepository(dir, { versionPolicy });
+    for (const entry of entries) {
       const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(`${entry.model}@${entry.version}`);
       const { instances, batching: modelBatching, description } = entry.config;
       const model = createOnnxModelProvider(
@@ -84,7 +94,17 @@ export class OnnxModule {
       providers.push(model, endpointProvider(entry.model, token, options));
       exported.push(token);
     }
-    return { module: OnnxModule, providers, exports: exported };
+    const repository: Provider = {
+      provide: OnnxModelRepository,
+      inject: [...exported, { token: LiveModels, optional: true }, { token: BlazeHealthService, optional: true }, { token: BlazeMetrics, optional: true }],
+      useFactory: (...deps: unknown[]) => {
+        const models = deps.slice(0, entries.length) as OnnxModel[];
+        const [live, health, metrics] = deps.slice(entries.length) as [LiveModels?, BlazeHealthService?, BlazeMetrics?];
+        const served = entries.map((entry, i) => ({ entry, model: models[i]! }));
+        return new OnnxModelRepository(dir, options, served, live, health, metrics);
+      },
+    };
+    return { module: OnnxModule, providers: [...providers, repository], exports: [...exported, OnnxModelRepository] };
   }
 }
 

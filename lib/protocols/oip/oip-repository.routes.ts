@@ -1,0 +1,67 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { BlazeContext } from '../../context/blaze-context.js';
+import { CallStatusError } from '../../errors/call-status.error.js';
+import { ValidationError } from '../../errors/validation.error.js';
+import type { ModelRepositoryControl, RepositoryModelState } from '../../registry/model-repository.interface.js';
+import type { ModelCall, InflightCall } from '../../transport/inflight-call.js';
+import type { OipModels } from './oip-models.js';
+
+/** Runs a repository action through the microservice's global guards, interceptors and filters. */
+export type GuardedRepositoryAction = (action: 'load' | 'unload', request: object, context: BlazeContext, run: () => Promise<void>) => Promise<unknown>;
+
+/**
+ * @internal OIP `RepositoryIndex`: every served version, plus the versions a
+ * model repository is loading or failed to load (with the reason), so a
+ * broken rollout shows up where operators look.
+ */
+export function repositoryIndexOf(models: OipModels, repository: ModelRepositoryControl | undefined, readyOnly: boolean): RepositoryModelState[] {
+  const served: RepositoryModelState[] = models.all().map((model) => ({
+    name: model.descriptor.name,
+    version: model.descriptor.version,
+    state: models.isReady(model) ? 'READY' : 'UNAVAILABLE',
+    reason: '',
+  }));
+  const known = new Set(served.map((entry) => `${entry.name}@${entry.version}`));
+  const elsewhere = (repository?.index() ?? []).filter((entry) => entry.state !== 'READY' && !known.has(`${entry.name}@${entry.version}`));
+  const index = [...served, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+  return readyOnly ? index.filter((entry) => entry.state === 'READY') : index;
+}
+
+/**
+ * @internal OIP `ModelReady` for a version the repository knows but does not
+ * serve (loading, or its file failed to load): not ready, rather than
+ * NOT_FOUND. `undefined` when the repository does not know it either.
+ */
+export function repositoryReadiness(repository: ModelRepositoryControl | undefined, name: string, version: string): boolean | undefined {
+  const known = repository?.index().find((entry) => entry.name === name && entry.version === version);
+  return known && known.state !== 'READY' ? false : undefined;
+}
+
+/**
+ * @internal OIP `RepositoryModelLoad` / `RepositoryModelUnload`: refused
+ * unless a model repository allows control, and run through the
+ * microservice's global guards (see `isRepositoryControlCall`).
+ */
+export async function controlRepository(
+  action: 'load' | 'unload',
+  request: { model_name?: string; repository_name?: string },
+  call: ModelCall,
+  inflight: InflightCall,
+  path: string,
+  repository: ModelRepositoryControl | undefined,
+  guarded: GuardedRepositoryAction,
+): Promise<void> {
+  if (!repository) {
+    throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, 'This server has no model repository to load or unload models from');
+  }
+  if (!repository.controllable) {
+    throw new CallStatusError(
+      GrpcStatus.FAILED_PRECONDITION,
+      'Loading and unloading models is turned off on this server (the repository option control: true turns it on)',
+    );
+  }
+  const model = request.model_name ?? '';
+  if (model === '') throw new ValidationError('model_name is required: the name of a model in the repository', 'model_name');
+  const context = new BlazeContext(call.metadata, call, path, model, '', inflight.deadline, inflight);
+  await guarded(action, request, context, () => (action === 'load' ? repository.load(model) : repository.unload(model)));
+}

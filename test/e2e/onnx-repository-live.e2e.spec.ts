@@ -1,0 +1,191 @@
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { BlazeClient, BlazeRpcModule, isRepositoryControlCall, ModelRegistry, Tensor, type BlazeContext } from '../../lib/index.js';
+import { OnnxModelRepository, OnnxModule } from '../../lib/runtimes/onnx/index.js';
+import { serveForTesting, type TestingServer } from '../../lib/testing/index.js';
+import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
+import { HealthClient } from '../helpers/health-client.js';
+import { OipSpecClient } from '../helpers/oip-spec-client.js';
+import { testServerOptions } from '../helpers/start-app.js';
+
+/*
+ * A repository read every 25 ms while calls keep coming: versions added,
+ * broken, removed, models added and removed, and OIP's load/unload behind a
+ * guard. Two iris models tell versions apart: trained answers setosa with
+ * p > 0.9, uniform with 1/3 each.
+ */
+
+const trained = exportIrisOnnx(trainedIris);
+const uniform = exportIrisOnnx(uniformIris);
+const setosa = Tensor.from('float32', [1, 4], irisSamples[0].features);
+const ADMIN = { 'x-admin-token': 'let-me-in' };
+
+/** Asks for an admin token on repository control calls only. */
+@Injectable()
+class AdminGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (!isRepositoryControlCall(context)) return true;
+    return context.switchToRpc().getContext<BlazeContext>().metadata.get('x-admin-token')[0] === ADMIN['x-admin-token'];
+  }
+}
+
+/** Writes a version as a deployment tool should: into a hidden directory, then renamed into place in one step. */
+function publish(dir: string, model: string, version: string, bytes: Uint8Array | string): void {
+  const staging = join(dir, model, `.staging-${version}`);
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, 'model.onnx'), bytes);
+  renameSync(staging, join(dir, model, version));
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Which iris answered: 'trained' or 'uniform'. */
+function which(result: Tensor): 'trained' | 'uniform' {
+  return (result.data as Float32Array)[0]! > 0.9 ? 'trained' : 'uniform';
+}
+
+describe('OnnxModule.repository with pollIntervalMs: versions roll out while calls keep coming', () => {
+  let dir: string;
+  let served: TestingServer<any>;
+  let registry: ModelRegistry;
+  let health: HealthClient;
+  let oip: OipSpecClient;
+  const versions = () =>
+    registry
+      .list()
+      .filter((m) => m.name === 'iris')
+      .map((m) => m.version);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'blazerpc-live-repo-'));
+    publish(dir, 'iris', '1', trained);
+    const moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { pollIntervalMs: 25, control: true })],
+      providers: [{ provide: APP_GUARD, useClass: AdminGuard }],
+    }).compile();
+    served = await serveForTesting(moduleRef);
+    registry = moduleRef.get(ModelRegistry);
+    health = new HealthClient(served.address);
+    oip = new OipSpecClient(served.address);
+  }, 30_000);
+
+  afterAll(async () => {
+    await served?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rolls a new version out under load: no call fails, and every call after the swap gets the new version', async () => {
+    const outcomes: { startedAt: number; answer?: string; error?: string }[] = [];
+    let running = true;
+    const caller = async () => {
+      while (running) {
+        const outcome: (typeof outcomes)[number] = { startedAt: performance.now() };
+        try {
+          outcome.answer = which((await served.client.predict('iris', { features: setosa })) as Tensor);
+        } catch (error) {
+          outcome.error = String(error);
+        }
+        outcomes.push(outcome);
+      }
+    };
+    const callers = Array.from({ length: 8 }, caller);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    publish(dir, 'iris', '2', uniform);
+    await until(() => versions().join() === '2', 'version 2 to replace version 1');
+    const swappedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    running = false;
+    await Promise.all(callers);
+
+    expect(outcomes.filter((o) => o.error)).toEqual([]);
+    const before = outcomes.filter((o) => o.startedAt < swappedAt);
+    const after = outcomes.filter((o) => o.startedAt > swappedAt);
+    expect(before.some((o) => o.answer === 'trained')).toBe(true);
+    expect(after.length).toBeGreaterThan(20);
+    expect(new Set(after.map((o) => o.answer))).toEqual(new Set(['uniform']));
+    await expect(health.check('iris@2')).resolves.toBe('SERVING');
+    await expect(health.check('iris')).resolves.toBe('SERVING');
+    await expect(health.check('iris@1')).rejects.toMatchObject({ code: 5 }); // NOT_FOUND: forgotten once unloaded
+  }, 30_000);
+
+  it('a broken new file leaves the old version serving, and says why in health and OIP', async () => {
+    publish(dir, 'iris', '3', 'not an onnx model');
+    const unavailable = async () => (await oip.call('RepositoryIndex', {})).models.some((m: { state: string }) => m.state === 'UNAVAILABLE');
+    await until(unavailable, 'version 3 reported UNAVAILABLE');
+    await expect(health.check('iris@3')).resolves.toBe('NOT_SERVING');
+    expect(versions()).toEqual(['2']);
+    expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('uniform');
+    const index = await oip.call('RepositoryIndex', {});
+    expect(index.models).toEqual([
+      { name: 'iris', version: '2', state: 'READY', reason: '' },
+      { name: 'iris', version: '3', state: 'UNAVAILABLE', reason: expect.stringContaining(`'${join('iris', '3', 'model.onnx')}'`) },
+    ]);
+    expect(index.models[1].reason).not.toContain(dir);
+    await expect(oip.call('ModelReady', { name: 'iris', version: '3' })).resolves.toEqual({ ready: false });
+    await expect(oip.call('ModelReady', { name: 'iris', version: '2' })).resolves.toEqual({ ready: true });
+  }, 30_000);
+
+  it('removing versions falls back to the latest one left', async () => {
+    rmSync(join(dir, 'iris', '3'), { recursive: true });
+    rmSync(join(dir, 'iris', '2'), { recursive: true });
+    await until(() => versions().join() === '1', 'version 1 to serve again');
+    expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
+    await expect(health.check('iris@3')).rejects.toMatchObject({ code: 5 });
+    expect((await oip.call('RepositoryIndex', {})).models).toEqual([{ name: 'iris', version: '1', state: 'READY', reason: '' }]);
+  }, 30_000);
+
+  it('a model added at runtime gets its rpc, reflection and health; removed, they go', async () => {
+    publish(dir, 'flowers', '1', trained);
+    await until(() => registry.list().some((m) => m.name === 'flowers'), 'flowers to be served');
+    // A client that discovers the server now (reflection) sees the new model; one that cached the old descriptors still calls iris.
+    const fresh = await BlazeClient.connect(served.address);
+    try {
+      expect(fresh.models().map((m) => m.name)).toContain('Flowers'); // reflection knows rpc names, not declared ones
+      expect(which((await fresh.predict('flowers', { features: setosa })) as Tensor)).toBe('trained');
+      await expect(health.check('flowers')).resolves.toBe('SERVING');
+      rmSync(join(dir, 'flowers'), { recursive: true });
+      await until(() => !registry.list().some((m) => m.name === 'flowers'), 'flowers to be removed');
+      await expect(fresh.predict('flowers', { features: setosa })).rejects.toMatchObject({ codeName: 'UNIMPLEMENTED' });
+      await expect(health.check('flowers')).rejects.toMatchObject({ code: 5 });
+      expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
+    } finally {
+      fresh.close();
+    }
+  }, 30_000);
+
+  it('OIP RepositoryModelUnload/Load run through the guards and unload or load a model', async () => {
+    await expect(oip.call('RepositoryModelUnload', { model_name: 'iris' })).rejects.toMatchObject({ code: 7 }); // PERMISSION_DENIED
+    expect(versions()).toEqual(['1']);
+    await expect(oip.call('RepositoryModelUnload', { model_name: 'nope' }, ADMIN)).rejects.toMatchObject({ code: 5 });
+    await expect(oip.call('RepositoryModelUnload', { model_name: '' }, ADMIN)).rejects.toMatchObject({
+      code: 3,
+      details: expect.stringContaining('model_name'),
+    });
+
+    await oip.call('RepositoryModelUnload', { model_name: 'iris' }, ADMIN);
+    expect(versions()).toEqual([]);
+    await expect(served.client.predict('iris', { features: setosa })).rejects.toMatchObject({ codeName: 'UNIMPLEMENTED' });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // polls pass: it stays unloaded
+    expect(versions()).toEqual([]);
+
+    await oip.call('RepositoryModelLoad', { model_name: 'iris' }, ADMIN);
+    expect(versions()).toEqual(['1']);
+    expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
+  }, 30_000);
+
+  it('OnnxModelRepository gives the model serving now', () => {
+    const repository = served.microservice.get(OnnxModelRepository);
+    expect(repository.model('iris')?.source).toContain(join('iris', '1', 'model.onnx'));
+    expect(repository.model('iris', '2')).toBeUndefined();
+  });
+});
