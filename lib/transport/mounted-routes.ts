@@ -46,8 +46,7 @@ export class MountedRoutes {
   }
 
   private dispatcher(path: string, kind: MethodKind): UntypedHandleCall {
-    const routes = this;
-    const find = () => routes.current.get(path)?.handler as ((...args: unknown[]) => void) | undefined;
+    const find = () => this.current.get(path)?.handler as ((...args: unknown[]) => void) | undefined;
     if (kind === 'unary' || kind === 'clientStream') {
       return ((call: unknown, callback: (error: typeof GONE) => void) => {
         const handler = find();
