@@ -1,4 +1,9 @@
-import { BlazeClient } from '../../lib/index.js';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlazeClient, Tensor } from '../../lib/index.js';
+import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
+import { OipSpecClient } from '../helpers/oip-spec-client.js';
 import { setReplicaPool } from '../helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../helpers/replicas.js';
 
@@ -123,3 +128,81 @@ describe('replicas: round_robin, drain and rolling restart with real server proc
     expect(shares.get('r')).toBeGreaterThan(20);
   }, 60_000);
 });
+
+/**
+ * A model version rolled out on every replica's repository under load, as a
+ * deployment would publish it to each pod's volume.
+ */
+describe('replicas: a model version rollout under load', () => {
+  const setosa = Tensor.from('float32', [1, 4], irisSamples[0].features);
+  let replicas: Replica[] = [];
+  let client: BlazeClient;
+  let dirs: string[] = [];
+
+  beforeAll(async () => {
+    const trained = exportIrisOnnx(trainedIris);
+    dirs = ['a', 'b', 'c'].map((name) => {
+      const dir = mkdtempSync(join(tmpdir(), `blazerpc-replica-${name}-`));
+      publishVersion(dir, 'iris', '1', trained);
+      return dir;
+    });
+    replicas = await Promise.all(['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '40' })));
+    client = await BlazeClient.connect(replicas.map((r) => r.address));
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await Promise.all(replicas.map((r) => r.stop()));
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  });
+
+  it('publishes version 2 to every replica: no call fails, and every call after the rollout gets version 2', async () => {
+    const calls: { startedAt: number; probability?: number; error?: string }[] = [];
+    let running = true;
+    const loop = async () => {
+      while (running) {
+        const call: (typeof calls)[number] = { startedAt: performance.now() };
+        try {
+          call.probability = ((await client.predict('iris', { features: setosa })) as Tensor).data[0] as number;
+        } catch (error) {
+          call.error = (error as Error).message;
+        }
+        calls.push(call);
+      }
+    };
+    const loops = Array.from({ length: 8 }, loop);
+    await sleep(300);
+    const uniform = exportIrisOnnx(uniformIris);
+    dirs.forEach((dir) => publishVersion(dir, 'iris', '2', uniform));
+    const oip = replicas.map((r) => new OipSpecClient(r.address));
+    const onlyVersion2 = async (replica: OipSpecClient) =>
+      JSON.stringify(
+        (await replica.call('RepositoryIndex', {})).models
+          .filter((m: { name: string }) => m.name === 'iris')
+          .map((m: { version: string; state: string }) => `${m.version} ${m.state}`),
+      ) === '["2 READY"]';
+    const deadline = Date.now() + 20_000;
+    while (!(await Promise.all(oip.map(onlyVersion2))).every(Boolean)) {
+      if (Date.now() > deadline) throw new Error('version 2 did not reach every replica within 20 s');
+      await sleep(10);
+    }
+    const rolledOutAt = performance.now();
+    await sleep(500);
+    running = false;
+    await Promise.all(loops);
+
+    expect(calls.filter((c) => c.error)).toEqual([]);
+    expect(calls.filter((c) => c.startedAt < rolledOutAt).some((c) => c.probability! > 0.9)).toBe(true); // version 1 answered before
+    const after = calls.filter((c) => c.startedAt > rolledOutAt);
+    expect(after.length).toBeGreaterThan(50);
+    expect(after.every((c) => Math.abs(c.probability! - 1 / 3) < 0.01)).toBe(true); // version 2 only
+  }, 60_000);
+});
+
+/** Writes a version into a hidden directory, then renames it into place. */
+function publishVersion(dir: string, model: string, version: string, bytes: Uint8Array): void {
+  const staging = join(dir, model, `.staging-${version}`);
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, 'model.onnx'), bytes);
+  renameSync(staging, join(dir, model, version));
+}
