@@ -3,12 +3,17 @@
  * real server processes of a small app (test/fixtures/replica), one
  * BlazeClient balancing round_robin over their addresses with retries on
  * UNAVAILABLE. Reports throughput of 1 vs 3 replicas, each replica's share,
- * and failed calls through a SIGTERM drain and a rolling restart under load.
+ * and failed calls through a SIGTERM drain, a rolling restart and a model
+ * version rollout (published to every replica's repository) under load.
  *
  *   npm run bench:replicas            (BENCH_SECONDS=5 per phase by default)
  */
-import { availableParallelism } from 'node:os';
-import { BlazeClient } from '../lib/index.js';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlazeClient, Tensor } from '../lib/index.js';
+import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../test/fixtures/iris-models.js';
+import { OipClient } from '../lib/client/oip/oip-client.js';
 import { setReplicaPool } from '../test/helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../test/helpers/replicas.js';
 
@@ -118,6 +123,66 @@ async function scaleOut(): Promise<string> {
   }
 }
 
+function publishVersion(dir: string, version: string, bytes: Uint8Array): void {
+  const staging = join(dir, 'iris', `.staging-${version}`);
+  mkdirSync(staging, { recursive: true });
+  writeFileSync(join(staging, 'model.onnx'), bytes);
+  renameSync(staging, join(dir, 'iris', version));
+}
+
+/** Version 2 of iris published to each replica's repository (polled every 1 s) while 16 callers call it. */
+async function rollout(): Promise<string> {
+  const dirs = ['a', 'b', 'c'].map((name) => mkdtempSync(join(tmpdir(), `blazerpc-bench-${name}-`)));
+  dirs.forEach((dir) => publishVersion(dir, '1', exportIrisOnnx(trainedIris)));
+  const replicas = await Promise.all(['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '1000' })));
+  const client = await BlazeClient.connect(replicas.map((r) => r.address));
+  const features = Tensor.from('float32', [1, 4], irisSamples[0].features);
+  const calls: { startedAt: number; version?: 1 | 2; failed?: string }[] = [];
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      const call: (typeof calls)[number] = { startedAt: performance.now() };
+      try {
+        call.version = ((await client.predict('iris', { features })) as Tensor).data[0]! > 0.9 ? 1 : 2;
+      } catch (error) {
+        call.failed = (error as Error).message;
+      }
+      calls.push(call);
+    }
+  };
+  const loops = Array.from({ length: 16 }, loop);
+  try {
+    await sleep(SECONDS * 500);
+    const published = performance.now();
+    dirs.forEach((dir) => publishVersion(dir, '2', exportIrisOnnx(uniformIris)));
+    const oip = replicas.map((r) => new OipClient(r.address));
+    const onVersion2 = async (replica: OipClient) =>
+      (await replica.repositoryIndex())
+        .filter((m) => m.name === 'iris')
+        .map((m) => m.version)
+        .join() === '2';
+    while (!(await Promise.all(oip.map(onVersion2))).every(Boolean)) await sleep(10);
+    const rolledOut = performance.now();
+    oip.forEach((c) => c.close());
+    await sleep(SECONDS * 500);
+    running = false;
+    await Promise.all(loops);
+    const after = calls.filter((c) => c.startedAt > rolledOut);
+    const failed = calls.filter((c) => c.failed);
+    if (failed.length > 0) console.log(`failures: ${[...new Set(failed.map((c) => c.failed))].join('; ')}`);
+    return (
+      `| version 1 -> 2 on a, b, c | ${calls.length} | ${failed.length} | ${((rolledOut - published) / 1000).toFixed(2)} s | ` +
+      `${after.length} calls, ${after.filter((c) => c.version === 1).length} on version 1 |`
+    );
+  } finally {
+    running = false;
+    await Promise.all(loops);
+    client.close();
+    await Promise.all(replicas.map((r) => r.stop()));
+    dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  }
+}
+
 const one = await throughput(1);
 const three = await throughput(3);
 console.log(`\n${availableParallelism()} CPUs; load client in the bench process; echo-sized unary calls, concurrency ${CONCURRENCY}, ${SECONDS} s per run\n`);
@@ -131,3 +196,6 @@ for (const row of rows) console.log(`| ${row.join(' | ')} |`);
 console.log('\nScale-out: clients resolve the name again when the server ages their connections out:\n');
 console.log('| phase | when | failed | share per replica (from the addition on) |\n|---|---|---|---|');
 console.log(await scaleOut());
+console.log('\nModel version rollout: each replica polls its own repository every 1 s; iris, 16 callers:\n');
+console.log('| phase | calls | failed | publish to every replica on it | after the rollout |\n|---|---|---|---|---|');
+console.log(await rollout());
