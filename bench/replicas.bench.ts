@@ -8,12 +8,13 @@
  *
  *   npm run bench:replicas            (BENCH_SECONDS=5 per phase by default)
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlazeClient, Tensor } from '../lib/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../test/fixtures/iris-models.js';
 import { OipClient } from '../lib/client/oip/oip-client.js';
+import { publishVersion } from '../test/helpers/model-repository.js';
 import { setReplicaPool } from '../test/helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../test/helpers/replicas.js';
 
@@ -123,17 +124,10 @@ async function scaleOut(): Promise<string> {
   }
 }
 
-function publishVersion(dir: string, version: string, bytes: Uint8Array): void {
-  const staging = join(dir, 'iris', `.staging-${version}`);
-  mkdirSync(staging, { recursive: true });
-  writeFileSync(join(staging, 'model.onnx'), bytes);
-  renameSync(staging, join(dir, 'iris', version));
-}
-
 /** Version 2 of iris published to each replica's repository (polled every 1 s) while 16 callers call it. */
 async function rollout(): Promise<string> {
   const dirs = ['a', 'b', 'c'].map((name) => mkdtempSync(join(tmpdir(), `blazerpc-bench-${name}-`)));
-  dirs.forEach((dir) => publishVersion(dir, '1', exportIrisOnnx(trainedIris)));
+  dirs.forEach((dir) => publishVersion(dir, 'iris', '1', exportIrisOnnx(trainedIris)));
   const replicas = await Promise.all(['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '1000' })));
   const client = await BlazeClient.connect(replicas.map((r) => r.address));
   const features = Tensor.from('float32', [1, 4], irisSamples[0].features);
@@ -154,7 +148,7 @@ async function rollout(): Promise<string> {
   try {
     await sleep(SECONDS * 500);
     const published = performance.now();
-    dirs.forEach((dir) => publishVersion(dir, '2', exportIrisOnnx(uniformIris)));
+    dirs.forEach((dir) => publishVersion(dir, 'iris', '2', exportIrisOnnx(uniformIris)));
     const oip = replicas.map((r) => new OipClient(r.address));
     const onVersion2 = async (replica: OipClient) =>
       (await replica.repositoryIndex())

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
@@ -10,6 +10,7 @@ import { serveForTesting, type TestingServer } from '../../lib/testing/index.js'
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
 import { HealthClient } from '../helpers/health-client.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
+import { publishVersion } from '../helpers/model-repository.js';
 import { testServerOptions } from '../helpers/start-app.js';
 
 /*
@@ -31,14 +32,6 @@ class AdminGuard implements CanActivate {
     if (!isRepositoryControlCall(context)) return true;
     return context.switchToRpc().getContext<BlazeContext>().metadata.get('x-admin-token')[0] === ADMIN['x-admin-token'];
   }
-}
-
-/** Writes a version as a deployment tool should: into a hidden directory, then renamed into place in one step. */
-function publish(dir: string, model: string, version: string, bytes: Uint8Array | string): void {
-  const staging = join(dir, model, `.staging-${version}`);
-  mkdirSync(staging, { recursive: true });
-  writeFileSync(join(staging, 'model.onnx'), bytes);
-  renameSync(staging, join(dir, model, version));
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -68,7 +61,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'blazerpc-live-repo-'));
-    publish(dir, 'iris', '1', trained);
+    publishVersion(dir, 'iris', '1', trained);
     const moduleRef = await Test.createTestingModule({
       imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { pollIntervalMs: 25, control: true })],
       providers: [{ provide: APP_GUARD, useClass: AdminGuard }],
@@ -100,7 +93,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     };
     const callers = Array.from({ length: 8 }, caller);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    publish(dir, 'iris', '2', uniform);
+    publishVersion(dir, 'iris', '2', uniform);
     await until(() => versions().join() === '2', 'version 2 to replace version 1');
     const swappedAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -119,7 +112,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
   }, 30_000);
 
   it('a broken new file leaves the old version serving, and says why in health and OIP', async () => {
-    publish(dir, 'iris', '3', 'not an onnx model');
+    publishVersion(dir, 'iris', '3', 'not an onnx model');
     const unavailable = async () => (await oip.call('RepositoryIndex', {})).models.some((m: { state: string }) => m.state === 'UNAVAILABLE');
     await until(unavailable, 'version 3 reported UNAVAILABLE');
     await expect(health.check('iris@3')).resolves.toBe('NOT_SERVING');
@@ -145,7 +138,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
   }, 30_000);
 
   it('a model added at runtime gets its rpc, reflection and health; removed, they go', async () => {
-    publish(dir, 'flowers', '1', trained);
+    publishVersion(dir, 'flowers', '1', trained);
     await until(() => registry.list().some((m) => m.name === 'flowers'), 'flowers to be served');
     // A client that discovers the server now (reflection) sees the new model; one that cached the old descriptors still calls iris.
     const fresh = await BlazeClient.connect(served.address);

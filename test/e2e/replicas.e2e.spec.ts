@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlazeClient, Tensor } from '../../lib/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
+import { publishVersion } from '../helpers/model-repository.js';
 import { setReplicaPool } from '../helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../helpers/replicas.js';
 
@@ -198,11 +199,3 @@ describe('replicas: a model version rollout under load', () => {
     expect(after.every((c) => Math.abs(c.probability! - 1 / 3) < 0.01)).toBe(true); // version 2 only
   }, 60_000);
 });
-
-/** Writes a version into a hidden directory, then renames it into place. */
-function publishVersion(dir: string, model: string, version: string, bytes: Uint8Array): void {
-  const staging = join(dir, model, `.staging-${version}`);
-  mkdirSync(staging, { recursive: true });
-  writeFileSync(join(staging, 'model.onnx'), bytes);
-  renameSync(staging, join(dir, model, version));
-}
