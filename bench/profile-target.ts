@@ -1,7 +1,7 @@
 /**
  * Serves the transport bench's models with one server alone and drives them
  * for a while, for CPU profiling of the server's hot path:
- *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|guarded|raw|nest]
+ *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|metrics|guarded|raw|nest]
  */
 import 'reflect-metadata';
 import { runLoad } from './load/load-runner.js';
@@ -12,7 +12,7 @@ import { benchRequests, startBlazeBench, startNestGrpc, startRaw } from './trans
 
 async function main() {
   const [model = 'echo', variant = 'plain'] = process.argv.slice(2);
-  const blaze = await startBlazeBench(variant === 'guarded');
+  const blaze = await startBlazeBench(variant === 'guarded', variant === 'guarded' || variant === 'metrics');
   const call = benchRequests(blaze.proto)[model as 'echo' | 'vector'];
   let server: { port: number; close: () => unknown } = blaze;
   if (variant === 'raw' || variant === 'nest') {

@@ -38,7 +38,8 @@ export class InflightCall {
   private stopped?: StopReason;
   private ended = false;
   private deadlineTimer?: NodeJS.Timeout;
-  private readonly onCancelled = () => this.abort(this.cancelReason());
+  // NOTE: checked before the reason is made: grpc-js emits 'cancelled' after every call's end, and an Error (its stack) costs µs.
+  private readonly onCancelled = () => this.ended || this.abort(this.cancelReason());
 
   constructor(
     readonly call: ModelCall,

@@ -1,10 +1,13 @@
 import { status } from '@grpc/grpc-js';
+import { getToken } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
 import { BlazeRpcModule, MetricsEndpoint } from '../../lib/index.js';
 import { TextModels } from '../../sample/text/text.models.js';
 import { BatchModels } from '../fixtures/batch.models.js';
 import { collect, failureOf } from '../helpers/model-client.js';
 import { driveQueueRefusals } from '../helpers/queue-refusals.js';
-import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
+import { serveForSuite, startApp, testServerOptions } from '../helpers/start-app.js';
+import { ModelClient } from '../helpers/model-client.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -125,5 +128,31 @@ describe('metrics on their own port (metrics: { port })', () => {
     expect(sample(await dedicated.text(), 'blazerpc_requests_total', { method: 'PredictEcho', status: 'OK' })).toBe(1);
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     expect((await fetch(`${suite.running.httpUrl}/metrics`)).status).toBe(404);
+  });
+});
+
+describe('metrics read from the prom-client objects (as a user holding an @InjectMetric metric reads them)', () => {
+  it('show every call when read, while the app runs and after it has closed', async () => {
+    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [TextModels] });
+    const client = new ModelClient(running.address, running.registry.protoText);
+    const requests = running.app.get<Counter<string>>(getToken('blazerpc_requests_total'));
+    const duration = running.app.get<Histogram<string>>(getToken('blazerpc_request_duration_seconds'));
+    const echoes = async () => (await requests.get()).values.find((v) => v.labels.method === 'PredictEcho' && v.labels.status === 'OK')?.value ?? 0;
+    const timed = async () =>
+      (await duration.get()).values.find((v) => v.metricName === 'blazerpc_request_duration_seconds_count' && v.labels.method === 'PredictEcho')?.value ?? 0;
+    // prom-client's registry is global: other suites' calls may be in it already.
+    const [before, timedBefore] = [await echoes(), await timed()];
+    try {
+      await client.unary('PredictEcho', { text: 'a' });
+      await client.unary('PredictEcho', { text: 'b' });
+      expect(await echoes()).toBe(before + 2);
+      expect(await timed()).toBe(timedBefore + 2);
+      await client.unary('PredictEcho', { text: 'c' });
+    } finally {
+      client.close();
+      await running.app.close();
+    }
+    expect(await echoes()).toBe(before + 3);
+    expect(await timed()).toBe(timedBefore + 3);
   });
 });
