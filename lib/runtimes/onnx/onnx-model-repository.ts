@@ -80,7 +80,17 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   }
 
   onApplicationBootstrap(): void {
-    this.live?.attachRepository(this);
+    if (!this.live) {
+      // Without BlazeRpcModule in reach nothing could be swapped in, and unloading would close models still served.
+      if (this.options.pollIntervalMs || this.options.control) {
+        this.logger.warn(
+          `OnnxModule.repository('${this.dir}'): BlazeRpcModule is not visible to OnnxModule, so the repository is not watched. ` +
+            'Import BlazeRpcModule.forRoot() with isGlobal left at true.',
+        );
+      }
+      return;
+    }
+    this.live.attachRepository(this);
     if (this.options.pollIntervalMs) this.schedule();
   }
 
