@@ -160,6 +160,10 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     await expect(oip.call('RepositoryModelUnload', { model_name: 'iris' })).rejects.toMatchObject({ code: 7 }); // PERMISSION_DENIED
     expect(versions()).toEqual(['1']);
     await expect(oip.call('RepositoryModelUnload', { model_name: 'nope' }, ADMIN)).rejects.toMatchObject({ code: 5 });
+    // A name, never a path: '.' or '..' would otherwise reach the repository directory or above it.
+    for (const model_name of ['.', '..', 'iris/1']) {
+      await expect(oip.call('RepositoryModelLoad', { model_name }, ADMIN)).rejects.toMatchObject({ code: 5 });
+    }
     await expect(oip.call('RepositoryModelUnload', { model_name: '' }, ADMIN)).rejects.toMatchObject({
       code: 3,
       details: expect.stringContaining('model_name'),

@@ -1,8 +1,8 @@
 import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { CallStatusError } from '../../errors/call-status.error.js';
+import { quoteClientText } from '../../errors/client-text.js';
 import type { BlazeHealthService } from '../../health/blaze-health.service.js';
 import { versionHealthName } from '../../health/health-names.js';
 import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
@@ -114,7 +114,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   }
 
   async load(model: string): Promise<void> {
-    if (!existsSync(join(this.dir, model))) throw new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${model}' in the repository`);
+    if (!this.inRepository(model)) throw notInRepository(model);
     this.unloaded.delete(model);
     await this.sync(model);
     const broken = [...this.failed].find(([failed]) => splitKey(failed).name === model);
@@ -125,10 +125,19 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   }
 
   async unload(model: string): Promise<void> {
-    const known = [...this.served.values()].some((v) => v.entry.model === model) || existsSync(join(this.dir, model));
-    if (!known) throw new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${model}' in the repository`);
+    const known = [...this.served.values()].some((v) => v.entry.model === model) || this.inRepository(model);
+    if (!known) throw notInRepository(model);
     this.unloaded.add(model);
     await this.sync(model);
+  }
+
+  /** Whether `model` names a model directory of the repository (a client's name: never a path). */
+  private inRepository(model: string): boolean {
+    try {
+      return modelDirectories(this.dir).includes(model);
+    } catch {
+      return false;
+    }
   }
 
   /** Reads the repository again and applies what changed (one model, or all); passes never overlap. */
@@ -304,6 +313,10 @@ async function warmUp(model: OnnxModel): Promise<void> {
   } catch (error) {
     throw new Error(`warm-up inference failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+function notInRepository(model: string): CallStatusError {
+  return new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${quoteClientText(model)}' in the repository`);
 }
 
 function splitKey(id: string): { name: string; version: string } {
