@@ -13,7 +13,7 @@ export type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js
 export type { BatchingOptions, ModelBatchingOptions } from './interfaces/batching-options.interface.js';
 export type { BlazeRpcModuleOptions, KeepaliveOptions, ServerTlsOptions } from './interfaces/blaze-rpc-options.interface.js';
 export type { ModelOptions } from './interfaces/model-options.interface.js';
-export { ModelRegistry } from './registry/model.registry.js';
+export { ModelRegistry, type ModelKey } from './registry/model.registry.js';
 export { LiveModels } from './registry/live-models.service.js';
 export { isRepositoryControlCall, RepositoryControlCall, type RepositoryModelState } from './registry/model-repository.interface.js';
 export type { FieldType, ListFieldType, ScalarFieldType, TensorFieldType } from './schema/field-type.js';

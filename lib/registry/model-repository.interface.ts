@@ -11,7 +11,7 @@ export interface RepositoryModelState {
 }
 
 /**
- * @internal A model repository that serves models at runtime, as OIP's
+ * A model repository that serves models at runtime, as OIP's
  * repository rpcs reach it: what it holds, and loading or unloading a model.
  */
 export interface ModelRepositoryControl {

@@ -18,7 +18,7 @@ export interface RegisteredModel {
 /** @internal A model version before naming: its validated schema, whether it asked to be the default, and its handler. */
 export type PendingModel = NamingInput & { readonly binding: ModelBinding };
 
-/** @internal A model version's name and version. */
+/** A model version: its name and version. */
 export interface ModelKey {
   readonly name: string;
   readonly version: string;
