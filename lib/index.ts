@@ -15,7 +15,12 @@ export type { BlazeRpcModuleOptions, KeepaliveOptions, ServerTlsOptions } from '
 export type { ModelOptions } from './interfaces/model-options.interface.js';
 export { ModelRegistry, type ModelKey } from './registry/model.registry.js';
 export { LiveModels } from './registry/live-models.service.js';
-export { isRepositoryControlCall, RepositoryControlCall, type RepositoryModelState } from './registry/model-repository.interface.js';
+export {
+  isRepositoryControlCall,
+  RepositoryControlCall,
+  type ModelRepositoryControl,
+  type RepositoryModelState,
+} from './registry/model-repository.interface.js';
 export type { FieldType, ListFieldType, ScalarFieldType, TensorFieldType } from './schema/field-type.js';
 export type { ModelDescriptor, ModelFieldSpec } from './schema/model-descriptor.interface.js';
 export { Bytes, Float32, Float64, Int32, Int64, ScalarType, UInt32, UInt64, type ScalarProtoType } from './schema/scalar-type.js';

@@ -31,6 +31,10 @@ function failedEnhancer(stack: string | undefined): string | undefined {
  * Protocols decode before it and encode after it; it knows none of them.
  */
 export class ModelPipeline {
+  /** Calls and streams still running here: a retired version waits for them before its runtime is released. */
+  private active = 0;
+  private onIdle?: () => void;
+
   constructor(
     readonly descriptor: ModelDescriptor,
     private readonly invoke: ModelInvoker,
@@ -44,21 +48,60 @@ export class ModelPipeline {
    */
   run(request: ModelRequest, context: BlazeContext): unknown {
     const result = this.invoke(request, context);
-    return result instanceof Promise || isObservable(result) ? settle(result) : result;
+    if (!(result instanceof Promise || isObservable(result))) return result;
+    this.active++;
+    return this.settle(result);
   }
 
-  /** Runs a streaming call to the iterator of its results. */
+  /** Runs a streaming call to the iterator of its results; the stream counts as running here until it ends, fails or is cancelled. */
   async openStream(request: ModelRequest, context: BlazeContext): Promise<StreamSource> {
-    const result = await this.invoke(request, context);
-    const source = openStream(result);
-    if (!source) {
-      throw new InferenceError(
-        `Streaming model '${this.descriptor.name}' (${this.descriptor.handler}) returned ${typeof result}; ` +
-          'yield results from an async generator, or return an Observable or AsyncIterable',
-        this.descriptor.name,
-      );
+    this.active++;
+    const done = once(() => this.leave());
+    try {
+      const result = await this.invoke(request, context);
+      const source = openStream(result);
+      if (!source) {
+        throw new InferenceError(
+          `Streaming model '${this.descriptor.name}' (${this.descriptor.handler}) returned ${typeof result}; ` +
+            'yield results from an async generator, or return an Observable or AsyncIterable',
+          this.descriptor.name,
+        );
+      }
+      context.signal.addEventListener('abort', done, { once: true });
+      return untilEnded(source, done);
+    } catch (error) {
+      done();
+      throw error;
     }
-    return source;
+  }
+
+  /** Resolves once no call or stream is running here (e.g. after its version was unmounted). */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const previous = this.onIdle;
+      this.onIdle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  private async settle(pending: unknown): Promise<unknown> {
+    try {
+      const result = await pending;
+      // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
+      return isObservable(result) ? await lastValueFrom(result) : result;
+    } finally {
+      this.leave();
+    }
+  }
+
+  private leave(): void {
+    if (--this.active > 0 || !this.onIdle) return;
+    const notify = this.onIdle;
+    this.onIdle = undefined;
+    notify();
   }
 
   /** Maps an error to the status the client gets; unexpected ones are logged with their stack, never sent. */
@@ -74,8 +117,34 @@ export class ModelPipeline {
   }
 }
 
-async function settle(pending: unknown): Promise<unknown> {
-  const result = await pending;
-  // An exception filter may answer with an Observable (e.g. `throwError(...)` from an RpcExceptionFilter).
-  return isObservable(result) ? lastValueFrom(result) : result;
+function once(action: () => void): () => void {
+  let pending = true;
+  return () => {
+    if (!pending) return;
+    pending = false;
+    action();
+  };
+}
+
+/** `source`, calling `done` once when it finishes, fails or is returned early. */
+function untilEnded(source: StreamSource, done: () => void): StreamSource {
+  return {
+    async next() {
+      try {
+        const next = await source.next();
+        if (next.done) done();
+        return next;
+      } catch (error) {
+        done();
+        throw error;
+      }
+    },
+    async return(value?: unknown) {
+      try {
+        return (await source.return?.(value)) ?? { done: true, value };
+      } finally {
+        done();
+      }
+    },
+  };
 }

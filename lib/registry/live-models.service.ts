@@ -13,7 +13,8 @@ import { ModelRegistry, type ModelKey } from './model.registry.js';
  *
  * @example
  * ```ts
- * const keys = await live.swap([new IrisV2Endpoint()], [{ name: 'iris', version: '1' }]);
+ * const { retired } = await live.swap([new IrisV2Endpoint()], [{ name: 'iris', version: '1' }]);
+ * retired.then(() => irisV1.dispose());
  * ```
  */
 @Injectable()
@@ -28,20 +29,32 @@ export class LiveModels {
   /**
    * Serves the `@Model()` methods of each object in `add` and stops serving
    * the versions in `remove`, then regenerates the .proto and reflection.
-   * Resolves, with the versions added, once the calls the removed versions
-   * were serving have ended: their runtimes can then be released.
-   * @throws ConfigurationError when the change is invalid (a version served twice, a name collision); nothing changes then
+   * Resolves once the new set is served, with the versions added and
+   * `retired`, which resolves once the calls the removed (or replaced)
+   * versions were running have ended: release their runtimes then.
+   * @throws ConfigurationError when the change is invalid (a version served twice, a name collision), or Error while the server shuts down; nothing changes then
    */
-  async swap(add: readonly object[], remove: readonly ModelKey[] = []): Promise<ModelKey[]> {
+  async swap(add: readonly object[], remove: readonly ModelKey[] = []): Promise<{ added: ModelKey[]; retired: Promise<void> }> {
     await this.explorer.explore();
+    if (this.server.isClosing) throw new Error('The server is shutting down; models are no longer added or removed');
     const models = add.flatMap((instance) => this.explorer.modelsOfInstance(instance));
     this.registry.update(models, remove);
-    await this.server.refresh();
-    return models.map(({ schema }) => ({ name: schema.name, version: schema.version }));
+    const { retired } = this.server.refresh();
+    return { added: models.map(({ schema }) => ({ name: schema.name, version: schema.version })), retired };
+  }
+
+  /** True once the server began shutting down: no change is taken then. */
+  get isClosing(): boolean {
+    return this.server.isClosing;
+  }
+
+  /** The handler serving a model version now (e.g. `IrisModels.predict`), or `undefined` when none does. */
+  handlerOf(name: string, version: string): string | undefined {
+    return this.registry.list().find((model) => model.name === name && model.version === version)?.handler;
   }
 
   /** @internal Lets OIP's repository rpcs reach a model repository. */
   attachRepository(repository: ModelRepositoryControl): void {
-    this.server.repository = repository;
+    this.server.repositories.add(repository);
   }
 }

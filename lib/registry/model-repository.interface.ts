@@ -19,6 +19,8 @@ export interface ModelRepositoryControl {
   index(): readonly RepositoryModelState[];
   /** Whether clients may load and unload models (OIP `RepositoryModelLoad`/`Unload`). */
   readonly controllable: boolean;
+  /** Whether it holds a model of this name (served, or a directory of it). */
+  has(model: string): boolean;
   /** Loads (or reloads) a model from the repository now; rejects with the reason it could not. */
   load(model: string): Promise<void>;
   /** Unloads every version of a model, once their calls have ended; it stays unloaded until loaded again. */

@@ -29,7 +29,7 @@ import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhance
 import { installMicroserviceScopeHook } from './microservice-scope.hook.js';
 import { MountedRoutes } from './mounted-routes.js';
 import { versionHealthName } from '../health/health-names.js';
-import type { ModelRepositoryControl } from '../registry/model-repository.interface.js';
+import { ModelRepositorySet } from '../registry/model-repository-set.js';
 import { CallTracer } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
 
@@ -54,9 +54,10 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private readonly pipelines = new Map<string, { pipeline: ModelPipeline; binding: ModelBinding }>();
   private blazeRoutes?: MountedRoutes;
   private enhancers?: ApplicationConfig;
+  private closing = false;
   private context?: CallHandlerContext;
-  /** @internal The model repository, set by the runtime that serves one (for OIP's repository rpcs). */
-  repository?: ModelRepositoryControl;
+  /** @internal The app's model repositories (attached by the runtimes that serve them), for OIP's repository rpcs. */
+  readonly repositories = new ModelRepositorySet();
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private enhancerScope?: EnhancerScope;
@@ -140,6 +141,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
    * cancelled with UNAVAILABLE.
    */
   async close(): Promise<void> {
+    this.closing = true;
     const server = this.grpcServer;
     if (!server) return;
     this.grpcServer = undefined;
@@ -191,7 +193,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     }
     if (protocols.oip) {
       const { health, statistics, logger, registry, pipelineOf } = this;
-      const repository = () => this.repository;
+      const repository = () => (this.repositories.size > 0 ? this.repositories : undefined);
       const guardRepositoryAction = this.invokers.guardRepositoryActions(this.enhancers);
       const oip = createOipService({ registry, pipelineOf, health, statistics, context, logger, repository, guardRepositoryAction });
       server.addService(oip.definition, oip.handlers);
@@ -213,17 +215,27 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   /**
    * @internal Serves the registry as it is now, while the server runs:
    * pipelines for the model versions added, the BlazeRPC rpcs and
-   * reflection remade from the new .proto, health entries added and removed.
-   * Resolves once every call the removed versions were serving has ended,
-   * so their runtimes can be released. Does nothing before the server starts.
+   * reflection remade from the new .proto, health entries added. Returns once
+   * that is served, with `retired`: resolves once the calls the replaced and
+   * removed versions were running have ended, so their runtimes can be
+   * released. Before the server starts there is nothing to remount.
+   * @throws Error while the server shuts down
    */
-  async refresh(): Promise<void> {
+  refresh(): { retired: Promise<void> } {
+    if (this.closing) throw new Error('BlazeRpcServer is shutting down; models are no longer added or removed');
     const server = this.grpcServer;
-    if (!server) return;
+    if (!server) return { retired: Promise.resolve() };
     const retired = this.mountModels(server);
     this.markServing();
-    await Promise.all(retired.map((pipeline) => this.retire(pipeline)));
-    if (!this.testAddress) await this.explorer.writeProtoFile();
+    if (!this.testAddress) {
+      this.explorer.writeProtoFile().catch((error: Error) => this.logger.warn(`Could not write the .proto file again: ${error.message}`));
+    }
+    return { retired: Promise.all(retired.map((pipeline) => this.retire(pipeline))).then(() => undefined) };
+  }
+
+  /** @internal True once shutdown began (no model may be added or removed then). */
+  get isClosing(): boolean {
+    return this.closing;
   }
 
   /**
@@ -270,9 +282,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     return retired;
   }
 
-  /** Waits for the calls a replaced or removed pipeline was serving, then forgets its batch queue and, if gone, its health entries. */
+  /** Waits for the calls a replaced or removed pipeline was running, then forgets its batch queue and, if gone, its health entries. */
   private async retire(pipeline: ModelPipeline): Promise<void> {
-    await this.tracker.settled((call) => call.servedBy === pipeline);
+    await pipeline.idle();
     this.batchers.delete(pipeline);
     const { name, version } = pipeline.descriptor;
     if (this.pipelines.has(pipelineKey(name, version))) return;

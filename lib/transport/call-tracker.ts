@@ -11,8 +11,6 @@ export class CallTracker {
   private readonly calls = new Set<InflightCall>();
   private draining = false;
   private onIdle?: () => void;
-  /** Checked after each call ends, while someone waits for some calls to end (see `settled`). */
-  private readonly waiters = new Set<() => void>();
 
   get isDraining(): boolean {
     return this.draining;
@@ -34,25 +32,6 @@ export class CallTracker {
     inflight.dispose();
     this.calls.delete(inflight);
     if (this.calls.size === 0) this.onIdle?.();
-    if (this.waiters.size > 0) this.waiters.forEach((check) => check());
-  }
-
-  /**
-   * Resolves once no call in flight matches `match`, e.g. every call a
-   * retired model version was serving has ended. Calls are matched as they
-   * are now: a call names its model as soon as its route knows it.
-   */
-  settled(match: (inflight: InflightCall) => boolean): Promise<void> {
-    const pending = () => [...this.calls].some(match);
-    if (!pending()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (pending()) return;
-        this.waiters.delete(check);
-        resolve();
-      };
-      this.waiters.add(check);
-    });
   }
 
   /**

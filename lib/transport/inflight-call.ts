@@ -24,8 +24,6 @@ export class InflightCall {
   model?: string;
   /** That model's version. */
   modelVersion?: string;
-  /** The model pipeline serving it: a version being replaced waits for the calls its own pipeline serves. */
-  servedBy?: object;
   /** The call's OpenTelemetry server span, when traced. */
   trace?: TracedCall;
   /** Request messages read so far (streams only). */

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { BlazeClient, BlazeRpcModule, isRepositoryControlCall, ModelRegistry, Tensor, type BlazeContext } from '../../lib/index.js';
+import { BlazeClient, BlazeRpcModule, Input, isRepositoryControlCall, Model, ModelRegistry, Tensor, type BlazeContext } from '../../lib/index.js';
 import { OnnxModelRepository, OnnxModule } from '../../lib/runtimes/onnx/index.js';
 import { serveForTesting, type TestingServer } from '../../lib/testing/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
@@ -32,6 +32,25 @@ class AdminGuard implements CanActivate {
     if (!isRepositoryControlCall(context)) return true;
     return context.switchToRpc().getContext<BlazeContext>().metadata.get('x-admin-token')[0] === ADMIN['x-admin-token'];
   }
+}
+
+/** A model declared in code, whose name a repository model must not take. */
+@Injectable()
+class TulipModels {
+  @Model('tulip', { returns: String })
+  tulip(@Input('name', String) name: string): string {
+    return name;
+  }
+}
+
+/** iris over OIP ModelInfer, as Triton's and KServe's clients call it. */
+function oipRequest() {
+  return { model_name: 'iris', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: irisSamples[0].features } }] };
+}
+
+/** Which iris answered an OIP response. */
+function whichOver(response: { raw_output_contents: Buffer[] }): 'trained' | 'uniform' {
+  return response.raw_output_contents[0]!.readFloatLE(0) > 0.9 ? 'trained' : 'uniform';
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
@@ -64,7 +83,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     publishVersion(dir, 'iris', '1', trained);
     const moduleRef = await Test.createTestingModule({
       imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { pollIntervalMs: 25, control: true })],
-      providers: [{ provide: APP_GUARD, useClass: AdminGuard }],
+      providers: [{ provide: APP_GUARD, useClass: AdminGuard }, TulipModels],
     }).compile();
     served = await serveForTesting(moduleRef);
     registry = moduleRef.get(ModelRegistry);
@@ -77,21 +96,23 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('rolls a new version out under load: no call fails, and every call after the swap gets the new version', async () => {
+  it('rolls a new version out under load, over BlazeRPC and OIP: no call fails, and every call after the swap gets the new version', async () => {
     const outcomes: { startedAt: number; answer?: string; error?: string }[] = [];
     let running = true;
-    const caller = async () => {
+    const caller = async (overOip: boolean) => {
       while (running) {
         const outcome: (typeof outcomes)[number] = { startedAt: performance.now() };
         try {
-          outcome.answer = which((await served.client.predict('iris', { features: setosa })) as Tensor);
+          outcome.answer = overOip
+            ? whichOver(await oip.call('ModelInfer', oipRequest()))
+            : which((await served.client.predict('iris', { features: setosa })) as Tensor);
         } catch (error) {
           outcome.error = String(error);
         }
         outcomes.push(outcome);
       }
     };
-    const callers = Array.from({ length: 8 }, caller);
+    const callers = Array.from({ length: 8 }, (_, i) => caller(i % 2 === 1));
     await new Promise((resolve) => setTimeout(resolve, 100));
     publishVersion(dir, 'iris', '2', uniform);
     await until(() => versions().join() === '2', 'version 2 to replace version 1');
@@ -118,7 +139,7 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     await expect(health.check('iris@3')).resolves.toBe('NOT_SERVING');
     expect(versions()).toEqual(['2']);
     expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('uniform');
-    const index = await oip.call('RepositoryIndex', {});
+    const index = { models: (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris') };
     expect(index.models).toEqual([
       { name: 'iris', version: '2', state: 'READY', reason: '' },
       { name: 'iris', version: '3', state: 'UNAVAILABLE', reason: expect.stringContaining(`'${join('iris', '3', 'model.onnx')}'`) },
@@ -134,7 +155,51 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     await until(() => versions().join() === '1', 'version 1 to serve again');
     expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
     await expect(health.check('iris@3')).rejects.toMatchObject({ code: 5 });
-    expect((await oip.call('RepositoryIndex', {})).models).toEqual([{ name: 'iris', version: '1', state: 'READY', reason: '' }]);
+    expect((await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris')).toEqual([
+      { name: 'iris', version: '1', state: 'READY', reason: '' },
+    ]);
+  }, 30_000);
+
+  it('a new file for a served version that fails to load leaves the old file serving, and RepositoryIndex says why', async () => {
+    writeFileSync(join(dir, 'iris', '1', 'model.onnx'), 'broken on purpose');
+    const reason = async () => (await oip.call('RepositoryIndex', {})).models.find((m: { name: string }) => m.name === 'iris')?.reason as string;
+    await until(async () => (await reason()) !== '', 'the failure on the served version');
+    expect(await reason()).toMatch(/^serving the previous file; the new one failed to load: /);
+    expect(await reason()).not.toContain(dir);
+    expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
+    await expect(health.check('iris@1')).resolves.toBe('SERVING');
+    writeFileSync(join(dir, 'iris', '1', 'model.onnx'), trained);
+    await until(async () => (await reason()) === '', 'the fixed file to load');
+    expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('trained');
+  }, 30_000);
+
+  it('an open stream that used the old version holds up no later change', async () => {
+    const stream = (oip as unknown as { stub: { ModelStreamInfer(): any } }).stub.ModelStreamInfer();
+    const first = new Promise((resolve) => stream.once('data', resolve));
+    stream.write(oipRequest());
+    await first;
+    try {
+      publishVersion(dir, 'flowers', '1', trained);
+      await until(() => registry.list().some((m) => m.name === 'flowers'), 'flowers served while the stream stays open', 5_000);
+      rmSync(join(dir, 'flowers'), { recursive: true });
+      await until(() => !registry.list().some((m) => m.name === 'flowers'), 'flowers removed while the stream stays open', 5_000);
+    } finally {
+      stream.end();
+    }
+  }, 30_000);
+
+  it('a repository model whose name a declared model has is reported, not retried, and forgotten once removed', async () => {
+    publishVersion(dir, 'tulip', '1', trained);
+    const tulip = async () => (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'tulip');
+    await until(async () => (await tulip()).some((m: { state: string }) => m.state === 'UNAVAILABLE'), 'tulip@1 reported');
+    expect(await tulip()).toEqual([
+      { name: 'tulip', version: '1', state: 'READY', reason: '' }, // the declared model keeps serving
+      { name: 'tulip', version: '1', state: 'UNAVAILABLE', reason: "model 'tulip' version 1 is already served by TulipModels.tulip" },
+    ]);
+    await expect(served.client.predict('tulip', { name: 'still me' })).resolves.toBe('still me');
+    rmSync(join(dir, 'tulip'), { recursive: true });
+    await until(async () => (await tulip()).length === 1, 'the failure to be forgotten');
+    await expect(health.check('tulip@1')).resolves.toBe('SERVING');
   }, 30_000);
 
   it('a model added at runtime gets its rpc, reflection and health; removed, they go', async () => {

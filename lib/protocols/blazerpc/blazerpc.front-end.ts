@@ -111,7 +111,6 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
   private identify(inflight: InflightCall): void {
     inflight.model = this.pipeline.descriptor.name;
     inflight.modelVersion = this.pipeline.descriptor.version;
-    inflight.servedBy = this.pipeline;
   }
 
   private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {

@@ -168,7 +168,6 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     const served = this.models.find(message.model_name, message.model_version);
     inflight.model = served.descriptor.name;
     inflight.modelVersion = served.descriptor.version;
-    inflight.servedBy = served.pipeline;
     if ('unsupported' in served.signature) {
       throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`);
     }

@@ -3,6 +3,7 @@ import { BlazeContext } from '../../context/blaze-context.js';
 import { CallStatusError } from '../../errors/call-status.error.js';
 import { ValidationError } from '../../errors/validation.error.js';
 import type { ModelRepositoryControl, RepositoryModelState } from '../../registry/model-repository.interface.js';
+import { controlTurnedOff } from '../../registry/model-repository-set.js';
 import type { ModelCall, InflightCall } from '../../transport/inflight-call.js';
 import type { OipModels } from './oip-models.js';
 
@@ -15,14 +16,17 @@ export type GuardedRepositoryAction = (action: 'load' | 'unload', request: objec
  * broken rollout shows up where operators look.
  */
 export function repositoryIndexOf(models: OipModels, repository: ModelRepositoryControl | undefined, readyOnly: boolean): RepositoryModelState[] {
-  const served: RepositoryModelState[] = models.all().map((model) => ({
-    name: model.descriptor.name,
-    version: model.descriptor.version,
-    state: models.isReady(model) ? 'READY' : 'UNAVAILABLE',
-    reason: '',
-  }));
-  const known = new Set(served.map((entry) => `${entry.name}@${entry.version}`));
-  const elsewhere = (repository?.index() ?? []).filter((entry) => entry.state !== 'READY' && !known.has(`${entry.name}@${entry.version}`));
+  const held = new Map((repository?.index() ?? []).map((entry) => [`${entry.name}@${entry.version}`, entry]));
+  const served: RepositoryModelState[] = models.all().map((model) => {
+    const id = `${model.descriptor.name}@${model.descriptor.version}`;
+    // The repository's own entry for a version it serves (READY) adds its reason; any other entry is listed apart.
+    const own = held.get(id)?.state === 'READY' ? held.get(id) : undefined;
+    if (own) held.delete(id);
+    const reason = own?.reason ?? '';
+    return { name: model.descriptor.name, version: model.descriptor.version, state: models.isReady(model) ? 'READY' : 'UNAVAILABLE', reason };
+  });
+  // What the repository holds but does not serve (yet): loading, or failed with the reason.
+  const elsewhere = [...held.values()].filter((entry) => entry.state !== 'READY');
   const index = [...served, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
   return readyOnly ? index.filter((entry) => entry.state === 'READY') : index;
 }
@@ -54,12 +58,7 @@ export async function controlRepository(
   if (!repository) {
     throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, 'This server has no model repository to load or unload models from');
   }
-  if (!repository.controllable) {
-    throw new CallStatusError(
-      GrpcStatus.FAILED_PRECONDITION,
-      'Loading and unloading models is turned off on this server (the repository option control: true turns it on)',
-    );
-  }
+  if (!repository.controllable) throw controlTurnedOff();
   const model = request.model_name ?? '';
   if (model === '') throw new ValidationError('model_name is required: the name of a model in the repository', 'model_name');
   const context = new BlazeContext(call.metadata, call, path, model, '', inflight.deadline, inflight);

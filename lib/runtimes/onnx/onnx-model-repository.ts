@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { join, resolve, sep } from 'node:path';
 import { CallStatusError } from '../../errors/call-status.error.js';
@@ -15,7 +15,7 @@ import { OnnxModel } from './onnx-model.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
 import { modelDirectories, scanModel, type RepositoryEntry } from './onnx-repository.scanner.js';
 
-/** A version being served: its repository entry and its loaded model. */
+/** @internal A version being served: its repository entry and its loaded model. */
 export interface ServedVersion {
   readonly entry: RepositoryEntry;
   readonly model: OnnxModel;
@@ -25,8 +25,8 @@ export interface ServedVersion {
 interface ModelPlan {
   readonly add: ServedVersion[];
   readonly remove: ServedVersion[];
-  /** Loaded here and not served: released after the change (or at once when the change is dropped). */
-  readonly fresh: OnnxModel[];
+  /** Loaded in this pass: released at once if the change cannot be applied. */
+  readonly fresh: ServedVersion[];
 }
 
 const key = (model: string, version: string) => `${model}@${version}`;
@@ -40,8 +40,12 @@ const key = (model: string, version: string) => `${model}@${version}`;
  * version that fails to load is reported (health `model@version`
  * NOT_SERVING, OIP `RepositoryIndex` UNAVAILABLE with the reason) and leaves
  * the model as it was.
+ *
+ * NOTE: a replaced version's `OnnxModel` is closed once its calls end, the
+ * one `@InjectOnnxModel()` gave at startup included: ask `model()` for the
+ * one serving now, at each use.
  */
-export class OnnxModelRepository implements ModelRepositoryControl, OnApplicationBootstrap, OnApplicationShutdown {
+export class OnnxModelRepository implements ModelRepositoryControl, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('BlazeRpcOnnx');
   private readonly served = new Map<string, ServedVersion>();
   private readonly failed = new Map<string, { stamp: string; reason: string }>();
@@ -51,6 +55,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   /** The last problem reported per model directory, so a poll does not repeat it. */
   private readonly reported = new Map<string, string>();
   private pass: Promise<unknown> = Promise.resolve();
+  /** Replaced versions waiting for their last calls before their sessions close. */
+  private readonly releasing = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -68,6 +74,10 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
 
   get controllable(): boolean {
     return this.options.control === true;
+  }
+
+  has(model: string): boolean {
+    return this.inRepository(model) || [...this.served.values()].some((v) => v.entry.model === model);
   }
 
   /**
@@ -94,22 +104,29 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     if (this.options.pollIntervalMs) this.schedule();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops polling before the server drains, so no change lands while it does. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.pass.catch(() => undefined);
+    await this.pass;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.beforeApplicationShutdown();
+    await Promise.all(this.releasing);
     await Promise.all([...this.served.values()].map((v) => v.model.dispose()));
   }
 
+  /** Served versions READY (with the reason when a newer file for one failed to load), others LOADING or UNAVAILABLE with the reason. */
   index(): RepositoryModelState[] {
-    const states: RepositoryModelState[] = [...this.served.values()].map(({ entry }) => ({
+    const states: RepositoryModelState[] = [...this.served].map(([id, { entry }]) => ({
       name: entry.model,
       version: entry.version,
       state: 'READY',
-      reason: '',
+      reason: this.failed.has(id) ? `serving the previous file; the new one failed to load: ${this.failed.get(id)!.reason}` : '',
     }));
-    for (const loading of this.loading) states.push({ ...splitKey(loading), state: 'LOADING', reason: '' });
-    for (const [failed, { reason }] of this.failed) states.push({ ...splitKey(failed), state: 'UNAVAILABLE', reason });
+    for (const loading of this.loading) if (!this.served.has(loading)) states.push({ ...splitKey(loading), state: 'LOADING', reason: '' });
+    for (const [failed, { reason }] of this.failed) if (!this.served.has(failed)) states.push({ ...splitKey(failed), state: 'UNAVAILABLE', reason });
     return states;
   }
 
@@ -121,7 +138,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     if (broken)
       throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' version ${splitKey(broken[0]).version} failed to load: ${broken[1].reason}`);
     const problem = this.reported.get(model);
-    if (problem) throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, problem);
+    if (problem) throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, this.clientText(problem));
   }
 
   async unload(model: string): Promise<void> {
@@ -150,7 +167,9 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.sync().finally(() => this.schedule());
+      this.sync()
+        .catch((error: Error) => this.logger.error(`Model repository poll failed: ${error.message}`, error.stack))
+        .finally(() => this.schedule());
     }, this.options.pollIntervalMs);
     this.timer.unref();
   }
@@ -164,20 +183,16 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       this.report(this.dir, `Model repository ${this.dir} cannot be read, so nothing changes: ${(error as Error).message}`);
       return;
     }
-    const names = only ? [only] : [...new Set([...present, ...[...this.served.values()].map((v) => v.entry.model)])];
-    const plans: ModelPlan[] = [];
+    const known = [...this.served.values()].map((v) => v.entry.model);
+    const troubled = [...this.failed.keys()].map((id) => splitKey(id).name).concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
+    const names = only ? [only] : [...new Set([...present, ...known, ...troubled])];
     for (const name of names) {
       const wanted = this.unloaded.has(name) || !present.includes(name) ? [] : this.scan(name);
-      if (wanted) plans.push(await this.plan(name, wanted));
+      if (!wanted) continue;
+      if (wanted.length === 0) this.reported.delete(name);
+      const plan = await this.plan(name, wanted);
+      if (plan.add.length > 0 || plan.remove.length > 0) await this.apply(name, plan);
     }
-    const add = plans.flatMap((p) => p.add);
-    const remove = plans.flatMap((p) => p.remove);
-    if (add.length === 0 && remove.length === 0) return;
-    await this.apply(
-      add,
-      remove,
-      plans.flatMap((p) => p.fresh),
-    );
   }
 
   /** The versions a model directory asks for, or `undefined` (reported, nothing changes) when it is laid out wrongly. */
@@ -196,7 +211,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   private async plan(name: string, wanted: RepositoryEntry[]): Promise<ModelPlan> {
     const current = [...this.served.values()].filter((v) => v.entry.model === name);
     const add: ServedVersion[] = [];
-    const fresh: OnnxModel[] = [];
+    const fresh: ServedVersion[] = [];
     let complete = true;
     for (const entry of wanted) {
       const serving = this.served.get(key(name, entry.version));
@@ -205,10 +220,10 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
         if (serving.entry.isDefault !== entry.isDefault) add.push({ entry, model: serving.model });
         continue;
       }
-      const model = await this.loadVersion(entry);
+      const model = this.claimedElsewhere(entry) ? undefined : await this.loadVersion(entry);
       if (model) {
         add.push({ entry, model });
-        fresh.push(model);
+        fresh.push({ entry, model });
       } else {
         complete = false;
       }
@@ -216,10 +231,11 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const wantedVersions = new Set(wanted.map((e) => e.version));
     for (const failed of [...this.failed.keys()].filter((k) => splitKey(k).name === name && !wantedVersions.has(splitKey(k).version))) {
       this.failed.delete(failed);
-      this.health?.forget(versionHealthName(name, splitKey(failed).version));
+      const { version } = splitKey(failed);
+      if (!this.live?.handlerOf(name, version)) this.health?.forget(versionHealthName(name, version));
     }
     if (!complete) {
-      await Promise.all(fresh.map((model) => model.dispose()));
+      await Promise.all(fresh.map((v) => v.model.dispose()));
       return { add: [], remove: [], fresh: [] };
     }
     const replaced = new Set(add.map((v) => v.entry.version));
@@ -232,7 +248,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const id = key(entry.model, entry.version);
     if (this.failed.get(id)?.stamp === entry.stamp) return undefined;
     const health = versionHealthName(entry.model, entry.version);
-    if (!this.served.has(id)) this.health?.setStatus(health, 'NOT_SERVING');
+    if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) this.health?.setStatus(health, 'NOT_SERVING');
     this.loading.add(id);
     const started = Date.now();
     let model: OnnxModel | undefined;
@@ -244,37 +260,40 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       return model;
     } catch (error) {
       await model?.dispose();
-      // Clients read this (OIP RepositoryIndex): paths relative to the repository, never the server's directories.
-      const reason = (error as Error).message
-        .split(`${resolve(this.dir)}${sep}`)
-        .join('')
-        .split(`${this.dir}${sep}`)
-        .join('')
-        .slice(0, 500);
-      this.failed.set(id, { stamp: entry.stamp, reason });
-      this.logger.error(`Model '${entry.model}' version ${entry.version} failed to load, so the model keeps serving what it served: ${reason}`);
+      this.fail(entry, (error as Error).message);
       return undefined;
     } finally {
       this.loading.delete(id);
     }
   }
 
-  /** Serves `add` and stops serving `remove` in one change; releases what no version uses any more once their calls end. */
-  private async apply(add: ServedVersion[], remove: ServedVersion[], fresh: OnnxModel[]): Promise<void> {
-    const endpoints = add.map(({ entry, model }) =>
-      createOnnxEndpoint(
-        entry.model,
-        model,
-        { version: entry.version, default: entry.isDefault, description: entry.config.description, batching: entry.config.batching ?? this.options.batching },
-        this.metrics,
-      ),
-    );
+  /**
+   * Serves a model's `add` and stops serving its `remove` in one change.
+   * Old sessions close once their last calls end, in the background, so a
+   * long stream on an old version holds up nothing else.
+   */
+  private async apply(name: string, { add, remove, fresh }: ModelPlan): Promise<void> {
     const removed: ModelKey[] = remove.map(({ entry }) => ({ name: entry.model, version: entry.version }));
+    let retired = Promise.resolve();
     try {
-      if (this.live) await this.live.swap(endpoints, removed);
+      const endpoints = add.map(({ entry, model }) =>
+        createOnnxEndpoint(
+          entry.model,
+          model,
+          { version: entry.version, default: entry.isDefault, description: entry.config.description, batching: entry.config.batching ?? this.options.batching },
+          this.metrics,
+        ),
+      );
+      if (this.live) ({ retired } = await this.live.swap(endpoints, removed));
     } catch (error) {
-      this.logger.error(`Model repository change not applied, nothing changed: ${(error as Error).message}`);
-      await Promise.all(fresh.map((model) => model.dispose()));
+      if (this.live?.isClosing) {
+        // The app is shutting down: nothing to report, just release what this pass loaded.
+        await Promise.all(fresh.map((v) => v.model.dispose()));
+        return;
+      }
+      // Not retried with the same files: the same change would fail the same way.
+      for (const { entry } of fresh) this.fail(entry, `model '${name}' could not be swapped in: ${(error as Error).message}`);
+      await Promise.all(fresh.map((v) => v.model.dispose()));
       return;
     }
     for (const version of remove) this.served.delete(key(version.entry.model, version.entry.version));
@@ -283,9 +302,49 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       this.health?.setStatus(versionHealthName(version.entry.model, version.entry.version), 'SERVING');
     }
     const inUse = new Set([...this.served.values()].map((v) => v.model));
-    await Promise.all(remove.filter((v) => !inUse.has(v.model)).map((v) => v.model.dispose()));
+    const release = retired
+      .then(() => Promise.all(remove.filter((v) => !inUse.has(v.model)).map((v) => v.model.dispose())))
+      .then(() => undefined)
+      .catch((error: Error) => this.logger.error(`Closing a replaced version of model '${name}' failed: ${error.message}`))
+      .finally(() => this.releasing.delete(release));
+    this.releasing.add(release);
     const change = [...add.map((v) => `+${v.entry.model}@${v.entry.version}`), ...remove.map((v) => `-${v.entry.model}@${v.entry.version}`)];
     this.logger.log(`Model repository: ${change.join(' ')}`);
+  }
+
+  /** Records a version that cannot be served with this file: reported in health and `index()`, not retried until the file changes. */
+  /**
+   * True (and reported once per file) when the app already serves this
+   * model version from elsewhere, e.g. a `@Model()` in code: it is not loaded,
+   * and the other keeps serving.
+   */
+  private claimedElsewhere(entry: RepositoryEntry): boolean {
+    const id = key(entry.model, entry.version);
+    const owner = this.served.has(id) ? undefined : this.live?.handlerOf(entry.model, entry.version);
+    if (!owner) return false;
+    if (this.failed.get(id)?.stamp !== entry.stamp) this.fail(entry, `model '${entry.model}' version ${entry.version} is already served by ${owner}`);
+    return true;
+  }
+
+  private fail(entry: RepositoryEntry, message: string): void {
+    const id = key(entry.model, entry.version);
+    const reason = this.clientText(message).slice(0, 500);
+    this.failed.set(id, { stamp: entry.stamp, reason });
+    // The health entry is the served version's, unless nothing serves it: then it says this one is not serving.
+    if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) {
+      this.health?.setStatus(versionHealthName(entry.model, entry.version), 'NOT_SERVING');
+    }
+    this.logger.error(`Model '${entry.model}' version ${entry.version} cannot be served, so the model keeps serving what it served: ${reason}`);
+  }
+
+  /** Text clients read (OIP RepositoryIndex, load errors): paths relative to the repository, never the server's directories. */
+  private clientText(message: string): string {
+    const prefixes = [resolve(this.dir), this.dir, process.cwd()].map((dir) => `${dir}${sep}`);
+    return prefixes
+      .reduce((text, prefix) => text.split(prefix).join(''), message)
+      .replace(` (resolved from ${process.cwd()})`, '')
+      .split(resolve(this.dir))
+      .join('<repository>');
   }
 
   private modelOptions() {

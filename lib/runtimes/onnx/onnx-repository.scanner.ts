@@ -10,7 +10,7 @@ export interface RepositoryEntry {
   readonly file: string;
   readonly isDefault: boolean;
   readonly config: OnnxRepositoryModelConfig;
-  /** The file's size and modification time: a change means a new file to load. */
+  /** The file's size and modification time, and the settings it is served with: a change means loading it again. */
   readonly stamp: string;
 }
 
@@ -65,7 +65,8 @@ export function scanModel(path: string, model: string, options: OnnxRepositoryOp
   return served.map((version) => {
     const file = join(path, version, 'model.onnx');
     const { size, mtimeMs } = statSync(file);
-    return { model, version, file, isDefault: version === defaultVersion, config, stamp: `${size}:${mtimeMs}` };
+    const settings = JSON.stringify([config.instances, config.batching, config.description]);
+    return { model, version, file, isDefault: version === defaultVersion, config, stamp: `${size}:${mtimeMs}:${settings}` };
   });
 }
 
