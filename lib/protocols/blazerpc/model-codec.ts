@@ -8,6 +8,7 @@ import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '.
 import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { TensorRequestReader } from './tensor-request.reader.js';
+import { TensorResponseWriter } from './tensor-response.writer.js';
 
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import { InputStream } from '../../pipeline/input-stream.js';
@@ -30,6 +31,8 @@ export class ModelCodec {
   private readonly bindsDimensions: boolean;
   /** The one-pass reader of well-formed all-tensor requests, when every input is a tensor. */
   private readonly tensorReader?: TensorRequestReader;
+  /** The direct writer of all-tensor responses, when every output is a tensor. */
+  private readonly tensorWriter?: TensorResponseWriter;
 
   constructor(
     private readonly model: ModelDescriptor,
@@ -39,6 +42,7 @@ export class ModelCodec {
     const hasTensor = (type: FieldType) => type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
     this.bindsDimensions = [...model.inputs, ...model.outputs].some((field) => hasTensor(field.type));
     if (TensorRequestReader.serves(model.inputs)) this.tensorReader = new TensorRequestReader(model.inputs);
+    if (TensorResponseWriter.serves(model.outputs)) this.tensorWriter = new TensorResponseWriter(model.outputs);
   }
 
   decode(bytes: Buffer): DecodedRequest {
@@ -105,7 +109,7 @@ export class ModelCodec {
     } else {
       message.result = this.toWire(this.model.outputs[0], result, scope);
     }
-    return this.method.responseSerialize(message);
+    return this.tensorWriter?.write(message) ?? this.method.responseSerialize(message);
   }
 
   private toWire(field: ModelFieldSpec, value: unknown, bindings: SymbolBindings): unknown {
