@@ -43,10 +43,14 @@ export function itemSizeOf(dtype: TensorDType): number {
   return DTYPE_STORAGE[dtype].BYTES_PER_ELEMENT;
 }
 
+/** Every accepted name and alias, to its wire dtype; no prototype, so `'constructor'` or `'__proto__'` is no dtype. */
+const DTYPE_BY_NAME: Readonly<Record<string, TensorDType | undefined>> = Object.assign(
+  Object.create(null) as Record<string, TensorDType>,
+  Object.fromEntries(TENSOR_DTYPES.map((dtype) => [dtype, dtype])),
+  TENSOR_DTYPE_ALIASES,
+);
+
 /** Returns the wire dtype for a name or alias, or `undefined` when it is not a dtype. */
 export function normalizeDType(name: string): TensorDType | undefined {
-  if ((TENSOR_DTYPES as readonly string[]).includes(name)) {
-    return name as TensorDType;
-  }
-  return TENSOR_DTYPE_ALIASES[name];
+  return DTYPE_BY_NAME[name];
 }

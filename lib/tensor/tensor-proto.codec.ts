@@ -3,7 +3,7 @@ import { describeClientShape, quoteClientText } from '../errors/client-text.js';
 import { ValidationError } from '../errors/validation.error.js';
 import { tensorCopyStats } from './tensor-copy-stats.js';
 import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from './tensor-dtype.js';
-import { bytesOf, Tensor, tensorOverBytes } from './tensor.js';
+import { bytesOf, elementCount, Tensor, tensorOverBytes } from './tensor.js';
 
 /** A `TensorProto` as the protobuf layer hands it over (int64 shape entries as strings or numbers). */
 export interface TensorProtoMessage {
@@ -84,7 +84,7 @@ function parseShape(raw: readonly (string | number)[], field: string): number[] 
 
 function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: number, field: string): number {
   const itemSize = itemSizeOf(dtype);
-  const count = shape.reduce((product, dim) => product * dim, 1);
+  const count = elementCount(shape);
   const needed = count * itemSize;
   if (!Number.isSafeInteger(needed)) {
     throw new ValidationError(`Input '${field}': shape ${describeClientShape(shape)} has more elements than any message can hold`, field);

@@ -11,18 +11,17 @@ export type SymbolBindings = Map<string, { size: number; field: string }>;
  * Returns what is wrong, in words that name the field, or `undefined`.
  */
 export function checkTensorSpec(tensor: Tensor, spec: TensorSpec, field: string, bindings: SymbolBindings): string | undefined {
-  const declared = `[${spec.shape.join(', ')}]`;
   if (tensor.dtype !== spec.dtype) {
     return `'${field}': expected dtype ${spec.dtype}, got ${tensor.dtype}`;
   }
   if (tensor.rank !== spec.shape.length) {
-    return `'${field}': expected shape ${declared} (rank ${spec.shape.length}), got ${describeClientShape(tensor.shape)} (rank ${tensor.rank})`;
+    return `'${field}': expected shape ${declaredShape(spec)} (rank ${spec.shape.length}), got ${describeClientShape(tensor.shape)} (rank ${tensor.rank})`;
   }
   for (let axis = 0; axis < spec.shape.length; axis++) {
     const want = spec.shape[axis];
     const got = tensor.shape[axis];
     if (typeof want === 'number') {
-      if (want !== got) return `'${field}': dimension ${axis} of ${declared} must be ${want}, got ${got}`;
+      if (want !== got) return `'${field}': dimension ${axis} of ${declaredShape(spec)} must be ${want}, got ${got}`;
       continue;
     }
     const bound = bindings.get(want);
@@ -33,4 +32,9 @@ export function checkTensorSpec(tensor: Tensor, spec: TensorSpec, field: string,
     }
   }
   return undefined;
+}
+
+/** The declared shape as written in messages, e.g. `[batch, 4]`: only built when something is wrong. */
+function declaredShape(spec: TensorSpec): string {
+  return `[${spec.shape.join(', ')}]`;
 }

@@ -90,7 +90,9 @@ export class Tensor {
 
 /** Product of the dimensions (1 for a scalar). */
 export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
+  let product = 1;
+  for (let axis = 0; axis < shape.length; axis++) product *= shape[axis];
+  return product;
 }
 
 /** Request bytes of tensors whose typed data has not been read yet. */

@@ -111,6 +111,10 @@ describe('tensor validation', () => {
     expect(failure({ shape: ['1'], dtype: '', data: floats(1) })).toContain('unknown dtype, got an empty dtype');
   });
 
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('a dtype named like an object property (%s)', (dtype) => {
+    expect(failure({ shape: ['1'], dtype, data: floats(1) })).toContain(`unknown dtype, got dtype '${dtype}'`);
+  });
+
   it('a negative dimension', () => {
     expect(failure({ shape: ['2', '-3'], dtype: 'float', data: floats(6) })).toBe(
       "Input 'features': dimension 1 of shape [2, -3] is -3; dimensions must be integers >= 0",

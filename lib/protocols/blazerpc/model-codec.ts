@@ -7,6 +7,8 @@ import type { RequestDecoder } from '../../wire/request-decoder.js';
 import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
 import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { TensorRequestReader } from './tensor-request.reader.js';
+import { TensorResponseWriter } from './tensor-response.writer.js';
 
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import { InputStream } from '../../pipeline/input-stream.js';
@@ -27,6 +29,10 @@ export interface DecodedRequest {
 export class ModelCodec {
   /** Only tensor fields bind symbolic dimensions; other models share one empty, never-written map. */
   private readonly bindsDimensions: boolean;
+  /** The one-pass reader of well-formed all-tensor requests, when every input is a tensor. */
+  private readonly tensorReader?: TensorRequestReader;
+  /** The direct writer of all-tensor responses, when every output is a tensor. */
+  private readonly tensorWriter?: TensorResponseWriter;
 
   constructor(
     private readonly model: ModelDescriptor,
@@ -35,13 +41,31 @@ export class ModelCodec {
   ) {
     const hasTensor = (type: FieldType) => type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
     this.bindsDimensions = [...model.inputs, ...model.outputs].some((field) => hasTensor(field.type));
+    if (TensorRequestReader.serves(model.inputs)) this.tensorReader = new TensorRequestReader(model.inputs);
+    if (TensorResponseWriter.serves(model.outputs)) this.tensorWriter = new TensorResponseWriter(model.outputs);
   }
 
   decode(bytes: Buffer): DecodedRequest {
+    const tensors = this.tensorReader?.read(bytes);
+    if (tensors) return this.checked(tensors);
     const message: ModelRequest = this.decodeRequest(bytes);
     const bindings: SymbolBindings = this.bindsDimensions ? new Map() : NO_BINDINGS;
     for (const input of this.model.inputs) {
       message[input.name] = fromWire(input, message[input.name], bindings);
+    }
+    return { request: message, bindings };
+  }
+
+  /** The tensors the reader took from a well-formed request, checked against their declarations as `fromWire` checks them. */
+  private checked(tensors: Tensor[]): DecodedRequest {
+    const message: ModelRequest = {};
+    const bindings: SymbolBindings = new Map();
+    const { inputs } = this.model;
+    for (let i = 0; i < inputs.length; i++) {
+      const { name, type } = inputs[i];
+      const problem = checkTensorSpec(tensors[i], (type as TensorFieldType).spec, name, bindings);
+      if (problem) throw new ValidationError(`Input ${problem}`, name);
+      message[name] = tensors[i];
     }
     return { request: message, bindings };
   }
@@ -85,7 +109,7 @@ export class ModelCodec {
     } else {
       message.result = this.toWire(this.model.outputs[0], result, scope);
     }
-    return this.method.responseSerialize(message);
+    return this.tensorWriter?.write(message) ?? this.method.responseSerialize(message);
   }
 
   private toWire(field: ModelFieldSpec, value: unknown, bindings: SymbolBindings): unknown {
