@@ -227,6 +227,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     if (!server) return { retired: Promise.resolve() };
     const retired = this.mountModels(server);
     this.markServing();
+    this.forgetUnserved(retired);
     if (!this.testAddress) {
       this.explorer.writeProtoFile().catch((error: Error) => this.logger.warn(`Could not write the .proto file again: ${error.message}`));
     }
@@ -282,14 +283,20 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     return retired;
   }
 
-  /** Waits for the calls a replaced or removed pipeline was running, then forgets its batch queue and, if gone, its health entries. */
+  /** Waits for the calls a replaced or removed pipeline was running, then forgets its batch queue. */
   private async retire(pipeline: ModelPipeline): Promise<void> {
     await pipeline.idle();
     this.batchers.delete(pipeline);
-    const { name, version } = pipeline.descriptor;
-    if (this.pipelines.has(pipelineKey(name, version))) return;
-    this.health.forget(versionHealthName(name, version));
-    if (this.registry.versions(name).length === 0) this.health.forget(name);
+  }
+
+  /** Health forgets the versions (and models) no longer served, at once: their last calls may still run, but no new one reaches them. */
+  private forgetUnserved(retired: ModelPipeline[]): void {
+    for (const { descriptor } of retired) {
+      const { name, version } = descriptor;
+      if (this.pipelines.has(pipelineKey(name, version))) continue;
+      this.health.forget(versionHealthName(name, version));
+      if (this.registry.versions(name).length === 0) this.health.forget(name);
+    }
   }
 
   /** Reflection over what is served now; clients that cached old descriptors keep them until they ask again. */
