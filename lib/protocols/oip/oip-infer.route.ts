@@ -14,6 +14,7 @@ import type { RequestDecoder } from '../../wire/request-decoder.js';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
+import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
 import { encodeTraced } from '../../telemetry/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
@@ -87,7 +88,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     }
     const { pipeline } = inference.served;
     const result = this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context));
-    const encode = (value: unknown) => encodeTraced(inflight.trace, () => this.inferResponse.responseSerialize(this.response(inference, value)));
+    const encode = (value: unknown) =>
+      encodeTraced(inflight.trace, () => {
+        const response = this.response(inference, value);
+        return writeInferResponse(response) ?? this.inferResponse.responseSerialize(response);
+      });
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
@@ -189,7 +194,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return { served, message, request, bindings, context };
   }
 
-  private response(inference: PreparedInference, result: unknown): object {
+  private response(inference: PreparedInference, result: unknown): InferResponseParts {
     const { served, message, bindings } = inference;
     if ('unsupported' in served.signature) throw new Error('unreachable: unsupported models are refused in prepare()');
     const requested = message.outputs.map((output) => output.name);
