@@ -15,6 +15,7 @@ import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from '.
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
 import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
+import { InferRequestReader } from './oip-infer-request.reader.js';
 import { encodeTraced } from '../../telemetry/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
@@ -68,6 +69,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   readonly protocol = 'oip';
   /** Per ModelStreamInfer call, the open inputs of streaming-input models it is feeding, by model version. */
   private readonly feeds = new WeakMap<InflightCall, Map<string, OipInputFeed<unknown>>>();
+  private readonly reader = new InferRequestReader();
 
   constructor(
     readonly method: 'ModelInfer' | 'ModelStreamInfer',
@@ -169,7 +171,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   }
 
   private prepare(bytes: Buffer, call: ModelCall, inflight: InflightCall): PreparedInference {
-    const message = this.decode(bytes) as unknown as InferRequestMessage;
+    // The common, well-formed request is read in one pass; anything else goes through the strict decoder, which words any refusal.
+    const message = (this.reader.read(bytes) ?? this.decode(bytes)) as unknown as InferRequestMessage;
     const served = this.models.find(message.model_name, message.model_version);
     inflight.model = served.descriptor.name;
     inflight.modelVersion = served.descriptor.version;
