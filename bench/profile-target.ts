@@ -1,19 +1,22 @@
 /**
  * Serves the transport bench's models with one server alone and drives them
  * for a while, for CPU profiling of the server's hot path:
- *   node --cpu-prof dist/bench/profile-target.js [echo|vector] [plain|metrics|guarded|raw|nest]
+ *   node --cpu-prof dist/bench/profile-target.js [echo|vector|iris|iris-oip] [plain|metrics|guarded|raw|nest]
+ *
+ * `iris` is the pure-JS iris model over BlazeRPC `PredictIris`, `iris-oip` the same model over OIP `ModelInfer`.
  */
 import 'reflect-metadata';
 import { runLoad } from './load/load-runner.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchRequests, startBlazeBench, startNestGrpc, startRaw } from './transport-servers.js';
+import { benchRequests, irisRequests, startBlazeBench, startNestGrpc, startRaw } from './transport-servers.js';
 
 async function main() {
   const [model = 'echo', variant = 'plain'] = process.argv.slice(2);
   const blaze = await startBlazeBench(variant === 'guarded', variant === 'guarded' || variant === 'metrics');
-  const call = benchRequests(blaze.proto)[model as 'echo' | 'vector'];
+  const iris = irisRequests(blaze.proto);
+  const call = model === 'iris' ? iris.blazerpc : model === 'iris-oip' ? iris.oip : benchRequests(blaze.proto)[model as 'echo' | 'vector'];
   let server: { port: number; close: () => unknown } = blaze;
   if (variant === 'raw' || variant === 'nest') {
     const protoPath = join(mkdtempSync(join(tmpdir(), 'blazerpc-profile-')), 'blazerpc.proto');

@@ -14,6 +14,8 @@ import type { RequestDecoder } from '../../wire/request-decoder.js';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
+import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
+import { InferRequestReader } from './oip-infer-request.reader.js';
 import { encodeTraced } from '../../telemetry/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
@@ -67,6 +69,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   readonly protocol = 'oip';
   /** Per ModelStreamInfer call, the open inputs of streaming-input models it is feeding, by model version. */
   private readonly feeds = new WeakMap<InflightCall, Map<string, OipInputFeed<unknown>>>();
+  private readonly reader = new InferRequestReader();
 
   constructor(
     readonly method: 'ModelInfer' | 'ModelStreamInfer',
@@ -87,7 +90,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     }
     const { pipeline } = inference.served;
     const result = this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context));
-    const encode = (value: unknown) => encodeTraced(inflight.trace, () => this.inferResponse.responseSerialize(this.response(inference, value)));
+    const encode = (value: unknown) =>
+      encodeTraced(inflight.trace, () => {
+        const response = this.response(inference, value);
+        return writeInferResponse(response) ?? this.inferResponse.responseSerialize(response);
+      });
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
@@ -164,7 +171,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   }
 
   private prepare(bytes: Buffer, call: ModelCall, inflight: InflightCall): PreparedInference {
-    const message = this.decode(bytes) as unknown as InferRequestMessage;
+    // The common, well-formed request is read in one pass; anything else goes through the strict decoder, which words any refusal.
+    const message = (this.reader.read(bytes) ?? this.decode(bytes)) as unknown as InferRequestMessage;
     const served = this.models.find(message.model_name, message.model_version);
     inflight.model = served.descriptor.name;
     inflight.modelVersion = served.descriptor.version;
@@ -189,7 +197,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return { served, message, request, bindings, context };
   }
 
-  private response(inference: PreparedInference, result: unknown): object {
+  private response(inference: PreparedInference, result: unknown): InferResponseParts {
     const { served, message, bindings } = inference;
     if ('unsupported' in served.signature) throw new Error('unreachable: unsupported models are refused in prepare()');
     const requested = message.outputs.map((output) => output.name);
