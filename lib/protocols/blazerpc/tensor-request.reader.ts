@@ -3,6 +3,7 @@ import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js'
 import { DTYPE_STORAGE, TENSOR_DTYPE_ALIASES, TENSOR_DTYPES, type TensorDType } from '../../tensor/tensor-dtype.js';
 import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { VarintCursor } from '../../wire/varint.js';
 
 /** The wire type of every field this reader takes: length-delimited. */
 const LENGTH_DELIMITED = 2;
@@ -34,11 +35,11 @@ const DTYPE_NAMES: readonly { readonly bytes: Buffer; readonly dtype: TensorDTyp
  * dtype, shape and data over the same bytes, aligned or not), and every
  * refusal still comes from the full decoder.
  */
-export class TensorRequestReader {
+export class TensorRequestReader extends VarintCursor {
   private readonly byTag = new Map<number, number>();
-  private pos = 0;
 
   constructor(private readonly inputs: readonly ModelFieldSpec[]) {
+    super();
     inputs.forEach((input, index) => this.byTag.set(input.number * 8 + LENGTH_DELIMITED, index));
   }
 
@@ -108,20 +109,6 @@ export class TensorRequestReader {
       shape.push(dim);
     }
     return shape;
-  }
-
-  /** A varint of at most `maxBytes` bytes, or -1 (cut off, or longer). */
-  private varint(bytes: Uint8Array, end: number, maxBytes: number): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < maxBytes && this.pos < end; i++) {
-      const byte = bytes[this.pos++];
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-    }
-    this.pos = end;
-    return -1;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
 import type { TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
+import { packedDimsSize, varintSize, writeVarint } from '../../wire/varint.js';
 
 /** `TensorProto` tags: `repeated int64 shape = 1` (packed), `string dtype = 2`, `bytes data = 3`. */
 const SHAPE_TAG = 0x0a;
@@ -45,7 +46,7 @@ export class TensorResponseWriter {
       pos = writeVarint(out, pos, tensorSize(message[fields[f].name] as TensorProtoMessage));
       if (shape.length > 0) {
         out[pos++] = SHAPE_TAG;
-        pos = writeVarint(out, pos, shapeSize(shape as readonly number[]));
+        pos = writeVarint(out, pos, packedDimsSize(shape as readonly number[]));
         for (let axis = 0; axis < shape.length; axis++) pos = writeVarint(out, pos, shape[axis] as number);
       }
       out[pos++] = DTYPE_TAG;
@@ -64,39 +65,11 @@ export class TensorResponseWriter {
 function tensorSize({ shape, dtype, data }: TensorProtoMessage): number {
   let size = 0;
   if (shape.length > 0) {
-    const packed = shapeSize(shape as readonly number[]);
+    const packed = packedDimsSize(shape as readonly number[]);
     if (packed < 0) return -1;
     size += 1 + varintSize(packed) + packed;
   }
   // NOTE: dtype is one of the wire names (ASCII), so its length in characters is its length in bytes.
   size += 1 + varintSize(dtype.length) + dtype.length;
   return size + 1 + varintSize(data.byteLength) + data.byteLength;
-}
-
-function shapeSize(shape: readonly number[]): number {
-  let size = 0;
-  for (let axis = 0; axis < shape.length; axis++) {
-    const dim = shape[axis];
-    if (!Number.isSafeInteger(dim) || dim < 0) return -1;
-    size += varintSize(dim);
-  }
-  return size;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, pos: number, value: number): number {
-  while (value >= 128) {
-    out[pos++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[pos++] = value;
-  return pos;
 }

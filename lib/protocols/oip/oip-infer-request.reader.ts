@@ -1,3 +1,5 @@
+import { VarintCursor } from '../../wire/varint.js';
+
 /** `ModelInferRequest` tags, all length-delimited: `model_name = 1`, `model_version = 2`, `id = 3`, `inputs = 5`, `outputs = 6`, `raw_input_contents = 7`. */
 const MODEL_NAME_TAG = 0x0a;
 const MODEL_VERSION_TAG = 0x12;
@@ -28,9 +30,7 @@ const MAX_DIM_VARINT_BYTES = 7;
  * included), shape entries as decimal strings, raw contents as Buffers over
  * the received bytes.
  */
-export class InferRequestReader {
-  private pos = 0;
-
+export class InferRequestReader extends VarintCursor {
   read(bytes: Buffer): Record<string, unknown> | undefined {
     const end = bytes.length;
     let model_name: string | undefined;
@@ -130,20 +130,6 @@ export class InferRequestReader {
       shape.push(String(dim));
     }
     return shape;
-  }
-
-  /** A varint of at most `maxBytes` bytes, or -1 (cut off, or longer). */
-  private varint(bytes: Buffer, end: number, maxBytes: number): number {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < maxBytes && this.pos < end; i++) {
-      const byte = bytes[this.pos++];
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 128;
-    }
-    this.pos = end;
-    return -1;
   }
 }
 

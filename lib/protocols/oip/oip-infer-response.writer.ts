@@ -1,4 +1,5 @@
 import type { InferOutputMessage } from './oip-infer.codec.js';
+import { packedDimsSize, varintSize, writeVarint } from '../../wire/varint.js';
 
 /** `ModelInferResponse` tags: `model_name = 1`, `model_version = 2`, `id = 3`, `outputs = 5`, `raw_output_contents = 6` (all length-delimited). */
 const MODEL_NAME_TAG = 0x0a;
@@ -58,7 +59,7 @@ export function writeInferResponse(response: InferResponseParts): Buffer | undef
     pos = writeString(out, pos, DATATYPE_TAG, datatype, datatype.length);
     if (shape.length > 0) {
       out[pos++] = SHAPE_TAG;
-      pos = writeVarint(out, pos, shapeSize(shape));
+      pos = writeVarint(out, pos, packedDimsSize(shape));
       for (let axis = 0; axis < shape.length; axis++) pos = writeVarint(out, pos, shape[axis]);
     }
   }
@@ -79,7 +80,7 @@ function outputSize({ name, datatype, shape }: InferOutputMessage): number {
   // NOTE: datatype is one of the OIP names (ASCII), so its length in characters is its length in bytes.
   let size = fieldSize(nameLength) + fieldSize(datatype.length);
   if (shape.length > 0) {
-    const packed = shapeSize(shape);
+    const packed = packedDimsSize(shape);
     if (packed < 0) return -1;
     size += fieldSize(packed);
   }
@@ -107,32 +108,4 @@ function writeString(out: Buffer, pos: number, tag: number, text: string, length
   out[pos++] = tag;
   pos = writeVarint(out, pos, length);
   return pos + (length === text.length ? out.write(text, pos, 'latin1') : out.write(text, pos, 'utf8'));
-}
-
-function shapeSize(shape: readonly number[]): number {
-  let size = 0;
-  for (let axis = 0; axis < shape.length; axis++) {
-    const dim = shape[axis];
-    if (!Number.isSafeInteger(dim) || dim < 0) return -1;
-    size += varintSize(dim);
-  }
-  return size;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, pos: number, value: number): number {
-  while (value >= 128) {
-    out[pos++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[pos++] = value;
-  return pos;
 }
