@@ -8,7 +8,14 @@ import { experimental, type ChannelOptions } from '@grpc/grpc-js';
  */
 const pools = new Map<string, number[]>();
 
+/** As DNS resolvers do, an unchanged answer is given again at most this often: a client whose replicas are all down must not spin. */
+const MIN_MS_BETWEEN_UNCHANGED_ANSWERS = 200;
+
 class ReplicaPoolResolver implements experimental.Resolver {
+  private destroyed = false;
+  private lastAnswer?: { ports: number[]; at: number };
+  private pending?: NodeJS.Immediate | NodeJS.Timeout;
+
   constructor(
     private readonly target: experimental.GrpcUri,
     private readonly listener: experimental.ResolverListener,
@@ -16,13 +23,29 @@ class ReplicaPoolResolver implements experimental.Resolver {
   ) {}
 
   updateResolution(): void {
-    const ports = pools.get(this.target.path) ?? [];
-    const endpoints = ports.map((port) => ({ addresses: [{ host: '127.0.0.1', port }] }));
-    // Asynchronously, as a DNS answer arrives.
-    setImmediate(() => this.listener(experimental.statusOrFromValue(endpoints), {}, null, ''));
+    if (this.destroyed || this.pending) return;
+    const unchanged = this.lastAnswer && this.lastAnswer.ports.join() === (pools.get(this.target.path) ?? []).join();
+    const answer = () => {
+      this.pending = undefined;
+      if (this.destroyed) return;
+      // The pool as it is when the answer goes out: it may have changed while this one waited.
+      const ports = pools.get(this.target.path) ?? [];
+      this.lastAnswer = { ports, at: Date.now() };
+      const endpoints = ports.map((port) => ({ addresses: [{ host: '127.0.0.1', port }] }));
+      this.listener(experimental.statusOrFromValue(endpoints), {}, null, '');
+    };
+    // Asynchronously, as a DNS answer arrives; a changed pool at once, an unchanged one no more often than DNS would.
+    const wait = unchanged ? Math.max(0, this.lastAnswer!.at + MIN_MS_BETWEEN_UNCHANGED_ANSWERS - Date.now()) : 0;
+    this.pending = wait > 0 ? setTimeout(answer, wait).unref() : setImmediate(answer);
   }
 
-  destroy(): void {}
+  destroy(): void {
+    this.destroyed = true;
+    if (this.pending) {
+      clearTimeout(this.pending as NodeJS.Timeout);
+      clearImmediate(this.pending as NodeJS.Immediate);
+    }
+  }
 
   static getDefaultAuthority(target: experimental.GrpcUri): string {
     return target.path;
