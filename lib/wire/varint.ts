@@ -54,3 +54,20 @@ export class VarintCursor {
     return -1;
   }
 }
+
+/** Writes a packed repeated varint field (`tag`, byte length, the dimensions); nothing for no dimensions. Returns the position after it. */
+export function writePackedDims(out: Buffer, pos: number, tag: number, shape: readonly number[]): number {
+  if (shape.length === 0) return pos;
+  out[pos++] = tag;
+  pos = writeVarint(out, pos, packedDimsSize(shape));
+  for (let axis = 0; axis < shape.length; axis++) pos = writeVarint(out, pos, shape[axis]!);
+  return pos;
+}
+
+/** Writes a length-delimited bytes field (`tag`, byte length, the bytes); returns the position after it. */
+export function writeBytesField(out: Buffer, pos: number, tag: number, bytes: Uint8Array): number {
+  out[pos++] = tag;
+  pos = writeVarint(out, pos, bytes.byteLength);
+  out.set(bytes, pos);
+  return pos + bytes.byteLength;
+}

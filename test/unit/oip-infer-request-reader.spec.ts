@@ -3,6 +3,7 @@ import { OIP_PROTO } from '../../lib/protocols/oip/oip.proto.js';
 import { parseProto } from '../../lib/schema/package-definition.js';
 import { createRequestDecoder } from '../../lib/wire/request-decoder.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
+import { atOffset } from '../helpers/received-bytes.js';
 
 // As the OIP front end does: the strict decoder every ModelInferRequest went through before the reader.
 const root = parseProto(OIP_PROTO);
@@ -17,13 +18,6 @@ function fullDecode(bytes: Buffer): Record<string, unknown> | string {
   } catch (error) {
     return (error as Error).message;
   }
-}
-
-/** The bytes at an offset of a larger buffer, as grpc-js hands a message over. */
-function at(offset: number, bytes: Uint8Array): Buffer {
-  const backing = Buffer.alloc(offset + bytes.length + 8);
-  backing.set(bytes, offset);
-  return backing.subarray(offset, offset + bytes.length);
 }
 
 /** The same object, and raw contents over the same received bytes at the same offsets. */
@@ -62,7 +56,7 @@ describe('InferRequestReader', () => {
     ['an input sent twice (the model decides)', iris({ inputs: [{ name: 'x' }, { name: 'x' }] })],
   ])('reads %s as the full decoder does', (_case, encoded) => {
     for (const offset of [0, 1, 3]) {
-      const bytes = at(offset, encoded);
+      const bytes = atOffset(offset, encoded);
       const want = fullDecode(bytes);
       expect(typeof want).toBe('object');
       expectSameRequest(reader.read(bytes)!, want as Record<string, unknown>, bytes);
@@ -98,7 +92,7 @@ describe('InferRequestReader', () => {
     for (let i = 0; i < 20_000; i++) {
       let bytes: Buffer = originals[i % originals.length];
       for (let n = 1 + random(3); n > 0; n--) bytes = mutateBytes(bytes, random, { deletions: true });
-      bytes = at(random(4), bytes);
+      bytes = atOffset(random(4), bytes);
       const got = reader.read(bytes);
       if (got === undefined) continue;
       read++;

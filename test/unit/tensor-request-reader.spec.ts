@@ -6,6 +6,7 @@ import { decodeTensorProto, type TensorProtoMessage } from '../../lib/tensor/ten
 import { bytesOf } from '../../lib/tensor/tensor.js';
 import { createRequestDecoder } from '../../lib/wire/request-decoder.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
+import { atOffset } from '../helpers/received-bytes.js';
 
 const PROTO = `syntax = "proto3"; package t;
 message TensorProto { repeated int64 shape = 1; string dtype = 2; bytes data = 3; }
@@ -27,13 +28,6 @@ function fullDecode(bytes: Buffer): Tensor[] | string {
   } catch (error) {
     return (error as Error).message;
   }
-}
-
-/** The bytes at an offset of a larger buffer, as grpc-js hands a message over. */
-function at(offset: number, bytes: Uint8Array): Buffer {
-  const backing = Buffer.alloc(offset + bytes.length + 8);
-  backing.set(bytes, offset);
-  return backing.subarray(offset, offset + bytes.length);
 }
 
 /** The same dtype, shape and values, and the same bytes kept in place (or both copied), at the same offset. */
@@ -64,7 +58,7 @@ describe('TensorRequestReader', () => {
   });
 
   it.each([0, 1, 2, 3, 4, 5, 6, 7])('reads a well-formed request at byte offset %i into the tensors the full decoder makes, over the same bytes', (offset) => {
-    const bytes = at(offset, pair(3));
+    const bytes = atOffset(offset, pair(3));
     const tensors = reader.read(bytes);
     expect(tensors).toBeDefined();
     expectSameTensors(tensors!, fullDecode(bytes) as Tensor[], bytes);
@@ -140,7 +134,7 @@ describe('TensorRequestReader', () => {
     for (let i = 0; i < 20_000; i++) {
       const seed = seeds[i % seeds.length];
       const mutated = i < seeds.length ? Buffer.from(seed) : mutateBytes(seed, random, { deletions: true });
-      const bytes = at(random(8), mutated);
+      const bytes = atOffset(random(8), mutated);
       const tensors = reader.read(bytes);
       if (i < seeds.length) expect(tensors).toBeDefined();
       if (!tensors) continue;

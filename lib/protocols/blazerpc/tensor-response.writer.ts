@@ -1,6 +1,6 @@
 import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
 import type { TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
-import { packedDimsSize, varintSize, writeVarint } from '../../wire/varint.js';
+import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../../wire/varint.js';
 
 /** `TensorProto` tags: `repeated int64 shape = 1` (packed), `string dtype = 2`, `bytes data = 3`. */
 const SHAPE_TAG = 0x0a;
@@ -44,18 +44,11 @@ export class TensorResponseWriter {
       const { shape, dtype, data } = message[fields[f].name] as TensorProtoMessage;
       out[pos++] = fields[f].tag;
       pos = writeVarint(out, pos, tensorSize(message[fields[f].name] as TensorProtoMessage));
-      if (shape.length > 0) {
-        out[pos++] = SHAPE_TAG;
-        pos = writeVarint(out, pos, packedDimsSize(shape as readonly number[]));
-        for (let axis = 0; axis < shape.length; axis++) pos = writeVarint(out, pos, shape[axis] as number);
-      }
+      pos = writePackedDims(out, pos, SHAPE_TAG, shape as readonly number[]);
       out[pos++] = DTYPE_TAG;
       pos = writeVarint(out, pos, dtype.length);
       pos += out.write(dtype, pos, 'latin1');
-      out[pos++] = DATA_TAG;
-      pos = writeVarint(out, pos, data.byteLength);
-      out.set(data, pos);
-      pos += data.byteLength;
+      pos = writeBytesField(out, pos, DATA_TAG, data);
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import type { InferOutputMessage } from './oip-infer.codec.js';
-import { packedDimsSize, varintSize, writeVarint } from '../../wire/varint.js';
+import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../../wire/varint.js';
 
 /** `ModelInferResponse` tags: `model_name = 1`, `model_version = 2`, `id = 3`, `outputs = 5`, `raw_output_contents = 6` (all length-delimited). */
 const MODEL_NAME_TAG = 0x0a;
@@ -57,19 +57,9 @@ export function writeInferResponse(response: InferResponseParts): Buffer | undef
     pos = writeVarint(out, pos, outputSizes[o]);
     pos = writeString(out, pos, NAME_TAG, name, utf8Length(name));
     pos = writeString(out, pos, DATATYPE_TAG, datatype, datatype.length);
-    if (shape.length > 0) {
-      out[pos++] = SHAPE_TAG;
-      pos = writeVarint(out, pos, packedDimsSize(shape));
-      for (let axis = 0; axis < shape.length; axis++) pos = writeVarint(out, pos, shape[axis]);
-    }
+    pos = writePackedDims(out, pos, SHAPE_TAG, shape);
   }
-  for (let r = 0; r < raw.length; r++) {
-    const bytes = raw[r];
-    out[pos++] = RAW_OUTPUT_TAG;
-    pos = writeVarint(out, pos, bytes.byteLength);
-    out.set(bytes, pos);
-    pos += bytes.byteLength;
-  }
+  for (let r = 0; r < raw.length; r++) pos = writeBytesField(out, pos, RAW_OUTPUT_TAG, raw[r]);
   return out;
 }
 
