@@ -11,6 +11,7 @@ export { BlazeHealthService, type ServingStatus } from './health/blaze-health.se
 export { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 export type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js';
 export type { BatchingOptions, ModelBatchingOptions } from './interfaces/batching-options.interface.js';
+export type { RequestLimits } from './interfaces/request-limits.interface.js';
 export type { BlazeRpcModuleOptions, KeepaliveOptions, ServerTlsOptions } from './interfaces/blaze-rpc-options.interface.js';
 export type { ModelOptions } from './interfaces/model-options.interface.js';
 export { ModelRegistry, type ModelKey } from './registry/model.registry.js';

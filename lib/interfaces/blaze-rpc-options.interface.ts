@@ -1,5 +1,6 @@
 import type { ChannelOptions } from '@grpc/grpc-js';
 import type { BatchingOptions } from './batching-options.interface.js';
+import type { RequestLimits } from './request-limits.interface.js';
 
 /** HTTP/2 keepalive pings the server sends to idle clients. */
 export interface KeepaliveOptions {
@@ -147,4 +148,6 @@ export interface BlazeRpcModuleOptions {
   logCalls?: boolean;
   /** Module-wide batching defaults; see `BatchingOptions`. */
   batching?: BatchingOptions;
+  /** Bounds on what one request or stream may make the server hold; see `RequestLimits` and README's "Limits". */
+  limits?: RequestLimits;
 }

@@ -2,6 +2,7 @@ import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { ConfigurationError } from '../errors/configuration.error.js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { BlazeRpcModuleOptions } from '../interfaces/blaze-rpc-options.interface.js';
+import type { RequestLimits } from '../interfaces/request-limits.interface.js';
 import type { ResolvedBlazeRpcOptions } from './resolved-options.interface.js';
 
 const DEFAULT_BATCHING: Required<BatchingOptions> = {
@@ -11,6 +12,16 @@ const DEFAULT_BATCHING: Required<BatchingOptions> = {
   maxQueueSize: 1024,
   maxConcurrentBatches: 1,
   tuneBatchSize: true,
+};
+
+/** Defaults of `limits`; each is far above what a well-formed request of a real model needs. */
+export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
+  maxPendingPerStream: 64,
+  maxInputs: 64,
+  maxOutputs: 64,
+  maxParameters: 64,
+  maxParameterBytes: 64 * 1024,
+  maxBytesElements: 1024 * 1024,
 };
 
 /** 16 MiB: a connection carrying 64 concurrent 110 KB image requests needs about 7 MB in flight. */
@@ -43,7 +54,17 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
     credentials: resolveCredentials(options),
     tls: options.credentials !== undefined,
     batching: resolveBatching(options.batching),
+    limits: resolveLimits(options.limits),
   };
+}
+
+function resolveLimits(limits: RequestLimits = {}): Required<RequestLimits> {
+  if (typeof limits !== 'object' || limits === null) throw invalid('limits', limits, `an object with any of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+  const unknown = Object.keys(limits).find((name) => !(name in DEFAULT_LIMITS));
+  if (unknown) throw invalid(`limits.${unknown}`, (limits as Record<string, unknown>)[unknown], `one of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+  const resolved = { ...DEFAULT_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(resolved)) positiveInteger(`limits.${name}`, value);
+  return resolved;
 }
 
 function resolveProtocols(protocols: BlazeRpcModuleOptions['protocols'] = {}): ResolvedBlazeRpcOptions['protocols'] {

@@ -1,5 +1,6 @@
 import type { ChannelOptions, ServerCredentials } from '@grpc/grpc-js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
+import type { RequestLimits } from '../interfaces/request-limits.interface.js';
 
 /** @internal Module options after validation, with every default filled in. */
 export interface ResolvedBlazeRpcOptions {
@@ -18,4 +19,5 @@ export interface ResolvedBlazeRpcOptions {
   /** True when serving over TLS. */
   readonly tls: boolean;
   readonly batching: Required<BatchingOptions>;
+  readonly limits: Readonly<Required<RequestLimits>>;
 }

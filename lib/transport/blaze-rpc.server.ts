@@ -353,7 +353,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     ];
     const observe: CallObserver | undefined =
       observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : (outcome) => observers.forEach((notify) => notify(outcome));
-    return { tracker: this.tracker, observe, tracer: otel ? this.tracer : undefined };
+    return { tracker: this.tracker, observe, tracer: otel ? this.tracer : undefined, limits: this.options.limits };
   }
 
   /**

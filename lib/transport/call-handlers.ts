@@ -15,6 +15,7 @@ import type { CallTracer, TracedCall } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
 import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
 import type { CallTracker } from './call-tracker.js';
+import type { RequestLimits } from '../interfaces/request-limits.interface.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
@@ -26,6 +27,8 @@ export interface CallHandlerContext {
   readonly tracer?: CallTracer;
   /** Told of each call's end; absent when nothing (metrics, logs) wants to know. */
   readonly observe?: CallObserver;
+  /** The module's `limits`, resolved. */
+  readonly limits: Readonly<Required<RequestLimits>>;
 }
 
 /** @internal grpc-js handler of a unary route: exactly one answer per call, whatever happens. */

@@ -79,6 +79,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     private readonly inferResponse: MethodDefinition<object, object>,
     private readonly streamResponse: MethodDefinition<object, object>,
     private readonly logger: Logger,
+    /** Messages a streaming-input model's feed holds before its requests wait (`limits.maxPendingPerStream`). */
+    private readonly maxPendingPerStream: number,
   ) {}
 
   answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
@@ -136,10 +138,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         const key = `${descriptor.name}\u0000${descriptor.version}`;
         const input = descriptor.inputs[0]!.name;
         const open = feeds.get(key);
-        if (open) return open.push(inference.request[input]);
-        const feed = new OipInputFeed<unknown>(inflight.signal);
+        // Waits while the model is behind on its input: this request stays pending, so the stream stops being read.
+        if (open) return await open.push(inference.request[input]);
+        const feed = new OipInputFeed<unknown>(inflight.signal, this.maxPendingPerStream);
         feeds.set(key, feed);
-        feed.push(inference.request[input]);
+        void feed.push(inference.request[input]);
         inference = { ...inference, request: { [input]: new InputStream(feed) } };
         // Once this call ends, a later request for the model starts a new one.
         closeFeed = () => feeds.get(key) === feed && feeds.delete(key);

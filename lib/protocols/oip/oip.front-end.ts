@@ -96,7 +96,7 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     };
   };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
-    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger);
+    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, context.limits.maxPendingPerStream);
 
   const routes: UnaryRoute[] = [
     simple('ServerLive', () => ({ live: true })),

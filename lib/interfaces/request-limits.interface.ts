@@ -1,0 +1,44 @@
+/**
+ * Bounds on what one request or one stream may make the server hold or do.
+ * Every bound is checked before the work it protects (a count before a
+ * split, a size before a copy), so a request over one is refused in
+ * microseconds, and a stream that outruns its reader is slowed by HTTP/2
+ * flow control instead of being buffered.
+ */
+export interface RequestLimits {
+  /**
+   * Requests one stream may have read but not yet answered, counting
+   * responses the client has not read yet. At the bound the server stops
+   * reading that stream, so HTTP/2 flow control holds the client back;
+   * nothing already read is dropped. Applies to OIP `ModelStreamInfer`,
+   * streamed model inputs and the values a streaming model's Observable
+   * pushes ahead of its reader.
+   * @default 64
+   */
+  maxPendingPerStream?: number;
+  /**
+   * Input tensors (OIP `inputs`) one request may carry.
+   * @default 64
+   */
+  maxInputs?: number;
+  /**
+   * Outputs (OIP `outputs`) one request may ask for.
+   * @default 64
+   */
+  maxOutputs?: number;
+  /**
+   * Parameters (OIP `parameters`, per request and per input or output) one request may carry, in all.
+   * @default 64
+   */
+  maxParameters?: number;
+  /**
+   * Total bytes of the keys and string values of one request's parameters.
+   * @default 65536 (64 KiB)
+   */
+  maxParameterBytes?: number;
+  /**
+   * BYTES (string) elements one request may carry, over all its inputs.
+   * @default 1048576
+   */
+  maxBytesElements?: number;
+}
