@@ -7,6 +7,7 @@ export { Depends, type Dependency } from './decorators/depends.decorator.js';
 export { Input } from './decorators/input.decorator.js';
 export { Model } from './decorators/model.decorator.js';
 export * from './errors/index.js';
+export { RepositoryControlGuard } from './guards/repository-control.guard.js';
 export { BlazeHealthService, type ServingStatus } from './health/blaze-health.service.js';
 export { MetricsEndpoint } from './metrics/metrics-endpoint.js';
 export type { BlazeMetricsOptions } from './metrics/metrics-options.interface.js';

@@ -10,12 +10,19 @@ export interface RequestLimits {
    * Requests one stream may have read but not yet answered, counting
    * responses the client has not read yet. At the bound the server stops
    * reading that stream, so HTTP/2 flow control holds the client back;
-   * nothing already read is dropped. Applies to OIP `ModelStreamInfer`,
-   * streamed model inputs and the values a streaming model's Observable
-   * pushes ahead of its reader.
+   * nothing already read is dropped. Applies to OIP `ModelStreamInfer` and
+   * to streamed model inputs.
    * @default 64
    */
   maxPendingPerStream?: number;
+  /**
+   * Results a streaming model's Observable may push ahead of a client that
+   * reads slower. An Observable cannot be paused, so beyond this the call
+   * ends with `RESOURCE_EXHAUSTED`; an async generator never hits it (it is
+   * asked for each result only when the client can take it).
+   * @default 1024
+   */
+  maxBufferedResults?: number;
   /**
    * Input tensors (OIP `inputs`) one request may carry.
    * @default 64

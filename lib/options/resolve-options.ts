@@ -17,6 +17,7 @@ const DEFAULT_BATCHING: Required<BatchingOptions> = {
 /** Defaults of `limits`; each is far above what a well-formed request of a real model needs. */
 export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
   maxPendingPerStream: 64,
+  maxBufferedResults: 1024,
   maxInputs: 64,
   maxOutputs: 64,
   maxParameters: 64,

@@ -53,6 +53,15 @@ export function hasGlobalEnhancers(config: ApplicationConfig): boolean {
 }
 
 /**
+ * @internal Whether `config` holds a global guard (an instance, or an
+ * APP_GUARD provider of any scope). Only global guards reach OIP's
+ * repository control calls, which have no class or method of the app's.
+ */
+export function hasGlobalGuards(config: ApplicationConfig): boolean {
+  return config.getGlobalGuards().length > 0 || config.getGlobalRequestGuards().length > 0;
+}
+
+/**
  * @internal The global enhancers of `config` by kind, for a log line:
  * `guards ApiKeyGuard, ThrottlerGuard; pipes ValidationPipe`. Empty when
  * there are none.

@@ -39,6 +39,8 @@ export class ModelPipeline {
     readonly descriptor: ModelDescriptor,
     private readonly invoke: ModelInvoker,
     private readonly logger: Logger,
+    /** Results a streaming model's Observable may run ahead of its client (`limits.maxBufferedResults`). */
+    private readonly maxBufferedResults?: number,
   ) {}
 
   /**
@@ -59,7 +61,7 @@ export class ModelPipeline {
     const done = once(() => this.leave());
     try {
       const result = await this.invoke(request, context);
-      const source = openStream(result);
+      const source = openStream(result, this.maxBufferedResults);
       if (!source) {
         throw new InferenceError(
           `Streaming model '${this.descriptor.name}' (${this.descriptor.handler}) returned ${typeof result}; ` +

@@ -50,11 +50,16 @@ export class RepositoryControlCall {
  * `RepositoryModelLoad`/`RepositoryModelUnload`), e.g. to ask for an admin
  * token on those and nothing else.
  *
+ * `RepositoryControlGuard.withToken()` is such a guard, ready made.
+ *
  * @example
  * ```ts
  * canActivate(context: ExecutionContext) {
- *   if (!isRepositoryControlCall(context)) return true;
- *   return context.switchToRpc().getContext<BlazeContext>().metadata.get('x-admin-token')[0] === process.env.ADMIN_TOKEN;
+ *   if (!isRepositoryControlCall(context)) return true; // model calls: other guards decide
+ *   const secret = process.env.ADMIN_TOKEN;
+ *   if (!secret) return false; // no secret set: nobody loads or unloads
+ *   const sent = context.switchToRpc().getContext<BlazeContext>().header('x-admin-token') ?? '';
+ *   return timingSafeEqual(sha256(sent), sha256(secret)); // digests of equal length: the time tells nothing
  * }
  * ```
  */

@@ -25,11 +25,14 @@ import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schem
 import { ModelPipeline } from '../pipeline/model-pipeline.js';
 import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.js';
 import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
-import { describeGlobalEnhancers, type EnhancerScope } from '../pipeline/enhancer-scope.js';
+import { describeGlobalEnhancers, hasGlobalGuards, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook } from './microservice-scope.hook.js';
 import { MountedRoutes } from './mounted-routes.js';
 import { versionHealthName } from '../health/health-names.js';
 import { ModelRepositorySet } from '../registry/model-repository-set.js';
+import type { ModelRepositoryControl } from '../registry/model-repository.interface.js';
+import { refuseUnguardedControl, UNGUARDED_CONTROL_MESSAGE, type GuardedRepositoryAction } from '../protocols/oip/oip-repository.routes.js';
+import { RepositoryControlGuard } from '../guards/repository-control.guard.js';
 import { CallTracer } from '../telemetry/call-tracer.js';
 import { otel } from '../telemetry/otel-api.js';
 
@@ -57,7 +60,10 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private closing = false;
   private context?: CallHandlerContext;
   /** @internal The app's model repositories (attached by the runtimes that serve them), for OIP's repository rpcs. */
-  readonly repositories = new ModelRepositorySet();
+  readonly repositories: ModelRepositorySet = new AttachedRepositories(() => this.checkRepositoryControl());
+  /** True when OIP is served and no guard applies to its repository load/unload, which are then refused (decided at start). */
+  private controlUnguarded = false;
+  private warnedUnguardedControl = false;
   private grpcServer?: GrpcServer;
   private boundPort?: number;
   private enhancerScope?: EnhancerScope;
@@ -194,7 +200,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     if (protocols.oip) {
       const { health, statistics, logger, registry, pipelineOf } = this;
       const repository = () => (this.repositories.size > 0 ? this.repositories : undefined);
-      const guardRepositoryAction = this.invokers.guardRepositoryActions(this.enhancers);
+      const guardRepositoryAction = this.repositoryControl(this.enhancers);
       const oip = createOipService({ registry, pipelineOf, health, statistics, context, logger, repository, guardRepositoryAction });
       server.addService(oip.definition, oip.handlers);
     }
@@ -207,6 +213,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.grpcServer = server;
     if (!this.testAddress) await this.explorer.writeProtoFile();
     this.markServing();
+    this.checkRepositoryControl();
     const scheme = this.options.tls ? 'TLS' : 'plaintext';
     const spoken = [protocols.blazerpc && 'BlazeRPC', protocols.oip && 'Open Inference Protocol'].filter(Boolean).join(' and ');
     this.logger.log(`Serving ${this.registry.list().length} model(s) over ${spoken} on ${this.options.host}:${this.boundPort} (${scheme})`);
@@ -271,7 +278,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       if (current?.binding === entry.binding) continue;
       if (current) retired.push(current.pipeline);
       const { invoke, batcher } = this.invokers.create(entry, this.enhancers!, this.tracer);
-      const pipeline = new ModelPipeline(entry.descriptor, invoke, this.logger);
+      const pipeline = new ModelPipeline(entry.descriptor, invoke, this.logger, this.options.limits.maxBufferedResults);
       if (batcher) this.batchers.set(pipeline, batcher);
       this.pipelines.set(key, { pipeline, binding: entry.binding });
     }
@@ -344,6 +351,46 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     return scope.config;
   }
 
+  /**
+   * OIP's repository load/unload, through the microservice's global guards;
+   * refused, every one, when no guard applies to them. Only global guards can
+   * (the calls have no class or method of the app's), and those are a
+   * snapshot fixed at start, so this is decided once, here, with nothing to
+   * re-check per call. Guards that ask for a token are trusted to; the
+   * library cannot tell what a guard checks, only that one runs.
+   */
+  private repositoryControl(enhancers: ApplicationConfig): GuardedRepositoryAction {
+    this.controlUnguarded = !hasGlobalGuards(enhancers);
+    if (!this.controlUnguarded) return this.invokers.guardRepositoryActions(enhancers);
+    return refuseUnguardedControl(() => this.checkRepositoryControl());
+  }
+
+  /**
+   * Once a repository allows control, says once what stands in its way: no
+   * guard (every load/unload is refused), or a `RepositoryControlGuard`
+   * without its secret. Runs at start and whenever a repository attaches,
+   * since in a hybrid app started before `app.init()` repositories attach
+   * after the server started.
+   */
+  private checkRepositoryControl(): void {
+    const enhancers = this.enhancers;
+    if (!enhancers || !this.options.protocols.oip || !this.repositories.controllable) return;
+    if (!this.controlUnguarded) {
+      for (const guard of enhancers.getGlobalGuards()) if (guard instanceof RepositoryControlGuard) guard.reportUnsetSecret();
+      return;
+    }
+    if (this.warnedUnguardedControl) return;
+    this.warnedUnguardedControl = true;
+    const appConfig = this.invokers.appConfig;
+    const unreached = this.enhancerScope && !this.enhancerScope.sharesAppConfig && appConfig && hasGlobalGuards(appConfig);
+    this.logger.warn(
+      UNGUARDED_CONTROL_MESSAGE +
+        (unreached
+          ? ". The app's global guards do not reach it: connect the microservice with app.connectMicroservice({ strategy }, { inheritAppConfig: true })."
+          : '.'),
+    );
+  }
+
   private createHandlerContext(): CallHandlerContext {
     const sink = this.metrics instanceof StatisticsRecordingMetrics ? this.metrics.sink : this.metrics;
     const observers = [
@@ -366,6 +413,22 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     for (const { name, version } of this.registry.list()) {
       for (const entry of [name, versionHealthName(name, version)]) this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
     }
+  }
+}
+
+/**
+ * The app's model repositories, telling the server when one attaches: a
+ * repository that allows control may attach after the server started, and
+ * the server warns then if nothing guards that control.
+ */
+class AttachedRepositories extends ModelRepositorySet {
+  constructor(private readonly attached: () => void) {
+    super();
+  }
+
+  override add(repository: ModelRepositoryControl): void {
+    super.add(repository);
+    this.attached();
   }
 }
 

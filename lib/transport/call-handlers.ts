@@ -17,6 +17,8 @@ import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryR
 import type { CallTracker } from './call-tracker.js';
 import type { RequestLimits } from '../interfaces/request-limits.interface.js';
 import type { InflightCall, ModelCall } from './inflight-call.js';
+import { framingFault } from './message-framing.js';
+import { CallStatusError } from '../errors/call-status.error.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
 
@@ -38,6 +40,8 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
     const ending = trackCall(route, call, context, (failure) => callback(failure, response));
     const { inflight } = ending;
     if (!inflight) return;
+    const fault = framingFault(call.request, call);
+    if (fault) return ending.end({ code: GrpcStatus.INTERNAL, details: fault });
     // NOTE: once a call is cancelled or timed out, what its handler throws next is expected, not a failure to log.
     const fail = (error: unknown) => ending.done || ending.end(route.failure(error));
     const succeed = (bytes: Buffer) => {
@@ -62,7 +66,11 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
  * generator's `finally` runs).
  */
 export function createStreamHandler(route: StreamRoute, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
-  return (call) => serveStream(route, call, context, (inflight) => pump(route, call, inflight));
+  return (call) =>
+    serveStream(route, call, context, (inflight) => {
+      const fault = framingFault(call.request, call);
+      return fault ? Promise.reject(new CallStatusError(GrpcStatus.INTERNAL, fault)) : pump(route, call, inflight);
+    });
 }
 
 /**
@@ -73,7 +81,7 @@ export function createStreamHandler(route: StreamRoute, context: CallHandlerCont
  * every response is written.
  */
 export function createExchangeHandler(route: ExchangeRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
-  return (call) => serveStream(route, call, context, (inflight) => writeExchanges(route, call, inflight));
+  return (call) => serveStream(route, call, context, (inflight) => writeExchanges(route, call, inflight, context.limits.maxPendingPerStream));
 }
 
 /**
@@ -107,6 +115,17 @@ export function createDuplexHandler(route: DuplexRoute, context: CallHandlerCont
 }
 
 /**
+ * How long one stream's messages may be handed to its handler before the
+ * event loop gets a turn, in ms. A client that sends a flow-control window
+ * of tiny messages (2M in 16 MiB) would otherwise keep it from every other
+ * call for seconds: grpc-js and the stream hand over what was received in
+ * microtasks, never returning to the event loop.
+ */
+const MAX_TURN_MS = 4;
+/** Messages between two readings of the clock for that. */
+const MESSAGES_PER_CLOCK_READ = 64;
+
+/**
  * A call's request messages, read one at a time as they are asked for: the
  * call's readable buffers a few messages, then HTTP/2 flow control holds the
  * client back. A cancel, a disconnect or a passed deadline makes the pending
@@ -118,25 +137,47 @@ function incoming(call: ServerReadableStream<Buffer, Buffer> | ServerDuplexStrea
       const { signal } = inflight;
       // Not destroyed when reading ends: a duplex call still has its responses and status to send.
       const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
-      let stopped: (() => void) | undefined;
-      const aborted = new Promise<never>((_, reject) => {
-        stopped = () => reject(signal.reason);
-        signal.addEventListener('abort', stopped, { once: true });
-      });
-      aborted.catch(() => undefined);
-      try {
-        for (;;) {
-          if (signal.aborted) throw signal.reason;
-          const next = await Promise.race([messages.next(), aborted]);
-          if (next.done) return;
-          inflight.messagesIn++;
-          yield next.value;
+      let turnStarted = performance.now();
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        // Messages already received reach the handler without the event loop turning; let other calls (health) in now and then.
+        if (inflight.messagesIn % MESSAGES_PER_CLOCK_READ === 0 && performance.now() - turnStarted > MAX_TURN_MS) {
+          await new Promise(setImmediate);
+          turnStarted = performance.now();
         }
-      } finally {
-        signal.removeEventListener('abort', stopped!);
+        const next = await nextUnlessAborted(messages, signal);
+        if (next.done) return;
+        const fault = framingFault(next.value, call);
+        if (fault) throw new CallStatusError(GrpcStatus.INTERNAL, fault);
+        inflight.messagesIn++;
+        yield next.value;
       }
     },
   };
+}
+
+/**
+ * The next message, or the call's status once its signal fires.
+ *
+ * NOTE: one abort listener per read, removed when the read settles: racing
+ * every read against one promise for the whole call would leave a reaction
+ * on it per message, and a million-message stream would hold them all.
+ */
+function nextUnlessAborted(messages: AsyncIterator<Buffer>, signal: AbortSignal): Promise<IteratorResult<Buffer>> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => reject(signal.reason);
+    signal.addEventListener('abort', aborted, { once: true });
+    messages.next().then(
+      (next) => {
+        signal.removeEventListener('abort', aborted);
+        resolve(next);
+      },
+      (error) => {
+        signal.removeEventListener('abort', aborted);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Tracks a streaming call, runs `write` to the end of its responses, and ends it with OK or the failure's status. */
@@ -273,10 +314,19 @@ async function write(
   }
 }
 
-/** Reads requests as they come, starts each at once, and writes their responses in request order. */
-async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+/**
+ * Reads requests as they come, starts each at once, and writes their
+ * responses in request order. At most `maxUnanswered` requests are read but
+ * not yet fully answered (a response the client has not read counts: its
+ * request is not done until the write is taken); at the bound the call stops
+ * reading, so HTTP/2 flow control holds the client back instead of the
+ * server queueing what it sends.
+ */
+async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall, maxUnanswered: number): Promise<void> {
   const { signal } = inflight;
   const pending: Array<AsyncIterator<Buffer>> = [];
+  let unanswered = 0;
+  let paused = false;
   let ended = false;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -284,7 +334,15 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     wake = undefined;
   };
   const onData = (bytes: Buffer) => {
+    if (signal.aborted) return;
+    const fault = framingFault(bytes, call);
+    if (fault) return inflight.abort(new CallStatusError(GrpcStatus.INTERNAL, fault));
+    inflight.messagesIn++;
     pending.push(route.exchange(bytes, call, inflight)[Symbol.asyncIterator]());
+    if (++unanswered >= maxUnanswered && !paused) {
+      paused = true;
+      call.pause();
+    }
     notify();
   };
   const onEnd = () => {
@@ -305,6 +363,11 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
       }
       for (let next = await responses.next(); !next.done && !signal.aborted; next = await responses.next()) {
         if (!call.write(next.value)) await drained(call, signal);
+        inflight.messagesOut++;
+      }
+      if (--unanswered < maxUnanswered && paused) {
+        paused = false;
+        call.resume();
       }
     }
   } finally {

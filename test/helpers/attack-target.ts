@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, constants } from 'node:http2';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,4 +252,137 @@ export function expectSurvived(report: AttackReport): void {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A protobuf message field holding `body`. */
+export function messageField(field: number, body: Buffer): Buffer {
+  return stringField(field, body);
+}
+
+/** An OIP `ModelInferRequest` for the target's `echo` model: one BYTES element, `text`. */
+export function oipEchoRequest(id: string, text: string): Buffer {
+  const element = Buffer.from(text);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(element.length);
+  const input = Buffer.concat([stringField(1, 'text'), stringField(2, 'BYTES'), Buffer.from([0x1a, 0x01, 0x01])]);
+  return Buffer.concat([stringField(1, 'echo'), stringField(3, id), messageField(5, input), stringField(7, Buffer.concat([length, element]))]);
+}
+
+/** The `id` a `ModelStreamInferResponse` answers (its `infer_response.id`), or its `error_message`. */
+export function oipStreamAnswer(response: Buffer): { id?: string; error?: string } {
+  const fields = topLevelFields(response);
+  if (fields.has(1)) return { error: fields.get(1)!.toString() };
+  const infer = fields.get(2);
+  return { id: infer ? topLevelFields(infer).get(3)?.toString() : undefined };
+}
+
+/** The length-delimited fields of a message, by number (the last of each). */
+function topLevelFields(message: Buffer): Map<number, Buffer> {
+  const fields = new Map<number, Buffer>();
+  let at = 0;
+  const varintAt = () => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = message[at++]!;
+      value += (byte & 127) * 2 ** shift;
+      shift += 7;
+      if (byte < 128) return value;
+    }
+  };
+  while (at < message.length) {
+    const key = varintAt();
+    const wire = key & 7;
+    if (wire === 2) {
+      const length = varintAt();
+      fields.set(key >> 3, message.subarray(at, at + length));
+      at += length;
+    } else if (wire === 0) varintAt();
+    else if (wire === 5) at += 4;
+    else if (wire === 1) at += 8;
+    else throw new Error(`unexpected wire type ${wire}`);
+  }
+  return fields;
+}
+
+/** A gRPC message framed as the wire carries it: flags, big-endian length, bytes. */
+export function framed(message: Buffer, flags = 0): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt8(flags, 0);
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+/** How a raw call ended: its status and message, and the response messages' bytes. */
+export interface RawCallResult {
+  readonly status?: string;
+  readonly message: string;
+  readonly responses: Buffer[];
+}
+
+/**
+ * One gRPC call over plain node:http2, with request bytes written exactly as
+ * given: what no gRPC library would send, and as fast as the server takes
+ * them. `write` resolves once HTTP/2 flow control lets more through.
+ */
+export function rawGrpcStream(address: string, path: string) {
+  const session = connect(`http://${address}`);
+  session.on('error', () => undefined);
+  const stream = session.request({
+    [constants.HTTP2_HEADER_METHOD]: 'POST',
+    [constants.HTTP2_HEADER_PATH]: path,
+    [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+    [constants.HTTP2_HEADER_TE]: 'trailers',
+  });
+  const chunks: Buffer[] = [];
+  let trailers: Record<string, unknown> = {};
+  stream.on('response', (headers) => {
+    // A trailers-only answer carries the status in its headers.
+    if (headers['grpc-status'] !== undefined) trailers = headers;
+  });
+  stream.on('trailers', (received) => (trailers = received));
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const result = new Promise<RawCallResult>((resolve) => {
+    const finish = () => {
+      session.close();
+      resolve({
+        status: trailers['grpc-status'] as string | undefined,
+        message: decodeURIComponent((trailers['grpc-message'] as string | undefined) ?? ''),
+        responses: unframe(Buffer.concat(chunks)),
+      });
+    };
+    stream.once('close', finish);
+  });
+  return {
+    result,
+    write(bytes: Buffer): Promise<void> {
+      if (stream.write(bytes)) return Promise.resolve();
+      return new Promise((resolve) => {
+        stream.once('drain', resolve);
+        stream.once('close', resolve);
+      });
+    },
+    end(bytes?: Buffer): Promise<RawCallResult> {
+      stream.end(bytes);
+      return result;
+    },
+    cancel(): void {
+      stream.close(constants.NGHTTP2_CANCEL);
+    },
+  };
+}
+
+/** One raw call: `body` (already framed) in, its status and responses out. */
+export function rawGrpcCall(address: string, path: string, body: Buffer): Promise<RawCallResult> {
+  return rawGrpcStream(address, path).end(body);
+}
+
+function unframe(data: Buffer): Buffer[] {
+  const messages: Buffer[] = [];
+  for (let at = 0; at + 5 <= data.length;) {
+    const length = data.readUInt32BE(at + 1);
+    messages.push(data.subarray(at + 5, at + 5 + length));
+    at += 5 + length;
+  }
+  return messages;
 }

@@ -11,6 +11,29 @@ import type { OipModels } from './oip-models.js';
 export type GuardedRepositoryAction = (action: 'load' | 'unload', request: object, context: BlazeContext, run: () => Promise<void>) => Promise<unknown>;
 
 /**
+ * @internal What a client that loads or unloads a model is told, and what the
+ * server warns once, when no guard protects repository control. It says how
+ * to fix it, as the operator reading either needs to know.
+ */
+export const UNGUARDED_CONTROL_MESSAGE =
+  'Repository control is refused: no guard protects it. Add a global guard (useGlobalGuards or APP_GUARD) that checks ' +
+  'isRepositoryControlCall(context), e.g. RepositoryControlGuard.withToken(() => process.env.ADMIN_TOKEN); see README "OIP repository control"';
+
+/**
+ * @internal The repository action when no guard applies to repository
+ * control: every load and unload refused with PERMISSION_DENIED. Running
+ * them unguarded would let anyone who reaches the port unload the models it
+ * serves, so control fails closed rather than open. The refusal is expected,
+ * so it is answered, not logged; `refused` runs on each (the server warns once).
+ */
+export function refuseUnguardedControl(refused: () => void): GuardedRepositoryAction {
+  return async () => {
+    refused();
+    throw new CallStatusError(GrpcStatus.PERMISSION_DENIED, UNGUARDED_CONTROL_MESSAGE);
+  };
+}
+
+/**
  * @internal OIP `RepositoryIndex`: every served version, plus the versions a
  * model repository is loading or failed to load (with the reason), so a
  * broken rollout shows up where operators look.
@@ -44,7 +67,10 @@ export function repositoryReadiness(repository: ModelRepositoryControl | undefin
 /**
  * @internal OIP `RepositoryModelLoad` / `RepositoryModelUnload`: refused
  * unless a model repository allows control, and run through the
- * microservice's global guards (see `isRepositoryControlCall`).
+ * microservice's global guards (see `isRepositoryControlCall`); `guarded`
+ * refuses them all when no guard applies (see `refuseUnguardedControl`).
+ * Nothing about the model (whether the repository holds it) is answered
+ * before the guards let the call through.
  */
 export async function controlRepository(
   action: 'load' | 'unload',
