@@ -4,6 +4,7 @@ import { CallStatusError } from '../../errors/call-status.error.js';
 import { ValidationError } from '../../errors/validation.error.js';
 import type { ModelRepositoryControl, RepositoryModelState } from '../../registry/model-repository.interface.js';
 import { controlTurnedOff } from '../../registry/model-repository-set.js';
+import { compareVersions } from '../../schema/proto-naming.js';
 import type { ModelCall, InflightCall } from '../../transport/inflight-call.js';
 import type { OipModels } from './oip-models.js';
 
@@ -50,7 +51,7 @@ export function repositoryIndexOf(models: OipModels, repository: ModelRepository
   });
   // What the repository holds but does not serve (yet): loading, or failed with the reason.
   const elsewhere = [...held.values()].filter((entry) => entry.state !== 'READY');
-  const index = [...served, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+  const index = [...served, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
   return readyOnly ? index.filter((entry) => entry.state === 'READY') : index;
 }
 

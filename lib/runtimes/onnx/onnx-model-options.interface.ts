@@ -8,6 +8,8 @@ export interface OnnxModelOptions {
    * `instances` executions run at once (Triton's instance groups). Loading and
    * running never happen on the event loop. A served model batches for as many
    * instances as it has (`maxConcurrentBatches` defaults to this count).
+   * At most 64: more instances than cores add no throughput, only memory.
+   * Instances start a few at a time, not all at once.
    * @default 1
    */
   instances?: number;
@@ -18,6 +20,7 @@ export interface OnnxModelOptions {
    * nothing else wants. On a machine where other processes compete for the
    * cores, raising it keeps the server responsive at some cost in throughput
    * (about 10% at 10 in the ONNX bench, where other processes did not compete).
+   * From 0 to 19.
    * @default 0
    */
   instanceNiceness?: number;
@@ -30,6 +33,8 @@ export interface OnnxModelOptions {
    * Further onnxruntime session options (threads, graph optimisation level,
    * ...), applied to every instance. `intraOpNumThreads` defaults to the CPU
    * count divided by `instances` (at least 1), so instances do not fight for cores.
+   * `intraOpNumThreads` and `interOpNumThreads` go from 0 (onnxruntime picks
+   * one per core) to 64, per instance.
    */
   sessionOptions?: Omit<InferenceSession.SessionOptions, 'executionProviders'>;
 }

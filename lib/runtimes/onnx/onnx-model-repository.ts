@@ -13,7 +13,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
 import { OnnxModel } from './onnx-model.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
-import { modelDirectories, scanModel, type RepositoryEntry } from './onnx-repository.scanner.js';
+import { modelDirectories, scanModel, type IgnoredVersion, type RepositoryEntry } from './onnx-repository.scanner.js';
 
 /** @internal A version being served: its repository entry and its loaded model. */
 export interface ServedVersion {
@@ -37,9 +37,11 @@ const key = (model: string, version: string) => `${model}@${version}`;
  * `RepositoryModelLoad` asks), loads new versions and new files, warms each
  * up with one inference, and only then swaps them in, in one change per
  * model; old versions finish their calls before their sessions close. A
- * version that fails to load is reported (health `model@version`
- * NOT_SERVING, OIP `RepositoryIndex` UNAVAILABLE with the reason) and leaves
- * the model as it was.
+ * version that fails to load, or whose `config.json` settings are out of
+ * bounds, is reported once (health `model@version` NOT_SERVING, OIP
+ * `RepositoryIndex` UNAVAILABLE with the reason) and leaves the model as it
+ * was. A directory named as a version that is not one (`007`, a number above
+ * int64) is reported once, as UNAVAILABLE with the reason, and ignored.
  *
  * NOTE: a replaced version's `OnnxModel` is closed once its calls end, the
  * one `@InjectOnnxModel()` gave at startup included: ask `model()` for the
@@ -48,7 +50,10 @@ const key = (model: string, version: string) => `${model}@${version}`;
 export class OnnxModelRepository implements ModelRepositoryControl, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('BlazeRpcOnnx');
   private readonly served = new Map<string, ServedVersion>();
-  private readonly failed = new Map<string, { stamp: string; reason: string }>();
+  /** Versions that cannot be served with their current file and settings: why, and whether the settings (not the file) are at fault. */
+  private readonly failed = new Map<string, { stamp: string; reason: string; settings: boolean }>();
+  /** Directories named as versions that are not, by `model@directory`: reported once each while they stay. */
+  private readonly ignored = new Map<string, string>();
   private readonly loading = new Set<string>();
   /** Models a client unloaded: kept unloaded until loaded again. */
   private readonly unloaded = new Set<string>();
@@ -68,8 +73,11 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     private readonly live?: LiveModels,
     private readonly health?: BlazeHealthService,
     private readonly metrics?: BlazeMetrics,
+    /** Reported when the repository was first read, at startup: not reported again. */
+    ignored: readonly IgnoredVersion[] = [],
   ) {
     for (const version of initial) this.served.set(key(version.entry.model, version.entry.version), version);
+    for (const { path, reason } of ignored) this.ignored.set(path, reason);
   }
 
   get controllable(): boolean {
@@ -117,17 +125,34 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     await Promise.all([...this.served.values()].map((v) => v.model.dispose()));
   }
 
-  /** Served versions READY (with the reason when a newer file for one failed to load), others LOADING or UNAVAILABLE with the reason. */
+  /**
+   * Served versions READY (with the reason when a newer file or settings for
+   * one could not be served), others LOADING or UNAVAILABLE with the reason,
+   * directories that are not versions included.
+   */
   index(): RepositoryModelState[] {
     const states: RepositoryModelState[] = [...this.served].map(([id, { entry }]) => ({
       name: entry.model,
       version: entry.version,
       state: 'READY',
-      reason: this.failed.has(id) ? `serving the previous file; the new one failed to load: ${this.failed.get(id)!.reason}` : '',
+      reason: this.servedReason(id, entry.model),
     }));
     for (const loading of this.loading) if (!this.served.has(loading)) states.push({ ...splitKey(loading), state: 'LOADING', reason: '' });
     for (const [failed, { reason }] of this.failed) if (!this.served.has(failed)) states.push({ ...splitKey(failed), state: 'UNAVAILABLE', reason });
+    for (const [path, reason] of this.ignored) {
+      const at = path.lastIndexOf('/');
+      states.push({ name: path.slice(0, at), version: path.slice(at + 1), state: 'UNAVAILABLE', reason: `ignored: ${reason}` });
+    }
     return states;
+  }
+
+  /** Why a served version is not what the repository holds now: a newer file or settings failed, or the model directory cannot be read. */
+  private servedReason(id: string, model: string): string {
+    const failed = this.failed.get(id);
+    if (failed?.settings) return `serving the previous settings; the new ones are refused: ${failed.reason}`;
+    if (failed) return `serving the previous file; the new one failed to load: ${failed.reason}`;
+    const problem = this.reported.get(model);
+    return problem ? this.clientText(problem).slice(0, 500) : '';
   }
 
   async load(model: string): Promise<void> {
@@ -187,6 +212,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const troubled = [...this.failed.keys()].map((id) => splitKey(id).name).concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
     const names = only ? [only] : [...new Set([...present, ...known, ...troubled])];
     for (const name of names) {
+      if (!present.includes(name)) this.forgetIgnored(name, []);
       const wanted = this.unloaded.has(name) || !present.includes(name) ? [] : this.scan(name);
       if (!wanted) continue;
       if (wanted.length === 0) this.reported.delete(name);
@@ -197,14 +223,28 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
 
   /** The versions a model directory asks for, or `undefined` (reported, nothing changes) when it is laid out wrongly. */
   private scan(name: string): RepositoryEntry[] | undefined {
+    const ignored: IgnoredVersion[] = [];
     try {
-      const entries = scanModel(join(this.dir, name), name, this.options);
+      const entries = scanModel(join(this.dir, name), name, this.options, (version) => ignored.push(version));
       this.reported.delete(name);
       return entries;
     } catch (error) {
       this.report(name, `${(error as Error).message}; model '${name}' keeps serving what it served`);
       return undefined;
+    } finally {
+      for (const { path, reason } of ignored) {
+        if (this.ignored.get(path) === reason) continue;
+        this.ignored.set(path, reason);
+        this.logger.warn(`Model repository: ignoring '${path}': ${reason}`);
+      }
+      this.forgetIgnored(name, ignored);
     }
+  }
+
+  /** Forgets a model's ignored directories that are gone, so one that comes back is reported again. */
+  private forgetIgnored(name: string, still: readonly IgnoredVersion[]): void {
+    const kept = new Set(still.map((version) => version.path));
+    for (const path of this.ignored.keys()) if (path.startsWith(`${name}/`) && !kept.has(path)) this.ignored.delete(path);
   }
 
   /** Loads what a model needs; if any version fails, the model is left as it is. */
@@ -216,6 +256,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     for (const entry of wanted) {
       const serving = this.served.get(key(name, entry.version));
       if (serving?.entry.stamp === entry.stamp) {
+        // Back to what serves (e.g. settings set right again): nothing failed any more.
+        this.failed.delete(key(name, entry.version));
         // Same file: re-registered only if it became (or stopped being) the default.
         if (serving.entry.isDefault !== entry.isDefault) add.push({ entry, model: serving.model });
         continue;
@@ -247,6 +289,11 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   private async loadVersion(entry: RepositoryEntry): Promise<OnnxModel | undefined> {
     const id = key(entry.model, entry.version);
     if (this.failed.get(id)?.stamp === entry.stamp) return undefined;
+    if (entry.problem) {
+      // Refused before a thread starts: out-of-bounds settings (e.g. 10,000 instances) are never tried.
+      this.fail(entry, entry.problem, true);
+      return undefined;
+    }
     const health = versionHealthName(entry.model, entry.version);
     if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) this.health?.setStatus(health, 'NOT_SERVING');
     this.loading.add(id);
@@ -312,7 +359,6 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     this.logger.log(`Model repository: ${change.join(' ')}`);
   }
 
-  /** Records a version that cannot be served with this file: reported in health and `index()`, not retried until the file changes. */
   /**
    * True (and reported once per file) when the app already serves this
    * model version from elsewhere, e.g. a `@Model()` in code: it is not loaded,
@@ -326,10 +372,15 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     return true;
   }
 
-  private fail(entry: RepositoryEntry, message: string): void {
+  /**
+   * Records a version that cannot be served with this file (or, with
+   * `settings`, these settings): reported in health and `index()`, logged
+   * once, not retried until the file or the settings change.
+   */
+  private fail(entry: RepositoryEntry, message: string, settings = false): void {
     const id = key(entry.model, entry.version);
     const reason = this.clientText(message).slice(0, 500);
-    this.failed.set(id, { stamp: entry.stamp, reason });
+    this.failed.set(id, { stamp: entry.stamp, reason, settings });
     // The health entry is the served version's, unless nothing serves it: then it says this one is not serving.
     if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) {
       this.health?.setStatus(versionHealthName(entry.model, entry.version), 'NOT_SERVING');

@@ -7,6 +7,7 @@ import { ConfigurationError } from '../../errors/configuration.error.js';
 import { recycleTensorBuffer } from '../../tensor/tensor-buffers.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { OnnxModelOptions, OnnxModelSource, OnnxValueInfo } from './onnx-model-options.interface.js';
+import { checkModelOptions } from './onnx-limits.js';
 import { loadOnnxRuntime } from './onnx-runtime.loader.js';
 import { dtypeOfOrtType, fromWireTensor, toWireTensor } from './onnx-tensor.interop.js';
 import type { OnnxInstanceData, OnnxInstanceInfo, OnnxRunResult, WireValueInfo } from './worker/onnx-instance.messages.js';
@@ -48,8 +49,10 @@ export class OnnxModel implements OnApplicationShutdown {
   ) {}
 
   /**
-   * Loads a model from a file path or its bytes, in `options.instances` worker threads.
-   * @throws ConfigurationError naming the file and the reason when it cannot be loaded
+   * Loads a model from a file path or its bytes, in `options.instances` worker threads
+   * (started a few at a time).
+   * @throws ConfigurationError naming the file and the reason when it cannot be loaded,
+   *   or the option and its range when one is out of bounds (e.g. `instances` above 64)
    */
   static async load(source: OnnxModelSource, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     return new OnnxModel(await startInstances(source, options), options, describeSource(source));
@@ -147,10 +150,8 @@ export class OnnxModel implements OnApplicationShutdown {
 }
 
 async function startInstances(source: OnnxModelSource, options: OnnxModelOptions): Promise<WorkerPool<OnnxInstanceInfo>> {
+  checkModelOptions(`ONNX model ${describeSource(source)}:`, options);
   const instances = options.instances ?? 1;
-  if (!Number.isInteger(instances) || instances < 1) {
-    throw new ConfigurationError(`ONNX model ${describeSource(source)}: 'instances' must be a positive integer, got ${JSON.stringify(instances)}`);
-  }
   // Fails fast, on this thread, with an install hint when the peer dependency is missing.
   await loadOnnxRuntime();
   if (typeof source === 'string') {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../errors/configuration.error.js';
+import { checkBatching, checkModelOptions, compareVersionNumbers, isVersionLike, ONNX_LIMITS, versionProblem } from './onnx-limits.js';
 import type { OnnxRepositoryModelConfig, OnnxRepositoryOptions, OnnxVersionPolicy } from './onnx-repository.options.js';
 
 /** One model version the repository serves. */
@@ -10,20 +11,35 @@ export interface RepositoryEntry {
   readonly file: string;
   readonly isDefault: boolean;
   readonly config: OnnxRepositoryModelConfig;
+  /**
+   * Why the model's settings (`config.json`) cannot serve this version, e.g.
+   * a value out of bounds; the version must not be loaded. At startup it
+   * fails startup; on a live repository the version is reported as one that
+   * failed to load, and what served keeps serving.
+   */
+  readonly problem?: string;
   /** The file's size and modification time, and the settings it is served with: a change means loading it again. */
   readonly stamp: string;
 }
 
-const VERSION = /^[1-9]\d*$/;
+/** A directory named as a version that is not one, and why: reported, never served. */
+export interface IgnoredVersion {
+  /** `<model>/<directory>`, relative to the repository. */
+  readonly path: string;
+  readonly reason: string;
+}
+
 const CONFIG_KEYS = new Set(['instances', 'batching', 'versionPolicy', 'defaultVersion', 'description']);
 
 /**
  * @internal Reads a model repository laid out as Triton's:
  * `<dir>/<model>/<version>/model.onnx`, versions numbered from 1, and an
  * optional `<dir>/<model>/config.json`. Returns the versions to serve under
- * each model's policy. Layout mistakes fail startup, naming the path.
+ * each model's policy. Layout mistakes and out-of-bounds settings fail
+ * startup, naming the path; `ignored` hears of directories named as
+ * versions that are not (`007`, a number above int64).
  */
-export function scanRepository(dir: string, options: OnnxRepositoryOptions = {}): RepositoryEntry[] {
+export function scanRepository(dir: string, options: OnnxRepositoryOptions = {}, ignored?: (version: IgnoredVersion) => void): RepositoryEntry[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ConfigurationError(`OnnxModule.repository('${dir}'): no such directory (resolved from ${process.cwd()})`);
   }
@@ -31,7 +47,10 @@ export function scanRepository(dir: string, options: OnnxRepositoryOptions = {})
   if (models.length === 0) {
     throw new ConfigurationError(`OnnxModule.repository('${dir}'): no model directories; lay models out as <model>/<version>/model.onnx`);
   }
-  return models.flatMap((model) => scanModel(join(dir, model), model, options));
+  const entries = models.flatMap((model) => scanModel(join(dir, model), model, options, ignored));
+  const problem = entries.find((entry) => entry.problem)?.problem;
+  if (problem) throw new ConfigurationError(problem);
+  return entries;
 }
 
 /** @internal The model directories of a repository, by name. */
@@ -44,29 +63,42 @@ export function modelDirectories(dir: string): string[] {
 
 /**
  * @internal The versions of one model directory to serve, under its policy.
+ * Out-of-bounds settings do not throw: each entry carries them as its
+ * `problem`, so a live repository reports those versions and keeps serving.
  * @throws ConfigurationError naming the path when the directory is laid out wrongly
  */
-export function scanModel(path: string, model: string, options: OnnxRepositoryOptions): RepositoryEntry[] {
-  const config = readConfig(path);
-  const available = readdirSync(path, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && VERSION.test(e.name) && existsSync(join(path, e.name, 'model.onnx')))
-    .map((e) => e.name)
-    .sort((a, b) => Number(a) - Number(b));
+export function scanModel(path: string, model: string, options: OnnxRepositoryOptions, ignored?: (version: IgnoredVersion) => void): RepositoryEntry[] {
+  const { config, problem } = readConfig(path);
+  const available: string[] = [];
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    if (!e.isDirectory() || !isVersionLike(e.name)) continue;
+    const reason = versionProblem(e.name);
+    if (reason) ignored?.({ path: `${model}/${e.name}`, reason });
+    else if (existsSync(join(path, e.name, 'model.onnx'))) available.push(e.name);
+  }
+  available.sort(compareVersionNumbers);
   if (available.length === 0) {
     throw new ConfigurationError(`Model repository: '${path}' has no version with a model, e.g. ${join(path, '1', 'model.onnx')}`);
   }
-  const served = applyPolicy(config.versionPolicy ?? options.versionPolicy ?? { latest: 1 }, available, path);
+  const policy = config.versionPolicy ?? options.versionPolicy ?? { latest: 1 };
+  const served = applyPolicy(policy, available, path);
+  if (served.length > ONNX_LIMITS.servedVersions) {
+    throw new ConfigurationError(
+      `Model repository '${path}': versionPolicy ${JSON.stringify(policy).slice(0, 100)} selects ${served.length} versions; a model serves at most ` +
+        `${ONNX_LIMITS.servedVersions} at once (each loads its own instances): use { "latest": N } or { "specific": [...] }`,
+    );
+  }
   const defaultVersion = config.defaultVersion ?? served[served.length - 1];
   if (!served.includes(defaultVersion)) {
     throw new ConfigurationError(
-      `Model repository: ${join(path, 'config.json')} 'defaultVersion' is ${JSON.stringify(defaultVersion)}, which is not served (served: ${served.join(', ')})`,
+      `Model repository: ${join(path, 'config.json')} 'defaultVersion' is ${JSON.stringify(defaultVersion).slice(0, 100)}, which is not served (served: ${served.join(', ')})`,
     );
   }
   return served.map((version) => {
     const file = join(path, version, 'model.onnx');
     const { size, mtimeMs } = statSync(file);
-    const settings = JSON.stringify([config.instances, config.batching, config.description]);
-    return { model, version, file, isDefault: version === defaultVersion, config, stamp: `${size}:${mtimeMs}:${settings}` };
+    const settings = JSON.stringify([config.instances, config.batching, config.description, problem]);
+    return { model, version, file, isDefault: version === defaultVersion, config, problem, stamp: `${size}:${mtimeMs}:${settings}` };
   });
 }
 
@@ -76,7 +108,7 @@ function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: strin
   const isObject = typeof policy === 'object' && policy !== null;
   if (!isObject || (!('latest' in policy) && !Array.isArray((policy as { specific?: unknown }).specific))) {
     throw new ConfigurationError(
-      `Model repository '${path}': versionPolicy must be { "latest": N }, "all" or { "specific": ["1", ...] }, got ${JSON.stringify(policy)}`,
+      `Model repository '${path}': versionPolicy must be { "latest": N }, "all" or { "specific": ["1", ...] }, got ${JSON.stringify(policy)?.slice(0, 100)}`,
     );
   }
   if ('latest' in policy) {
@@ -85,18 +117,36 @@ function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: strin
     }
     return available.slice(-policy.latest);
   }
+  const notVersions = policy.specific.filter((v) => typeof v !== 'string' || !isVersionLike(v) || versionProblem(v));
+  if (notVersions.length > 0) {
+    throw new ConfigurationError(
+      `Model repository '${path}': versionPolicy.specific holds ${listed(notVersions)}, which are not version numbers ` +
+        `(strings of digits from "1" to "${ONNX_LIMITS.version}", without leading zeros)`,
+    );
+  }
   const missing = policy.specific.filter((v) => !available.includes(v));
   if (missing.length > 0) {
     throw new ConfigurationError(
-      `Model repository '${path}': versionPolicy.specific names version(s) ${missing.join(', ')}, which have no model.onnx (found: ${available.join(', ')})`,
+      `Model repository '${path}': versionPolicy.specific names version(s) ${listed(missing)}, which have no model.onnx (found: ${available.join(', ')})`,
     );
   }
   return available.filter((v) => policy.specific.includes(v));
 }
 
-function readConfig(path: string): OnnxRepositoryModelConfig {
+/**
+ * A model's `config.json`, or `{}` without one. Whether it can be read and
+ * which versions it selects are the model's matter (thrown); its settings
+ * (`instances`, `batching`, `description`, unknown keys) are each served
+ * version's, returned as `problem`.
+ */
+function readConfig(path: string): { config: OnnxRepositoryModelConfig; problem?: string } {
   const file = join(path, 'config.json');
-  if (!existsSync(file)) return {};
+  if (!existsSync(file)) return { config: {} };
+  // Checked before reading: the file is read again on every poll, so a huge one would be read into memory each time.
+  const { size } = statSync(file);
+  if (size > ONNX_LIMITS.configBytes) {
+    throw new ConfigurationError(`Model repository: ${file} is ${size} bytes; a config.json holds at most ${ONNX_LIMITS.configBytes} bytes of settings`);
+  }
   let config: unknown;
   try {
     config = JSON.parse(readFileSync(file, 'utf8'));
@@ -106,13 +156,44 @@ function readConfig(path: string): OnnxRepositoryModelConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new ConfigurationError(`Model repository: ${file} must hold a JSON object`);
   }
-  const unknown = Object.keys(config).filter((key) => !CONFIG_KEYS.has(key));
-  if (unknown.length > 0) {
-    throw new ConfigurationError(`Model repository: ${file} has unknown key(s) ${unknown.join(', ')}; known: ${[...CONFIG_KEYS].join(', ')}`);
-  }
   const { defaultVersion } = config as OnnxRepositoryModelConfig;
   if (defaultVersion !== undefined && typeof defaultVersion !== 'string') {
-    throw new ConfigurationError(`Model repository: ${file} 'defaultVersion' must be a string such as "2", got ${JSON.stringify(defaultVersion)}`);
+    throw new ConfigurationError(
+      `Model repository: ${file} 'defaultVersion' must be a string such as "2", got ${JSON.stringify(defaultVersion)?.slice(0, 100)}`,
+    );
   }
-  return config as OnnxRepositoryModelConfig;
+  try {
+    checkSettings(file, config as Record<string, unknown>);
+    return { config: config as OnnxRepositoryModelConfig };
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return { config: config as OnnxRepositoryModelConfig, problem: error.message };
+  }
+}
+
+/** The settings keys of a config.json, within bounds. */
+function checkSettings(file: string, config: Record<string, unknown>): void {
+  const unknown = Object.keys(config).filter((key) => !CONFIG_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`Model repository: ${file} has unknown key(s) ${listed(unknown)}; known: ${[...CONFIG_KEYS].join(', ')}`);
+  }
+  const where = `Model repository: ${file}`;
+  checkModelOptions(where, { instances: config.instances as number | undefined });
+  checkBatching(where, config.batching);
+  const { description } = config;
+  if (description !== undefined && typeof description !== 'string') {
+    throw new ConfigurationError(`${where} 'description' must be a string, got ${JSON.stringify(description).slice(0, 40)}`);
+  }
+  if (typeof description === 'string' && description.length > ONNX_LIMITS.descriptionChars) {
+    throw new ConfigurationError(`${where} 'description' is ${description.length} characters long; allowed: at most ${ONNX_LIMITS.descriptionChars}`);
+  }
+}
+
+/** Names from a file, shown as they are but never at length: a few, each cut short. */
+function listed(names: readonly unknown[]): string {
+  const shown = names.slice(0, 5).map((name) => {
+    const text = typeof name === 'string' ? name : JSON.stringify(name);
+    return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  });
+  return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
 }

@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { OnnxModelSource } from './onnx-model-options.interface.js';
 import { OnnxModel } from './onnx-model.js';
 import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
@@ -7,9 +7,9 @@ import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOption
 import { getOnnxModelToken } from './onnx.constants.js';
 import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
-import { scanRepository } from './onnx-repository.scanner.js';
+import { scanRepository, type IgnoredVersion } from './onnx-repository.scanner.js';
+import { checkBatching, checkModelOptions, checkPollInterval } from './onnx-limits.js';
 import { OnnxModelRepository } from './onnx-model-repository.js';
-import { ConfigurationError } from '../../errors/configuration.error.js';
 import { BlazeHealthService } from '../../health/blaze-health.service.js';
 import { LiveModels } from '../../registry/live-models.service.js';
 
@@ -28,8 +28,12 @@ import { LiveModels } from '../../registry/live-models.service.js';
  */
 @Module({})
 export class OnnxModule {
-  /** Loads each model at startup and makes it injectable with `@InjectOnnxModel(name)`. */
+  /**
+   * Loads each model at startup and makes it injectable with `@InjectOnnxModel(name)`.
+   * @throws ConfigurationError when an option is out of bounds (e.g. `instances` above 64), saying which and the range
+   */
   static register(...registrations: OnnxModelRegistration[]): DynamicModule {
+    for (const { name, ...options } of registrations) checkModelOptions(`OnnxModule.register('${name}'):`, options);
     const providers = registrations.map(({ name, ...registration }) => createOnnxModelProvider(name, () => registration));
     return { module: OnnxModule, providers, exports: providers.map((p) => p.provide) };
   }
@@ -49,9 +53,12 @@ export class OnnxModule {
    * Serves an .onnx file as model `name`, with no handler code: inputs,
    * outputs, dtypes and shapes come from the model's metadata. The model is
    * also injectable with `@InjectOnnxModel(name)` (e.g. to `reload()` it).
+   * @throws ConfigurationError when an option is out of bounds (e.g. `instances` above 64), saying which and the range
    */
   static serve(name: string, source: OnnxModelSource, options: OnnxServeOptions = {}): DynamicModule {
     const { version, description, batching, ...modelOptions } = options;
+    checkModelOptions(`OnnxModule.serve('${name}'):`, modelOptions);
+    checkBatching(`OnnxModule.serve('${name}'):`, batching);
     const model = createOnnxModelProvider(name, () => ({ source, ...modelOptions }));
     const endpoint = endpointProvider(name, model.provide as string, { version, description, batching });
     return { module: OnnxModule, providers: [model, endpoint], exports: [model.provide] };
@@ -67,6 +74,11 @@ export class OnnxModule {
    * version loaded at startup, and the injectable `OnnxModelRepository` the
    * one serving now. With `pollIntervalMs`, new, changed and removed
    * versions roll out while the app serves (see `OnnxRepositoryOptions`).
+   * Numbers in options and in `config.json` are bounded (e.g. `instances`
+   * at most 64); versions are compared exactly, up to 9223372036854775807.
+   *
+   * @throws ConfigurationError when the directory is laid out wrongly or a
+   *   value is out of bounds, naming the file or option, the key and the range
    *
    * @example
    * ```ts
@@ -75,12 +87,15 @@ export class OnnxModule {
    */
   static repository(dir: string, options: OnnxRepositoryOptions = {}): DynamicModule {
     const { versionPolicy, batching, pollIntervalMs, control: _control, ...modelOptions } = options;
-    if (pollIntervalMs !== undefined && (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 0)) {
-      throw new ConfigurationError(`OnnxModule.repository('${dir}'): pollIntervalMs must be a whole number of milliseconds >= 0, got ${pollIntervalMs}`);
-    }
+    const where = `OnnxModule.repository('${dir}'):`;
+    checkPollInterval(where, pollIntervalMs);
+    checkModelOptions(where, modelOptions);
+    checkBatching(where, batching);
     const providers: Provider[] = [];
     const exported: string[] = [];
-    const entries = scanRepository(dir, { versionPolicy });
+    const ignored: IgnoredVersion[] = [];
+    const entries = scanRepository(dir, { versionPolicy }, (version) => ignored.push(version));
+    for (const { path, reason } of ignored) logger.warn(`Model repository: ignoring '${path}': ${reason}`);
     for (const entry of entries) {
       const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(`${entry.model}@${entry.version}`);
       const { instances, batching: modelBatching, description } = entry.config;
@@ -101,12 +116,14 @@ export class OnnxModule {
         const models = deps.slice(0, entries.length) as OnnxModel[];
         const [live, health, metrics] = deps.slice(entries.length) as [LiveModels?, BlazeHealthService?, BlazeMetrics?];
         const served = entries.map((entry, i) => ({ entry, model: models[i]! }));
-        return new OnnxModelRepository(dir, options, served, live, health, metrics);
+        return new OnnxModelRepository(dir, options, served, live, health, metrics, ignored);
       },
     };
     return { module: OnnxModule, providers: [...providers, repository], exports: [...exported, OnnxModelRepository] };
   }
 }
+
+const logger = new Logger('BlazeRpcOnnx');
 
 /** The provider of a served model's endpoint: the `@Model()` made from the loaded model under `modelToken`. */
 function endpointProvider(name: string, modelToken: string, options: OnnxServeOptions & { default?: boolean }): Provider {

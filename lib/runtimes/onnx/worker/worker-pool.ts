@@ -46,6 +46,33 @@ type WorkerMessage = { kind: 'ready'; info: unknown } | { kind: 'failed'; messag
 const REPLACE_BACKOFF_MS = [100, 1000, 5000, 30000];
 
 /**
+ * Workers starting at once in this process, across every pool. A starting
+ * worker is at its most expensive (a new isolate, onnxruntime's native code,
+ * the model file read and its session built), so a 64-instance model, or ten
+ * models loading together at startup, grow memory a few workers at a time
+ * rather than all in one tick; a bad start also stops the rest before they cost anything.
+ */
+export const WORKER_STARTS_AT_ONCE = 4;
+
+let starting = 0;
+const startQueue: (() => void)[] = [];
+
+/** Waits for one of the process's `WORKER_STARTS_AT_ONCE` start slots; call the result once the start has settled. */
+async function startSlot(): Promise<() => void> {
+  if (starting >= WORKER_STARTS_AT_ONCE) await new Promise<void>((resolve) => startQueue.push(resolve));
+  else starting++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    // Handed straight to the next waiter: were the count to dip first, a newcomer could take the slot ahead of those waiting.
+    const next = startQueue.shift();
+    if (next) next();
+    else starting--;
+  };
+}
+
+/**
  * @internal A fixed set of stateful worker threads (model instances, as
  * Triton's instance groups): each task goes to an idle instance, else to one
  * with room in its thread (`tasksPerInstance`), or waits in FIFO order. A
@@ -72,17 +99,29 @@ export class WorkerPool<I = unknown> {
   ) {}
 
   /**
-   * Starts every worker and waits until all are ready.
-   * @throws Error with the worker's own message when one cannot start (the others are stopped)
+   * Starts every worker, at most `WORKER_STARTS_AT_ONCE` at a time across the
+   * process, and waits until all are ready.
+   * @throws Error with the worker's own message when one cannot start (the others are stopped, and those not started yet never start)
    */
   static async start<I>(options: WorkerPoolOptions): Promise<WorkerPool<I>> {
-    const started = await Promise.allSettled(Array.from({ length: options.size }, () => spawn(options)));
-    const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const workers: { worker: Worker; info: unknown }[] = [];
+    let failure: { reason: unknown } | undefined;
+    let next = 0;
+    const lane = async () => {
+      while (!failure && next < options.size) {
+        const index = next++;
+        try {
+          workers[index] = await spawn(options);
+        } catch (error) {
+          failure ??= { reason: error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(WORKER_STARTS_AT_ONCE, options.size) }, lane));
     if (failure) {
-      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.worker.terminate() : undefined)));
+      await Promise.all(workers.map((started) => started?.worker.terminate()));
       throw failure.reason;
     }
-    const workers = started.map((s) => (s as PromiseFulfilledResult<{ worker: Worker; info: unknown }>).value);
     const pool = new WorkerPool<I>(options, workers[0].info as I);
     workers.forEach(({ worker }, index) => pool.adopt(index, worker));
     return pool;
@@ -223,8 +262,17 @@ export class WorkerPool<I = unknown> {
   }
 }
 
-/** Starts one worker and waits for its first word: ready (with its info) or failed (with why). */
-function spawn(options: WorkerPoolOptions): Promise<{ worker: Worker; info: unknown }> {
+/** Starts one worker (once a start slot is free) and waits for its first word: ready (with its info) or failed (with why). */
+async function spawn(options: WorkerPoolOptions): Promise<{ worker: Worker; info: unknown }> {
+  const release = await startSlot();
+  try {
+    return await spawnNow(options);
+  } finally {
+    release();
+  }
+}
+
+function spawnNow(options: WorkerPoolOptions): Promise<{ worker: Worker; info: unknown }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(options.script, { workerData: options.workerData });
     const fail = (error: Error) => {
