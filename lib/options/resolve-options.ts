@@ -25,6 +25,14 @@ export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
   maxBytesElements: 1024 * 1024,
 };
 
+/**
+ * Largest batching values accepted: far above what any model gains from, low
+ * enough that a mistyped value cannot queue or hold unbounded memory (the
+ * queue holds each waiting request's decoded inputs). The ONNX runtime holds
+ * `config.json` to the same ones.
+ */
+const BATCHING_MAXIMA = { maxBatchSize: 65_536, maxQueueSize: 65_536, maxConcurrentBatches: 64, batchTimeoutMs: 60_000 } as const;
+
 /** 16 MiB: a connection carrying 64 concurrent 110 KB image requests needs about 7 MB in flight. */
 const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 const MAX_FLOW_CONTROL_WINDOW = 2 ** 31 - 1;
@@ -88,10 +96,15 @@ export function resolveBatching(
   owner = 'BlazeRpcModule option',
 ): Required<BatchingOptions> {
   const merged = { ...defaults, ...batching };
-  positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner);
-  nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner);
-  positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize, owner);
-  positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches, owner);
+  atMost(`${where}.maxBatchSize`, positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner), BATCHING_MAXIMA.maxBatchSize, owner);
+  atMost(`${where}.batchTimeoutMs`, nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner), BATCHING_MAXIMA.batchTimeoutMs, owner);
+  atMost(`${where}.maxQueueSize`, positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize, owner), BATCHING_MAXIMA.maxQueueSize, owner);
+  atMost(
+    `${where}.maxConcurrentBatches`,
+    positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches, owner),
+    BATCHING_MAXIMA.maxConcurrentBatches,
+    owner,
+  );
   if (typeof merged.enabled !== 'boolean') {
     throw invalid(`${where}.enabled`, merged.enabled, 'true or false', owner);
   }
@@ -181,6 +194,11 @@ function nonNegative(name: string, value: unknown, owner?: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw invalid(name, value, 'a number >= 0', owner);
   }
+  return value;
+}
+
+function atMost(name: string, value: number, max: number, owner?: string): number {
+  if (value > max) throw invalid(name, value, `at most ${max}`, owner);
   return value;
 }
 

@@ -49,6 +49,15 @@ describe('BlazeRpcModule options', () => {
       protocols: { blazerpc: true, oip: true },
       gracePeriodMs: 5000,
       batching: { enabled: true, maxBatchSize: 32, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1 },
+      limits: {
+        maxPendingPerStream: 64,
+        maxBufferedResults: 1024,
+        maxInputs: 64,
+        maxOutputs: 64,
+        maxParameters: 64,
+        maxParameterBytes: 65536,
+        maxBytesElements: 1048576,
+      },
     });
     expect(resolved.channelOptions).toMatchObject({
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
@@ -91,6 +100,14 @@ describe('BlazeRpcModule options', () => {
     [{ maxConcurrentStreams: 0 }, "option 'maxConcurrentStreams' is invalid"],
     [{ maxConnectionAgeMs: -1 }, "option 'maxConnectionAgeMs' is invalid"],
     [{ flowControlWindow: 1024 }, "option 'flowControlWindow' is invalid: got 1024, expected a byte count from 65535"],
+    [{ batching: { maxQueueSize: 10_000_000 } }, "option 'batching.maxQueueSize' is invalid: got 10000000, expected at most 65536"],
+    [{ batching: { maxConcurrentBatches: 1000 } }, "option 'batching.maxConcurrentBatches' is invalid: got 1000, expected at most 64"],
+    [{ limits: { maxPendingPerStream: 0 } }, "option 'limits.maxPendingPerStream' is invalid: got 0, expected a positive integer"],
+    [{ limits: { maxParameters: 1.5 } }, "option 'limits.maxParameters' is invalid: got 1.5, expected a positive integer"],
+    [
+      { limits: { maxPending: 8 } },
+      "option 'limits.maxPending' is invalid: got 8, expected one of maxPendingPerStream, maxBufferedResults, maxInputs, maxOutputs, maxParameters, maxParameterBytes, maxBytesElements",
+    ],
   ])('refuses %j', async (options, message) => {
     await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
   });
