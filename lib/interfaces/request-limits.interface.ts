@@ -44,8 +44,11 @@ export interface RequestLimits {
    */
   maxParameterBytes?: number;
   /**
-   * BYTES (string) elements one request may carry, over all its inputs.
-   * @default 1048576
+   * BYTES (string) elements one request may carry, over all its inputs (and
+   * BlazeRPC string and bytes list items). Each element is an object of its
+   * own once decoded; at the default a request of empty strings still decodes
+   * in about 20 ms of event-loop time.
+   * @default 65536
    */
   maxBytesElements?: number;
 }

@@ -22,7 +22,7 @@ export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
   maxOutputs: 64,
   maxParameters: 64,
   maxParameterBytes: 64 * 1024,
-  maxBytesElements: 1024 * 1024,
+  maxBytesElements: 64 * 1024,
 };
 
 /**

@@ -2,6 +2,13 @@ import { describeClientShape } from '../errors/client-text.js';
 import type { Tensor } from './tensor.js';
 import type { TensorSpec } from './tensor-spec.js';
 
+/**
+ * Dimensions a tensor sent by a client may have. No model declares nearly as
+ * many; the bound lets a shape of millions of dimensions (a few MB of
+ * one-byte varints) be refused before any of them is read into memory.
+ */
+export const MAX_REQUEST_DIMS = 1024;
+
 /** Sizes bound to symbolic dimensions so far in one call, and which field bound each. */
 export type SymbolBindings = Map<string, { size: number; field: string }>;
 

@@ -316,15 +316,16 @@ async function write(
 
 /**
  * Reads requests as they come, starts each at once, and writes their
- * responses in request order. At most `maxUnanswered` requests are read but
- * not yet fully answered (a response the client has not read counts: its
- * request is not done until the write is taken); at the bound the call stops
- * reading, so HTTP/2 flow control holds the client back instead of the
- * server queueing what it sends.
+ * responses in request order (a detached request's as they come). At most
+ * `maxUnanswered` requests are read but not yet fully answered (a response
+ * the client has not read counts: its request is not done until the write
+ * is taken); at the bound the call stops reading, so HTTP/2 flow control
+ * holds the client back instead of the server queueing what it sends.
  */
 async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall, maxUnanswered: number): Promise<void> {
   const { signal } = inflight;
   const pending: Array<AsyncIterator<Buffer>> = [];
+  const detached = new Set<Promise<void>>();
   let unanswered = 0;
   let paused = false;
   let ended = false;
@@ -333,12 +334,33 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     wake?.();
     wake = undefined;
   };
+  const answered = () => {
+    if (--unanswered < maxUnanswered && paused) {
+      paused = false;
+      call.resume();
+    }
+  };
+  const writeAll = async (responses: AsyncIterator<Buffer>) => {
+    for (let next = await responses.next(); !next.done && !signal.aborted; next = await responses.next()) {
+      if (!call.write(next.value)) await drained(call, signal);
+      inflight.messagesOut++;
+    }
+  };
   const onData = (bytes: Buffer) => {
     if (signal.aborted) return;
     const fault = framingFault(bytes, call);
     if (fault) return inflight.abort(new CallStatusError(GrpcStatus.INTERNAL, fault));
     inflight.messagesIn++;
-    pending.push(route.exchange(bytes, call, inflight)[Symbol.asyncIterator]());
+    const responses = route.exchange(bytes, call, inflight);
+    if (responses.detached) {
+      const run = writeAll(responses[Symbol.asyncIterator]()).finally(() => {
+        detached.delete(run);
+        answered();
+        notify();
+      });
+      run.catch(() => undefined);
+      detached.add(run);
+    } else pending.push(responses[Symbol.asyncIterator]());
     if (++unanswered >= maxUnanswered && !paused) {
       paused = true;
       call.pause();
@@ -357,18 +379,12 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     while (!signal.aborted) {
       const responses = pending.shift();
       if (!responses) {
-        if (ended) return;
+        if (ended && detached.size === 0) return;
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
-      for (let next = await responses.next(); !next.done && !signal.aborted; next = await responses.next()) {
-        if (!call.write(next.value)) await drained(call, signal);
-        inflight.messagesOut++;
-      }
-      if (--unanswered < maxUnanswered && paused) {
-        paused = false;
-        call.resume();
-      }
+      await writeAll(responses);
+      answered();
     }
   } finally {
     call.off('data', onData);

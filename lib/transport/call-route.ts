@@ -46,9 +46,19 @@ export interface DuplexRoute extends RouteBase {
  */
 export interface ExchangeRoute extends RouteBase {
   /** The responses to one request, encoded. */
-  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncIterable<Buffer>;
+  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): ExchangeResponses;
   /** The client has sent its last request (half-close). */
   endOfRequests?(inflight: InflightCall): void;
+}
+
+/** @internal The responses to one request of an exchange. */
+export interface ExchangeResponses extends AsyncIterable<Buffer> {
+  /**
+   * Written as they come rather than in request order: the responses of a
+   * streamed-input model call, which depend on requests sent after it, so
+   * holding later requests' responses behind them would stall the stream.
+   */
+  readonly detached?: boolean;
 }
 
 /** @internal A gRPC service as a protocol front end hands it to the transport. */

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportIrisOnnx, irisSamples, trainedIris } from '../fixtures/iris-models.js';
-import { expectSurvived, startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
+import { startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
+import { expectSurvived } from '../helpers/attack-expectations.js';
 import { publishVersion } from '../helpers/model-repository.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
 

@@ -56,7 +56,7 @@ describe('BlazeRpcModule options', () => {
         maxOutputs: 64,
         maxParameters: 64,
         maxParameterBytes: 65536,
-        maxBytesElements: 1048576,
+        maxBytesElements: 65536,
       },
     });
     expect(resolved.channelOptions).toMatchObject({

@@ -96,7 +96,7 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
 
   describe('malformed buffers are refused with a reason', () => {
     it.each([
-      ['a length prefix cut off at the start', Buffer.from([1, 0, 0]), 1, 'element 0 has a cut-off length prefix'],
+      ['a length prefix cut off at the start', Buffer.from([1, 0, 0]), 0, 'element 0 has a cut-off length prefix'],
       ['a single stray byte', Buffer.from([0]), 0, 'element 0 has a cut-off length prefix'],
       [
         'a length prefix cut off after a whole element',
@@ -113,10 +113,21 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
       ],
       ['a huge length (0xFFFFFFFF) with nothing after it', le32(0xffffffff), 1, 'element 0 claims 4294967295 bytes, but only 0 remain'],
       ['a big-endian length', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('abc')]), 1, 'element 0 claims 50331648 bytes, but only 3 remain'],
-      ['fewer elements than the shape has', encodeRawBytes(['a', 'b']), 3, 'holds 2 elements, but the shape has 3'],
-      ['more elements than the shape has', encodeRawBytes(['a', 'b', 'c']), 1, 'holds 3 elements, but the shape has 1'],
-      ['nothing, for a shape of one element', Buffer.alloc(0), 1, 'holds 0 elements, but the shape has 1'],
-      ['one empty element, for a shape of none', encodeRawBytes(['']), 0, 'holds 1 elements, but the shape has 0'],
+      ['fewer elements than the shape has', encodeRawBytes(['abcd', 'b']), 3, 'holds 2 elements, but the shape has 3'],
+      [
+        'more elements than the shape has (the walk stops at the first one past it)',
+        encodeRawBytes(['a', 'b', 'c']),
+        1,
+        'holds more than 1 elements, but the shape has 1',
+      ],
+      ['nothing, for a shape of one element', Buffer.alloc(0), 1, 'has 0 bytes, too few for the 1 elements of the shape (each takes at least 4)'],
+      ['one empty element, for a shape of none', encodeRawBytes(['']), 0, 'holds more than 0 elements, but the shape has 0'],
+      [
+        'fewer bytes than the shape needs for its length prefixes',
+        encodeRawBytes(['a', 'b']),
+        3,
+        'has 10 bytes, too few for the 3 elements of the shape (each takes at least 4)',
+      ],
     ])('%s', (_, raw, count, reason) => {
       expect(decodeRawBytes(raw, count)).toBe(reason);
     });
@@ -124,7 +135,7 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
     it('does not read past the end of a view even when the larger buffer has the bytes', () => {
       const whole = encodeRawBytes(['abcdef']);
       expect(decodeRawBytes(whole.subarray(0, 7), 1)).toBe('element 0 claims 6 bytes, but only 3 remain');
-      expect(decodeRawBytes(whole.subarray(0, 3), 1)).toBe('element 0 has a cut-off length prefix');
+      expect(decodeRawBytes(whole.subarray(0, 3), 0)).toBe('element 0 has a cut-off length prefix');
     });
   });
 });

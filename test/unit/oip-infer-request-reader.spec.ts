@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../lib/options/resolve-options.js';
 import { InferRequestReader } from '../../lib/protocols/oip/oip-infer-request.reader.js';
 import { OIP_PROTO } from '../../lib/protocols/oip/oip.proto.js';
 import { parseProto } from '../../lib/schema/package-definition.js';
@@ -9,7 +10,7 @@ import { atOffset } from '../helpers/received-bytes.js';
 const root = parseProto(OIP_PROTO);
 const ModelInferRequest = root.lookupType('inference.ModelInferRequest');
 const decodeRequest = createRequestDecoder(root, 'inference.ModelInferRequest');
-const reader = new InferRequestReader();
+const reader = new InferRequestReader(DEFAULT_LIMITS);
 
 /** What the full strict decoder makes of the bytes, or the error's message. */
 function fullDecode(bytes: Buffer): Record<string, unknown> | string {

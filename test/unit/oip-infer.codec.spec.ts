@@ -588,12 +588,19 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it.each([
-      ['a length past the end', Buffer.from([9, 0, 0, 0, 0x61]), "Input 'words': raw BYTES element 0 claims 9 bytes, but only 1 remain"],
-      ['a cut-off length prefix', Buffer.concat([rawText('a'), Buffer.from([1, 0])]), "Input 'words': raw BYTES element 1 has a cut-off length prefix"],
-      ['fewer elements than the shape', rawText('a'), "Input 'words': raw BYTES holds 1 elements, but the shape has 2"],
-    ])('refuses malformed raw BYTES (%s) with the reason', (_, raw, message) => {
+      ['a length past the end', [1], Buffer.from([9, 0, 0, 0, 0x61]), "Input 'words': raw BYTES element 0 claims 9 bytes, but only 1 remain"],
+      ['a cut-off length prefix', [1], Buffer.concat([rawText('a'), Buffer.from([1, 0])]), "Input 'words': raw BYTES element 1 has a cut-off length prefix"],
+      ['fewer elements than the shape', [3], rawText('abcdefgh'), "Input 'words': raw BYTES holds 1 elements, but the shape has 3"],
+      ['more elements than the shape', [1], rawText('a', 'b', 'c'), "Input 'words': raw BYTES holds more than 1 elements, but the shape has 1"],
+      [
+        'too few bytes for the shape',
+        [2],
+        rawText('a'),
+        "Input 'words': raw BYTES has 5 bytes, too few for the 2 elements of the shape (each takes at least 4)",
+      ],
+    ])('refuses malformed raw BYTES (%s) with the reason', (_, shape, raw, message) => {
       const error = thrown(() =>
-        decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', [2]), input('separator', 'BYTES', [1])], [raw, rawText('-')], new Map()),
+        decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', shape), input('separator', 'BYTES', [1])], [raw, rawText('-')], new Map()),
       );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe(message);

@@ -16,6 +16,7 @@ import type { ClientStreamRoute, DuplexRoute, ProtocolService, StreamRoute, Unar
 import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
 import { createRequestDecoder } from '../../wire/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
+import { blazeRpcRequestCaps } from './request-caps.js';
 import { encodeTraced } from '../../telemetry/call-tracer.js';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
@@ -41,10 +42,12 @@ export function createBlazeRpcService(
     definition[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
   }
   const handlers: UntypedServiceImplementation = {};
+  // Every request is held to `limits` while its bytes are walked, before anything is decoded.
+  const caps = blazeRpcRequestCaps(context.limits);
   for (const { descriptor } of registry.entries()) {
     const pipeline = pipelineOf(descriptor.name, descriptor.version);
     // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
-    const decodeRequest = createRequestDecoder(root, `${registry.protoPackage}.${descriptor.requestType}`);
+    const decodeRequest = createRequestDecoder(root, `${registry.protoPackage}.${descriptor.requestType}`, caps);
     for (const rpc of descriptor.rpcMethods) {
       const method = generated[rpc] as MethodDefinition<object, object>;
       const route = new BlazeRpcRoute(rpc, method.path, pipeline, new ModelCodec(descriptor, method, decodeRequest));

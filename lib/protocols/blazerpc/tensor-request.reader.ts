@@ -2,6 +2,7 @@ import { endianness } from 'node:os';
 import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
 import { DTYPE_STORAGE, TENSOR_DTYPE_ALIASES, TENSOR_DTYPES, type TensorDType } from '../../tensor/tensor-dtype.js';
 import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
+import { MAX_REQUEST_DIMS } from '../../tensor/tensor-spec.check.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { VarintCursor } from '../../wire/varint.js';
 
@@ -28,8 +29,8 @@ const DTYPE_NAMES: readonly { readonly bytes: Buffer; readonly dtype: TensorDTyp
  * straight from its bytes into tensors, in one pass: the common, well-formed
  * case only. It gives up (`undefined`) on anything else: a field sent twice
  * or packed twice, an unknown field, a missing tensor or part, an unpacked or
- * out-of-range shape entry, an unknown dtype, a size mismatch, a bool byte
- * other than 0 or 1. The caller then runs the full strict decoder, which
+ * out-of-range shape entry, more than `MAX_REQUEST_DIMS` of them, an unknown
+ * dtype, a size mismatch, a bool byte other than 0 or 1. The caller then runs the full strict decoder, which
  * accepts or refuses those bytes and words the error. So for any bytes this
  * reader accepts, its tensors are the ones the full decoder makes (the same
  * dtype, shape and data over the same bytes, aligned or not), and every
@@ -105,7 +106,8 @@ export class TensorRequestReader extends VarintCursor {
     this.pos = start;
     while (this.pos < stop) {
       const dim = this.varint(bytes, stop, MAX_DIM_VARINT_BYTES);
-      if (dim < 0) return undefined;
+      // Past the bound, the full decoder refuses the shape without reading it.
+      if (dim < 0 || shape.length === MAX_REQUEST_DIMS) return undefined;
       shape.push(dim);
     }
     return shape;

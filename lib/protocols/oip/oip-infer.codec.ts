@@ -9,8 +9,11 @@ import { DTYPE_STORAGE, type TensorDType } from '../../tensor/tensor-dtype.js';
 import { bytesOf, Tensor } from '../../tensor/tensor.js';
 import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
 import type { TensorData } from '../../tensor/tensor-data.js';
-import { decodeRawBytes, encodeRawBytes } from './oip-bytes.codec.js';
+import { DEFAULT_LIMITS } from '../../options/resolve-options.js';
+import { overLimit } from '../../wire/request-caps.js';
+import { decodeRawBytes, decodeRawStrings, encodeRawBytes, NOT_UTF8 } from './oip-bytes.codec.js';
 import { OIP_CONTENTS_FIELD, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from './oip-datatype.js';
+import type { InferRequestLimits, InferRequestOutline } from './oip-infer-request.reader.js';
 import type { OipTensorSignature } from './oip-signature.js';
 
 /** `InferTensorContents` as decoded: every list present (possibly empty). */
@@ -47,33 +50,34 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * every declared input present once, with its declared datatype and a shape
  * that fits; data either all in `raw_input_contents` (in input order) or all
  * in typed `contents`, never mixed. Numeric tensors stay over the received
- * bytes (see `tensorOverBytes`).
+ * bytes (see `tensorOverBytes`). Every count is checked before the work it
+ * sizes: the BYTES elements of all inputs against `limits.maxBytesElements`
+ * before any is split, each shape against the bytes sent before any copy.
  *
  * @throws ValidationError naming the tensor, for anything that does not fit
+ * @throws CallStatusError RESOURCE_EXHAUSTED past `maxBytesElements`
  */
 export function decodeInferInputs(
   signature: readonly OipTensorSignature[],
   inputs: readonly InferInputMessage[],
   raw: readonly Uint8Array[],
   bindings: SymbolBindings,
+  limits: Pick<InferRequestLimits, 'maxBytesElements'> = DEFAULT_LIMITS,
 ): ModelRequest {
-  if (raw.length > 0 && raw.length !== inputs.length) {
-    throw new ValidationError(`raw_input_contents holds ${raw.length} entries for ${inputs.length} inputs: send every input raw, or none`);
-  }
+  if (raw.length > 0 && raw.length !== inputs.length) throw rawCountMismatch(raw.length, inputs.length);
   const byName = new Map<string, number>();
   inputs.forEach((input, index) => {
     if (byName.has(input.name)) throw new ValidationError(`Input '${quoteClientText(input.name)}' is sent twice`, input.name);
     byName.set(input.name, index);
   });
+  checkBytesElements(inputs, raw.length > 0, limits.maxBytesElements);
   const request: ModelRequest = {};
   for (const declared of signature) {
     const index = byName.get(declared.name);
     if (index === undefined) throw new ValidationError(`Input '${declared.name}' is missing`, declared.name);
     byName.delete(declared.name);
     const input = inputs[index]!;
-    if (raw.length > 0 && input.contents && hasContents(input.contents)) {
-      throw new ValidationError(`Input '${declared.name}': data both in raw_input_contents and in contents; send one`, declared.name);
-    }
+    if (raw.length > 0 && input.contents && hasContents(input.contents)) throw bothRawAndContents(declared.name);
     request[declared.name] = decodeInput(declared, input, raw.length > 0 ? raw[index]! : undefined, bindings);
   }
   const [unknown] = byName.keys();
@@ -86,24 +90,55 @@ export function decodeInferInputs(
   return request;
 }
 
+/**
+ * @internal What `decodeInferInputs` would refuse in a request's typed
+ * contents, found from its outline before protobufjs decodes any of them:
+ * a datatype other than the declared one, a shape that does not fit the
+ * declaration, contents beside raw contents, values in a list other than the
+ * datatype's, and a list whose element count is not the shape's. Inputs the
+ * model does not declare are left to `decodeInferInputs`, which words it.
+ *
+ * @throws ValidationError as `decodeInferInputs` would
+ */
+export function checkInputsOutline(signature: readonly OipTensorSignature[], outline: InferRequestOutline): void {
+  if (outline.rawCount > 0 && outline.rawCount !== outline.inputs.length) throw rawCountMismatch(outline.rawCount, outline.inputs.length);
+  for (const input of outline.inputs) {
+    const declared = signature.find((candidate) => candidate.name === input.name);
+    if (!declared) continue;
+    const { name } = declared;
+    checkDatatype(declared, input.datatype);
+    const { count } = checkedShape(declared, input.shape);
+    if (input.contents.size === 0) continue;
+    if (outline.rawCount > 0) throw bothRawAndContents(name);
+    const key = OIP_CONTENTS_FIELD[declared.datatype];
+    if (!key) throw rawOnly(name, declared.datatype);
+    for (const list of input.contents.keys()) {
+      if (list !== key) throw new ValidationError(`Input '${name}': ${declared.datatype} values go in contents.${key}, not contents.${list}`, name);
+    }
+    const held = input.contents.get(key)!;
+    if (input.more || held !== count) throw contentsCountMismatch(name, count, key, input.more ? `more than ${count}` : String(held));
+  }
+}
+
 function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw: Uint8Array | undefined, bindings: SymbolBindings): unknown {
   const { name, field } = declared;
-  if (input.datatype !== declared.datatype) {
-    throw new ValidationError(`Input '${name}': expected datatype ${declared.datatype}, got ${quoteClientText(input.datatype)}`, name);
-  }
-  const shape = parseShape(input.shape, name);
-  const count = shape.reduce((total, dim) => total * dim, 1);
+  checkDatatype(declared, input.datatype);
+  const { shape, count } = checkedShape(declared, input.shape);
   const type = field.type;
-  if (type.kind === 'scalar' && count !== 1) {
-    throw new ValidationError(`Input '${name}': expected shape [1], got ${describeClientShape(input.shape)}`, name);
-  }
-  if (type.kind === 'list' && shape.length !== 1) {
-    throw new ValidationError(`Input '${name}': expected a 1-D shape [n], got ${describeClientShape(input.shape)}`, name);
-  }
   if (declared.datatype === 'BYTES') {
-    const elements = raw ? decodeRawBytes(raw, count) : typedContents(input, 'bytes_contents', count, name);
-    if (typeof elements === 'string') throw new ValidationError(`Input '${name}': raw BYTES ${elements}`, name);
-    const values = elements.map((element) => bytesValue(type.kind === 'list' ? type.element : type, element, name));
+    const element = type.kind === 'list' ? type.element : type;
+    let values: Array<string | Buffer>;
+    if (raw && element.kind === 'scalar' && element.protoType === 'string') {
+      // Strings straight from the raw buffer: a view per element would cost more than the strings.
+      const strings = decodeRawStrings(raw, count);
+      if (strings === NOT_UTF8) throw notUtf8(name);
+      if (typeof strings === 'string') throw new ValidationError(`Input '${name}': raw BYTES ${strings}`, name);
+      values = strings;
+    } else {
+      const elements = raw ? decodeRawBytes(raw, count) : typedContents(input, 'bytes_contents', count, name);
+      if (typeof elements === 'string') throw new ValidationError(`Input '${name}': raw BYTES ${elements}`, name);
+      values = elements.map((bytes) => bytesValue(element, bytes, name));
+    }
     return type.kind === 'scalar' ? values[0] : values;
   }
   const dtype = OIP_TO_DTYPE[declared.datatype]!;
@@ -118,6 +153,61 @@ function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw
   const data = bytes ? copyAligned(dtype, count, bytes) : contentsData(declared.datatype, input, count, name);
   const values = Array.from(data as ArrayLike<number | bigint>, (value) => (declared.datatype === 'BOOL' ? value !== 0 : value));
   return type.kind === 'scalar' ? values[0] : values;
+}
+
+function checkDatatype(declared: OipTensorSignature, datatype: string): void {
+  if (datatype !== declared.datatype) {
+    throw new ValidationError(`Input '${declared.name}': expected datatype ${declared.datatype}, got ${quoteClientText(datatype)}`, declared.name);
+  }
+}
+
+/** The shape as numbers and its element count, checked against what the declared field takes. */
+function checkedShape(declared: OipTensorSignature, sent: readonly string[]): { shape: number[]; count: number } {
+  const { name, field } = declared;
+  const shape = parseShape(sent, name);
+  const count = shape.reduce((total, dim) => total * dim, 1);
+  if (field.type.kind === 'scalar' && count !== 1) {
+    throw new ValidationError(`Input '${name}': expected shape [1], got ${describeClientShape(sent)}`, name);
+  }
+  if (field.type.kind === 'list' && shape.length !== 1) {
+    throw new ValidationError(`Input '${name}': expected a 1-D shape [n], got ${describeClientShape(sent)}`, name);
+  }
+  return { shape, count };
+}
+
+/**
+ * Refuses a request whose BYTES inputs hold more elements in all than
+ * `max`, from their shapes (raw) or their lists' lengths (typed), before
+ * any element is split or turned into a string.
+ */
+function checkBytesElements(inputs: readonly InferInputMessage[], raw: boolean, max: number): void {
+  let total = 0;
+  for (const input of inputs) {
+    if (input.datatype !== 'BYTES') continue;
+    if (raw) {
+      // An invalid shape adds nothing here: decodeInput refuses it, naming the input.
+      total += input.shape.reduce((product, dim) => product * Math.max(0, Number(dim) || 0), 1);
+    } else {
+      total += input.contents?.bytes_contents.length ?? 0;
+    }
+  }
+  if (total > max) throw overLimit(`request has ${total} BYTES elements`, max, 'maxBytesElements');
+}
+
+function rawCountMismatch(raw: number, inputs: number): ValidationError {
+  return new ValidationError(`raw_input_contents holds ${raw} entries for ${inputs} inputs: send every input raw, or none`);
+}
+
+function bothRawAndContents(name: string): ValidationError {
+  return new ValidationError(`Input '${name}': data both in raw_input_contents and in contents; send one`, name);
+}
+
+function rawOnly(name: string, datatype: OipDatatype): ValidationError {
+  return new ValidationError(`Input '${name}': ${datatype} data must be sent in raw_input_contents`, name);
+}
+
+function contentsCountMismatch(name: string, count: number, key: string, held: string): ValidationError {
+  return new ValidationError(`Input '${name}': the shape has ${count} elements, contents.${key} has ${held}`, name);
 }
 
 function parseShape(shape: readonly string[], name: string): number[] {
@@ -150,7 +240,7 @@ function copyAligned(dtype: TensorDType, count: number, bytes: Uint8Array): Tens
 function contentsData(datatype: OipDatatype, input: InferInputMessage, count: number, name: string): TensorData {
   const key = OIP_CONTENTS_FIELD[datatype];
   const dtype = OIP_TO_DTYPE[datatype];
-  if (!key || !dtype) throw new ValidationError(`Input '${name}': ${datatype} data must be sent in raw_input_contents`, name);
+  if (!key || !dtype) throw rawOnly(name, datatype);
   const values = typedContents(input, key, count, name) as ArrayLike<number | string | boolean>;
   const data = new DTYPE_STORAGE[dtype](count);
   const big = dtype === 'int64' || dtype === 'uint64';
@@ -171,21 +261,24 @@ function contentsData(datatype: OipDatatype, input: InferInputMessage, count: nu
 
 function typedContents(input: InferInputMessage, key: keyof TensorContentsMessage, count: number, name: string): ArrayLike<unknown> & Uint8Array[] {
   const values = (input.contents?.[key] ?? []) as unknown[];
-  if (values.length !== count) {
-    throw new ValidationError(`Input '${name}': the shape has ${count} elements, contents.${key} has ${values.length}`, name);
-  }
+  if (values.length !== count) throw contentsCountMismatch(name, count, key, String(values.length));
   return values as Uint8Array[];
 }
 
 function bytesValue(type: ScalarFieldType | { kind: 'tensor' }, element: Uint8Array, name: string): string | Buffer {
   if (type.kind === 'scalar' && type.protoType === 'string') {
+    if (element.byteLength === 0) return '';
     try {
       return utf8.decode(element);
     } catch {
-      throw new ValidationError(`Input '${name}': not valid UTF-8`, name);
+      throw notUtf8(name);
     }
   }
   return Buffer.from(element.buffer, element.byteOffset, element.byteLength);
+}
+
+function notUtf8(name: string): ValidationError {
+  return new ValidationError(`Input '${name}': not valid UTF-8`, name);
 }
 
 function hasContents(contents: TensorContentsMessage): boolean {

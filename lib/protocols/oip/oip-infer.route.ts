@@ -8,14 +8,14 @@ import { ValidationError } from '../../errors/validation.error.js';
 import type { CallFailure, ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { SymbolBindings } from '../../tensor/tensor-spec.check.js';
-import type { ExchangeRoute, UnaryRoute } from '../../transport/call-route.js';
+import type { ExchangeResponses, ExchangeRoute, UnaryRoute } from '../../transport/call-route.js';
 import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
 import type { RequestDecoder } from '../../wire/request-decoder.js';
-import { decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
+import { checkInputsOutline, decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
 import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
-import { InferRequestReader } from './oip-infer-request.reader.js';
+import { InferRequestReader, outlineInferRequest, type InferRequestLimits } from './oip-infer-request.reader.js';
 import { encodeTraced } from '../../telemetry/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
@@ -47,6 +47,9 @@ class ModelCallFailure extends Error {
   }
 }
 
+/** A served model whose declaration has an OIP form. */
+type SupportedModel = OipServedModel & { readonly signature: Exclude<OipServedModel['signature'], { unsupported: string }> };
+
 /** What one inference needs, once its request is decoded and its model found. */
 interface PreparedInference {
   readonly served: OipServedModel;
@@ -69,7 +72,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   readonly protocol = 'oip';
   /** Per ModelStreamInfer call, the open inputs of streaming-input models it is feeding, by model version. */
   private readonly feeds = new WeakMap<InflightCall, Map<string, OipInputFeed<unknown>>>();
-  private readonly reader = new InferRequestReader();
+  private readonly reader: InferRequestReader;
 
   constructor(
     readonly method: 'ModelInfer' | 'ModelStreamInfer',
@@ -81,7 +84,11 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     private readonly logger: Logger,
     /** Messages a streaming-input model's feed holds before its requests wait (`limits.maxPendingPerStream`). */
     private readonly maxPendingPerStream: number,
-  ) {}
+    /** What one request may carry; `decode` must count the same caps (see `oipRequestCaps`). */
+    private readonly limits: InferRequestLimits,
+  ) {
+    this.reader = new InferRequestReader(limits);
+  }
 
   answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
     const inference = this.prepare(bytes, call, inflight);
@@ -100,11 +107,20 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
-  /** One request of a `ModelStreamInfer` stream: its work starts now; its responses follow in order. */
-  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncIterable<Buffer> {
-    const responses = this.respond(bytes, call, inflight);
+  /**
+   * One request of a `ModelStreamInfer` stream: its work starts now; its
+   * responses follow in order, but for a request that opens a streaming-input
+   * model's call (its responses come as later requests feed it).
+   */
+  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): ExchangeResponses {
+    const opened = { feed: false };
+    const responses = this.respond(bytes, call, inflight, opened);
+    // The generator runs up to its first await now, so by here it knows whether this request opened a feed.
     const first = responses.next();
+    // A request still queued when its call is cancelled is never read: its failure must not be an unhandled rejection.
+    first.catch(() => undefined);
     return {
+      detached: opened.feed,
       async *[Symbol.asyncIterator]() {
         const head = await first;
         if (head.done) return;
@@ -126,7 +142,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return { code: status.code, details: status.details };
   }
 
-  private async *respond(bytes: Buffer, call: ModelCall, inflight: InflightCall): AsyncGenerator<Buffer> {
+  private async *respond(bytes: Buffer, call: ModelCall, inflight: InflightCall, opened: { feed: boolean }): AsyncGenerator<Buffer> {
     let closeFeed: (() => void) | undefined;
     try {
       let inference = this.prepare(bytes, call, inflight);
@@ -142,6 +158,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         if (open) return await open.push(inference.request[input]);
         const feed = new OipInputFeed<unknown>(inflight.signal, this.maxPendingPerStream);
         feeds.set(key, feed);
+        opened.feed = true;
         void feed.push(inference.request[input]);
         inference = { ...inference, request: { [input]: new InputStream(feed) } };
         // Once this call ends, a later request for the model starts a new one.
@@ -175,8 +192,42 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
 
   private prepare(bytes: Buffer, call: ModelCall, inflight: InflightCall): PreparedInference {
     // The common, well-formed request is read in one pass; anything else goes through the strict decoder, which words any refusal.
-    const message = (this.reader.read(bytes) ?? this.decode(bytes)) as unknown as InferRequestMessage;
-    const served = this.models.find(message.model_name, message.model_version);
+    // Either way, nothing past the caps in `limits` is read: the reader gives up there and the decoder refuses.
+    let served: SupportedModel | undefined;
+    const message = (this.reader.read(bytes) ??
+      this.decode(bytes, (checked) => {
+        // Before protobufjs makes an object per element: the model, and the typed contents against its declaration.
+        const outline = outlineInferRequest(checked);
+        if (!outline) return;
+        served = this.servedFor(outline.modelName, outline.modelVersion, inflight);
+        checkInputsOutline(served.signature.inputs, outline);
+      })) as unknown as InferRequestMessage;
+    served ??= this.servedFor(message.model_name, message.model_version, inflight);
+    const requested = new Set<string>();
+    for (const { name } of message.outputs) {
+      if (!served.signature.outputs.some((output) => output.name === name)) {
+        throw new ValidationError(
+          `Requested output '${quoteClientText(name)}' is not an output of '${served.descriptor.name}' (it has ${served.signature.outputs.map((o) => `'${o.name}'`).join(', ')})`,
+          name,
+        );
+      }
+      // Each copy would be encoded into the response again: a few requested outputs would multiply a large one.
+      if (requested.has(name)) throw new ValidationError(`Requested output '${name}' is asked for twice`, name);
+      requested.add(name);
+    }
+    const bindings: SymbolBindings = new Map();
+    const request = decodeInferInputs(served.signature.inputs, message.inputs, message.raw_input_contents, bindings, this.limits);
+    const { name, version } = served.descriptor;
+    const context = new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight, parametersOf(message.parameters), 'oip');
+    return { served, message, request, bindings, context };
+  }
+
+  /**
+   * The model a request names, once it is known to take OIP calls now.
+   * @throws ModelNotFoundError, or CallStatusError UNIMPLEMENTED / UNAVAILABLE
+   */
+  private servedFor(modelName: string, modelVersion: string, inflight: InflightCall): SupportedModel {
+    const served = this.models.find(modelName, modelVersion);
     inflight.model = served.descriptor.name;
     inflight.modelVersion = served.descriptor.version;
     if ('unsupported' in served.signature) {
@@ -185,19 +236,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     if (!this.models.isReady(served)) {
       throw new CallStatusError(GrpcStatus.UNAVAILABLE, `Model '${served.descriptor.name}' is not ready`);
     }
-    for (const { name } of message.outputs) {
-      if (!served.signature.outputs.some((output) => output.name === name)) {
-        throw new ValidationError(
-          `Requested output '${quoteClientText(name)}' is not an output of '${served.descriptor.name}' (it has ${served.signature.outputs.map((o) => `'${o.name}'`).join(', ')})`,
-          name,
-        );
-      }
-    }
-    const bindings: SymbolBindings = new Map();
-    const request = decodeInferInputs(served.signature.inputs, message.inputs, message.raw_input_contents, bindings);
-    const { name, version } = served.descriptor;
-    const context = new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight, parametersOf(message.parameters), 'oip');
-    return { served, message, request, bindings, context };
+    return served as SupportedModel;
   }
 
   private response(inference: PreparedInference, result: unknown): InferResponseParts {
@@ -231,14 +270,19 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   }
 }
 
-/** Request parameters as plain values: bool, number, bigint (64-bit integers) or string. */
+/**
+ * Request parameters as plain values: bool, number, bigint (64-bit integers)
+ * or string. At most `limits.maxParameters` of them reach here: the decoder
+ * refused the request past that. Every key becomes an own property, even
+ * `__proto__`, which an assignment would turn into the object's prototype.
+ */
 function parametersOf(parameters: Record<string, InferParameterMessage>): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
+  const values: Array<[string, unknown]> = [];
   for (const [key, parameter] of Object.entries(parameters ?? {})) {
     const choice = parameter.parameter_choice;
     if (choice === undefined) continue;
     const value = parameter[choice];
-    values[key] = choice === 'int64_param' || choice === 'uint64_param' ? BigInt(value as string) : value;
+    values.push([key, choice === 'int64_param' || choice === 'uint64_param' ? BigInt(value as string) : value]);
   }
-  return values;
+  return Object.fromEntries(values);
 }

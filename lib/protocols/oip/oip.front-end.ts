@@ -10,6 +10,7 @@ import { packageDefinitionOf, parseProto } from '../../schema/package-definition
 import { createExchangeHandler, createUnaryHandler, type CallHandlerContext } from '../../transport/call-handlers.js';
 import type { ProtocolService, UnaryRoute } from '../../transport/call-route.js';
 import { createRequestDecoder } from '../../wire/request-decoder.js';
+import { oipRequestCaps } from './oip-infer-request.reader.js';
 import { OipInferRoute } from './oip-infer.route.js';
 import { modelConfigOf, modelMetadataOf, modelStatisticsOf } from './oip-model-info.js';
 import { OipModels } from './oip-models.js';
@@ -68,7 +69,9 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
   }
   const models = new OipModels(deps.registry, deps.pipelineOf, deps.health);
   const method = (name: string) => service[name] as MethodDefinition<object, object>;
-  const decoder = (type: string) => createRequestDecoder(root, `inference.${type}`);
+  // Every OIP request is held to `limits` while its bytes are walked, before anything is decoded.
+  const caps = oipRequestCaps(deps.context.limits);
+  const decoder = (type: string) => createRequestDecoder(root, `inference.${type}`, caps);
   const { context, logger, statistics } = deps;
   const simple = (name: string, answer: (request: Record<string, string>) => object): UnaryRoute => {
     const decode = decoder(`${name}Request`);
@@ -96,7 +99,17 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     };
   };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
-    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, context.limits.maxPendingPerStream);
+    new OipInferRoute(
+      name,
+      method(name).path,
+      models,
+      decoder('ModelInferRequest'),
+      method('ModelInfer'),
+      method('ModelStreamInfer'),
+      logger,
+      context.limits.maxPendingPerStream,
+      context.limits,
+    );
 
   const routes: UnaryRoute[] = [
     simple('ServerLive', () => ({ live: true })),
