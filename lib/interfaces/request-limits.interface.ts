@@ -24,7 +24,8 @@ export interface RequestLimits {
    */
   maxBufferedResults?: number;
   /**
-   * Input tensors (OIP `inputs`) one request may carry.
+   * Input tensors one request may carry: OIP `inputs` (and as many
+   * `raw_input_contents` entries), and BlazeRPC tensors in list inputs.
    * @default 64
    */
   maxInputs?: number;

@@ -69,7 +69,8 @@ function observableIterator(source: Observable<unknown>, maxBuffered: number): S
       failure ??= { error };
       wake?.();
     },
-    complete: () => push({ done: true, value: undefined }),
+    // After an overflow the stream ends with its status, even if the Observable completes (a synchronous `from(array)` does at once).
+    complete: () => failure || push({ done: true, value: undefined }),
   });
   function push(result: IteratorResult<unknown>): void {
     buffered.push(result);

@@ -1,4 +1,6 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ExecutionContext } from '@nestjs/common';
+import { CallStatusError } from '../errors/call-status.error.js';
 import type { BlazeContext } from '../context/blaze-context.js';
 
 /** A model version as a repository knows it (OIP `RepositoryIndex`'s states, as Triton names them). */
@@ -34,15 +36,34 @@ export interface ModelRepositoryControl {
  * (`{ model_name, repository_name }`).
  */
 export class RepositoryControlCall {
-  /** Loads a model: runs `action` once the guards let the call through. */
-  load(_request: object, _context: BlazeContext, action: () => Promise<void>): Promise<void> {
-    return action();
+  /** Loads a model: runs `action` once the guards let the call through, and one of them asked `isRepositoryControlCall`. */
+  load(_request: object, context: BlazeContext, action: () => Promise<void>): Promise<void> {
+    return actIfAsked(context, action);
   }
 
-  /** Unloads a model: runs `action` once the guards let the call through. */
-  unload(_request: object, _context: BlazeContext, action: () => Promise<void>): Promise<void> {
-    return action();
+  /** Unloads a model: runs `action` once the guards let the call through, and one of them asked `isRepositoryControlCall`. */
+  unload(_request: object, context: BlazeContext, action: () => Promise<void>): Promise<void> {
+    return actIfAsked(context, action);
   }
+}
+
+/**
+ * Contexts of control calls a guard recognised as such. A guard that never
+ * asks (a rate limiter, an auth guard that passes what it does not know)
+ * lets control through without having judged it, so control fails closed
+ * unless some guard did.
+ */
+const askedByGuard = new WeakSet<object>();
+
+async function actIfAsked(context: BlazeContext, action: () => Promise<void>): Promise<void> {
+  if (!askedByGuard.has(context)) {
+    throw new CallStatusError(
+      GrpcStatus.PERMISSION_DENIED,
+      'Repository control is refused: no global guard checked isRepositoryControlCall(context) for it. ' +
+        'Add one that does, e.g. RepositoryControlGuard.withToken(() => process.env.ADMIN_TOKEN); see README "OIP repository control"',
+    );
+  }
+  return action();
 }
 
 /**
@@ -64,5 +85,8 @@ export class RepositoryControlCall {
  * ```
  */
 export function isRepositoryControlCall(context: ExecutionContext): boolean {
-  return context.getClass() === RepositoryControlCall;
+  if (context.getClass() !== RepositoryControlCall) return false;
+  const call = context.switchToRpc().getContext<unknown>();
+  if (typeof call === 'object' && call !== null) askedByGuard.add(call);
+  return true;
 }

@@ -353,14 +353,17 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     inflight.messagesIn++;
     const responses = route.exchange(bytes, call, inflight);
     if (responses.detached) {
+      // Not counted: its call ends only once later requests are read, so counting it could stop reading for good.
+      // (There is one per streamed-input model call, its input is the feed's bounded queue, and its writes wait for the client.)
       const run = writeAll(responses[Symbol.asyncIterator]()).finally(() => {
         detached.delete(run);
-        answered();
         notify();
       });
       run.catch(() => undefined);
       detached.add(run);
-    } else pending.push(responses[Symbol.asyncIterator]());
+      return notify();
+    }
+    pending.push(responses[Symbol.asyncIterator]());
     if (++unanswered >= maxUnanswered && !paused) {
       paused = true;
       call.pause();

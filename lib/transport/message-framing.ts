@@ -18,20 +18,21 @@ interface InterceptingCall {
  * other flag bit; grpc-js accepts both as uncompressed, gRPC core answers
  * INTERNAL, and so does this server.
  *
- * NOTE: grpc-js hands the server the message as a view into the framed
- * bytes it read, so the prefix sits just before it; the length in it is
- * compared first, so a message that does not sit in its frame (one grpc-js
- * decompressed into a buffer of its own) is never misread.
+ * NOTE: on a call that declares no encoding, grpc-js hands the server each
+ * message as a view into the framed bytes it read, so the prefix sits just
+ * before it. On a call that declares one, a compressed message arrives in a
+ * buffer of its own, so nothing is checked there (reserved bits included).
  */
 export function framingFault(message: Buffer, call: ModelCall): string | undefined {
   const at = message.byteOffset - PREFIX_BYTES;
   if (at < 0) return undefined;
   const prefix = new DataView(message.buffer, at, PREFIX_BYTES);
   const flags = prefix.getUint8(0);
-  if (flags === 0 || prefix.getUint32(1) !== message.length) return undefined;
-  if (flags !== COMPRESSED) return `Message has reserved flag bits set (0x${flags.toString(16).padStart(2, '0')})`;
-  const encoding = declaredEncoding(call);
-  return encoding === 'identity' ? 'Message is flagged compressed, but the call declared no grpc-encoding' : undefined;
+  // Only a call without an encoding always hands over views into frames; with one, a decompressed message has its own buffer.
+  if (flags === 0 || declaredEncoding(call) !== 'identity' || prefix.getUint32(1) !== message.length) return undefined;
+  return flags === COMPRESSED
+    ? 'Message is flagged compressed, but the call declared no grpc-encoding'
+    : `Message has reserved flag bits set (0x${flags.toString(16).padStart(2, '0')})`;
 }
 
 /** The `grpc-encoding` grpc-js read from the call's headers (`identity` when none); `undefined` if this grpc-js keeps it elsewhere. */

@@ -94,6 +94,30 @@ describe('attacks on streams', () => {
     expect(answers).toEqual([...Array.from({ length: 192 }, (_, i) => `echo-${i}`), 'tally-0']);
   });
 
+  it('a streamed-input model that stops reading early: every request still gets exactly one answer', async () => {
+    const client = rawClient(target.address);
+    const call = client.makeBidiStreamRequest(
+      MODEL_STREAM_INFER,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
+    const answers: Array<{ id?: string; error?: string }> = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on('data', (response: Buffer) => answers.push(oipStreamAnswer(response)));
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    for (let i = 0; i < 200; i++) call.write(oipEchoRequest(String(i), `w${i}`, 'first', 'word'));
+    call.end();
+    await ended;
+    client.close();
+    expect(answers).toHaveLength(200);
+    // Each model call took one message; the requests it never read were told so.
+    const refused = answers.filter((answer) => answer.error !== undefined);
+    expect(new Set(refused.map((answer) => answer.error))).toEqual(new Set(["FAILED_PRECONDITION: Model 'first' ended its call before reading this request"]));
+    expect(answers.length - refused.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('cancelling a stream with requests still queued behind a blocked model loses nothing else and crashes nothing', async () => {
     for (let round = 0; round < 3; round++) {
       const client = rawClient(target.address);

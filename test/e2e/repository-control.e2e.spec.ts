@@ -116,6 +116,38 @@ describe('repository control without a guard: refused, and the model stays serve
   });
 });
 
+describe('repository control behind a global guard that never asks isRepositoryControlCall: refused', () => {
+  let dir: string;
+  let served: TestingServer<any>;
+  let oip: OipSpecClient;
+
+  beforeAll(async () => {
+    dir = irisRepository();
+    // A guard that passes every call (a rate limiter, an auth guard that lets through what it does not know) has not judged control.
+    const moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { control: true })],
+      providers: [{ provide: APP_GUARD, useValue: { canActivate: () => true } }],
+    }).compile();
+    served = await serveForTesting(moduleRef, { logger: capturingLogger() });
+    oip = new OipSpecClient(served.address);
+  }, 30_000);
+
+  afterAll(async () => {
+    oip?.close();
+    await served?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses load and unload with PERMISSION_DENIED saying what to add; iris still serves', async () => {
+    for (const rpc of ['RepositoryModelUnload', 'RepositoryModelLoad']) {
+      await expect(controlCall(oip, rpc, 'iris', [])).rejects.toEqual(
+        refused(grpc.status.PERMISSION_DENIED, expect.stringContaining('no global guard checked isRepositoryControlCall(context)')),
+      );
+    }
+    expect(await irisServes(oip)).toBe(true);
+  });
+});
+
 describe('RepositoryControlGuard.withToken: the admin token in x-admin-token, nothing without a secret', () => {
   const logger = capturingLogger();
   let secret: string | undefined;

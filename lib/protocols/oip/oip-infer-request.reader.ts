@@ -351,6 +351,8 @@ class InferRequestOutliner extends VarintCursor {
     let total = 0;
     let more = false;
     const add = (id: number, amount: number) => {
+      // An empty packed list holds nothing: as the full decoder reads it, the input has no values there.
+      if (amount === 0) return;
       const list = CONTENTS_LISTS[id]!;
       counts.set(list, (counts.get(list) ?? 0) + amount);
       total += amount;

@@ -82,8 +82,6 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     private readonly inferResponse: MethodDefinition<object, object>,
     private readonly streamResponse: MethodDefinition<object, object>,
     private readonly logger: Logger,
-    /** Messages a streaming-input model's feed holds before its requests wait (`limits.maxPendingPerStream`). */
-    private readonly maxPendingPerStream: number,
     /** What one request may carry; `decode` must count the same caps (see `oipRequestCaps`). */
     private readonly limits: InferRequestLimits,
   ) {
@@ -154,15 +152,19 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         const key = `${descriptor.name}\u0000${descriptor.version}`;
         const input = descriptor.inputs[0]!.name;
         const open = feeds.get(key);
-        // Waits while the model is behind on its input: this request stays pending, so the stream stops being read.
+        // Unanswered until the model reads it: a model behind on its input holds the stream's reading back.
         if (open) return await open.push(inference.request[input]);
-        const feed = new OipInputFeed<unknown>(inflight.signal, this.maxPendingPerStream);
+        const feed = new OipInputFeed<unknown>(inflight.signal);
         feeds.set(key, feed);
         opened.feed = true;
-        void feed.push(inference.request[input]);
+        // This request's own answer is the model call's; its message needs no answer of its own.
+        feed.push(inference.request[input]).catch(() => undefined);
         inference = { ...inference, request: { [input]: new InputStream(feed) } };
         // Once this call ends, a later request for the model starts a new one.
-        closeFeed = () => feeds.get(key) === feed && feeds.delete(key);
+        closeFeed = () => {
+          if (feeds.get(key) === feed) feeds.delete(key);
+          feed.close(new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${descriptor.name}' ended its call before reading this request`));
+        };
       }
       if (descriptor.streaming) {
         const source = await this.mappingFailures(pipeline, () => pipeline.openStream(inference.request, inference.context));
@@ -203,7 +205,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         checkInputsOutline(served.signature.inputs, outline);
       })) as unknown as InferRequestMessage;
     served ??= this.servedFor(message.model_name, message.model_version, inflight);
-    const requested = new Set<string>();
+    const requested = message.outputs.length > 1 ? new Set<string>() : undefined;
     for (const { name } of message.outputs) {
       if (!served.signature.outputs.some((output) => output.name === name)) {
         throw new ValidationError(
@@ -212,8 +214,8 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         );
       }
       // Each copy would be encoded into the response again: a few requested outputs would multiply a large one.
-      if (requested.has(name)) throw new ValidationError(`Requested output '${name}' is asked for twice`, name);
-      requested.add(name);
+      if (requested?.has(name)) throw new ValidationError(`Requested output '${name}' is asked for twice`, name);
+      requested?.add(name);
     }
     const bindings: SymbolBindings = new Map();
     const request = decodeInferInputs(served.signature.inputs, message.inputs, message.raw_input_contents, bindings, this.limits);

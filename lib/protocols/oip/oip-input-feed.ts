@@ -1,57 +1,66 @@
+/** A message waiting for the handler, and the request that sent it. */
+interface Queued<T> {
+  readonly value: T;
+  readonly taken: () => void;
+  readonly failed: (reason: unknown) => void;
+}
+
 /**
  * @internal The input of a streaming-input model called over OIP's
  * `ModelStreamInfer`: each request of the stream that names the model is one
  * input message, pushed here as it arrives and read by the handler in order.
- * At most `capacity` messages wait for the handler: `push` resolves once its
- * message fits, so the request that pushed it stays unanswered meanwhile and
- * the stream's bound on pending requests stops reading from the client.
+ * A request stays unanswered until the handler takes its message (`push`
+ * resolves then), so the stream's bound on unanswered requests also bounds
+ * what waits here, and a handler that reads slowly slows the client.
  * The stream's half-close ends it; a cancel or deadline makes a pending read
- * (and a pending push) settle with the call's status.
+ * and every pending push settle with the call's status.
  */
 export class OipInputFeed<T> implements AsyncIterable<T> {
-  private readonly queue: T[] = [];
+  private readonly queue: Array<Queued<T>> = [];
   private ended = false;
   private waiting?: { resolve: (result: IteratorResult<T>) => void; reject: (reason: unknown) => void };
-  /** Pushes waiting for room, oldest first. */
-  private readonly blocked: Array<{ value: T; resolve: () => void; reject: (reason: unknown) => void }> = [];
+  private readonly onAbort = () => this.fail(this.signal.reason);
 
-  constructor(
-    private readonly signal: AbortSignal,
-    private readonly capacity: number,
-  ) {
-    signal.addEventListener(
-      'abort',
-      () => {
-        this.waiting?.reject(signal.reason);
-        for (const push of this.blocked.splice(0)) push.reject(signal.reason);
-      },
-      { once: true },
-    );
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Queues `value` for the handler; resolves once it is queued (at once while there is room). */
+  /** Hands `value` to the handler; resolves once the handler has taken it. */
   push(value: T): Promise<void> {
     if (this.ended) return Promise.resolve();
     if (this.signal.aborted) return Promise.reject(this.signal.reason);
     const waiting = this.take();
-    if (waiting) waiting.resolve({ value, done: false });
-    else if (this.queue.length < this.capacity) this.queue.push(value);
-    else return new Promise((resolve, reject) => this.blocked.push({ value, resolve, reject }));
-    return Promise.resolve();
+    if (waiting) {
+      waiting.resolve({ value, done: false });
+      return Promise.resolve();
+    }
+    return new Promise((taken, failed) => this.queue.push({ value, taken, failed }));
   }
 
+  /** The client sent its last request: the handler reads what is queued, then the end. */
   end(): void {
     this.ended = true;
-    if (this.queue.length === 0 && this.blocked.length === 0) this.take()?.resolve({ value: undefined, done: true });
+    if (this.queue.length === 0) this.take()?.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * The model call reading this feed has ended: requests whose messages it
+   * never took fail with `reason` (each is answered with it), later pushes
+   * are ignored, and the feed lets go of the call's signal.
+   */
+  close(reason: unknown): void {
+    this.ended = true;
+    this.signal.removeEventListener('abort', this.onAbort);
+    this.fail(reason);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
-        if (this.queue.length > 0) {
-          const value = this.queue.shift()!;
-          this.admitBlocked();
-          return Promise.resolve({ value, done: false });
+        const queued = this.queue.shift();
+        if (queued) {
+          queued.taken();
+          return Promise.resolve({ value: queued.value, done: false });
         }
         if (this.ended) return Promise.resolve({ value: undefined, done: true });
         if (this.signal.aborted) return Promise.reject(this.signal.reason);
@@ -60,12 +69,9 @@ export class OipInputFeed<T> implements AsyncIterable<T> {
     };
   }
 
-  /** Moves the oldest blocked push into the queue now that it has room. */
-  private admitBlocked(): void {
-    const push = this.blocked.shift();
-    if (!push) return;
-    this.queue.push(push.value);
-    push.resolve();
+  private fail(reason: unknown): void {
+    this.take()?.reject(reason);
+    for (const queued of this.queue.splice(0)) queued.failed(reason);
   }
 
   private take() {

@@ -99,17 +99,7 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     };
   };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
-    new OipInferRoute(
-      name,
-      method(name).path,
-      models,
-      decoder('ModelInferRequest'),
-      method('ModelInfer'),
-      method('ModelStreamInfer'),
-      logger,
-      context.limits.maxPendingPerStream,
-      context.limits,
-    );
+    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, context.limits);
 
   const routes: UnaryRoute[] = [
     simple('ServerLive', () => ({ live: true })),
