@@ -102,18 +102,29 @@ const CASES: BenchCase[] = [
     request: () => Buffer.concat([field(1, 'size'), oipInput('x', 'FP32', [1_000_000]), field(7, Buffer.alloc(4_000_000))]),
   },
   {
-    name: 'OIP count-words, well-formed, 1000000 empty elements',
+    name: 'OIP count-words, 1000000 empty elements (over limits.maxBytesElements)',
     path: MODEL_INFER,
     request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [1_000_000]), field(7, Buffer.alloc(4_000_000))]),
   },
   {
-    name: 'OIP count-words, well-formed, 1000000 empty typed elements',
+    name: 'OIP count-words, 1000000 empty typed elements (over limits.maxBytesElements)',
     path: MODEL_INFER,
     request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [1_000_000], field(5, repeat(field(8, Buffer.alloc(0)), 1_000_000)))]),
   },
+  {
+    name: 'OIP count-words, well-formed, 65536 empty elements',
+    path: MODEL_INFER,
+    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [65_536]), field(7, Buffer.alloc(4 * 65_536))]),
+  },
+  {
+    name: 'OIP count-words, well-formed, 65536 empty typed elements',
+    path: MODEL_INFER,
+    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [65_536], field(5, repeat(field(8, Buffer.alloc(0)), 65_536)))]),
+  },
+  { name: 'BlazeRPC count-words, well-formed, 65536 empty strings', path: PREDICT_COUNT_WORDS, request: () => repeat(field(1, Buffer.alloc(0)), 65_536) },
   { name: 'BlazeRPC echo, well-formed, 5 bytes', path: PREDICT_ECHO, request: () => field(1, 'hello') },
   {
-    name: 'BlazeRPC count-words, well-formed, 1000000 empty strings',
+    name: 'BlazeRPC count-words, 1000000 empty strings (over limits.maxBytesElements)',
     path: PREDICT_COUNT_WORDS,
     request: () => repeat(field(1, Buffer.alloc(0)), 1_000_000),
   },

@@ -327,7 +327,23 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
   const pending: Array<AsyncIterator<Buffer>> = [];
   const detached = new Set<Promise<void>>();
   let unanswered = 0;
+  // Reading stops while the stream is at its bound (`full`) or lets the event loop turn (`yielding`).
+  let full = false;
+  let yielding = false;
   let paused = false;
+  let turnStarted = performance.now();
+  const flow = () => {
+    const stop = full || yielding;
+    if (stop === paused) return;
+    paused = stop;
+    if (stop) call.pause();
+    else call.resume();
+  };
+  const letEventLoopTurn = () => {
+    yielding = false;
+    turnStarted = performance.now();
+    flow();
+  };
   let ended = false;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -335,9 +351,9 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     wake = undefined;
   };
   const answered = () => {
-    if (--unanswered < maxUnanswered && paused) {
-      paused = false;
-      call.resume();
+    if (--unanswered < maxUnanswered && full) {
+      full = false;
+      flow();
     }
   };
   const writeAll = async (responses: AsyncIterator<Buffer>) => {
@@ -364,10 +380,13 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
       return notify();
     }
     pending.push(responses[Symbol.asyncIterator]());
-    if (++unanswered >= maxUnanswered && !paused) {
-      paused = true;
-      call.pause();
+    if (++unanswered >= maxUnanswered) full = true;
+    // Requests already received arrive without the event loop turning; let other calls (health) in now and then.
+    if (inflight.messagesIn % MESSAGES_PER_CLOCK_READ === 0 && !yielding && performance.now() - turnStarted > MAX_TURN_MS) {
+      yielding = true;
+      setImmediate(letEventLoopTurn);
     }
+    flow();
     notify();
   };
   const onEnd = () => {
