@@ -88,6 +88,16 @@ describe('attacks with oversized requests', () => {
       () => Buffer.concat([field(1, 'echo'), textInput, rawText('hi'), fill(field(6, field(1, 'result')))]),
       'RESOURCE_EXHAUSTED: request asks for more than 64 outputs; at most 64 are accepted (limits.maxOutputs)',
     ],
+    [
+      'a model name of 4 MB',
+      () => Buffer.concat([field(1, 'e'.repeat(MAX_MESSAGE - 64)), textInput, rawText('hi')]),
+      `NOT_FOUND: Model '${'e'.repeat(128)}... (${MAX_MESSAGE - 64 - 128} more characters)' is not registered`,
+    ],
+    [
+      'a model version of 4 MB, all digits',
+      () => Buffer.concat([field(1, 'echo'), field(2, '9'.repeat(MAX_MESSAGE - 64)), textInput, rawText('hi')]),
+      `NOT_FOUND: Model 'echo' version '${'9'.repeat(128)}... (${MAX_MESSAGE - 64 - 128} more characters)' is not registered`,
+    ],
   ])(`three clients sending %s for ${(WARM_UP_MS + ATTACK_MS) / 1000} s are each refused, and the server survives`, async (_, build, expected) => {
     const request = build();
     expect(request.length).toBeLessThanOrEqual(MAX_MESSAGE);
