@@ -14,16 +14,15 @@ import { expectSurvived } from '../helpers/attack-expectations.js';
 import { bytesField, field, readFields, varintField } from '../helpers/protobuf-pieces.js';
 import { MODEL_STREAM_INFER, modelStreamInferFlood, packedStream, unreadBidiFlood, unreadServerStream, word } from '../helpers/stream-attacks.js';
 
+/** The default flow-control window (16 MiB), twice: for the stream's and for what grpc-js read ahead of the handler. */
+const WINDOWS_BYTES = 2 * 16 * 1024 * 1024;
+
 /**
  * Streams that a careless or hostile client floods, from another process
  * over real connections, against a server with a 384 MB heap: none may
  * grow the server's memory with the number of messages, stall health, or
  * lose an answer to a request it accepted.
  */
-
-/** The default flow-control window (16 MiB), twice: for the stream's and for what grpc-js read ahead of the handler. */
-const WINDOWS_BYTES = 2 * 16 * 1024 * 1024;
-
 describe('attacks on streams', () => {
   let target: AttackTarget;
 
