@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { LoggerService } from '@nestjs/common';
+import type { LoggerService, Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,26 +70,29 @@ function controlCall(oip: OipSpecClient, rpc: string, model_name: string, entrie
 
 const refused = (code: grpc.status, details: string) => expect.objectContaining({ code, details });
 
+/** Serves a fresh iris repository with `control: true` and `providers` beside it, for the tests of one describe block. */
+function servedWithControl(providers: Provider[], logger: LoggerService) {
+  const repo = {} as { dir: string; served: TestingServer<any>; oip: OipSpecClient };
+  beforeAll(async () => {
+    repo.dir = irisRepository();
+    const moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(repo.dir, { control: true })],
+      providers,
+    }).compile();
+    repo.served = await serveForTesting(moduleRef, { logger });
+    repo.oip = new OipSpecClient(repo.served.address);
+  }, 30_000);
+  afterAll(async () => {
+    repo.oip?.close();
+    await repo.served?.close();
+    rmSync(repo.dir, { recursive: true, force: true });
+  });
+  return repo;
+}
+
 describe('repository control without a guard: refused, and the model stays served', () => {
   const logger = capturingLogger();
-  let dir: string;
-  let served: TestingServer<any>;
-  let oip: OipSpecClient;
-
-  beforeAll(async () => {
-    dir = irisRepository();
-    const moduleRef = await Test.createTestingModule({
-      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { control: true })],
-    }).compile();
-    served = await serveForTesting(moduleRef, { logger });
-    oip = new OipSpecClient(served.address);
-  }, 30_000);
-
-  afterAll(async () => {
-    oip?.close();
-    await served?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const repo = servedWithControl([], logger);
 
   it('warns once at startup, saying how to protect it', () => {
     expect(logger.warnings.filter((w) => w.includes('Repository control is refused'))).toEqual([`${UNGUARDED}.`]);
@@ -99,15 +102,15 @@ describe('repository control without a guard: refused, and the model stays serve
     for (const rpc of ['RepositoryModelUnload', 'RepositoryModelLoad']) {
       for (const model of ['iris', 'no-such-model']) {
         // An unknown model is refused the same way: nothing about the repository is answered to an unguarded caller.
-        await expect(oip.call(rpc, { model_name: model })).rejects.toEqual(refused(grpc.status.PERMISSION_DENIED, UNGUARDED));
-        await expect(oip.call(rpc, { model_name: model }, { 'x-admin-token': 'anything', authorization: 'Bearer anything' })).rejects.toEqual(
+        await expect(repo.oip.call(rpc, { model_name: model })).rejects.toEqual(refused(grpc.status.PERMISSION_DENIED, UNGUARDED));
+        await expect(repo.oip.call(rpc, { model_name: model }, { 'x-admin-token': 'anything', authorization: 'Bearer anything' })).rejects.toEqual(
           refused(grpc.status.PERMISSION_DENIED, UNGUARDED),
         );
       }
     }
-    expect(await irisServes(oip)).toBe(true);
-    await expect(oip.call('ModelReady', { name: 'iris', version: '1' })).resolves.toEqual({ ready: true });
-    expect((await oip.call('RepositoryIndex', {})).models).toEqual([{ name: 'iris', version: '1', state: 'READY', reason: '' }]);
+    expect(await irisServes(repo.oip)).toBe(true);
+    await expect(repo.oip.call('ModelReady', { name: 'iris', version: '1' })).resolves.toEqual({ ready: true });
+    expect((await repo.oip.call('RepositoryIndex', {})).models).toEqual([{ name: 'iris', version: '1', state: 'READY', reason: '' }]);
   });
 
   it('logs the refusals as nothing more: the one startup warning, no error', () => {
@@ -117,60 +120,23 @@ describe('repository control without a guard: refused, and the model stays serve
 });
 
 describe('repository control behind a global guard that never asks isRepositoryControlCall: refused', () => {
-  let dir: string;
-  let served: TestingServer<any>;
-  let oip: OipSpecClient;
-
-  beforeAll(async () => {
-    dir = irisRepository();
-    // A guard that passes every call (a rate limiter, an auth guard that lets through what it does not know) has not judged control.
-    const moduleRef = await Test.createTestingModule({
-      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { control: true })],
-      providers: [{ provide: APP_GUARD, useValue: { canActivate: () => true } }],
-    }).compile();
-    served = await serveForTesting(moduleRef, { logger: capturingLogger() });
-    oip = new OipSpecClient(served.address);
-  }, 30_000);
-
-  afterAll(async () => {
-    oip?.close();
-    await served?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const repo = servedWithControl([{ provide: APP_GUARD, useValue: { canActivate: () => true } }], capturingLogger());
 
   it('refuses load and unload with PERMISSION_DENIED saying what to add; iris still serves', async () => {
     for (const rpc of ['RepositoryModelUnload', 'RepositoryModelLoad']) {
-      await expect(controlCall(oip, rpc, 'iris', [])).rejects.toEqual(
+      await expect(controlCall(repo.oip, rpc, 'iris', [])).rejects.toEqual(
         refused(grpc.status.PERMISSION_DENIED, expect.stringContaining('no global guard checked isRepositoryControlCall(context)')),
       );
     }
-    expect(await irisServes(oip)).toBe(true);
+    expect(await irisServes(repo.oip)).toBe(true);
   });
 });
 
 describe('RepositoryControlGuard.withToken: the admin token in x-admin-token, nothing without a secret', () => {
   const logger = capturingLogger();
   let secret: string | undefined;
-  let dir: string;
-  let served: TestingServer<any>;
-  let oip: OipSpecClient;
-  const unload = (entries: Array<[string, string]>) => controlCall(oip, 'RepositoryModelUnload', 'iris', entries);
-
-  beforeAll(async () => {
-    dir = irisRepository();
-    const moduleRef = await Test.createTestingModule({
-      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { control: true })],
-      providers: [{ provide: APP_GUARD, useValue: RepositoryControlGuard.withToken(() => secret) }],
-    }).compile();
-    served = await serveForTesting(moduleRef, { logger });
-    oip = new OipSpecClient(served.address);
-  }, 30_000);
-
-  afterAll(async () => {
-    oip?.close();
-    await served?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const repo = servedWithControl([{ provide: APP_GUARD, useValue: RepositoryControlGuard.withToken(() => secret) }], logger);
+  const unload = (entries: Array<[string, string]>) => controlCall(repo.oip, 'RepositoryModelUnload', 'iris', entries);
 
   it('with its secret unset: warns at startup, and refuses every control call whatever is sent', async () => {
     expect(logger.warnings.filter((w) => w.includes(SECRET_UNSET_WARNING))).toHaveLength(1);
@@ -181,7 +147,7 @@ describe('RepositoryControlGuard.withToken: the admin token in x-admin-token, no
         await expect(unload(sent)).rejects.toEqual(refused(grpc.status.PERMISSION_DENIED, NO_SECRET));
       }
     }
-    expect(await irisServes(oip)).toBe(true);
+    expect(await irisServes(repo.oip)).toBe(true);
     expect(logger.warnings.filter((w) => w.includes(SECRET_UNSET_WARNING))).toHaveLength(1); // once, not per call
   });
 
@@ -200,23 +166,23 @@ describe('RepositoryControlGuard.withToken: the admin token in x-admin-token, no
         ['x-admin-token', 'guess'],
       ]),
     ).rejects.toEqual(refused(grpc.status.PERMISSION_DENIED, WRONG_TOKEN));
-    await expect(controlCall(oip, 'RepositoryModelLoad', 'iris', [['x-admin-token', 'guess']])).rejects.toEqual(
+    await expect(controlCall(repo.oip, 'RepositoryModelLoad', 'iris', [['x-admin-token', 'guess']])).rejects.toEqual(
       refused(grpc.status.PERMISSION_DENIED, WRONG_TOKEN),
     );
-    expect(await irisServes(oip)).toBe(true);
+    expect(await irisServes(repo.oip)).toBe(true);
   });
 
   it('lets every other call through without a token', async () => {
-    await expect(served.client.predict('iris', { features: Tensor.from('float32', [1, 4], irisSamples[0].features) })).resolves.toBeInstanceOf(Tensor);
-    await expect(oip.call('RepositoryIndex', {})).resolves.toMatchObject({ models: [{ name: 'iris', state: 'READY' }] });
-    await expect(oip.call('ServerReady', {})).resolves.toEqual({ ready: true });
+    await expect(repo.served.client.predict('iris', { features: Tensor.from('float32', [1, 4], irisSamples[0].features) })).resolves.toBeInstanceOf(Tensor);
+    await expect(repo.oip.call('RepositoryIndex', {})).resolves.toMatchObject({ models: [{ name: 'iris', state: 'READY' }] });
+    await expect(repo.oip.call('ServerReady', {})).resolves.toEqual({ ready: true });
   });
 
   it('with the right token: unloads and loads iris', async () => {
     await unload([['x-admin-token', 'let-me-in']]);
-    await expect(oip.call('ModelReady', { name: 'iris', version: '1' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-    await controlCall(oip, 'RepositoryModelLoad', 'iris', [['x-admin-token', 'let-me-in']]);
-    expect(await irisServes(oip)).toBe(true);
+    await expect(repo.oip.call('ModelReady', { name: 'iris', version: '1' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await controlCall(repo.oip, 'RepositoryModelLoad', 'iris', [['x-admin-token', 'let-me-in']]);
+    expect(await irisServes(repo.oip)).toBe(true);
     // Read at each call: a rotated secret applies at once.
     secret = 'rotated';
     await expect(unload([['x-admin-token', 'let-me-in']])).rejects.toEqual(refused(grpc.status.PERMISSION_DENIED, WRONG_TOKEN));

@@ -1,26 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, constants } from 'node:http2';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { HealthClient } from './health-client.js';
 import { bytesField, field } from './protobuf-pieces.js';
+import { repositoryRootHolding } from './repository-root.js';
 
 const SCRIPT = 'test/fixtures/attack/attack-target.main.ts';
 
 /** The heap a pod with a 512 MiB memory limit gives Node. */
 export const SMALL_HEAP_MB = 384;
 
-const ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, SCRIPT))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`${SCRIPT} not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-})();
+/** The repository root, from the sources (tests) or from dist/ (the benches); the process always runs from its TypeScript source. */
+const ROOT = repositoryRootHolding(SCRIPT, import.meta.url);
 
 /** A real server process of the attack target app (test/fixtures/attack), with a small heap. */
 export interface AttackTarget {

@@ -1,21 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BlazeClient } from '../../lib/index.js';
+import { repositoryRootHolding } from './repository-root.js';
 
 const SCRIPT = 'test/fixtures/replica/replica.main.ts';
 
-/** The repository root, from the sources (tests) or from dist/ (the bench); the replica always runs from its TypeScript source. */
-const ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, SCRIPT))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`${SCRIPT} not found above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-})();
+/** The repository root, from the sources (tests) or from dist/ (the benches); the process always runs from its TypeScript source. */
+const ROOT = repositoryRootHolding(SCRIPT, import.meta.url);
 
 /** How a replica process ended. */
 export interface ReplicaExit {
