@@ -1,5 +1,6 @@
 /**
- * Attacks on streams, as the attack suite runs them (test/attacks), with
+ * Attacks on streams, as the attack suite runs them (test/attacks), and
+ * concurrent 4 MiB requests on one connection, with
  * figures instead of pass/fail: for each, what the attacker got the server
  * to take, the server's RSS growth, the slowest health `Check` from another
  * connection, and the well-behaved client's answers meanwhile. The target
@@ -9,7 +10,9 @@
  *   BENCH_TARGET_ROOT=<other checkout> npm run bench:attacks    (the same attacks on another release)
  */
 import { oipEchoRequest, startAttackTarget, underAttack, type AttackReport } from '../test/helpers/attack-target.js';
+import { field } from '../test/helpers/protobuf-pieces.js';
 import {
+  concurrentUnaryCalls,
   MODEL_STREAM_INFER,
   modelStreamInferFlood,
   packedStream,
@@ -22,6 +25,10 @@ import {
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROOT = process.env.BENCH_TARGET_ROOT;
 
+/** An OIP request for a model no server has, as large as the default maximum message: refused NOT_FOUND once received. */
+const unknownModel4MiB = Buffer.concat([field(1, 'no-such-model'), field(7, Buffer.alloc(4 * 1024 * 1024 - 64))]);
+const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';
+
 const attacks: Array<[string, (address: string) => Attack<unknown>]> = [
   ['ModelStreamInfer flood, never reads', (address) => packedStream(address, MODEL_STREAM_INFER, oipEchoRequest('1', 'x'), { read: false })],
   ['ModelStreamInfer flood (grpc-js client), never reads', (address) => modelStreamInferFlood(address, { read: false })],
@@ -33,6 +40,8 @@ const attacks: Array<[string, (address: string) => Attack<unknown>]> = [
   ],
   ['client stream of 1M messages', (address) => packedStream(address, '/blazerpc.InferenceService/PredictTally', word('w'), { count: 1_000_000 })],
   ['bidi model, never reads', (address) => unreadBidiFlood(address, '/blazerpc.InferenceService/PredictParrot', word('w'.repeat(100)))],
+  ['16 concurrent 4 MiB requests on one connection, refused at once', (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 16)],
+  ['64 concurrent 4 MiB requests on one connection, refused at once', (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 64)],
   [
     'Observable stream, not read for 3 s',
     (address) => unreadServerStream(address, '/blazerpc.InferenceService/PredictBurst', Buffer.from([0x08, 0x80, 0xc2, 0xd7, 0x2f]), 3000),

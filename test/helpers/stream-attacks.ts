@@ -166,3 +166,23 @@ export async function floodWrites(
   }
   return sent;
 }
+
+/** `concurrency` calls of `request` at once on one connection, each repeated until stopped; resolves with the calls made. */
+export function concurrentUnaryCalls(address: string, path: string, request: Buffer, concurrency: number): Attack<FloodResult> {
+  return async (signal) => {
+    const client = rawClient(address);
+    let sent = 0;
+    const loop = async () => {
+      while (!signal.aborted) {
+        await new Promise<void>((resolve) => client.makeUnaryRequest(path, asIs, asIs, request, { deadline: Date.now() + 20_000 }, () => resolve()));
+        sent++;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: concurrency }, loop));
+      return { sent, sentBytes: sent * request.length };
+    } finally {
+      client.close();
+    }
+  };
+}
