@@ -24,6 +24,16 @@ export interface RequestLimits {
    */
   maxBufferedResults?: number;
   /**
+   * Bytes of unary request messages the server holds at once, over all
+   * connections. grpc-js receives a message whole before the server sees
+   * it, so this is checked on the message's length prefix, before its body
+   * arrives: a request that would pass it is answered `RESOURCE_EXHAUSTED`
+   * at once (one request is always admitted when none is held). Streaming
+   * calls count their first message. Memory runs at about 2.5 times this.
+   * @default 33554432 (32 MiB)
+   */
+  maxRequestBytesInFlight?: number;
+  /**
    * Input tensors one request may carry: OIP `inputs` (and as many
    * `raw_input_contents` entries), and BlazeRPC tensors in list inputs.
    * @default 64

@@ -18,6 +18,7 @@ const DEFAULT_BATCHING: Required<BatchingOptions> = {
 export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
   maxPendingPerStream: 64,
   maxBufferedResults: 1024,
+  maxRequestBytesInFlight: 32 * 1024 * 1024,
   maxInputs: 64,
   maxOutputs: 64,
   maxParameters: 64,

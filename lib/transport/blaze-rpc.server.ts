@@ -20,6 +20,7 @@ import { loggingObserver, metricsObserver, statisticsObserver, type CallObserver
 import { InferenceStatistics, StatisticsRecordingMetrics } from '../metrics/inference-statistics.js';
 import { CallTracker } from './call-tracker.js';
 import { applyFlowControlWindow } from './flow-control-window.js';
+import { RequestBytesBudget } from './request-bytes-budget.js';
 import { ModelInvokerFactory } from '../pipeline/model-invoker.factory.js';
 import { loadPackageDefinition, packageDefinitionOf, parseProto } from '../schema/package-definition.js';
 import { ModelPipeline } from '../pipeline/model-pipeline.js';
@@ -184,8 +185,12 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private async start(): Promise<void> {
     await this.explorer.explore();
     const server = new GrpcServer(this.options.channelOptions);
-    if (!applyFlowControlWindow(server, this.options.flowControlWindow)) {
-      this.logger.warn('This @grpc/grpc-js release does not let the flow control window be set; serving with its default (64 KiB)');
+    const budget = new RequestBytesBudget(this.options.limits.maxRequestBytesInFlight);
+    if (!applyFlowControlWindow(server, this.options.flowControlWindow, (http2Server) => budget.attach(http2Server))) {
+      this.logger.warn(
+        'This @grpc/grpc-js release does not let the flow control window be set, nor requests be counted as they arrive; ' +
+          'serving with its default window (64 KiB) and without limits.maxRequestBytesInFlight',
+      );
     }
     this.enhancers = this.resolveEnhancerScope();
     const context = (this.context = this.createHandlerContext());

@@ -17,7 +17,7 @@ interface GrpcServerInternals {
  * (connection window), as grpc-js's client does. Returns false, changing
  * nothing, if a grpc-js release no longer has these internals.
  */
-export function applyFlowControlWindow(server: GrpcServer, bytes: number): boolean {
+export function applyFlowControlWindow(server: GrpcServer, bytes: number, onHttp2Server?: (http2Server: Http2Server) => void): boolean {
   const internals = server as unknown as GrpcServerInternals;
   const { commonServerOptions, createHttp2Server } = internals;
   if (!commonServerOptions || typeof createHttp2Server !== 'function') return false;
@@ -25,6 +25,7 @@ export function applyFlowControlWindow(server: GrpcServer, bytes: number): boole
   internals.createHttp2Server = (...args: unknown[]) => {
     const http2Server = createHttp2Server.apply(server, args);
     http2Server.on('session', (session: Http2Session) => widenConnectionWindow(session, bytes));
+    onHttp2Server?.(http2Server);
     return http2Server;
   };
   return true;

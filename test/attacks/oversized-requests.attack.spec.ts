@@ -121,4 +121,34 @@ describe('attacks with oversized requests', () => {
     expect(Object.keys(answers)).toEqual([expected]);
     expect(answers[expected]).toBeGreaterThanOrEqual(ATTACKERS);
   });
+  it('64 concurrent 4 MB requests on one connection: those past limits.maxRequestBytesInFlight are refused before their bodies arrive', async () => {
+    const request = Buffer.concat([field(1, 'no-such-model'), field(7, Buffer.alloc(MAX_MESSAGE - 64))]);
+    const answers: Record<string, number> = {};
+    const client = rawClient(target.address);
+    const calling = new AbortController();
+    const loop = async () => {
+      while (!calling.signal.aborted) {
+        const answer = await new Promise<string>((resolve) =>
+          client.makeUnaryRequest(MODEL_INFER, asIs, asIs, request, { deadline: Date.now() + 10_000 }, (error) =>
+            resolve(error ? `${grpc.status[error.code]}: ${error.details.replace(/[\d.]+ MiB/g, 'N MiB')}` : 'OK'),
+          ),
+        );
+        answers[answer] = (answers[answer] ?? 0) + 1;
+      }
+    };
+    const loops = Promise.all(Array.from({ length: 64 }, loop));
+    // As above: the first second of a 4 MiB flood lifts RSS by what V8 lets pile up before it frees Buffers.
+    await sleep(WARM_UP_MS);
+    const report = await underAttack(target, (signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })), {
+      durationMs: ATTACK_MS,
+    });
+    calling.abort();
+    await loops;
+    client.close();
+    expectSurvived(report);
+    expect(Object.keys(answers).sort()).toEqual([
+      "NOT_FOUND: Model 'no-such-model' is not registered",
+      'RESOURCE_EXHAUSTED: Server is busy receiving N MiB of requests; this one (N MiB) would pass N MiB (limits.maxRequestBytesInFlight): retry later',
+    ]);
+  });
 });

@@ -106,7 +106,7 @@ describe('BlazeRpcModule options', () => {
     [{ limits: { maxParameters: 1.5 } }, "option 'limits.maxParameters' is invalid: got 1.5, expected a positive integer"],
     [
       { limits: { maxPending: 8 } },
-      "option 'limits.maxPending' is invalid: got 8, expected one of maxPendingPerStream, maxBufferedResults, maxInputs, maxOutputs, maxParameters, maxParameterBytes, maxBytesElements",
+      "option 'limits.maxPending' is invalid: got 8, expected one of maxPendingPerStream, maxBufferedResults, maxRequestBytesInFlight, maxInputs, maxOutputs, maxParameters, maxParameterBytes, maxBytesElements",
     ],
   ])('refuses %j', async (options, message) => {
     await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
