@@ -1,4 +1,4 @@
-import type { Metadata } from '@grpc/grpc-js';
+import type { Metadata, MetadataValue } from '@grpc/grpc-js';
 
 const NO_PARAMETERS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -8,6 +8,8 @@ const NO_PARAMETERS: Readonly<Record<string, unknown>> = Object.freeze({});
  *
  * - In a handler: `@Ctx() ctx: BlazeContext`
  * - In a guard or interceptor: `context.switchToRpc().getContext<BlazeContext>()`
+ *   (it also answers `get(key)` and `getMap()` as the grpc-js `Metadata` that
+ *   Nest's own gRPC transport hands guards does)
  * - In a request-scoped provider: `@Inject(BLAZE_CONTEXT) ctx: BlazeContext`
  */
 export class BlazeContext {
@@ -50,6 +52,21 @@ export class BlazeContext {
    */
   get traceSpan(): unknown {
     return (this.signalSource as { trace?: { span: unknown } }).trace?.span;
+  }
+
+  /**
+   * Every value of a metadata key, as grpc-js's `Metadata.get` gives them.
+   * With `getMap`, this lets a guard written as Nest's gRPC docs teach
+   * (`context.switchToRpc().getContext<Metadata>().get('x-api-key')`)
+   * protect model calls as it protects `Transport.GRPC` controllers.
+   */
+  get(key: string): MetadataValue[] {
+    return this.metadata.get(key);
+  }
+
+  /** The metadata as a plain object of each key's first value, as grpc-js's `Metadata.getMap` gives it. */
+  getMap(): { [key: string]: MetadataValue } {
+    return this.metadata.getMap();
   }
 
   /** First value of a metadata key as a string, e.g. `ctx.header('authorization')`. */
