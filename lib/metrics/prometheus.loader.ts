@@ -27,6 +27,8 @@ export function loadPrometheus(): PrometheusLibraries {
       return load(name) as T;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+      // Installed, but a module it requires is missing (@willsoto/nestjs-prometheus without prom-client): only that one is named.
+      if (!(error as Error).message.includes(`'${name}'`)) return undefined;
       missing.push(name);
       return undefined;
     }
@@ -36,7 +38,7 @@ export function loadPrometheus(): PrometheusLibraries {
   if (!promClient || !nestPrometheus) {
     throw new ConfigurationError(
       `BlazeRpcModule option 'metrics' needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed. ` +
-        'Install the Prometheus peers with `npm install prom-client @willsoto/nestjs-prometheus`, or leave metrics off.',
+        `Install ${missing.length > 1 ? 'them' : 'it'} with \`npm install ${missing.join(' ')}\`, or leave metrics off.`,
     );
   }
   loaded = { promClient, nestPrometheus };

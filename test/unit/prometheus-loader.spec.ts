@@ -23,7 +23,7 @@ describe('metrics without the optional Prometheus peers installed', () => {
     expect(failure).toBeInstanceOf(ConfigurationError);
     expect((failure as Error).message).toBe(
       "BlazeRpcModule option 'metrics' needs prom-client and @willsoto/nestjs-prometheus, which are not installed. " +
-        'Install the Prometheus peers with `npm install prom-client @willsoto/nestjs-prometheus`, or leave metrics off.',
+        'Install them with `npm install prom-client @willsoto/nestjs-prometheus`, or leave metrics off.',
     );
   });
 });
