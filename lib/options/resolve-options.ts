@@ -1,5 +1,6 @@
 import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { ConfigurationError } from '../errors/configuration.error.js';
+import { didYouMean } from './did-you-mean.js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { BlazeRpcModuleOptions } from '../interfaces/blaze-rpc-options.interface.js';
 import type { RequestLimits } from '../interfaces/request-limits.interface.js';
@@ -38,8 +39,39 @@ const BATCHING_MAXIMA = { maxBatchSize: 65_536, maxQueueSize: 65_536, maxConcurr
 const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
 const MAX_FLOW_CONTROL_WINDOW = 2 ** 31 - 1;
 
-/** Validates module options and fills in defaults; a bad value fails startup naming the option. */
+/** Every key `BlazeRpcModuleOptions` has: anything else is a typo, refused at startup. */
+const MODULE_OPTION_KEYS: ReadonlyArray<keyof BlazeRpcModuleOptions> = [
+  'url',
+  'host',
+  'port',
+  'protoPackage',
+  'protoFile',
+  'health',
+  'reflection',
+  'protocols',
+  'gracePeriodMs',
+  'maxReceiveMessageLength',
+  'maxSendMessageLength',
+  'flowControlWindow',
+  'maxConcurrentStreams',
+  'maxConnectionIdleMs',
+  'maxConnectionAgeMs',
+  'maxConnectionAgeGraceMs',
+  'keepalive',
+  'credentials',
+  'channelOptions',
+  'logCalls',
+  'batching',
+  'limits',
+];
+
+/** Options of the module itself: given to forRoot/forRootAsync, never in the options a factory returns. */
+const MODULE_LEVEL_KEYS = ['metrics', 'isGlobal'];
+
+/** Validates module options and fills in defaults; a bad value or an unknown key fails startup naming the option. */
 export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBlazeRpcOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options', options, 'an object');
+  refuseUnknownKeys(options, MODULE_OPTION_KEYS, '');
   const { host, port } = resolveAddress(options);
   const protoPackage = options.protoPackage ?? 'blazerpc';
   if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(protoPackage)) {
@@ -70,8 +102,7 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
 
 function resolveLimits(limits: RequestLimits = {}): Required<RequestLimits> {
   if (typeof limits !== 'object' || limits === null) throw invalid('limits', limits, `an object with any of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
-  const unknown = Object.keys(limits).find((name) => !(name in DEFAULT_LIMITS));
-  if (unknown) throw invalid(`limits.${unknown}`, (limits as Record<string, unknown>)[unknown], `one of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+  refuseUnknownKeys(limits, Object.keys(DEFAULT_LIMITS), 'limits.');
   const resolved = { ...DEFAULT_LIMITS, ...limits };
   for (const [name, value] of Object.entries(resolved)) positiveInteger(`limits.${name}`, value);
   return resolved;
@@ -96,6 +127,9 @@ export function resolveBatching(
   where = 'batching',
   owner = 'BlazeRpcModule option',
 ): Required<BatchingOptions> {
+  if (typeof batching !== 'object' || batching === null)
+    throw invalid(where, batching, `an object with any of ${Object.keys(DEFAULT_BATCHING).join(', ')}`, owner);
+  refuseUnknownKeys(batching, Object.keys(DEFAULT_BATCHING), `${where}.`, owner);
   const merged = { ...defaults, ...batching };
   atMost(`${where}.maxBatchSize`, positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner), BATCHING_MAXIMA.maxBatchSize, owner);
   atMost(`${where}.batchTimeoutMs`, nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner), BATCHING_MAXIMA.batchTimeoutMs, owner);
@@ -118,6 +152,7 @@ export function resolveBatching(
 function resolveCredentials(options: BlazeRpcModuleOptions): ServerCredentials {
   const tls = options.credentials;
   if (!tls) return ServerCredentials.createInsecure();
+  refuseUnknownKeys(tls, ['certChain', 'privateKey', 'rootCerts', 'checkClientCertificate'], 'credentials.');
   if (!tls.certChain || !tls.privateKey) {
     throw invalid('credentials', '(incomplete)', 'both certChain and privateKey (PEM)');
   }
@@ -156,6 +191,7 @@ function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
     resolved['grpc.max_connection_age_ms'] = age;
     resolved['grpc.max_connection_age_grace_ms'] = nonNegative('maxConnectionAgeGraceMs', options.maxConnectionAgeGraceMs ?? 60_000);
   }
+  if (options.keepalive !== undefined) refuseUnknownKeys(options.keepalive, ['timeMs', 'timeoutMs'], 'keepalive.');
   if (options.keepalive?.timeMs !== undefined) {
     resolved['grpc.keepalive_time_ms'] = positiveInteger('keepalive.timeMs', options.keepalive.timeMs);
   }
@@ -201,6 +237,19 @@ function nonNegative(name: string, value: unknown, owner?: string): number {
 function atMost(name: string, value: number, max: number, owner?: string): number {
   if (value > max) throw invalid(name, value, `at most ${max}`, owner);
   return value;
+}
+
+/** Fails on the first key of `given` that is not in `known`, naming it with its path and the closest known key. */
+function refuseUnknownKeys(given: object, known: readonly string[], path: string, owner = 'BlazeRpcModule option'): void {
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    if (path === '' && MODULE_LEVEL_KEYS.includes(key)) {
+      throw new ConfigurationError(
+        `${owner} '${key}' shapes the module itself, so it cannot come from a factory: pass it to forRootAsync({ ${key}, useFactory, ... }) beside the factory.`,
+      );
+    }
+    throw new ConfigurationError(`${owner} '${path}${key}' is unknown.${didYouMean(key, known)} Known: ${known.join(', ')}.`);
+  }
 }
 
 function invalid(name: string, value: unknown, expected: string, owner = 'BlazeRpcModule option'): ConfigurationError {

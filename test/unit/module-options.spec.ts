@@ -106,9 +106,20 @@ describe('BlazeRpcModule options', () => {
     [{ limits: { maxParameters: 1.5 } }, "option 'limits.maxParameters' is invalid: got 1.5, expected a positive integer"],
     [
       { limits: { maxPending: 8 } },
-      "option 'limits.maxPending' is invalid: got 8, expected one of maxPendingPerStream, maxBufferedResults, maxRequestBytesInFlight, maxInputs, maxOutputs, maxParameters, maxParameterBytes, maxBytesElements",
+      "option 'limits.maxPending' is unknown. Known: maxPendingPerStream, maxBufferedResults, maxRequestBytesInFlight, maxInputs",
     ],
+    [{ prot: 50705 }, "BlazeRpcModule option 'prot' is unknown. Did you mean 'port'? Known: url, host, port,"],
+    [{ limits: { maxInput: 8 } }, "option 'limits.maxInput' is unknown. Did you mean 'maxInputs'?"],
+    [{ batching: { maxBatchsize: 8 } }, "option 'batching.maxBatchsize' is unknown. Did you mean 'maxBatchSize'?"],
+    [{ keepalive: { timeMS: 8 } }, "option 'keepalive.timeMS' is unknown. Did you mean 'timeMs'?"],
   ])('refuses %j', async (options, message) => {
     await expect(resolvedWith([BlazeRpcModule.forRoot(options as BlazeRpcModuleOptions)])).rejects.toThrow(message);
+  });
+
+  it("refuses a module-level option returned by forRootAsync's factory, saying where it goes", async () => {
+    const factory = () => ({ port: 0, metrics: true }) as BlazeRpcModuleOptions;
+    await expect(resolvedWith([BlazeRpcModule.forRootAsync({ useFactory: factory })])).rejects.toThrow(
+      "BlazeRpcModule option 'metrics' shapes the module itself, so it cannot come from a factory: pass it to forRootAsync({ metrics, useFactory, ... }) beside the factory.",
+    );
   });
 });
