@@ -1,6 +1,6 @@
 import { Controller, Injectable, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { BlazeRpcModule, ConfigurationError, Ctx, BlazeContext, Input, Model, Stream, Tensor } from '../../lib/index.js';
+import { BlazeRpcModule, ConfigurationError, Ctx, BlazeContext, Input, Model, ModelRegistry, Stream, Tensor } from '../../lib/index.js';
 
 /** Compiles and initialises a module holding `providers`; resolves to the error init failed with. */
 async function initError(...providers: Type[]): Promise<ConfigurationError> {
@@ -29,6 +29,49 @@ describe('registration errors fail startup with the fix', () => {
     expect(error.message).toBe(
       "@Model('batch') on Bad.run: parameter #0 ('texts') is an array, which does not say its wire type. " +
         "Give a type token, e.g. @Input('texts', [String]).",
+    );
+  });
+
+  it('a mistyped @Model option names the option and the closest one', async () => {
+    @Injectable()
+    class Typo {
+      @Model('echo', { returns: String, descripton: 'echoes' } as never)
+      run(@Input('text', String) text: string) {
+        return text;
+      }
+    }
+    expect((await initError(Typo)).message).toBe(
+      "@Model('echo') on Typo.run: option 'descripton' is unknown. Did you mean 'description'? Known: version, default, returns, streaming, description, batching.",
+    );
+  });
+
+  it('a version given as a whole number is taken as its digits; another type names the type expected', async () => {
+    @Injectable()
+    class Numbered {
+      @Model('echo', { returns: String, version: 2 as never })
+      run(@Input('text', String) text: string) {
+        return text;
+      }
+    }
+    const moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ protoFile: false })], providers: [Numbered] }).compile();
+    await moduleRef.init();
+    expect(
+      moduleRef
+        .get(ModelRegistry)
+        .list()
+        .map((model) => `${model.name}@${model.version}`),
+    ).toEqual(['echo@2']);
+    await moduleRef.close();
+
+    @Injectable()
+    class Wrong {
+      @Model('echo', { returns: String, version: true as never })
+      run(@Input('text', String) text: string) {
+        return text;
+      }
+    }
+    expect((await initError(Wrong)).message).toBe(
+      "@Model('echo') on Wrong.run: version must be a string (or a whole number), got boolean true, e.g. { version: '2' }.",
     );
   });
 
