@@ -20,13 +20,10 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { GrpcMethod, Transport, type AsyncMicroserviceOptions } from '@nestjs/microservices';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { map, throwError, type Observable } from 'rxjs';
 import { BlazeRpcModule, BlazeRpcServer, Input, Model, ModelRegistry } from '../../lib/index.js';
 import { ModelClient } from '../helpers/model-client.js';
+import { freePort, writeProbeProto } from '../helpers/nest-grpc-probe.js';
 import { testServerOptions } from '../helpers/start-app.js';
 
 /*
@@ -77,13 +74,6 @@ class ScopeFilter implements RpcExceptionFilter<TeapotError> {
     return throwError(() => ({ code: grpc.status.ABORTED, message: 'teapot' }));
   }
 }
-
-const PROBE_PROTO = `syntax = "proto3";
-package probe;
-service Probe { rpc Echo (EchoRequest) returns (EchoReply); }
-message EchoRequest { string text = 1; }
-message EchoReply { string result = 1; }
-`;
 
 @Controller()
 class ProbeController {
@@ -158,10 +148,8 @@ function settle(invoke: () => Promise<{ result: string }>): ReturnType<Call> {
   );
 }
 
-const protoDir = mkdtempSync(join(tmpdir(), 'enhancer-scope-'));
-const protoPath = join(protoDir, 'probe.proto');
-writeFileSync(protoPath, PROBE_PROTO);
-afterAll(() => rmSync(protoDir, { recursive: true, force: true }));
+const { protoPath, remove } = writeProbeProto();
+afterAll(remove);
 
 const clients: Array<{ close(): void }> = [];
 afterEach(() => clients.splice(0).forEach((client) => client.close()));
@@ -184,14 +172,6 @@ function ourCaller(server: BlazeRpcServer, registry: ModelRegistry): Call {
   const client = new ModelClient(`127.0.0.1:${server.port}`, registry.protoText);
   clients.push(client);
   return (text) => settle(() => client.unary('PredictEcho', { text }));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Collects what the app warns, to find our startup warning about unreached enhancers. */

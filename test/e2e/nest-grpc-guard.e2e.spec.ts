@@ -4,12 +4,9 @@ import { Controller, Injectable, Module, type CanActivate, type ExecutionContext
 import { APP_GUARD } from '@nestjs/core';
 import { GrpcMethod, RpcException, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BlazeRpcModule, BlazeRpcServer, Input, Model, ModelRegistry } from '../../lib/index.js';
 import { ModelClient } from '../helpers/model-client.js';
+import { freePort, writeProbeProto } from '../helpers/nest-grpc-probe.js';
 import { testServerOptions } from '../helpers/start-app.js';
 
 /*
@@ -29,13 +26,6 @@ class ApiKeyGuard implements CanActivate {
     return key === 'secret' && Object.keys(metadata.getMap()).includes('x-api-key');
   }
 }
-
-const PROBE_PROTO = `syntax = "proto3";
-package probe;
-service Probe { rpc Echo (EchoRequest) returns (EchoReply); }
-message EchoRequest { string text = 1; }
-message EchoReply { string result = 1; }
-`;
 
 @Controller()
 class ProbeController {
@@ -76,9 +66,7 @@ function metadataOf(key: string | undefined): grpc.Metadata {
 }
 
 describe('a guard written as Nest’s gRPC docs teach protects Transport.GRPC controllers and models alike', () => {
-  const protoDir = mkdtempSync(join(tmpdir(), 'nest-grpc-guard-'));
-  const protoPath = join(protoDir, 'probe.proto');
-  writeFileSync(protoPath, PROBE_PROTO);
+  const { protoPath, remove } = writeProbeProto();
   let close: () => Promise<void>;
   let nest: (key?: string) => Promise<Outcome>;
   let ours: (key?: string) => Promise<Outcome>;
@@ -111,7 +99,7 @@ describe('a guard written as Nest’s gRPC docs teach protects Transport.GRPC co
 
   afterAll(async () => {
     await close?.();
-    rmSync(protoDir, { recursive: true, force: true });
+    remove();
   });
 
   it('lets a call with the key through on both', async () => {
@@ -132,11 +120,3 @@ describe('a guard written as Nest’s gRPC docs teach protects Transport.GRPC co
     expect(await ours('throw')).toEqual(expected);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
