@@ -22,27 +22,72 @@ export async function withAppRegistry<T>(file: string, exportName: string | unde
   }
 }
 
-async function loadModuleExport(file: string, exportName = 'default'): Promise<Type | DynamicModule> {
+async function loadModuleExport(file: string, exportName: string | undefined): Promise<Type | DynamicModule> {
   let exports: Record<string, unknown>;
   try {
-    exports = await import(resolve(file));
+    exports = (await import(resolve(file))) as Record<string, unknown>;
   } catch (error) {
     throw new CliError(EXIT.moduleLoad, `Could not load ${file}: ${(error as Error).message}`);
   }
+  return exportName === undefined ? findModuleExport(file, exports) : namedExport(file, exports, exportName);
+}
+
+/** The export `exportName` names: `AppModule`, `default`, or a call such as `AppModule.forRoot()`. */
+function namedExport(file: string, exports: Record<string, unknown>, exportName: string): Type | DynamicModule {
   const call = exportName.endsWith('()');
   const path = (call ? exportName.slice(0, -2) : exportName).split('.');
   let owner: unknown;
-  let value: unknown = exports;
+  // A CommonJS file's exports are its `default` too: `--export AppModule` finds `exports.AppModule` either way.
+  let value: unknown = path[0]! in exports ? exports : exports.default;
   for (const part of path) {
     owner = value;
     value = (value as Record<string, unknown> | undefined)?.[part];
   }
   if (value === undefined) {
-    const names = Object.keys(exports).join(', ') || 'none';
     throw new CliError(
       EXIT.moduleLoad,
-      `${file} has no export '${exportName}' (exports: ${names}); pick one with --export, e.g. --export 'AppModule.forRoot()'`,
+      `${file} has no export '${exportName}' (exports: ${exportNames(exports).join(', ') || 'none'}); pick one with --export, e.g. --export 'AppModule.forRoot()'`,
     );
   }
   return (call ? (value as () => unknown).call(owner) : value) as Type | DynamicModule;
+}
+
+/**
+ * The one Nest module the file exports, whether it is an ES module (default
+ * or named export) or a CommonJS build (`exports.AppModule`, which `import()`
+ * hands over as named exports and as the properties of `default`).
+ */
+function findModuleExport(file: string, exports: Record<string, unknown>): Type | DynamicModule {
+  if (isNestModule(exports.default)) return exports.default;
+  const found = new Map<unknown, string>();
+  for (const name of exportNames(exports)) {
+    const value = name in exports ? exports[name] : (exports.default as Record<string, unknown>)[name];
+    if (isNestModule(value) && !found.has(value)) found.set(value, name);
+  }
+  const names = [...found.values()];
+  if (names.length === 1) return [...found.keys()][0] as Type | DynamicModule;
+  if (names.length === 0) {
+    throw new CliError(
+      EXIT.moduleLoad,
+      `${file} exports no Nest module (exports: ${exportNames(exports).join(', ') || 'none'}); point at the file that defines your @Module() class, e.g. dist/app.module.js, or pick an export with --export 'AppModule.forRoot()'`,
+    );
+  }
+  throw new CliError(EXIT.moduleLoad, `${file} exports several Nest modules (${names.join(', ')}); pick one with --export ${names[0]}`);
+}
+
+/** Named exports, and the properties of a CommonJS `default` (its module.exports). */
+function exportNames(exports: Record<string, unknown>): string[] {
+  const names = new Set(Object.keys(exports).filter((name) => name !== 'default' && name !== 'module.exports'));
+  const commonJs = exports.default;
+  if (commonJs !== null && typeof commonJs === 'object') Object.keys(commonJs).forEach((name) => names.add(name));
+  else if (commonJs !== undefined) names.add('default');
+  return [...names].filter((name) => name !== '__esModule');
+}
+
+const MODULE_METADATA_KEYS = ['imports', 'providers', 'controllers', 'exports'];
+
+/** A `@Module()` class, or a dynamic module (`{ module: SomeModule, ... }`). */
+function isNestModule(value: unknown): value is Type | DynamicModule {
+  if (typeof value === 'function') return MODULE_METADATA_KEYS.some((key) => Reflect.hasOwnMetadata(key, value));
+  return value !== null && typeof value === 'object' && typeof (value as { module?: unknown }).module === 'function';
 }

@@ -39,7 +39,7 @@ Protocol (models, call): --protocol blazerpc (default) or --protocol oip, for an
                                                      (FP32 when it declares none). Prints the outputs as
                                                      {"name": {"datatype","shape","data"}}; --stream calls
                                                      ModelStreamInfer and prints one line per response.
-Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the default export)
+Module options (proto, types): --export picks the export, e.g. --export 'AppModule.forRoot()' (default: the one Nest module the file exports)
 
 Other options: --version (-V) prints this tool's version; <command> --help that command's usage.
 

@@ -1,4 +1,4 @@
-import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '../nest-internals.js';
 import type { ExecutionContext, PipeTransform, Type } from '@nestjs/common';
 import { MODEL_PARAMS_METADATA } from '../blaze-rpc.constants.js';
 import type { InputTypeRef } from '../schema/type-ref.js';

@@ -1,4 +1,4 @@
-import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA } from '../nest-internals.js';
 import { Injectable } from '@nestjs/common';
 import { MODEL_METADATA, MODEL_PARAMS_METADATA } from '../blaze-rpc.constants.js';
 import type { ModelMetadata } from '../decorators/model.decorator.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { InstanceWrapper } from '../nest-internals.js';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RESOLVED_OPTIONS } from '../blaze-rpc.constants.js';

@@ -1,4 +1,5 @@
 import { ApplicationConfig } from '@nestjs/core';
+import { copyPreRequestHooks } from '../nest-internals.js';
 
 /**
  * @internal The global enhancers model calls run with: those of the Nest
@@ -34,7 +35,7 @@ export function snapshotEnhancers(config: ApplicationConfig): ApplicationConfig 
   config.getGlobalRequestInterceptors().forEach((wrapper) => copy.addGlobalRequestInterceptor(wrapper));
   config.getGlobalRequestPipes().forEach((wrapper) => copy.addGlobalRequestPipe(wrapper));
   config.getGlobalRequestFilters().forEach((wrapper) => copy.addGlobalRequestFilter(wrapper));
-  copy.registerPreRequestHook(...config.getGlobalPreRequestHooks());
+  copyPreRequestHooks(config, copy);
   return copy;
 }
 

@@ -1,12 +1,15 @@
 import { type ApplicationConfig, ExternalContextCreator, type NestContainer } from '@nestjs/core';
-import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context.js';
-import type { ExternalExceptionsHandler } from '@nestjs/core/exceptions/external-exceptions-handler.js';
-import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer.js';
-import { GuardsContextCreator } from '@nestjs/core/guards/guards-context-creator.js';
-import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer.js';
-import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator.js';
-import { PipesConsumer } from '@nestjs/core/pipes/pipes-consumer.js';
-import { PipesContextCreator } from '@nestjs/core/pipes/pipes-context-creator.js';
+import {
+  ExternalExceptionFilterContext,
+  type ExternalExceptionsHandler,
+  GuardsConsumer,
+  GuardsContextCreator,
+  InterceptorsConsumer,
+  InterceptorsContextCreator,
+  PipesConsumer,
+  PipesContextCreator,
+  filterAnswered,
+} from '../nest-internals.js';
 import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { InputStream } from './input-stream.js';
 import { CALL_PARAM_TYPE } from './call-argument.js';
@@ -21,7 +24,7 @@ class QuietExceptionFilterContext extends ExternalExceptionFilterContext {
     const handler = super.create(...args);
     handler.next = (exception: unknown, host) => {
       const handled = handler.invokeCustomFilters(exception, host);
-      if (handled !== undefined) return handled;
+      if (filterAnswered(handled)) return handled as Promise<unknown>;
       throw exception;
     };
     return handler;

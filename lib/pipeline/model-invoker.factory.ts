@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ApplicationConfig, ContextId, NestContainer } from '@nestjs/core';
-import { Injector } from '@nestjs/core/injector/injector.js';
+import { Injector, globalPreRequestHooks } from '../nest-internals.js';
 import { defineModelArguments, MODEL_ARGS_METADATA } from './call-argument.js';
 import { ModelBatcher } from './batching/model-batcher.js';
 import type { BlazeContext } from '../context/blaze-context.js';
@@ -67,7 +67,7 @@ export class ModelInvokerFactory {
     const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
     defineModelArguments(classRef, methodName);
     const runtime = this.createRuntime(model, method, enhancers, tracer);
-    return { ...runtime, invoke: withPreRequestHooks(enhancers.getGlobalPreRequestHooks(), classRef, method, runtime.invoke) };
+    return { ...runtime, invoke: withPreRequestHooks(globalPreRequestHooks(enhancers), classRef, method, runtime.invoke) };
   }
 
   private createRuntime({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig, tracer?: CallTracer): ModelRuntime {

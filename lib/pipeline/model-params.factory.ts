@@ -1,4 +1,4 @@
-import type { ParamsFactory } from '@nestjs/core/helpers/external-context-creator.js';
+import type { ParamsFactory } from '../nest-internals.js';
 import { INPUT_PARAM_TYPE } from '../decorators/model-param.metadata.js';
 import { CALL_PARAM_TYPE } from './call-argument.js';
 

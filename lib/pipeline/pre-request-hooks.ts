@@ -1,5 +1,4 @@
-import type { PreRequestHook } from '@nestjs/common';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { ExecutionContextHost, type PreRequestHook } from '../nest-internals.js';
 import { defer, isObservable, lastValueFrom, mergeMap, of, type Observable } from 'rxjs';
 import type { BlazeContext } from '../context/blaze-context.js';
 import type { ModelRequest } from './model-request.js';

@@ -1,4 +1,4 @@
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { InstanceWrapper } from '../nest-internals.js';
 
 /** @internal Where a model's handler lives: the provider wrapper and the method. */
 export interface ModelBinding {

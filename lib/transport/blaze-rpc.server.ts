@@ -28,6 +28,7 @@ import { createBlazeRpcService } from '../protocols/blazerpc/blazerpc.front-end.
 import { createOipService, oipPackageDefinition } from '../protocols/oip/oip.front-end.js';
 import { describeGlobalEnhancers, hasGlobalGuards, type EnhancerScope } from '../pipeline/enhancer-scope.js';
 import { installMicroserviceScopeHook } from './microservice-scope.hook.js';
+import { assertSupportedNestRelease } from '../nest-internals.js';
 import { MountedRoutes } from './mounted-routes.js';
 import { versionHealthName } from '../health/health-names.js';
 import { ModelRepositorySet } from '../registry/model-repository-set.js';
@@ -73,6 +74,12 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   /** Where to listen instead of the module's address, and no .proto file (set by the testing helper). */
   private testAddress?: { host: string; port: number };
   private readonly scopeHooked: boolean;
+  /**
+   * Who this server is, compared instead of the object itself: Nest's
+   * `instrument.instanceDecorator` (e.g. @nestjs/observe) may hand the app a
+   * proxy of it, and a proxy is never `===` its target.
+   */
+  private readonly identity = Symbol('BlazeRpcServer');
 
   /** @internal Made by Nest's injector: get it with `app.get(BlazeRpcServer)`. */
   constructor(
@@ -86,6 +93,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     private readonly statistics: InferenceStatistics,
   ) {
     super();
+    assertSupportedNestRelease();
     this.tracer = new CallTracer(options.host, () => this.boundPort);
     this.scopeHooked = installMicroserviceScopeHook((server): server is BlazeRpcServer => server instanceof BlazeRpcServer);
   }
@@ -109,7 +117,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     let mounted = false;
     this.modules
       .getRpcTargetRegistry()
-      .subscribe((target) => (mounted ||= target === this))
+      .subscribe((target) => (mounted ||= (target as { identity?: symbol } | null)?.identity === this.identity))
       .unsubscribe();
     if (!mounted) {
       this.logger.warn(

@@ -60,6 +60,21 @@ describe('blazerpc CLI', () => {
     expect(stdout).toContain('"relay": { inputs: { text: string }; result: string; kind: "bidi" };');
   });
 
+  it('finds the one Nest module a CommonJS build exports, and asks for --export when there are several or none', async () => {
+    const typed = await cli('types', 'test/fixtures/cli/commonjs-app.module.cjs');
+    expect(typed).toMatchObject({ code: 0, stderr: '' });
+    expect(typed.stdout).toContain('"next-id": { inputs:');
+    await expect(cli('types', 'test/fixtures/cli/commonjs-app.module.cjs', '--export', 'AppModule')).resolves.toMatchObject({ code: 0 });
+
+    const several = await cli('proto', 'test/fixtures/cli/two-modules.cjs');
+    expect(several.code).toBe(3);
+    expect(several.stderr).toContain('exports several Nest modules (AppModule, AdminModule); pick one with --export AppModule');
+
+    const none = await cli('proto', 'test/fixtures/cli/no-module.cjs');
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain('exports no Nest module (exports: bootstrap)');
+  });
+
   it('models lists what a running server serves, and as JSON', async () => {
     const { code, stdout, stderr } = await cli('models', running.address);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });

@@ -1,4 +1,5 @@
-import { Injectable, type LoggerService } from '@nestjs/common';
+import { Injectable, Module, type LoggerService, type NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ function capturingLogger(): LoggerService & { warnings: string[] } {
 
 @Injectable()
 class NoModels {}
+
+const bindMethod = (target: object, value: unknown) => (typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value);
 
 describe('startup mistakes fail fast or say how to fix them', () => {
   it('a server never mounted with connectMicroservice gets a warning naming the fix', async () => {
@@ -39,6 +42,26 @@ describe('startup mistakes fail fast or say how to fix them', () => {
     const running = await startApp({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [TextModels] }, { logger });
     await running.app.close();
     expect(logger.warnings.filter((w) => w.includes('not mounted'))).toEqual([]);
+  });
+
+  it('a server mounted through an instrumented app (a proxy of it, as @nestjs/observe makes) gets no such warning', async () => {
+    @Module({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [TextModels] })
+    class InstrumentedModule {}
+    const logger = capturingLogger();
+    // As @nestjs/observe's decorator does to providers, this one hands Nest a proxy of the server whose methods run on
+    // the server itself (an instrumented method calls the original with its own receiver).
+    const runOnTarget = { get: (target: object, key: PropertyKey) => bindMethod(target, Reflect.get(target, key)) };
+    const instrument = { instanceDecorator: (instance: unknown) => (instance instanceof BlazeRpcServer ? new Proxy(instance, runOnTarget) : instance) };
+    const app = await NestFactory.create(InstrumentedModule, { logger, instrument } as NestApplicationOptions);
+    app.connectMicroservice({ strategy: app.get(BlazeRpcServer) });
+    await app.startAllMicroservices();
+    await app.init();
+    try {
+      await expect(new HealthClient(`127.0.0.1:${app.get(BlazeRpcServer).port}`).check('')).resolves.toBe('SERVING');
+      expect(logger.warnings.filter((w) => w.includes('not mounted'))).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('no models: health and reflection are served, with a warning that says what to add', async () => {
