@@ -1,4 +1,4 @@
-import type { DynamicModule, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resolve } from 'node:path';
 import { ModelRegistry } from '../registry/model.registry.js';
@@ -16,9 +16,20 @@ export async function withAppRegistry<T>(file: string, exportName: string | unde
   });
   try {
     await app.init();
-    return use(app.get(ModelRegistry));
+    return use(registryOf(app, file));
   } finally {
     await app.close();
+  }
+}
+
+function registryOf(app: INestApplicationContext, file: string): ModelRegistry {
+  try {
+    return app.get(ModelRegistry, { strict: false });
+  } catch {
+    throw new CliError(
+      EXIT.moduleLoad,
+      `${file}: the module it exports does not import BlazeRpcModule, so it has no models to describe; point at your app module, or pick it with --export`,
+    );
   }
 }
 
@@ -64,8 +75,12 @@ function findModuleExport(file: string, exports: Record<string, unknown>): Type 
     const value = name in exports ? exports[name] : (exports.default as Record<string, unknown>)[name];
     if (isNestModule(value) && !found.has(value)) found.set(value, name);
   }
+  // Several: the app's root is the one no other exported module imports (an app module that
+  // exports a module it also imports, as `nest new` of Nest 12 does with ObserveModule).
+  const imported = new Set([...found.keys()].flatMap(importsOf));
+  const roots = [...found].filter(([module]) => !imported.has(moduleClassOf(module)));
+  if (roots.length === 1) return roots[0]![0] as Type | DynamicModule;
   const names = [...found.values()];
-  if (names.length === 1) return [...found.keys()][0] as Type | DynamicModule;
   if (names.length === 0) {
     throw new CliError(
       EXIT.moduleLoad,
@@ -82,6 +97,17 @@ function exportNames(exports: Record<string, unknown>): string[] {
   if (commonJs !== null && typeof commonJs === 'object') Object.keys(commonJs).forEach((name) => names.add(name));
   else if (commonJs !== undefined) names.add('default');
   return [...names].filter((name) => name !== '__esModule');
+}
+
+/** The module classes `module` imports directly (dynamic modules by their class). */
+function importsOf(module: unknown): unknown[] {
+  const imports = (Reflect.getMetadata('imports', moduleClassOf(module) as object) as unknown[] | undefined) ?? [];
+  const dynamicImports = (module as DynamicModule).imports ?? [];
+  return [...imports, ...dynamicImports].map(moduleClassOf);
+}
+
+function moduleClassOf(module: unknown): unknown {
+  return typeof module === 'function' ? module : (module as { module?: unknown } | null)?.module;
 }
 
 const MODULE_METADATA_KEYS = ['imports', 'providers', 'controllers', 'exports'];

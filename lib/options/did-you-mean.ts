@@ -4,16 +4,19 @@
  * `" Did you mean 'port'?"`; otherwise an empty string.
  */
 export function didYouMean(given: string, known: readonly string[]): string {
+  const allowed = Math.max(1, Math.floor(given.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of known) {
+    // Names differing in length by more than `allowed` are at least that many edits apart: skipped, so a key of
+    // thousands of characters (from a file) costs nothing.
+    if (Math.abs(given.length - name.length) > allowed) continue;
     const distance = editDistance(given.toLowerCase(), name.toLowerCase());
     if (distance < bestDistance) {
       best = name;
       bestDistance = distance;
     }
   }
-  const allowed = Math.max(1, Math.floor(given.length / 3));
   return best !== undefined && bestDistance <= allowed ? ` Did you mean '${best}'?` : '';
 }
 

@@ -1,6 +1,6 @@
 import { ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { ConfigurationError } from '../errors/configuration.error.js';
-import { didYouMean } from './did-you-mean.js';
+import { firstUnknownKey, unknownKeyMessage } from './unknown-keys.js';
 import type { BatchingOptions } from '../interfaces/batching-options.interface.js';
 import type { BlazeRpcModuleOptions } from '../interfaces/blaze-rpc-options.interface.js';
 import type { RequestLimits } from '../interfaces/request-limits.interface.js';
@@ -241,15 +241,14 @@ function atMost(name: string, value: number, max: number, owner?: string): numbe
 
 /** Fails on the first key of `given` that is not in `known`, naming it with its path and the closest known key. */
 function refuseUnknownKeys(given: object, known: readonly string[], path: string, owner = 'BlazeRpcModule option'): void {
-  for (const key of Object.keys(given)) {
-    if (known.includes(key)) continue;
-    if (path === '' && MODULE_LEVEL_KEYS.includes(key)) {
-      throw new ConfigurationError(
-        `${owner} '${key}' shapes the module itself, so it cannot come from a factory: pass it to forRootAsync({ ${key}, useFactory, ... }) beside the factory.`,
-      );
-    }
-    throw new ConfigurationError(`${owner} '${path}${key}' is unknown.${didYouMean(key, known)} Known: ${known.join(', ')}.`);
+  const key = firstUnknownKey(given, known);
+  if (key === undefined) return;
+  if (path === '' && MODULE_LEVEL_KEYS.includes(key)) {
+    throw new ConfigurationError(
+      `${owner} '${key}' shapes the module itself, so it cannot come from a factory: pass it to forRootAsync({ ${key}, useFactory, ... }) beside the factory.`,
+    );
   }
+  throw new ConfigurationError(unknownKeyMessage(owner, path, key, known));
 }
 
 function invalid(name: string, value: unknown, expected: string, owner = 'BlazeRpcModule option'): ConfigurationError {

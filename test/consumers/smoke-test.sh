@@ -61,3 +61,19 @@ echo "== cjs-app: require() of the package and its entry points, as a CommonJS b
   if (typeof require('nestjs-blazerpc').BlazeRpcModule.forRoot !== 'function') throw new Error('no BlazeRpcModule.forRoot');
   console.log('ok');
 ")
+echo "== one copy of the package per process: require() and import hand over the same classes and DI tokens"
+(cd cjs-app && node -e "
+  (async () => {
+    for (const entry of ['nestjs-blazerpc', 'nestjs-blazerpc/testing', 'nestjs-blazerpc/onnx']) {
+      const required = require(entry);
+      const imported = await import(entry);
+      for (const name of Object.keys(required)) {
+        if (required[name] !== imported[name]) throw new Error(entry + ': ' + name + ' differs between require() and import');
+      }
+    }
+    const { BlazeRpcServer, ModelRegistry } = require('nestjs-blazerpc');
+    if (BlazeRpcServer !== (await import('nestjs-blazerpc')).BlazeRpcServer) throw new Error('two BlazeRpcServer classes');
+    if (ModelRegistry !== (await import('nestjs-blazerpc')).ModelRegistry) throw new Error('two ModelRegistry classes');
+    console.log('ok: one copy, whichever way it is loaded');
+  })().catch((error) => { console.error(error); process.exit(1); });
+")

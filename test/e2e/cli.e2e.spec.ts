@@ -60,7 +60,7 @@ describe('blazerpc CLI', () => {
     expect(stdout).toContain('"relay": { inputs: { text: string }; result: string; kind: "bidi" };');
   });
 
-  it('finds the one Nest module a CommonJS build exports, and asks for --export when there are several or none', async () => {
+  it('finds the app module a CommonJS build exports (the one no other exported module imports), and asks for --export when it cannot tell', async () => {
     const typed = await cli('types', 'test/fixtures/cli/commonjs-app.module.cjs');
     expect(typed).toMatchObject({ code: 0, stderr: '' });
     expect(typed.stdout).toContain('"next-id": { inputs:');
@@ -69,6 +69,12 @@ describe('blazerpc CLI', () => {
     const several = await cli('proto', 'test/fixtures/cli/two-modules.cjs');
     expect(several.code).toBe(3);
     expect(several.stderr).toContain('exports several Nest modules (AppModule, AdminModule); pick one with --export AppModule');
+
+    await expect(cli('proto', 'test/fixtures/cli/root-and-imported.cjs')).resolves.toMatchObject({ code: 0, stderr: '' });
+
+    const withoutModels = await cli('proto', 'test/fixtures/cli/two-modules.cjs', '--export', 'AdminModule');
+    expect(withoutModels.code).toBe(3);
+    expect(withoutModels.stderr).toContain('does not import BlazeRpcModule');
 
     const none = await cli('proto', 'test/fixtures/cli/no-module.cjs');
     expect(none.code).toBe(3);

@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { ConfigurationError } from '../../errors/configuration.error.js';
 import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
+import { firstUnknownKey, unknownKeyMessage } from '../../options/unknown-keys.js';
 import type { OnnxModelOptions } from './onnx-model-options.interface.js';
+import type { OnnxVersionPolicy } from './onnx-repository.options.js';
 
 /**
  * @internal The bounds of every number an ONNX model is served with, from
@@ -60,6 +62,13 @@ const BATCHING_BOUNDS: Record<string, Bound> = {
   maxConcurrentBatches: { kind: 'a positive integer', min: 1, max: ONNX_LIMITS.maxConcurrentBatches, note: 'one batch per instance' },
   batchTimeoutMs: { kind: 'a number of milliseconds', min: 0, max: ONNX_LIMITS.batchTimeoutMs, integer: false },
 };
+const BATCHING_KEYS = [...Object.keys(BATCHING_BOUNDS), 'tuneBatchSize'];
+
+/**
+ * @internal What a key is called in messages: an `option` in code, a `key`
+ * in a `config.json`.
+ */
+export type KeyNoun = 'option' | 'key';
 
 interface Bound {
   /** What the value must be, as the message says it: `a positive integer`, ... */
@@ -75,14 +84,16 @@ interface Bound {
 /**
  * @internal Checks one value against its bounds (`undefined` passes: the default applies).
  * @param where who gave it, e.g. `Model repository: iris/config.json` or `OnnxModule.serve('iris')`
- * @throws ConfigurationError `<where> '<key>' must be <kind>, got <value>; allowed: <min> to <max> (<note>)`
+ * @throws ConfigurationError `<where> '<key>' must be <kind>, got <value>; allowed: <min> to <max> (<note>)`,
+ *   the value with its type when that is what is wrong (`got string "8"`)
  */
 export function checkBound(where: string, key: string, value: unknown, bound: Bound): void {
   if (value === undefined) return;
   const valid = typeof value === 'number' && (bound.integer === false ? Number.isFinite(value) : Number.isInteger(value));
   if (valid && value >= bound.min && value <= bound.max) return;
   const note = bound.note ? ` (${bound.note})` : '';
-  throw new ConfigurationError(`${where} '${key}' must be ${bound.kind}, got ${shown(value)}; allowed: ${bound.min} to ${bound.max}${note}`);
+  const got = shown(value, typeof value !== 'number');
+  throw new ConfigurationError(`${where} '${key}' must be ${bound.kind}, got ${got}; allowed: ${bound.min} to ${bound.max}${note}`);
 }
 
 /**
@@ -120,22 +131,20 @@ export function checkModelOptions(where: string, options: OnnxModelOptions): voi
 /**
  * @internal Checks batching overrides: `false`, or an object of known keys within bounds.
  * @param where who gave it; keys are named `batching.<key>`
- * @throws ConfigurationError naming `where`, the key, the value and the range
+ * @param noun what `where` calls a key, in the message of an unknown one
+ * @throws ConfigurationError naming `where`, the key, the value and the range, or the closest known key
  */
-export function checkBatching(where: string, batching: unknown): void {
+export function checkBatching(where: string, batching: unknown, noun: KeyNoun = 'option'): void {
   if (batching === undefined || batching === false) return;
-  if (typeof batching !== 'object' || batching === null || Array.isArray(batching)) {
-    throw new ConfigurationError(`${where} 'batching' must be false or an object, got ${shown(batching)}`);
+  if (!isRecord(batching)) {
+    throw new ConfigurationError(`${where} 'batching' must be false or an object, got ${shown(batching, true)}`);
   }
-  const known = [...Object.keys(BATCHING_BOUNDS), 'tuneBatchSize'];
-  const unknown = Object.keys(batching).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    throw new ConfigurationError(`${where} 'batching' has unknown key(s) ${unknown.map(shownKey).join(', ')}; known: ${known.join(', ')}`);
-  }
+  const unknown = firstUnknownKey(batching, BATCHING_KEYS);
+  if (unknown !== undefined) throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'batching.', unknown, BATCHING_KEYS));
   const values = batching as Exclude<ModelBatchingOptions, false> & Record<string, unknown>;
   for (const [key, bound] of Object.entries(BATCHING_BOUNDS)) checkBound(where, `batching.${key}`, values[key], bound);
   if (values.tuneBatchSize !== undefined && typeof values.tuneBatchSize !== 'boolean') {
-    throw new ConfigurationError(`${where} 'batching.tuneBatchSize' must be true or false, got ${shown(values.tuneBatchSize)}`);
+    throw new ConfigurationError(`${where} 'batching.tuneBatchSize' must be true or false, got ${shown(values.tuneBatchSize, true)}`);
   }
 }
 
@@ -182,12 +191,98 @@ export function compareVersionNumbers(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** A value as a message shows it: short, on one line, whatever a file held. */
-function shown(value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+const POLICY_KEYS = ['latest', 'specific'];
+const POLICY_SHAPES = '{ "latest": N }, "all" or { "specific": ["1", ...] }';
+
+/**
+ * @internal Checks a version policy, from code options or a `config.json`,
+ * and returns it with its versions as strings: `{ "specific": [2] }` is
+ * what `["2"]` means, and JSON writers often give numbers.
+ * @throws ConfigurationError naming `where`, the key and what it must be
+ */
+export function checkVersionPolicy(where: string, policy: unknown, noun: KeyNoun = 'option'): OnnxVersionPolicy | undefined {
+  if (policy === undefined || policy === 'all') return policy;
+  if (!isRecord(policy)) {
+    throw new ConfigurationError(`${where} 'versionPolicy' must be ${POLICY_SHAPES}, got ${shown(policy, typeof policy !== 'string')}`);
+  }
+  const unknown = firstUnknownKey(policy, POLICY_KEYS);
+  if (unknown !== undefined) throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'versionPolicy.', unknown, POLICY_KEYS));
+  if ('latest' in policy === ('specific' in policy)) {
+    throw new ConfigurationError(`${where} 'versionPolicy' must hold one of 'latest' or 'specific' (${POLICY_SHAPES}), got ${shown(policy)}`);
+  }
+  const { latest, specific } = policy;
+  if ('latest' in policy) {
+    if (typeof latest !== 'number' || !Number.isInteger(latest) || latest < 1) {
+      throw new ConfigurationError(`${where} 'versionPolicy.latest' must be a positive integer, got ${shown(latest, typeof latest !== 'number')}`);
+    }
+    return { latest };
+  }
+  if (!Array.isArray(specific) || specific.length === 0) {
+    throw new ConfigurationError(`${where} 'versionPolicy.specific' must be a list of versions such as ["1", "3"], got ${shown(specific, !Array.isArray(specific))}`);
+  }
+  const versions = specific.map((version, i) => versionNumber(where, `versionPolicy.specific[${i}]`, version));
+  const notVersions = versions.filter((version) => !isVersionLike(version) || versionProblem(version));
+  if (notVersions.length > 0) {
+    throw new ConfigurationError(
+      `${where} 'versionPolicy.specific' holds ${listed(notVersions)}, which are not version numbers ` +
+        `(strings of digits from "1" to "${ONNX_LIMITS.version}", without leading zeros)`,
+    );
+  }
+  return { specific: versions };
 }
 
-function shownKey(key: string): string {
-  return key.length > 40 ? `${JSON.stringify(key.slice(0, 40))}...` : key;
+/**
+ * @internal A repository version as a string. A whole number from 1 is taken
+ * as its digits (`2` is `"2"`: nothing else could be meant); one above
+ * 2^53 - 1 is refused, since JSON has already rounded it (9007199254740993
+ * reads as 9007199254740992) and it would name another version.
+ * @throws ConfigurationError naming `where`, the key and the type expected
+ */
+export function versionNumber(where: string, key: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return String(value);
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) {
+    throw new ConfigurationError(
+      `${where} '${key}' must be a string of digits when above ${Number.MAX_SAFE_INTEGER}: a JSON number that large loses digits (this one reads as ${value})`,
+    );
+  }
+  throw new ConfigurationError(`${where} '${key}' must be a version such as "2" (a string, or a whole number from 1), got ${shown(value, true)}`);
+}
+
+/** @internal Whether `value` is an object with keys (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * @internal A value as a message shows it: short, on one line, whatever a
+ * file held. With `typed`, its type first (`string "8"`, `number 2`), for
+ * messages where the type is what is wrong: a string of digits never reads
+ * as the number it spells.
+ */
+export function shown(value: unknown, typed = false): string {
+  const text = valueText(value);
+  const short = text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  if (!typed || value === null || value === undefined) return short;
+  return `${Array.isArray(value) ? 'array' : typeof value} ${short}`;
+}
+
+function valueText(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    // A cycle: nothing a file holds, so a name is enough.
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** @internal Names from a file, shown as they are but never at length: a few, each cut short. */
+export function listed(names: readonly unknown[]): string {
+  const shownNames = names.slice(0, 5).map((name) => {
+    // Escaped: a name from a file must not break the log line it is reported on.
+    const text = typeof name === 'string' ? JSON.stringify(name).slice(1, -1) : valueText(name);
+    return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  });
+  return names.length > 5 ? `${shownNames.join(', ')} and ${names.length - 5} more` : shownNames.join(', ');
 }

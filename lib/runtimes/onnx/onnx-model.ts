@@ -7,7 +7,7 @@ import { ConfigurationError } from '../../errors/configuration.error.js';
 import { recycleTensorBuffer } from '../../tensor/tensor-buffers.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { OnnxModelOptions, OnnxModelSource, OnnxValueInfo } from './onnx-model-options.interface.js';
-import { checkModelOptions } from './onnx-limits.js';
+import { checkLoadOptions } from './onnx-options.validator.js';
 import { loadOnnxRuntime } from './onnx-runtime.loader.js';
 import { dtypeOfOrtType, fromWireTensor, toWireTensor } from './onnx-tensor.interop.js';
 import type { OnnxInstanceData, OnnxInstanceInfo, OnnxRunResult, WireValueInfo } from './worker/onnx-instance.messages.js';
@@ -52,7 +52,8 @@ export class OnnxModel implements OnApplicationShutdown {
    * Loads a model from a file path or its bytes, in `options.instances` worker threads
    * (started a few at a time).
    * @throws ConfigurationError naming the file and the reason when it cannot be loaded,
-   *   or the option and its range when one is out of bounds (e.g. `instances` above 64)
+   *   or the option and the closest known one, the type or the range when one is
+   *   unknown, of the wrong type or out of bounds (e.g. `instances` above 64)
    */
   static async load(source: OnnxModelSource, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     return new OnnxModel(await startInstances(source, options), options, describeSource(source));
@@ -150,7 +151,7 @@ export class OnnxModel implements OnApplicationShutdown {
 }
 
 async function startInstances(source: OnnxModelSource, options: OnnxModelOptions): Promise<WorkerPool<OnnxInstanceInfo>> {
-  checkModelOptions(`ONNX model ${describeSource(source)}:`, options);
+  checkLoadOptions(`ONNX model ${describeSource(source)}:`, source, options);
   const instances = options.instances ?? 1;
   // Fails fast, on this thread, with an install hint when the peer dependency is missing.
   await loadOnnxRuntime();
@@ -179,7 +180,9 @@ async function startInstances(source: OnnxModelSource, options: OnnxModelOptions
 }
 
 function describeSource(source: OnnxModelSource): string {
-  return typeof source === 'string' ? `'${source}'` : `(${source.byteLength} bytes)`;
+  if (typeof source === 'string') return `'${source}'`;
+  // Anything else is refused by checkLoadOptions, in a message that must not fail to be made.
+  return source instanceof Uint8Array ? `(${source.byteLength} bytes)` : '(no source)';
 }
 
 function valueInfo(meta: WireValueInfo): OnnxValueInfo {

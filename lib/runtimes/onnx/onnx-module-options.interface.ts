@@ -19,7 +19,7 @@ export interface OnnxModelAsyncRegistration extends Pick<ModuleMetadata, 'import
 
 /** `OnnxModule.serve()`: an endpoint made from the model file alone. */
 export interface OnnxServeOptions extends OnnxModelOptions {
-  /** @default '1' */
+  /** A whole number is taken as its digits, as in `@Model()`. @default '1' */
   version?: string;
   /** Comment on the rpc in the generated .proto. */
   description?: string;

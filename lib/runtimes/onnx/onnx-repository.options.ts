@@ -48,10 +48,13 @@ export interface OnnxRepositoryOptions extends OnnxModelOptions {
 
 /**
  * `<repository>/<model>/config.json`, all optional: settings of one model.
- * At most 64 KiB. Out-of-bounds settings (e.g. `instances` above 64) fail
- * startup; on a repository read while serving, the versions they would
+ * At most 64 KiB. Unknown keys (named with the closest known one), values
+ * of the wrong type and out-of-bounds settings (e.g. `instances` above 64)
+ * fail startup; on a repository read while serving, the versions they would
  * serve are reported (logged once, health NOT_SERVING, OIP `RepositoryIndex`
- * UNAVAILABLE with the reason) and what served keeps serving.
+ * UNAVAILABLE with the reason) and what served keeps serving. Versions may
+ * be given as whole numbers (`"defaultVersion": 2`) up to 9007199254740991,
+ * past which JSON numbers lose digits; numbers are never given as strings.
  *
  * @example
  * ```json

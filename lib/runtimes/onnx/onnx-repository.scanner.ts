@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../errors/configuration.error.js';
-import { checkBatching, checkModelOptions, compareVersionNumbers, isVersionLike, ONNX_LIMITS, versionProblem } from './onnx-limits.js';
+import { compareVersionNumbers, isVersionLike, listed, ONNX_LIMITS, versionProblem } from './onnx-limits.js';
+import { checkRepositoryConfig, type CheckedRepositoryConfig } from './onnx-repository-config.validator.js';
 import type { OnnxRepositoryModelConfig, OnnxRepositoryOptions, OnnxVersionPolicy } from './onnx-repository.options.js';
 
 /** One model version the repository serves. */
@@ -28,8 +29,6 @@ export interface IgnoredVersion {
   readonly path: string;
   readonly reason: string;
 }
-
-const CONFIG_KEYS = new Set(['instances', 'batching', 'versionPolicy', 'defaultVersion', 'description']);
 
 /**
  * @internal Reads a model repository laid out as Triton's:
@@ -102,28 +101,10 @@ export function scanModel(path: string, model: string, options: OnnxRepositoryOp
   });
 }
 
+/** The versions a policy selects; its shape and version numbers are checked where it is given (code options or config.json). */
 function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: string): string[] {
   if (policy === 'all') return available;
-  // It may come from config.json: anything but the three shapes gets a message, not a TypeError.
-  const isObject = typeof policy === 'object' && policy !== null;
-  if (!isObject || (!('latest' in policy) && !Array.isArray((policy as { specific?: unknown }).specific))) {
-    throw new ConfigurationError(
-      `Model repository '${path}': versionPolicy must be { "latest": N }, "all" or { "specific": ["1", ...] }, got ${JSON.stringify(policy)?.slice(0, 100)}`,
-    );
-  }
-  if ('latest' in policy) {
-    if (!Number.isInteger(policy.latest) || policy.latest < 1) {
-      throw new ConfigurationError(`Model repository '${path}': versionPolicy.latest must be a positive integer, got ${JSON.stringify(policy.latest)}`);
-    }
-    return available.slice(-policy.latest);
-  }
-  const notVersions = policy.specific.filter((v) => typeof v !== 'string' || !isVersionLike(v) || versionProblem(v));
-  if (notVersions.length > 0) {
-    throw new ConfigurationError(
-      `Model repository '${path}': versionPolicy.specific holds ${listed(notVersions)}, which are not version numbers ` +
-        `(strings of digits from "1" to "${ONNX_LIMITS.version}", without leading zeros)`,
-    );
-  }
+  if ('latest' in policy) return available.slice(-policy.latest);
   const missing = policy.specific.filter((v) => !available.includes(v));
   if (missing.length > 0) {
     throw new ConfigurationError(
@@ -137,9 +118,9 @@ function applyPolicy(policy: OnnxVersionPolicy, available: string[], path: strin
  * A model's `config.json`, or `{}` without one. Whether it can be read and
  * which versions it selects are the model's matter (thrown); its settings
  * (`instances`, `batching`, `description`, unknown keys) are each served
- * version's, returned as `problem`.
+ * version's, returned as `problem` (see `checkRepositoryConfig`).
  */
-function readConfig(path: string): { config: OnnxRepositoryModelConfig; problem?: string } {
+function readConfig(path: string): CheckedRepositoryConfig {
   const file = join(path, 'config.json');
   if (!existsSync(file)) return { config: {} };
   // Checked before reading: the file is read again on every poll, so a huge one would be read into memory each time.
@@ -153,47 +134,5 @@ function readConfig(path: string): { config: OnnxRepositoryModelConfig; problem?
   } catch (error) {
     throw new ConfigurationError(`Model repository: ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new ConfigurationError(`Model repository: ${file} must hold a JSON object`);
-  }
-  const { defaultVersion } = config as OnnxRepositoryModelConfig;
-  if (defaultVersion !== undefined && typeof defaultVersion !== 'string') {
-    throw new ConfigurationError(
-      `Model repository: ${file} 'defaultVersion' must be a string such as "2", got ${JSON.stringify(defaultVersion)?.slice(0, 100)}`,
-    );
-  }
-  try {
-    checkSettings(file, config as Record<string, unknown>);
-    return { config: config as OnnxRepositoryModelConfig };
-  } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    return { config: config as OnnxRepositoryModelConfig, problem: error.message };
-  }
-}
-
-/** The settings keys of a config.json, within bounds. */
-function checkSettings(file: string, config: Record<string, unknown>): void {
-  const unknown = Object.keys(config).filter((key) => !CONFIG_KEYS.has(key));
-  if (unknown.length > 0) {
-    throw new ConfigurationError(`Model repository: ${file} has unknown key(s) ${listed(unknown)}; known: ${[...CONFIG_KEYS].join(', ')}`);
-  }
-  const where = `Model repository: ${file}`;
-  checkModelOptions(where, { instances: config.instances as number | undefined });
-  checkBatching(where, config.batching);
-  const { description } = config;
-  if (description !== undefined && typeof description !== 'string') {
-    throw new ConfigurationError(`${where} 'description' must be a string, got ${JSON.stringify(description).slice(0, 40)}`);
-  }
-  if (typeof description === 'string' && description.length > ONNX_LIMITS.descriptionChars) {
-    throw new ConfigurationError(`${where} 'description' is ${description.length} characters long; allowed: at most ${ONNX_LIMITS.descriptionChars}`);
-  }
-}
-
-/** Names from a file, shown as they are but never at length: a few, each cut short. */
-function listed(names: readonly unknown[]): string {
-  const shown = names.slice(0, 5).map((name) => {
-    const text = typeof name === 'string' ? name : JSON.stringify(name);
-    return text.length > 40 ? `${text.slice(0, 40)}...` : text;
-  });
-  return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
+  return checkRepositoryConfig(file, config);
 }

@@ -8,7 +8,7 @@ import { getOnnxModelToken } from './onnx.constants.js';
 import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
 import { scanRepository, type IgnoredVersion } from './onnx-repository.scanner.js';
-import { checkBatching, checkModelOptions, checkPollInterval } from './onnx-limits.js';
+import { checkAsyncRegistration, checkFactoryResult, checkRegistration, checkRepositoryOptions, checkServeOptions } from './onnx-options.validator.js';
 import { OnnxModelRepository } from './onnx-model-repository.js';
 import { BlazeHealthService } from '../../health/blaze-health.service.js';
 import { LiveModels } from '../../registry/live-models.service.js';
@@ -30,17 +30,24 @@ import { LiveModels } from '../../registry/live-models.service.js';
 export class OnnxModule {
   /**
    * Loads each model at startup and makes it injectable with `@InjectOnnxModel(name)`.
-   * @throws ConfigurationError when an option is out of bounds (e.g. `instances` above 64), saying which and the range
+   * @throws ConfigurationError when an option is unknown (naming the closest known one), of the wrong type
+   *   (naming the type expected) or out of bounds (e.g. `instances` above 64, saying the range)
    */
   static register(...registrations: OnnxModelRegistration[]): DynamicModule {
-    for (const { name, ...options } of registrations) checkModelOptions(`OnnxModule.register('${name}'):`, options);
+    registrations.forEach(checkRegistration);
     const providers = registrations.map(({ name, ...registration }) => createOnnxModelProvider(name, () => registration));
     return { module: OnnxModule, providers, exports: providers.map((p) => p.provide) };
   }
 
-  /** Like `register()`, with the source and options built by a factory from other providers. */
+  /**
+   * Like `register()`, with the source and options built by a factory from other providers.
+   * @throws ConfigurationError as `register()`: here for the registration, at startup for what its factory returns
+   */
   static registerAsync(...registrations: OnnxModelAsyncRegistration[]): DynamicModule {
-    const providers = registrations.map(({ name, useFactory, inject }) => createOnnxModelProvider(name, useFactory, inject));
+    registrations.forEach(checkAsyncRegistration);
+    const providers = registrations.map(({ name, useFactory, inject }) =>
+      createOnnxModelProvider(name, async (...deps: unknown[]) => checkFactoryResult(name, await useFactory(...deps)), inject),
+    );
     return {
       module: OnnxModule,
       imports: registrations.flatMap((r) => r.imports ?? []),
@@ -53,12 +60,12 @@ export class OnnxModule {
    * Serves an .onnx file as model `name`, with no handler code: inputs,
    * outputs, dtypes and shapes come from the model's metadata. The model is
    * also injectable with `@InjectOnnxModel(name)` (e.g. to `reload()` it).
-   * @throws ConfigurationError when an option is out of bounds (e.g. `instances` above 64), saying which and the range
+   * A whole-number `version` is taken as its digits (`2` is `'2'`), as in `@Model()`.
+   * @throws ConfigurationError when an option is unknown (naming the closest known one), of the wrong type
+   *   (naming the type expected) or out of bounds (e.g. `instances` above 64, saying the range)
    */
   static serve(name: string, source: OnnxModelSource, options: OnnxServeOptions = {}): DynamicModule {
-    const { version, description, batching, ...modelOptions } = options;
-    checkModelOptions(`OnnxModule.serve('${name}'):`, modelOptions);
-    checkBatching(`OnnxModule.serve('${name}'):`, batching);
+    const { version, description, batching, ...modelOptions } = checkServeOptions(name, source, options);
     const model = createOnnxModelProvider(name, () => ({ source, ...modelOptions }));
     const endpoint = endpointProvider(name, model.provide as string, { version, description, batching });
     return { module: OnnxModule, providers: [model, endpoint], exports: [model.provide] };
@@ -77,8 +84,9 @@ export class OnnxModule {
    * Numbers in options and in `config.json` are bounded (e.g. `instances`
    * at most 64); versions are compared exactly, up to 9223372036854775807.
    *
-   * @throws ConfigurationError when the directory is laid out wrongly or a
-   *   value is out of bounds, naming the file or option, the key and the range
+   * @throws ConfigurationError when the directory is laid out wrongly, or a
+   *   key is unknown, of the wrong type or out of bounds, naming the file or
+   *   option, the key's path, and the closest known key, the type or the range
    *
    * @example
    * ```ts
@@ -86,11 +94,8 @@ export class OnnxModule {
    * ```
    */
   static repository(dir: string, options: OnnxRepositoryOptions = {}): DynamicModule {
-    const { versionPolicy, batching, pollIntervalMs, control: _control, ...modelOptions } = options;
-    const where = `OnnxModule.repository('${dir}'):`;
-    checkPollInterval(where, pollIntervalMs);
-    checkModelOptions(where, modelOptions);
-    checkBatching(where, batching);
+    const checked = checkRepositoryOptions(dir, options);
+    const { versionPolicy, batching, pollIntervalMs: _poll, control: _control, ...modelOptions } = checked;
     const providers: Provider[] = [];
     const exported: string[] = [];
     const ignored: IgnoredVersion[] = [];
@@ -116,7 +121,7 @@ export class OnnxModule {
         const models = deps.slice(0, entries.length) as OnnxModel[];
         const [live, health, metrics] = deps.slice(entries.length) as [LiveModels?, BlazeHealthService?, BlazeMetrics?];
         const served = entries.map((entry, i) => ({ entry, model: models[i]! }));
-        return new OnnxModelRepository(dir, options, served, live, health, metrics, ignored);
+        return new OnnxModelRepository(dir, checked, served, live, health, metrics, ignored);
       },
     };
     return { module: OnnxModule, providers: [...providers, repository], exports: [...exported, OnnxModelRepository] };
