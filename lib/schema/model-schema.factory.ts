@@ -6,7 +6,7 @@ import type { ModelDescriptor, ModelFieldSpec } from './model-descriptor.interfa
 import { FIELD_NAME_PATTERN, isProtoKeyword, MODEL_NAME_PATTERN, VERSION_PATTERN } from './proto-naming.js';
 import { registrationMessages as messages } from './registration.messages.js';
 import { isTypeRef } from './type-ref.js';
-import { didYouMean } from '../options/did-you-mean.js';
+import { firstUnknownKey, unknownKeyMessage } from '../options/unknown-keys.js';
 
 /** Every key `@Model()` options have: anything else is a typo, refused at startup. */
 const MODEL_OPTION_KEYS = ['version', 'default', 'returns', 'streaming', 'description', 'batching'];
@@ -26,9 +26,8 @@ export function createModelSchema(declaration: ModelDeclaration): ModelSchema {
     throw new ConfigurationError(message);
   };
   if (!MODEL_NAME_PATTERN.test(metadata.name)) fail(messages.invalidModelName(where, metadata.name));
-  for (const key of Object.keys(metadata.options)) {
-    if (!MODEL_OPTION_KEYS.includes(key)) fail(messages.unknownModelOption(where, key, didYouMean(key, MODEL_OPTION_KEYS), MODEL_OPTION_KEYS));
-  }
+  const unknownOption = firstUnknownKey(metadata.options, MODEL_OPTION_KEYS);
+  if (unknownOption !== undefined) fail(unknownKeyMessage(`${where}: option`, '', unknownOption, MODEL_OPTION_KEYS));
   const given: unknown = metadata.options.version ?? '1';
   // A whole number is what `version: 2` means; anything else that is not a string is named as the wrong type.
   if (typeof given !== 'string' && !(typeof given === 'number' && Number.isSafeInteger(given) && given >= 0)) {

@@ -2,8 +2,6 @@
 export const registrationMessages = {
   invalidModelName: (where: string, name: string) =>
     `${where}: model name '${name}' is invalid. Use a letter followed by letters, digits, '-' or '_', e.g. @Model('text-gen').`,
-  unknownModelOption: (where: string, key: string, suggestion: string, known: readonly string[]) =>
-    `${where}: option '${key}' is unknown.${suggestion} Known: ${known.join(', ')}.`,
   versionNotString: (where: string, version: unknown) =>
     `${where}: version must be a string (or a whole number), got ${typeof version} ${JSON.stringify(version) ?? String(version)}, e.g. { version: '2' }.`,
   invalidVersion: (where: string, version: string) => `${where}: version '${version}' is invalid. Use letters, digits, '.', '-' or '_', e.g. { version: '2' }.`,

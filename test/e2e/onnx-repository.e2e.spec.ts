@@ -97,7 +97,9 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
     const bad = repository({ 'iris/1/model.onnx': trained, 'iris/config.json': '{ instances: 2 }' });
     expect(failure(bad)).toMatch(/config.json is not valid JSON: /);
     const typo = repository({ 'iris/1/model.onnx': trained, 'iris/config.json': '{"instance": 2}' });
-    expect(failure(typo)).toMatch(/config.json has unknown key\(s\) instance; known: instances, /);
+    expect(failure(typo)).toMatch(
+      /config\.json key 'instance' is unknown\. Did you mean 'instances'\? Known: instances, batching, versionPolicy, defaultVersion, description\.$/,
+    );
     const notServed = repository({ 'iris/1/model.onnx': trained, 'iris/2/model.onnx': trained, 'iris/config.json': '{"defaultVersion": "1"}' });
     expect(failure(notServed)).toMatch(/'defaultVersion' is "1", which is not served \(served: 2\)$/);
   });
@@ -107,8 +109,8 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
     expect(failure(dir, { versionPolicy: { specific: ['1', '4'] } })).toMatch(
       /versionPolicy.specific names version\(s\) 4, which have no model.onnx \(found: 1\)$/,
     );
-    expect(failure(dir, { versionPolicy: { latest: 0 } })).toMatch(/versionPolicy.latest must be a positive integer, got 0$/);
+    expect(failure(dir, { versionPolicy: { latest: 0 } })).toMatch(/'versionPolicy\.latest' must be a positive integer, got 0$/);
     const newest = repository({ 'iris/1/model.onnx': trained, 'iris/config.json': '{"versionPolicy": "newest"}' });
-    expect(failure(newest)).toMatch(/versionPolicy must be \{ "latest": N \}, "all" or \{ "specific": \["1", \.\.\.\] \}, got "newest"$/);
+    expect(failure(newest)).toMatch(/config\.json 'versionPolicy' must be \{ "latest": N \}, "all" or \{ "specific": \["1", \.\.\.\] \}, got "newest"$/);
   });
 });

@@ -1,4 +1,5 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -11,4 +12,14 @@ export function publishVersion(dir: string, model: string, version: string, byte
   mkdirSync(staging, { recursive: true });
   writeFileSync(join(staging, 'model.onnx'), bytes);
   renameSync(staging, join(dir, model, version));
+}
+
+/** Writes a repository into a fresh temporary directory, files by path under it (the caller removes it); returns the directory. */
+export function writeRepository(files: Record<string, string>, prefix = 'blazerpc-repo-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
 }

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import fs, { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import fs, { rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError } from '../../lib/errors/configuration.error.js';
+import { configurationFailure as failure } from '../helpers/configuration-failure.js';
+import { writeRepository } from '../helpers/model-repository.js';
 import { OnnxModel, OnnxModule } from '../../lib/runtimes/onnx/index.js';
 import { compareVersionNumbers, ONNX_LIMITS, versionProblem } from '../../lib/runtimes/onnx/onnx-limits.js';
 import { scanRepository, type IgnoredVersion } from '../../lib/runtimes/onnx/onnx-repository.scanner.js';
@@ -19,26 +20,11 @@ import { WORKER_STARTS_AT_ONCE, WorkerPool } from '../../lib/runtimes/onnx/worke
 const cores = availableParallelism();
 const dirs: string[] = [];
 
-/** A repository in a temporary directory: files by path under it. */
+/** A repository in a temporary directory, removed after the tests: files by path under it. */
 function repository(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'blazerpc-limits-'));
+  const dir = writeRepository(files, 'blazerpc-limits-');
   dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
   return dir;
-}
-
-/** The message a call fails with, as a ConfigurationError. */
-function failure(make: () => unknown): string {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return (error as Error).message;
-  }
-  throw new Error('no error');
 }
 
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

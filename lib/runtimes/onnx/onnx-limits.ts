@@ -207,7 +207,8 @@ export function checkVersionPolicy(where: string, policy: unknown, noun: KeyNoun
   }
   const unknown = firstUnknownKey(policy, POLICY_KEYS);
   if (unknown !== undefined) throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'versionPolicy.', unknown, POLICY_KEYS));
-  if ('latest' in policy === ('specific' in policy)) {
+  // Unknown keys are refused above: other than one key is none, or both.
+  if (Object.keys(policy).length !== 1) {
     throw new ConfigurationError(`${where} 'versionPolicy' must hold one of 'latest' or 'specific' (${POLICY_SHAPES}), got ${shown(policy)}`);
   }
   const { latest, specific } = policy;
@@ -218,7 +219,9 @@ export function checkVersionPolicy(where: string, policy: unknown, noun: KeyNoun
     return { latest };
   }
   if (!Array.isArray(specific) || specific.length === 0) {
-    throw new ConfigurationError(`${where} 'versionPolicy.specific' must be a list of versions such as ["1", "3"], got ${shown(specific, !Array.isArray(specific))}`);
+    throw new ConfigurationError(
+      `${where} 'versionPolicy.specific' must be a list of versions such as ["1", "3"], got ${shown(specific, !Array.isArray(specific))}`,
+    );
   }
   const versions = specific.map((version, i) => versionNumber(where, `versionPolicy.specific[${i}]`, version));
   const notVersions = versions.filter((version) => !isVersionLike(version) || versionProblem(version));
