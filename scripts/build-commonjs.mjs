@@ -19,7 +19,22 @@ async function* filesUnder(dir) {
   }
 }
 
+// Worker thread scripts and the CLI's entry use top-level await, which has no CommonJS form. They run
+// in a Node of their own (a worker thread, a command), never inside Jest's module system, so their
+// CommonJS counterparts just import the ES modules.
+const RUN_AS_ES_MODULE = [/\.worker\.js$/, /cli\/blazerpc\.js$/];
+
+async function shim(source, target) {
+  const esm = relative(dirname(target), source).split('\\').join('/');
+  await writeFile(
+    target,
+    `"use strict";\n// Runs the ES module build: this file has top-level await, which CommonJS cannot express.\n` +
+      `import(require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(esm)})).href);\n`,
+  );
+}
+
 async function convert(source, target) {
+  if (RUN_AS_ES_MODULE.some((pattern) => pattern.test(source))) return shim(source, target);
   const { code, map } = await transformFile(source, {
     swcrc: false,
     sourceMaps: true,

@@ -6,9 +6,11 @@
 # controller from Nest's gRPC docs, one guard written as those docs teach protecting both, and a
 # model spec (Test.createTestingModule + serveForTesting). For each app this script:
 #   1. installs its lockfile, then the tarball, and fails on any peer-dependency warning;
-#   2. builds it with its own `npm run build` and runs its own `npm test` (generated specs too);
+#   2. builds it with its own `npm run build` and runs its own `npm test` and `npm run test:e2e`
+#      (the generated specs, unchanged, beside the model spec);
 #   3. boots dist/main.js as a hybrid app and calls it (probe-hybrid-app.mjs): the guard refuses
-#      both transports without the key (PERMISSION_DENIED) and lets both through with it.
+#      both transports without the key (PERMISSION_DENIED) and lets both through with it; the ONNX
+#      model answers; /metrics (metrics: true, @willsoto/nestjs-prometheus) counts both outcomes.
 # Each app runs on the Node its Nest major asks for: Nest 11 on this machine's Node (20 or later), Nest 12
 # (whose CLI needs Node 22.22 or later) on Node 24 LTS, fetched from the npm registry when the machine's
 # Node is older.
@@ -63,13 +65,15 @@ for entry in "${apps[@]}"; do
   echo "-- the app's own build and test commands"
   npm run build
   CI=true npm test
+  CI=true npm run test:e2e # the generated e2e spec boots AppModule, ONNX model and all
 
   echo "-- boot dist/main.js as a hybrid app and call both transports"
   models_port="$(free_port)"
   hero_port="$(free_port)"
-  MODELS_PORT="$models_port" HERO_PORT="$hero_port" PORT=0 node dist/main.js >boot.log 2>&1 &
+  http_port="$(free_port)"
+  MODELS_PORT="$models_port" HERO_PORT="$hero_port" PORT="$http_port" node dist/main.js >boot.log 2>&1 &
   server_pid=$!
-  if ! timeout 60 node probe-hybrid-app.mjs "$hero_port" "$models_port"; then
+  if ! timeout 60 node probe-hybrid-app.mjs "$hero_port" "$models_port" "$http_port"; then
     cat boot.log >&2
     exit 1
   fi

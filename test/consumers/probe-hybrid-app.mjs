@@ -1,12 +1,13 @@
 // Calls a running consumer app (see generated-apps.sh) the way its clients would: Nest's own gRPC
 // transport (HeroesService, from Nest's docs) and nestjs-blazerpc's models, both behind one guard
-// written as Nest's gRPC docs teach. Usage: node probe-hybrid-app.mjs <hero port> <models port>
+// written as Nest's gRPC docs teach, and Prometheus on the app's HTTP server.
+// Usage: node probe-hybrid-app.mjs <hero port> <models port> <http port>
 import { Metadata, credentials, loadPackageDefinition, status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import assert from 'node:assert/strict';
 import { BlazeClient, Tensor } from 'nestjs-blazerpc';
 
-const [heroPort, modelsPort] = process.argv.slice(2);
+const [heroPort, modelsPort, httpPort] = process.argv.slice(2);
 function withKey() {
   const metadata = new Metadata();
   metadata.set('x-api-key', 'secret');
@@ -37,3 +38,8 @@ try {
 } finally {
   client.close();
 }
+
+const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+assert.match(metrics, /blazerpc_requests_total\{[^}]*method="PredictGreet"[^}]*status="PERMISSION_DENIED"[^}]*\} 1/);
+assert.match(metrics, /blazerpc_requests_total\{[^}]*method="PredictGreet"[^}]*status="OK"[^}]*\} 1/);
+console.log('metrics: true serves Prometheus counts of both outcomes on the HTTP server');

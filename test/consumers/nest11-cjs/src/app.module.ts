@@ -8,7 +8,10 @@ import { GreeterModels } from './models/greeter.models';
 
 @Module({
   imports: [
-    BlazeRpcModule.forRoot({ port: Number(process.env.MODELS_PORT ?? 50051) }),
+    BlazeRpcModule.forRoot({
+      port: Number(process.env.MODELS_PORT ?? 50051),
+      metrics: true,
+    }),
     OnnxModule.serve('iris', 'models/iris.onnx'),
   ],
   controllers: [AppController, HeroController],

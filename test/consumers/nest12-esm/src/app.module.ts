@@ -19,7 +19,10 @@ export const { ObserveModule, ObserveInstrument } = createObserveModule();
       appSecret: process.env.OBSERVE_APP_SECRET ?? 'YOUR_APP_SECRET',
       serviceId: 'nest12-app',
     }),
-    BlazeRpcModule.forRoot({ port: Number(process.env.MODELS_PORT ?? 50051) }),
+    BlazeRpcModule.forRoot({
+      port: Number(process.env.MODELS_PORT ?? 50051),
+      metrics: true,
+    }),
     OnnxModule.serve('iris', 'models/iris.onnx'),
   ],
   controllers: [AppController, HeroController],
