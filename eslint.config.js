@@ -1,4 +1,6 @@
 // Lint: typescript-eslint's recommended rules, type-only imports, and no import cycles.
+// The layers of lib/, and cycles through type-only imports too, are dependency-cruiser's job
+// (.dependency-cruiser.cjs, `npm run lint:layers`).
 // Formatting is Prettier's job (`npm run format:check`).
 import js from '@eslint/js';
 import globals from 'globals';

@@ -13,7 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import protobuf from 'protobufjs';
 import { BlazeRpcModule, BlazeRpcServer, Input, Model, ModelRegistry, Tensor } from '../lib/index.js';
-import { tensorCopyStats } from '../lib/tensor/tensor-copy-stats.js';
+import { tensorCopyStats } from '../lib/core/tensor/tensor-copy-stats.js';
 import { median, percentile, runLoad } from './load/load-runner.js';
 
 const SHAPE = [1, 3, 224, 224];

@@ -13,7 +13,7 @@ import { GrpcMethod, Transport, type MicroserviceOptions } from '@nestjs/microse
 import { createServer } from 'node:net';
 import protobuf from 'protobufjs';
 import { BlazeRpcModule, BlazeRpcServer, Input, Model, ModelRegistry, Tensor } from '../lib/index.js';
-import { OIP_PROTO } from '../lib/protocols/oip/oip.proto.js';
+import { OIP_PROTO } from '../lib/protocols/shared/oip.proto.js';
 
 const VECTOR = Tensor.of('float32', ['batch', 16]);
 const IRIS_IN = Tensor.of('float32', ['batch', 4]);

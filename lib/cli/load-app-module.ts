@@ -1,7 +1,7 @@
 import type { DynamicModule, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { resolve } from 'node:path';
-import { ModelRegistry } from '../registry/model.registry.js';
+import { ModelRegistry } from '../core/registry/model.registry.js';
 import { CliError, EXIT } from './cli-io.js';
 
 /**

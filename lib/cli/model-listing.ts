@@ -1,7 +1,7 @@
 import type { ClientField, ClientModel } from '../client/client-model-catalog.js';
 import { OipClient } from '../client/oip/oip-client.js';
 import type { ClientTlsOptions } from '../client/blaze-client-options.interface.js';
-import { pascalCase } from '../schema/proto-naming.js';
+import { pascalCase } from '../core/schema/proto-naming.js';
 
 /** One model as `blazerpc models` shows it. */
 export interface ListedModel {

@@ -1,6 +1,6 @@
 import type { ModelCallKind } from '../client/model-map.types.js';
-import type { FieldType } from '../schema/field-type.js';
-import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import type { FieldType } from '../core/schema/field-type.js';
+import type { ModelDescriptor } from '../core/schema/model-descriptor.interface.js';
 
 /**
  * TypeScript types for `BlazeClient<BlazeModels>`: each model's inputs,

@@ -1,7 +1,7 @@
 import type { OipInferResult, OipInputs, OipTensorInput, OipTensorMetadata } from '../client/oip/index.js';
-import { DTYPE_TO_OIP, isOipDatatype, type OipDatatype } from '../protocols/oip/oip-datatype.js';
-import { normalizeDType } from '../tensor/tensor-dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import { DTYPE_TO_OIP, isOipDatatype, type OipDatatype } from '../protocols/shared/oip-datatype.js';
+import { normalizeDType } from '../core/tensor/tensor-dtype.js';
+import { Tensor } from '../core/tensor/tensor.js';
 import { CliError, EXIT } from './cli-io.js';
 
 /** An OIP tensor as the CLI prints it. */

@@ -1,5 +1,5 @@
 import { tensorToJson } from '../client/client-message.convert.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../core/tensor/tensor.js';
 
 /** A result or reply as one JSON line: tensors as { dtype, shape, data }, bigints as strings, bytes as base64. */
 export function toJson(value: unknown): string {

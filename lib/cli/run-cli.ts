@@ -4,14 +4,14 @@ import { BlazeClient } from '../client/blaze-client.js';
 import type { BlazeClientOptions } from '../client/blaze-client-options.interface.js';
 import type { ModelCallKind } from '../client/model-map.types.js';
 import { BlazeRpcClientError } from '../client/blaze-rpc-client.error.js';
-import { SerializationError } from '../errors/serialization.error.js';
+import { SerializationError } from '../core/errors/serialization.error.js';
 import { CliError, EXIT, withSpinner, type CliIo } from './cli-io.js';
 import { OPTIONS, parseMetadata, parseProtocol, parseTimeout, parseTls, type Values } from './cli-options.js';
 import { withAppRegistry } from './load-app-module.js';
 import { callOipModel, listOipModels } from './oip-commands.js';
 import { generateModelTypes } from './model-types.generator.js';
 import { toJson } from './result-json.js';
-import { packageVersion } from '../package-version.js';
+import { packageVersion } from '../core/package-version.js';
 import { listModels as listDeclaredModels, type ListedModel } from './model-listing.js';
 import { callWithStdin } from './streaming-input-call.js';
 

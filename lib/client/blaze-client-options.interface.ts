@@ -1,5 +1,5 @@
 import type { ChannelCredentials, ChannelOptions, Interceptor, Metadata } from '@grpc/grpc-js';
-import type { ModelRegistry } from '../registry/model.registry.js';
+import type { ModelRegistry } from '../core/registry/model.registry.js';
 
 /** TLS for the client: the CA to trust, and for mTLS the client's own key and certificate (PEM). */
 export interface ClientTlsOptions {

@@ -1,4 +1,4 @@
-import { clientTracingInterceptor } from '../telemetry/client-tracing.interceptor.js';
+import { clientTracingInterceptor } from '../observability/client-tracing.interceptor.js';
 import {
   Client,
   compressionAlgorithms,
@@ -10,8 +10,8 @@ import {
   type ClientWritableStream,
 } from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { HEALTH_PROTO, HEALTH_SERVICE } from '../health/health.proto.js';
-import { loadPackageDefinition } from '../schema/package-definition.js';
+import { HEALTH_PROTO, HEALTH_SERVICE } from '../protocols/shared/health.proto.js';
+import { loadPackageDefinition } from '../core/schema/package-definition.js';
 import type { BlazeClientOptions, CallOptions, DetailedCallOptions } from './blaze-client-options.interface.js';
 import { BlazeDuplex } from './blaze-duplex.js';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';

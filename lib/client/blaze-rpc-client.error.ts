@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import { BlazeRpcError } from '../errors/blaze-rpc.error.js';
+import { BlazeRpcError } from '../core/errors/blaze-rpc.error.js';
 
 /** A gRPC status name, e.g. `'INVALID_ARGUMENT'`. */
 export type GrpcStatusName = keyof typeof GrpcStatus;

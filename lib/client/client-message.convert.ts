@@ -1,6 +1,6 @@
-import { SerializationError } from '../errors/serialization.error.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../tensor/tensor-proto.codec.js';
-import { Tensor } from '../tensor/tensor.js';
+import { SerializationError } from '../core/errors/serialization.error.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../protocols/shared/tensor-proto.codec.js';
+import { Tensor } from '../core/tensor/tensor.js';
 import type { ClientField, ClientModel } from './client-model-catalog.js';
 
 /** A tensor as JSON (e.g. from the CLI): `{ dtype, shape, data: [...] }`. */

@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
-import { INFERENCE_SERVICE } from '../blaze-rpc.constants.js';
-import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
-import { pascalCase, versionSuffix } from '../schema/proto-naming.js';
+import { INFERENCE_SERVICE } from '../core/blaze-rpc.constants.js';
+import type { ModelDescriptor } from '../core/schema/model-descriptor.interface.js';
+import { pascalCase, versionSuffix } from '../core/schema/proto-naming.js';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';
 import type { ModelCallKind } from './model-map.types.js';
 

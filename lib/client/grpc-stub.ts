@@ -1,5 +1,5 @@
 import { loadPackageDefinition as toGrpcObject, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { loadPackageDefinition } from '../schema/package-definition.js';
+import { loadPackageDefinition } from '../core/schema/package-definition.js';
 
 /** @internal A grpc-js client class for `service` defined in `protoText`. */
 export function loadGrpcClientConstructor(protoText: string, service: string): ServiceClientConstructor {

@@ -1,7 +1,7 @@
 import { status as GrpcStatus, type Client, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
 import { loadGrpcClientConstructor } from './grpc-stub.js';
-import { INFERENCE_SERVICE } from '../blaze-rpc.constants.js';
-import { loadFileDescriptors } from '../schema/package-definition.js';
+import { INFERENCE_SERVICE } from '../core/blaze-rpc.constants.js';
+import { loadFileDescriptors } from '../core/schema/package-definition.js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';
 

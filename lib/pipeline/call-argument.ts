@@ -1,4 +1,4 @@
-import { ROUTE_ARGS_METADATA } from '../nest-internals.js';
+import { ROUTE_ARGS_METADATA } from '../core/nest-internals.js';
 
 /**
  * @internal Param type of the call's `BlazeContext`, which every model

@@ -5,7 +5,7 @@ import {
   INTERCEPTORS_METADATA,
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
-} from '../nest-internals.js';
+} from '../core/nest-internals.js';
 import type { ApplicationConfig } from '@nestjs/core';
 import { hasGlobalEnhancers } from './enhancer-scope.js';
 

@@ -1,5 +1,5 @@
 import { ApplicationConfig } from '@nestjs/core';
-import { copyPreRequestHooks } from '../nest-internals.js';
+import { copyPreRequestHooks } from '../core/nest-internals.js';
 
 /**
  * @internal The global enhancers model calls run with: those of the Nest

@@ -1,9 +1,9 @@
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ModelBatcher } from './batching/model-batcher.js';
 import type { QueuedCall } from './batching/queued-call.js';
-import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
+import type { BlazeMetrics } from '../observability/blaze-metrics.js';
 import { observableAsIterable } from './stream-source.js';
-import { CallStatusError } from '../errors/call-status.error.js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
 
 /** A model method as Nest's context creator calls it: `this` is the provider instance. */
 export type Method = (this: unknown, ...args: unknown[]) => unknown;

@@ -9,7 +9,7 @@ import {
   PipesConsumer,
   PipesContextCreator,
   filterAnswered,
-} from '../nest-internals.js';
+} from '../core/nest-internals.js';
 import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
 import { InputStream } from './input-stream.js';
 import { CALL_PARAM_TYPE } from './call-argument.js';

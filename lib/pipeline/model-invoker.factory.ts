@@ -1,24 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { ContextIdFactory, ExternalContextCreator } from '@nestjs/core';
 import type { ApplicationConfig, ContextId, NestContainer } from '@nestjs/core';
-import { Injector, globalPreRequestHooks } from '../nest-internals.js';
+import { Injector, globalPreRequestHooks } from '../core/nest-internals.js';
 import { defineModelArguments, MODEL_ARGS_METADATA } from './call-argument.js';
 import { ModelBatcher } from './batching/model-batcher.js';
-import type { BlazeContext } from '../context/blaze-context.js';
-import { BlazeMetrics } from '../metrics/blaze-metrics.js';
-import type { RegisteredModel } from '../registry/model.registry.js';
-import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import type { BlazeContext } from '../core/context/blaze-context.js';
+import { BlazeMetrics } from '../observability/blaze-metrics.js';
+import type { RegisteredModel } from '../core/registry/model.registry.js';
+import type { ModelDescriptor } from '../core/schema/model-descriptor.interface.js';
 import { hasEnhancers } from './enhancer-presence.js';
 import { batchingHandler, executeOnce, timedHandler, type Method } from './handler-wrappers.js';
 import type { ModelRequest } from './model-request.js';
 import { ModelParamsFactory } from './model-params.factory.js';
 import { createModelContextCreator } from './model-context-creator.factory.js';
 import { withPreRequestHooks } from './pre-request-hooks.js';
-import type { CallTracer } from '../telemetry/call-tracer.js';
-import { isTimedByRuntime } from '../metrics/runtime-timed.metadata.js';
+import type { CallTracer } from '../observability/call-tracer.js';
+import { isTimedByRuntime } from '../observability/runtime-timed.metadata.js';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { RepositoryControlCall } from '../registry/model-repository.interface.js';
-import type { GuardedRepositoryAction } from '../protocols/oip/oip-repository.routes.js';
+import { RepositoryControlCall, type GuardedRepositoryAction } from '../core/registry/model-repository.interface.js';
 
 /**
  * Runs one model call through Nest's enhancers and the handler, to what the

@@ -1,5 +1,5 @@
-import type { ParamsFactory } from '../nest-internals.js';
-import { INPUT_PARAM_TYPE } from '../decorators/model-param.metadata.js';
+import type { ParamsFactory } from '../core/nest-internals.js';
+import { INPUT_PARAM_TYPE } from '../core/decorators/model-param.metadata.js';
 import { CALL_PARAM_TYPE } from './call-argument.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { BlazeContext } from '../context/blaze-context.js';
-import { InferenceError } from '../errors/inference.error.js';
-import { toCallStatus } from '../errors/grpc-status.mapper.js';
-import type { ModelDescriptor } from '../schema/model-descriptor.interface.js';
+import type { BlazeContext } from '../core/context/blaze-context.js';
+import { InferenceError } from '../core/errors/inference.error.js';
+import { toCallStatus } from '../core/errors/grpc-status.mapper.js';
+import type { ModelDescriptor } from '../core/schema/model-descriptor.interface.js';
 import type { ModelInvoker } from './model-invoker.factory.js';
 import type { ModelRequest } from './model-request.js';
 import { openStream, type StreamSource } from './stream-source.js';

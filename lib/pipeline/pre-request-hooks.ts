@@ -1,6 +1,6 @@
-import { ExecutionContextHost, type PreRequestHook } from '../nest-internals.js';
+import { ExecutionContextHost, type PreRequestHook } from '../core/nest-internals.js';
 import { defer, isObservable, lastValueFrom, mergeMap, of, type Observable } from 'rxjs';
-import type { BlazeContext } from '../context/blaze-context.js';
+import type { BlazeContext } from '../core/context/blaze-context.js';
 import type { ModelRequest } from './model-request.js';
 
 type Invoke = (request: ModelRequest, context: BlazeContext) => unknown;

@@ -1,6 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isObservable, type Observable } from 'rxjs';
-import { CallStatusError } from '../errors/call-status.error.js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
 
 /** Anything a streaming model may hand back: what it yields, or an Observable/iterable of results. */
 export type StreamSource = AsyncIterator<unknown>;

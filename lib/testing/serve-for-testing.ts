@@ -2,8 +2,8 @@ import type { INestMicroservice, LoggerService } from '@nestjs/common';
 import type { TestingModule } from '@nestjs/testing';
 import { BlazeClient } from '../client/blaze-client.js';
 import type { BlazeModelMap } from '../client/model-map.types.js';
-import { ModelRegistry } from '../registry/model.registry.js';
-import { BlazeRpcServer } from '../transport/blaze-rpc.server.js';
+import { ModelRegistry } from '../core/registry/model.registry.js';
+import { BlazeRpcServer } from '../server/blaze-rpc.server.js';
 
 /** A testing module's models, served on a free loopback port, and a client connected to them. */
 export interface TestingServer<M extends BlazeModelMap> {

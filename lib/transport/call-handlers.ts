@@ -1,5 +1,7 @@
 import {
   status as GrpcStatus,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
@@ -11,14 +13,23 @@ import {
 import type { StreamSource } from '../pipeline/stream-source.js';
 import type { CallFailure } from '../pipeline/model-pipeline.js';
 import type { CallObserver } from './call-observer.js';
-import type { CallTracer, TracedCall } from '../telemetry/call-tracer.js';
-import { otel } from '../telemetry/otel-api.js';
-import type { ClientStreamRoute, DuplexRoute, ExchangeRoute, StreamRoute, UnaryRoute } from './call-route.js';
+import type { CallTracer, TracedCall } from '../observability/call-tracer.js';
+import { otel } from '../observability/otel-api.js';
+import type {
+  ClientStreamRoute,
+  DuplexRoute,
+  ExchangeRoute,
+  ModelCall,
+  ProtocolService,
+  ServiceRoute,
+  StreamRoute,
+  UnaryRoute,
+} from '../protocols/shared/call-route.js';
 import type { CallTracker } from './call-tracker.js';
-import type { RequestLimits } from '../interfaces/request-limits.interface.js';
-import type { InflightCall, ModelCall } from './inflight-call.js';
+import type { RequestLimits } from '../core/options/request-limits.interface.js';
+import type { InflightCall } from './inflight-call.js';
 import { framingFault } from './message-framing.js';
-import { CallStatusError } from '../errors/call-status.error.js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
 
 const SHUTTING_DOWN: CallFailure = { code: GrpcStatus.UNAVAILABLE, details: 'Server is shutting down' };
 
@@ -112,6 +123,28 @@ export function createClientStreamHandler(route: ClientStreamRoute, context: Cal
 export function createDuplexHandler(route: DuplexRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) =>
     serveStream(route, call, context, async (inflight) => write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight));
+}
+
+/** @internal The grpc-js handlers of a protocol service, by method name: each route's, as its kind. */
+export function createServiceHandlers(service: ProtocolService, context: CallHandlerContext): UntypedServiceImplementation {
+  const handlers: UntypedServiceImplementation = {};
+  for (const [name, served] of Object.entries(service.routes)) handlers[name] = createHandler(served, context);
+  return handlers;
+}
+
+function createHandler(served: ServiceRoute, context: CallHandlerContext): UntypedHandleCall {
+  switch (served.kind) {
+    case 'unary':
+      return createUnaryHandler(served.route, context);
+    case 'serverStream':
+      return createStreamHandler(served.route, context);
+    case 'clientStream':
+      return createClientStreamHandler(served.route, context);
+    case 'duplex':
+      return createDuplexHandler(served.route, context);
+    case 'exchange':
+      return createExchangeHandler(served.route, context);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from '@nestjs/common';
-import type { BlazeMetrics } from '../metrics/blaze-metrics.js';
-import type { InferenceStatistics } from '../metrics/inference-statistics.js';
+import type { BlazeMetrics } from '../observability/blaze-metrics.js';
+import type { InferenceStatistics } from '../observability/inference-statistics.js';
 
 /** How one call ended. */
 export interface CallOutcome {

@@ -1,6 +1,7 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { CallStatusError } from '../errors/call-status.error.js';
-import { InflightCall, type ModelCall } from './inflight-call.js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
+import type { ModelCall } from '../protocols/shared/call-route.js';
+import { InflightCall } from './inflight-call.js';
 
 /**
  * @internal Knows every model call in flight, so shutdown can refuse new

@@ -1,10 +1,7 @@
-import { status as GrpcStatus, type ServerDuplexStream, type ServerReadableStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { CallStatusError } from '../errors/call-status.error.js';
-import type { TracedCall } from '../telemetry/call-tracer.js';
-
-/** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
-export type ModelCall =
-  ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer> | ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+import { status as GrpcStatus, type ServerUnaryCall } from '@grpc/grpc-js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
+import type { TracedCall } from '../observability/call-tracer.js';
+import type { ModelCall, ServedCall } from '../protocols/shared/call-route.js';
 
 /** How far ahead of our deadline a client's own deadline may fire (clock reading and transit). */
 const DEADLINE_SKEW_MS = 25;
@@ -18,7 +15,7 @@ type StopReason = CallStatusError;
  * The AbortController is made only if someone asks for the signal: most
  * calls finish without anyone listening.
  */
-export class InflightCall {
+export class InflightCall implements ServedCall {
   readonly deadline: Date | undefined;
   /** The model the call turned out to be for, once its route knows (for per-model statistics and traces). */
   model?: string;

@@ -1,4 +1,4 @@
-import type { ModelCall } from './inflight-call.js';
+import type { ModelCall } from '../protocols/shared/call-route.js';
 
 /** Bytes of gRPC's message prefix: a flag byte, then the message length (big-endian uint32). */
 const PREFIX_BYTES = 5;

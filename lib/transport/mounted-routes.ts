@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type MethodDefinition, type Server as GrpcServer, type UntypedHandleCall } from '@grpc/grpc-js';
-import type { ProtocolService } from './call-route.js';
+import type { ProtocolService } from '../protocols/shared/call-route.js';
+import { createServiceHandlers, type CallHandlerContext } from './call-handlers.js';
 
 type MethodKind = 'unary' | 'serverStream' | 'clientStream' | 'bidi';
 
@@ -21,7 +22,10 @@ const GONE = { code: GrpcStatus.UNIMPLEMENTED, details: 'This rpc was removed wh
 export class MountedRoutes {
   private current = new Map<string, Mounted>();
 
-  constructor(private readonly server: GrpcServer) {}
+  constructor(
+    private readonly server: GrpcServer,
+    private readonly context: CallHandlerContext,
+  ) {}
 
   /**
    * Serves exactly `service`'s methods from now on: new paths are
@@ -30,10 +34,11 @@ export class MountedRoutes {
    * so no call sees half a change.
    */
   mount(service: ProtocolService): void {
+    const handlers = createServiceHandlers(service, this.context);
     const next = new Map<string, Mounted>();
     for (const [name, method] of Object.entries(service.definition) as [string, MethodDefinition<Buffer, Buffer>][]) {
       const kind = kindOf(method);
-      next.set(method.path, { kind, handler: service.handlers[name] as UntypedHandleCall });
+      next.set(method.path, { kind, handler: handlers[name] as UntypedHandleCall });
       const previous = this.current.get(method.path);
       if (previous?.kind === kind) continue;
       if (previous) this.server.unregister(method.path);

@@ -10,7 +10,7 @@ import {
   OipStreamError,
   type OipStreamResponse,
 } from '../../lib/client/index.js';
-import { Tensor } from '../../lib/tensor/tensor.js';
+import { Tensor } from '../../lib/core/tensor/tensor.js';
 import { AppModule } from '../../sample/app.module.js';
 import { createTestCertificates } from '../helpers/certificates.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';

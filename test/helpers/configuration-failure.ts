@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../lib/errors/configuration.error.js';
+import { ConfigurationError } from '../../lib/core/errors/configuration.error.js';
 
 /** The message `make` fails with, expected to be a ConfigurationError: what a user reads at startup. */
 export function configurationFailure(make: () => unknown): string {

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { loadFileDescriptors } from '../../lib/schema/package-definition.js';
+import { loadFileDescriptors } from '../../lib/core/schema/package-definition.js';
 
 type ReflectionVersion = 'v1' | 'v1alpha';
 

@@ -1,8 +1,8 @@
 import { Tensor } from '../../lib/index.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult } from '../../lib/pipeline/batching/batch-merge.js';
-import type { BatchPlan } from '../../lib/pipeline/batching/batch-plan.js';
-import { tensorOverBytes } from '../../lib/tensor/tensor.js';
-import { isTransferable } from '../../lib/tensor/tensor-buffers.js';
+import type { BatchPlan } from '../../lib/core/schema/batch-plan.interface.js';
+import { tensorOverBytes } from '../../lib/core/tensor/tensor.js';
+import { isTransferable } from '../../lib/core/tensor/tensor-buffers.js';
 
 const tensorPlan: BatchPlan = { kind: 'tensor', inputs: ['tensor', 'shared'], outputs: ['tensor'] };
 const listPlan: BatchPlan = { kind: 'list', inputs: ['list', 'list'], outputs: ['list'] };

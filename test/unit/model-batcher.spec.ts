@@ -1,12 +1,12 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Tensor } from '../../lib/index.js';
 import type { BatchOutputs } from '../../lib/pipeline/batching/batch-merge.js';
-import type { BatchPlan } from '../../lib/pipeline/batching/batch-plan.js';
+import type { BatchPlan } from '../../lib/core/schema/batch-plan.interface.js';
 import type { QueuedCall } from '../../lib/pipeline/batching/queued-call.js';
 import { ModelBatcher } from '../../lib/pipeline/batching/model-batcher.js';
-import type { BatchingOptions } from '../../lib/interfaces/batching-options.interface.js';
-import { NoopBlazeMetrics } from '../../lib/metrics/blaze-metrics.js';
-import { CallStatusError } from '../../lib/errors/call-status.error.js';
+import type { BatchingOptions } from '../../lib/core/options/batching-options.interface.js';
+import { NoopBlazeMetrics } from '../../lib/observability/blaze-metrics.js';
+import { CallStatusError } from '../../lib/core/errors/call-status.error.js';
 
 const plan: BatchPlan = { kind: 'tensor', inputs: ['tensor'], outputs: ['tensor'] };
 const UNNAMED: BatchOutputs = { named: false, names: ['result'] };

@@ -1,8 +1,8 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { BlazeRpcModule, Input, Model, ModelRegistry, type BlazeRpcModuleOptions } from '../../lib/index.js';
-import { RESOLVED_OPTIONS } from '../../lib/blaze-rpc.constants.js';
-import type { ResolvedBlazeRpcOptions } from '../../lib/options/resolved-options.interface.js';
+import { RESOLVED_OPTIONS } from '../../lib/core/blaze-rpc.constants.js';
+import type { ResolvedBlazeRpcOptions } from '../../lib/core/options/resolved-options.interface.js';
 
 @Injectable()
 class Settings {

@@ -1,5 +1,5 @@
 import { ApplicationConfig } from '@nestjs/core';
-import { checkNestRelease, copyPreRequestHooks, globalPreRequestHooks, installedNestVersions } from '../../lib/nest-internals.js';
+import { checkNestRelease, copyPreRequestHooks, globalPreRequestHooks, installedNestVersions } from '../../lib/core/nest-internals.js';
 
 const nest = (common: string, core = common, microservices = common) => ({
   '@nestjs/common': common,

@@ -1,4 +1,4 @@
-import { decodeRawBytes, encodeRawBytes } from '../../lib/protocols/oip/oip-bytes.codec.js';
+import { decodeRawBytes, encodeRawBytes } from '../../lib/protocols/shared/oip-bytes.codec.js';
 
 /** Decodes and fails the test with the codec's reason when the buffer is refused. */
 function decoded(raw: Uint8Array, count: number): Uint8Array[] {

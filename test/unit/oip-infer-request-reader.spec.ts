@@ -1,8 +1,8 @@
-import { DEFAULT_LIMITS } from '../../lib/options/resolve-options.js';
+import { DEFAULT_LIMITS } from '../../lib/core/options/resolve-options.js';
 import { InferRequestReader } from '../../lib/protocols/oip/oip-infer-request.reader.js';
-import { OIP_PROTO } from '../../lib/protocols/oip/oip.proto.js';
-import { parseProto } from '../../lib/schema/package-definition.js';
-import { createRequestDecoder } from '../../lib/wire/request-decoder.js';
+import { OIP_PROTO } from '../../lib/protocols/shared/oip.proto.js';
+import { parseProto } from '../../lib/core/schema/package-definition.js';
+import { createRequestDecoder } from '../../lib/protocols/shared/request-decoder.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 import { atOffset } from '../helpers/received-bytes.js';
 

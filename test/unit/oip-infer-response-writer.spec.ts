@@ -1,9 +1,9 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { writeInferResponse, type InferResponseParts } from '../../lib/protocols/oip/oip-infer-response.writer.js';
 import type { InferOutputMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
-import { DTYPE_TO_OIP } from '../../lib/protocols/oip/oip-datatype.js';
-import { OIP_PROTO, OIP_SERVICE } from '../../lib/protocols/oip/oip.proto.js';
-import { packageDefinitionOf, parseProto } from '../../lib/schema/package-definition.js';
+import { DTYPE_TO_OIP } from '../../lib/protocols/shared/oip-datatype.js';
+import { OIP_PROTO, OIP_SERVICE } from '../../lib/protocols/shared/oip.proto.js';
+import { packageDefinitionOf, parseProto } from '../../lib/core/schema/package-definition.js';
 import { seededRandom } from '../helpers/seeded-mutations.js';
 
 // As the OIP front end does: the service's grpc-js definition, whose ModelInfer serializer answered before the writer.

@@ -19,11 +19,11 @@ import {
   type ModelDescriptor,
   type TensorDType,
 } from '../../lib/index.js';
-import { decodeRawBytes } from '../../lib/protocols/oip/oip-bytes.codec.js';
-import type { OipDatatype } from '../../lib/protocols/oip/oip-datatype.js';
+import { decodeRawBytes } from '../../lib/protocols/shared/oip-bytes.codec.js';
+import type { OipDatatype } from '../../lib/protocols/shared/oip-datatype.js';
 import { decodeInferInputs, encodeInferOutputs, type InferInputMessage, type TensorContentsMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
 import { oipSignatureOf, type OipTensorSignature } from '../../lib/protocols/oip/oip-signature.js';
-import type { SymbolBindings } from '../../lib/tensor/tensor-spec.check.js';
+import type { SymbolBindings } from '../../lib/core/tensor/tensor-spec.check.js';
 import { OipModels } from '../fixtures/oip.models.js';
 import { TypedModels } from '../fixtures/typed.models.js';
 

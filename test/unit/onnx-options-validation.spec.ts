@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError } from '../../lib/errors/configuration.error.js';
+import { ConfigurationError } from '../../lib/core/errors/configuration.error.js';
 import { configurationFailure as failure } from '../helpers/configuration-failure.js';
 import { writeRepository } from '../helpers/model-repository.js';
 import { OnnxModel, OnnxModule, type OnnxModelOptions, type OnnxRepositoryOptions, type OnnxServeOptions } from '../../lib/runtimes/onnx/index.js';

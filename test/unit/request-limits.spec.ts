@@ -1,19 +1,19 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { CallStatusError, Tensor, ValidationError } from '../../lib/index.js';
-import { DEFAULT_LIMITS } from '../../lib/options/resolve-options.js';
+import { DEFAULT_LIMITS } from '../../lib/core/options/resolve-options.js';
 import { blazeRpcRequestCaps } from '../../lib/protocols/blazerpc/request-caps.js';
 import { TensorRequestReader } from '../../lib/protocols/blazerpc/tensor-request.reader.js';
-import { decodeRawBytes, decodeRawStrings, encodeRawBytes, NOT_UTF8 } from '../../lib/protocols/oip/oip-bytes.codec.js';
+import { decodeRawBytes, decodeRawStrings, encodeRawBytes, NOT_UTF8 } from '../../lib/protocols/shared/oip-bytes.codec.js';
 import { checkInputsOutline, decodeInferInputs, type InferInputMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
 import { InferRequestReader, oipRequestCaps, outlineInferRequest } from '../../lib/protocols/oip/oip-infer-request.reader.js';
 import { oipSignatureOf, type OipTensorSignature } from '../../lib/protocols/oip/oip-signature.js';
-import { OIP_PROTO } from '../../lib/protocols/oip/oip.proto.js';
-import type { ModelDescriptor } from '../../lib/schema/model-descriptor.interface.js';
-import { parseProto } from '../../lib/schema/package-definition.js';
-import { MAX_REQUEST_DIMS } from '../../lib/tensor/tensor-spec.check.js';
-import { createRequestDecoder } from '../../lib/wire/request-decoder.js';
-import { MAX_SINGULAR_REPEATS, MAX_UNKNOWN_FIELDS, type FieldCap } from '../../lib/wire/wire-format.validator.js';
+import { OIP_PROTO } from '../../lib/protocols/shared/oip.proto.js';
+import type { ModelDescriptor } from '../../lib/core/schema/model-descriptor.interface.js';
+import { parseProto } from '../../lib/core/schema/package-definition.js';
+import { MAX_REQUEST_DIMS } from '../../lib/core/tensor/tensor-spec.check.js';
+import { createRequestDecoder } from '../../lib/protocols/shared/request-decoder.js';
+import { MAX_SINGULAR_REPEATS, MAX_UNKNOWN_FIELDS, type FieldCap } from '../../lib/protocols/shared/wire-format.validator.js';
 import { field, repeat, varint, varintField } from '../helpers/protobuf-pieces.js';
 
 const times = (count: number, piece: Buffer) => repeat(piece, count);

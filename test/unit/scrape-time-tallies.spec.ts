@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { PrometheusBlazeMetrics, type PrometheusMetricSet } from '../../lib/metrics/prometheus-blaze-metrics.js';
-import { ScrapeTimeTallies } from '../../lib/metrics/scrape-time-tallies.js';
+import { PrometheusBlazeMetrics, type PrometheusMetricSet } from '../../lib/observability/prometheus-blaze-metrics.js';
+import { ScrapeTimeTallies } from '../../lib/observability/scrape-time-tallies.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -13,8 +13,8 @@ import {
 } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { InferenceError, ModelNotFoundError, SerializationError, ValidationError } from '../../lib/index.js';
-import { toCallStatus } from '../../lib/errors/grpc-status.mapper.js';
-import { describeClientShape, quoteClientText } from '../../lib/errors/client-text.js';
+import { toCallStatus } from '../../lib/core/errors/grpc-status.mapper.js';
+import { describeClientShape, quoteClientText } from '../../lib/core/errors/client-text.js';
 
 describe('status mapping', () => {
   it.each([

@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 import { Tensor, TENSOR_DTYPES, type TensorDType, ValidationError } from '../../lib/index.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../lib/tensor/tensor-proto.codec.js';
-import { checkTensorSpec, type SymbolBindings } from '../../lib/tensor/tensor-spec.check.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../lib/protocols/shared/tensor-proto.codec.js';
+import { checkTensorSpec, type SymbolBindings } from '../../lib/core/tensor/tensor-spec.check.js';
 
 const TensorProto = protobuf
   .parse('syntax = "proto3"; message TensorProto { repeated int64 shape = 1; string dtype = 2; bytes data = 3; }')

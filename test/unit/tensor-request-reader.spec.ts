@@ -1,10 +1,10 @@
 import protobuf from 'protobufjs';
 import { Tensor } from '../../lib/index.js';
 import { TensorRequestReader } from '../../lib/protocols/blazerpc/tensor-request.reader.js';
-import type { ModelFieldSpec } from '../../lib/schema/model-descriptor.interface.js';
-import { decodeTensorProto, type TensorProtoMessage } from '../../lib/tensor/tensor-proto.codec.js';
-import { bytesOf } from '../../lib/tensor/tensor.js';
-import { createRequestDecoder } from '../../lib/wire/request-decoder.js';
+import type { ModelFieldSpec } from '../../lib/core/schema/model-descriptor.interface.js';
+import { decodeTensorProto, type TensorProtoMessage } from '../../lib/protocols/shared/tensor-proto.codec.js';
+import { bytesOf } from '../../lib/core/tensor/tensor.js';
+import { createRequestDecoder } from '../../lib/protocols/shared/request-decoder.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 import { atOffset } from '../helpers/received-bytes.js';
 

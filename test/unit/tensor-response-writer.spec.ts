@@ -1,9 +1,9 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { Tensor } from '../../lib/index.js';
 import { TensorResponseWriter } from '../../lib/protocols/blazerpc/tensor-response.writer.js';
-import type { ModelFieldSpec } from '../../lib/schema/model-descriptor.interface.js';
-import { loadPackageDefinition } from '../../lib/schema/package-definition.js';
-import { encodeTensorProto } from '../../lib/tensor/tensor-proto.codec.js';
+import type { ModelFieldSpec } from '../../lib/core/schema/model-descriptor.interface.js';
+import { loadPackageDefinition } from '../../lib/core/schema/package-definition.js';
+import { encodeTensorProto } from '../../lib/protocols/shared/tensor-proto.codec.js';
 import { seededRandom } from '../helpers/seeded-mutations.js';
 
 // As the server does: .proto text to a grpc-js package definition, whose serializer grpc-js would call.

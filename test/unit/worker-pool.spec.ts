@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { WorkerPool, type PoolResult } from '../../lib/runtimes/onnx/worker/worker-pool.js';
-import { InferenceError } from '../../lib/errors/inference.error.js';
+import { InferenceError } from '../../lib/core/errors/inference.error.js';
 
 /** A stand-in model instance (see the script for the tasks it takes). */
 const SCRIPT = new URL('../fixtures/workers/echo-instance.worker.mjs', import.meta.url);

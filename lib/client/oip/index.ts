@@ -32,5 +32,5 @@ export type {
   OipParameterValue,
   OipTensorInput,
 } from './oip-tensors.interface.js';
-export type { OipDatatype } from '../../protocols/oip/oip-datatype.js';
+export type { OipDatatype } from '../../protocols/shared/oip-datatype.js';
 export { getOipClientToken, InjectOipClient, OipClientModule, type OipClientModuleAsyncOptions, type OipClientModuleOptions } from './oip-client.module.js';

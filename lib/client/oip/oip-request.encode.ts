@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { encodeRawBytes } from '../../protocols/oip/oip-bytes.codec.js';
-import { DTYPE_TO_OIP, isOipDatatype, OIP_ITEM_SIZE, OIP_TO_DTYPE } from '../../protocols/oip/oip-datatype.js';
-import { DTYPE_STORAGE } from '../../tensor/tensor-dtype.js';
-import { bytesOf, elementCount, Tensor } from '../../tensor/tensor.js';
+import { encodeRawBytes } from '../../protocols/shared/oip-bytes.codec.js';
+import { DTYPE_TO_OIP, isOipDatatype, OIP_ITEM_SIZE, OIP_TO_DTYPE } from '../../protocols/shared/oip-datatype.js';
+import { DTYPE_STORAGE } from '../../core/tensor/tensor-dtype.js';
+import { bytesOf, elementCount, Tensor } from '../../core/tensor/tensor.js';
 import { BlazeRpcClientError } from '../blaze-rpc-client.error.js';
 import { float32ToBf16Bytes } from './bfloat16.js';
 import type { OipRequestOptions } from './oip-client-options.interface.js';

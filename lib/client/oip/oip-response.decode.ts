@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { decodeRawBytes } from '../../protocols/oip/oip-bytes.codec.js';
-import { isOipDatatype, OIP_CONTENTS_FIELD, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from '../../protocols/oip/oip-datatype.js';
-import { DTYPE_STORAGE } from '../../tensor/tensor-dtype.js';
-import { elementCount, Tensor, tensorOverBytes } from '../../tensor/tensor.js';
+import { decodeRawBytes } from '../../protocols/shared/oip-bytes.codec.js';
+import { isOipDatatype, OIP_CONTENTS_FIELD, OIP_ITEM_SIZE, OIP_TO_DTYPE, type OipDatatype } from '../../protocols/shared/oip-datatype.js';
+import { DTYPE_STORAGE } from '../../core/tensor/tensor-dtype.js';
+import { elementCount, Tensor, tensorOverBytes } from '../../core/tensor/tensor.js';
 import { BlazeRpcClientError } from '../blaze-rpc-client.error.js';
 import { bf16BytesToFloat32 } from './bfloat16.js';
 import type { OipBytesAs } from './oip-client-options.interface.js';

@@ -1,6 +1,6 @@
 import type { MethodDefinition } from '@grpc/proto-loader';
-import { OIP_PROTO, OIP_SERVICE } from '../../protocols/oip/oip.proto.js';
-import { loadPackageDefinition } from '../../schema/package-definition.js';
+import { OIP_PROTO, OIP_SERVICE } from '../../protocols/shared/oip.proto.js';
+import { loadPackageDefinition } from '../../core/schema/package-definition.js';
 
 /** The rpcs of `inference.GRPCInferenceService`. */
 export type OipRpc =

@@ -1,5 +1,5 @@
-import type { OipDatatype } from '../../protocols/oip/oip-datatype.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import type { OipDatatype } from '../../protocols/shared/oip-datatype.js';
+import type { Tensor } from '../../core/tensor/tensor.js';
 
 /**
  * An `InferParameter` value. Integers (numbers without a fraction, and

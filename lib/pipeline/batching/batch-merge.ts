@@ -1,9 +1,9 @@
-import { InferenceError } from '../../errors/inference.error.js';
-import { DTYPE_STORAGE } from '../../tensor/tensor-dtype.js';
-import { bytesOf, Tensor } from '../../tensor/tensor.js';
-import { allocateTensorBuffer } from '../../tensor/tensor-buffers.js';
-import { tensorCopyStats } from '../../tensor/tensor-copy-stats.js';
-import type { BatchPlan } from './batch-plan.js';
+import { InferenceError } from '../../core/errors/inference.error.js';
+import { DTYPE_STORAGE } from '../../core/tensor/tensor-dtype.js';
+import { bytesOf, Tensor } from '../../core/tensor/tensor.js';
+import { allocateTensorBuffer } from '../../core/tensor/tensor-buffers.js';
+import { tensorCopyStats } from '../../core/tensor/tensor-copy-stats.js';
+import type { BatchPlan } from '../../core/schema/batch-plan.interface.js';
 
 /** A model's response fields: one unnamed `result`, or named outputs (which may include one called `result`). */
 export interface BatchOutputs {

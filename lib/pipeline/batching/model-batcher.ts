@@ -1,11 +1,11 @@
 import type { Span } from '@opentelemetry/api';
-import type { CallTracer } from '../../telemetry/call-tracer.js';
+import type { CallTracer } from '../../observability/call-tracer.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { BatchingOptions } from '../../interfaces/batching-options.interface.js';
-import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
-import { CallStatusError } from '../../errors/call-status.error.js';
+import type { BatchingOptions } from '../../core/options/batching-options.interface.js';
+import type { BlazeMetrics } from '../../observability/blaze-metrics.js';
+import { CallStatusError } from '../../core/errors/call-status.error.js';
 import { compatibilityKey, mergeArguments, rowsOf, splitResult, type BatchOutputs } from './batch-merge.js';
-import type { BatchPlan } from './batch-plan.js';
+import type { BatchPlan } from '../../core/schema/batch-plan.interface.js';
 import { BatchSizeTuner } from './batch-size.tuner.js';
 import type { QueuedCall } from './queued-call.js';
 

@@ -1,23 +1,16 @@
-import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import type protobuf from 'protobufjs';
-import { BlazeContext } from '../../context/blaze-context.js';
+import { BlazeContext } from '../../core/context/blaze-context.js';
+import type { RequestLimits } from '../../core/options/request-limits.interface.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
-import type { ModelRegistry } from '../../registry/model.registry.js';
-import {
-  createClientStreamHandler,
-  createDuplexHandler,
-  createStreamHandler,
-  createUnaryHandler,
-  type CallHandlerContext,
-} from '../../transport/call-handlers.js';
-import type { ClientStreamRoute, DuplexRoute, ProtocolService, StreamRoute, UnaryRoute } from '../../transport/call-route.js';
-import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
-import { createRequestDecoder } from '../../wire/request-decoder.js';
+import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import type { ClientStreamRoute, DuplexRoute, ModelCall, ProtocolService, ServedCall, ServiceRoute, StreamRoute, UnaryRoute } from '../shared/call-route.js';
+import { createRequestDecoder } from '../shared/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
 import { blazeRpcRequestCaps } from './request-caps.js';
-import { encodeTraced } from '../../telemetry/call-tracer.js';
+import { encodeTraced } from '../../observability/call-tracer.js';
 
 type RawMethod = MethodDefinition<Buffer, Buffer>;
 const passThrough = (bytes: Buffer) => bytes;
@@ -33,7 +26,7 @@ export function createBlazeRpcService(
   inference: PackageDefinition,
   root: protobuf.Root,
   pipelineOf: (name: string, version: string) => ModelPipeline,
-  context: CallHandlerContext,
+  limits: Readonly<Required<RequestLimits>>,
 ): ProtocolService {
   const generated = inference[registry.serviceName] as ServiceDefinition;
   const definition: Record<string, RawMethod> = {};
@@ -41,9 +34,9 @@ export function createBlazeRpcService(
     // We decode and encode the bytes ourselves (see ModelCodec).
     definition[name] = { ...method, requestDeserialize: passThrough, responseSerialize: passThrough } as RawMethod;
   }
-  const handlers: UntypedServiceImplementation = {};
+  const routes: Record<string, ServiceRoute> = {};
   // Every request is held to `limits` while its bytes are walked, before anything is decoded.
-  const caps = blazeRpcRequestCaps(context.limits);
+  const caps = blazeRpcRequestCaps(limits);
   for (const { descriptor } of registry.entries()) {
     const pipeline = pipelineOf(descriptor.name, descriptor.version);
     // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
@@ -51,16 +44,16 @@ export function createBlazeRpcService(
     for (const rpc of descriptor.rpcMethods) {
       const method = generated[rpc] as MethodDefinition<object, object>;
       const route = new BlazeRpcRoute(rpc, method.path, pipeline, new ModelCodec(descriptor, method, decodeRequest));
-      handlers[rpc] = descriptor.inputStreaming
+      routes[rpc] = descriptor.inputStreaming
         ? descriptor.streaming
-          ? createDuplexHandler(route, context)
-          : createClientStreamHandler(route, context)
+          ? { kind: 'duplex', route }
+          : { kind: 'clientStream', route }
         : descriptor.streaming
-          ? createStreamHandler(route, context)
-          : createUnaryHandler(route, context);
+          ? { kind: 'serverStream', route }
+          : { kind: 'unary', route };
     }
   }
-  return { definition, handlers };
+  return { definition, routes };
 }
 
 /** One `Predict{Name}` rpc, of any of the four kinds: decode -> the model's pipeline -> encode. */
@@ -74,7 +67,7 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
     private readonly codec: ModelCodec,
   ) {}
 
-  answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
+  answer(bytes: Buffer, call: ModelCall, inflight: ServedCall): Buffer | Promise<Buffer> {
     this.identify(inflight);
     const { request, bindings } = this.codec.decode(bytes);
     const result = this.pipeline.run(request, this.contextOf(call, inflight));
@@ -82,20 +75,20 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
     return result instanceof Promise ? result.then(encode) : encode(result);
   }
 
-  async open(bytes: Buffer, call: ModelCall, inflight: InflightCall) {
+  async open(bytes: Buffer, call: ModelCall, inflight: ServedCall) {
     this.identify(inflight);
     const { request, bindings } = this.codec.decode(bytes);
     const source = await this.pipeline.openStream(request, this.contextOf(call, inflight));
     return { source, encode: (item: unknown) => this.codec.encode(item, bindings) };
   }
 
-  async answerStream(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall): Promise<Buffer> {
+  async answerStream(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: ServedCall): Promise<Buffer> {
     this.identify(inflight);
     const result = await this.pipeline.run(this.streamedRequest(messages), this.contextOf(call, inflight));
     return this.codec.encode(result, new Map());
   }
 
-  async openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: InflightCall) {
+  async openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: ServedCall) {
     this.identify(inflight);
     const source = await this.pipeline.openStream(this.streamedRequest(messages), this.contextOf(call, inflight));
     return { source, encode: (item: unknown) => this.codec.encode(item, new Map()) };
@@ -111,12 +104,12 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
   }
 
   /** Tells the call's statistics and span which model it serves. */
-  private identify(inflight: InflightCall): void {
+  private identify(inflight: ServedCall): void {
     inflight.model = this.pipeline.descriptor.name;
     inflight.modelVersion = this.pipeline.descriptor.version;
   }
 
-  private contextOf(call: ModelCall, inflight: InflightCall): BlazeContext {
+  private contextOf(call: ModelCall, inflight: ServedCall): BlazeContext {
     const { name, version } = this.pipeline.descriptor;
     return new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight);
   }

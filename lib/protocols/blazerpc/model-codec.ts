@@ -1,12 +1,12 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
-import { InferenceError } from '../../errors/inference.error.js';
-import { ValidationError } from '../../errors/validation.error.js';
-import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../../schema/field-type.js';
-import type { ModelDescriptor, ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
-import type { RequestDecoder } from '../../wire/request-decoder.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
-import { checkTensorSpec, type SymbolBindings } from '../../tensor/tensor-spec.check.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { InferenceError } from '../../core/errors/inference.error.js';
+import { ValidationError } from '../../core/errors/validation.error.js';
+import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../../core/schema/field-type.js';
+import type { ModelDescriptor, ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
+import type { RequestDecoder } from '../shared/request-decoder.js';
+import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../shared/tensor-proto.codec.js';
+import { checkTensorSpec, type SymbolBindings } from '../../core/tensor/tensor-spec.check.js';
+import { Tensor } from '../../core/tensor/tensor.js';
 import { TensorRequestReader } from './tensor-request.reader.js';
 import { TensorResponseWriter } from './tensor-response.writer.js';
 

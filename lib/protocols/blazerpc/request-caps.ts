@@ -1,9 +1,9 @@
-import type { RequestLimits } from '../../interfaces/request-limits.interface.js';
-import { ValidationError } from '../../errors/validation.error.js';
-import { TENSOR_PROTO_MESSAGE } from '../../schema/proto-generator.js';
-import { MAX_REQUEST_DIMS } from '../../tensor/tensor-spec.check.js';
-import { overLimit } from '../../wire/request-caps.js';
-import type { FieldCap } from '../../wire/wire-format.validator.js';
+import type { RequestLimits } from '../../core/options/request-limits.interface.js';
+import { ValidationError } from '../../core/errors/validation.error.js';
+import { TENSOR_PROTO_MESSAGE } from '../../core/schema/proto-generator.js';
+import { MAX_REQUEST_DIMS } from '../../core/tensor/tensor-spec.check.js';
+import { overLimit } from '../shared/request-caps.js';
+import type { FieldCap } from '../shared/wire-format.validator.js';
 
 const isTensorProto = (typeName: string) => typeName === TENSOR_PROTO_MESSAGE || typeName.endsWith(`.${TENSOR_PROTO_MESSAGE}`);
 

@@ -1,10 +1,10 @@
 import { endianness } from 'node:os';
-import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
-import { DTYPE_STORAGE, TENSOR_DTYPE_ALIASES, TENSOR_DTYPES, type TensorDType } from '../../tensor/tensor-dtype.js';
-import { fromReceivedBytes } from '../../tensor/tensor-proto.codec.js';
-import { MAX_REQUEST_DIMS } from '../../tensor/tensor-spec.check.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import { VarintCursor } from '../../wire/varint.js';
+import type { ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
+import { DTYPE_STORAGE, TENSOR_DTYPE_ALIASES, TENSOR_DTYPES, type TensorDType } from '../../core/tensor/tensor-dtype.js';
+import { fromReceivedBytes } from '../shared/tensor-proto.codec.js';
+import { MAX_REQUEST_DIMS } from '../../core/tensor/tensor-spec.check.js';
+import type { Tensor } from '../../core/tensor/tensor.js';
+import { VarintCursor } from '../shared/varint.js';
 
 /** The wire type of every field this reader takes: length-delimited. */
 const LENGTH_DELIMITED = 2;

@@ -1,6 +1,6 @@
-import type { ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
-import type { TensorProtoMessage } from '../../tensor/tensor-proto.codec.js';
-import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../../wire/varint.js';
+import type { ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
+import type { TensorProtoMessage } from '../shared/tensor-proto.codec.js';
+import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../shared/varint.js';
 
 /** `TensorProto` tags: `repeated int64 shape = 1` (packed), `string dtype = 2`, `bytes data = 3`. */
 const SHAPE_TAG = 0x0a;

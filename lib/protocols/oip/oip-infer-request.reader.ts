@@ -1,10 +1,10 @@
-import type { RequestLimits } from '../../interfaces/request-limits.interface.js';
-import { ValidationError } from '../../errors/validation.error.js';
-import { MAX_REQUEST_DIMS } from '../../tensor/tensor-spec.check.js';
-import { overLimit } from '../../wire/request-caps.js';
-import { VarintCursor } from '../../wire/varint.js';
-import type { FieldCap } from '../../wire/wire-format.validator.js';
-import type { OipContentsField } from './oip-datatype.js';
+import type { RequestLimits } from '../../core/options/request-limits.interface.js';
+import { ValidationError } from '../../core/errors/validation.error.js';
+import { MAX_REQUEST_DIMS } from '../../core/tensor/tensor-spec.check.js';
+import { overLimit } from '../shared/request-caps.js';
+import { VarintCursor } from '../shared/varint.js';
+import type { FieldCap } from '../shared/wire-format.validator.js';
+import type { OipContentsField } from '../shared/oip-datatype.js';
 
 /** The bounds of `limits` a `ModelInferRequest` is held to. */
 export type InferRequestLimits = Pick<

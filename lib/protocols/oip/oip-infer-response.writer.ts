@@ -1,5 +1,5 @@
 import type { InferOutputMessage } from './oip-infer.codec.js';
-import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../../wire/varint.js';
+import { packedDimsSize, varintSize, writeBytesField, writePackedDims, writeVarint } from '../shared/varint.js';
 
 /** `ModelInferResponse` tags: `model_name = 1`, `model_version = 2`, `id = 3`, `outputs = 5`, `raw_output_contents = 6` (all length-delimited). */
 const MODEL_NAME_TAG = 0x0a;

@@ -1,22 +1,21 @@
 import { status as GrpcStatus, type MethodDefinition } from '@grpc/grpc-js';
 import type { Logger } from '@nestjs/common';
-import { BlazeContext } from '../../context/blaze-context.js';
-import { CallStatusError } from '../../errors/call-status.error.js';
-import { quoteClientText } from '../../errors/client-text.js';
-import { toCallStatus } from '../../errors/grpc-status.mapper.js';
-import { ValidationError } from '../../errors/validation.error.js';
+import { BlazeContext } from '../../core/context/blaze-context.js';
+import { CallStatusError } from '../../core/errors/call-status.error.js';
+import { quoteClientText } from '../../core/errors/client-text.js';
+import { toCallStatus } from '../../core/errors/grpc-status.mapper.js';
+import { ValidationError } from '../../core/errors/validation.error.js';
 import type { CallFailure, ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
-import type { SymbolBindings } from '../../tensor/tensor-spec.check.js';
-import type { ExchangeResponses, ExchangeRoute, UnaryRoute } from '../../transport/call-route.js';
-import type { InflightCall, ModelCall } from '../../transport/inflight-call.js';
-import type { RequestDecoder } from '../../wire/request-decoder.js';
+import type { SymbolBindings } from '../../core/tensor/tensor-spec.check.js';
+import type { ExchangeResponses, ExchangeRoute, ModelCall, ServedCall, UnaryRoute } from '../shared/call-route.js';
+import type { RequestDecoder } from '../shared/request-decoder.js';
 import { checkInputsOutline, decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
 import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
 import { InferRequestReader, outlineInferRequest, type InferRequestLimits } from './oip-infer-request.reader.js';
-import { encodeTraced } from '../../telemetry/call-tracer.js';
+import { encodeTraced } from '../../observability/call-tracer.js';
 import { InputStream } from '../../pipeline/input-stream.js';
 
 /** A `ModelInferRequest` as decoded (64-bit integers as strings, bytes as Buffers). */
@@ -71,7 +70,7 @@ interface PreparedInference {
 export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   readonly protocol = 'oip';
   /** Per ModelStreamInfer call, the open inputs of streaming-input models it is feeding, by model version. */
-  private readonly feeds = new WeakMap<InflightCall, Map<string, OipInputFeed<unknown>>>();
+  private readonly feeds = new WeakMap<ServedCall, Map<string, OipInputFeed<unknown>>>();
   private readonly reader: InferRequestReader;
 
   constructor(
@@ -88,7 +87,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     this.reader = new InferRequestReader(limits);
   }
 
-  answer(bytes: Buffer, call: ModelCall, inflight: InflightCall): Buffer | Promise<Buffer> {
+  answer(bytes: Buffer, call: ModelCall, inflight: ServedCall): Buffer | Promise<Buffer> {
     const inference = this.prepare(bytes, call, inflight);
     const { descriptor } = inference.served;
     if (descriptor.streaming || descriptor.inputStreaming) {
@@ -110,7 +109,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
    * responses follow in order, but for a request that opens a streaming-input
    * model's call (its responses come as later requests feed it).
    */
-  exchange(bytes: Buffer, call: ModelCall, inflight: InflightCall): ExchangeResponses {
+  exchange(bytes: Buffer, call: ModelCall, inflight: ServedCall): ExchangeResponses {
     const opened = { feed: false };
     const responses = this.respond(bytes, call, inflight, opened);
     // The generator runs up to its first await now, so by here it knows whether this request opened a feed.
@@ -129,7 +128,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   }
 
   /** The stream's half-close ends the input of every streaming-input model it fed. */
-  endOfRequests(inflight: InflightCall): void {
+  endOfRequests(inflight: ServedCall): void {
     this.feeds.get(inflight)?.forEach((feed) => feed.end());
   }
 
@@ -140,7 +139,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return { code: status.code, details: status.details };
   }
 
-  private async *respond(bytes: Buffer, call: ModelCall, inflight: InflightCall, opened: { feed: boolean }): AsyncGenerator<Buffer> {
+  private async *respond(bytes: Buffer, call: ModelCall, inflight: ServedCall, opened: { feed: boolean }): AsyncGenerator<Buffer> {
     let closeFeed: (() => void) | undefined;
     try {
       let inference = this.prepare(bytes, call, inflight);
@@ -192,7 +191,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     return this.streamResponse.responseSerialize({ infer_response: this.response(inference, result) });
   }
 
-  private prepare(bytes: Buffer, call: ModelCall, inflight: InflightCall): PreparedInference {
+  private prepare(bytes: Buffer, call: ModelCall, inflight: ServedCall): PreparedInference {
     // The common, well-formed request is read in one pass; anything else goes through the strict decoder, which words any refusal.
     // Either way, nothing past the caps in `limits` is read: the reader gives up there and the decoder refuses.
     let served: SupportedModel | undefined;
@@ -228,7 +227,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
    * The model a request names, once it is known to take OIP calls now.
    * @throws ModelNotFoundError, or CallStatusError UNIMPLEMENTED / UNAVAILABLE
    */
-  private servedFor(modelName: string, modelVersion: string, inflight: InflightCall): SupportedModel {
+  private servedFor(modelName: string, modelVersion: string, inflight: ServedCall): SupportedModel {
     const served = this.models.find(modelName, modelVersion);
     inflight.model = served.descriptor.name;
     inflight.modelVersion = served.descriptor.version;

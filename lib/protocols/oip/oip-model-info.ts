@@ -1,5 +1,5 @@
-import type { DurationTotal, InferenceStatistics } from '../../metrics/inference-statistics.js';
-import { tritonDataType } from './oip-datatype.js';
+import type { DurationTotal, InferenceStatistics } from '../../observability/inference-statistics.js';
+import { tritonDataType } from '../shared/oip-datatype.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import type { OipTensorSignature } from './oip-signature.js';
 

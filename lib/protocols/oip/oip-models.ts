@@ -1,10 +1,10 @@
-import { ModelNotFoundError } from '../../errors/model-not-found.error.js';
-import { quoteClientText } from '../../errors/client-text.js';
-import type { BlazeHealthService } from '../../health/blaze-health.service.js';
-import { versionHealthName } from '../../health/health-names.js';
+import { ModelNotFoundError } from '../../core/errors/model-not-found.error.js';
+import { quoteClientText } from '../../core/errors/client-text.js';
+import type { BlazeHealthService } from '../../core/health/blaze-health.service.js';
+import { versionHealthName } from '../../core/health/health-names.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
-import type { ModelRegistry } from '../../registry/model.registry.js';
-import type { ModelDescriptor } from '../../schema/model-descriptor.interface.js';
+import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import type { ModelDescriptor } from '../../core/schema/model-descriptor.interface.js';
 import { oipSignatureOf, type OipSignature } from './oip-signature.js';
 
 /** A model version as OIP serves it. */

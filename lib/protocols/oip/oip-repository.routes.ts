@@ -1,15 +1,12 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { BlazeContext } from '../../context/blaze-context.js';
-import { CallStatusError } from '../../errors/call-status.error.js';
-import { ValidationError } from '../../errors/validation.error.js';
-import type { ModelRepositoryControl, RepositoryModelState } from '../../registry/model-repository.interface.js';
-import { controlTurnedOff } from '../../registry/model-repository-set.js';
-import { compareVersions } from '../../schema/proto-naming.js';
-import type { ModelCall, InflightCall } from '../../transport/inflight-call.js';
+import { BlazeContext } from '../../core/context/blaze-context.js';
+import { CallStatusError } from '../../core/errors/call-status.error.js';
+import { ValidationError } from '../../core/errors/validation.error.js';
+import type { GuardedRepositoryAction, ModelRepositoryControl, RepositoryModelState } from '../../core/registry/model-repository.interface.js';
+import { controlTurnedOff } from '../../core/registry/model-repository-set.js';
+import { compareVersions } from '../../core/schema/proto-naming.js';
+import type { ModelCall, ServedCall } from '../shared/call-route.js';
 import type { OipModels } from './oip-models.js';
-
-/** Runs a repository action through the microservice's global guards, interceptors and filters. */
-export type GuardedRepositoryAction = (action: 'load' | 'unload', request: object, context: BlazeContext, run: () => Promise<void>) => Promise<unknown>;
 
 /**
  * @internal What a client that loads or unloads a model is told, and what the
@@ -77,7 +74,7 @@ export async function controlRepository(
   action: 'load' | 'unload',
   request: { model_name?: string; repository_name?: string },
   call: ModelCall,
-  inflight: InflightCall,
+  inflight: ServedCall,
   path: string,
   repository: ModelRepositoryControl | undefined,
   guarded: GuardedRepositoryAction,

@@ -1,7 +1,7 @@
-import type { FieldType } from '../../schema/field-type.js';
-import type { ScalarProtoType } from '../../schema/scalar-type.js';
-import type { ModelDescriptor, ModelFieldSpec } from '../../schema/model-descriptor.interface.js';
-import { DTYPE_TO_OIP, type OipDatatype } from './oip-datatype.js';
+import type { FieldType } from '../../core/schema/field-type.js';
+import type { ScalarProtoType } from '../../core/schema/scalar-type.js';
+import type { ModelDescriptor, ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
+import { DTYPE_TO_OIP, type OipDatatype } from '../shared/oip-datatype.js';
 
 /** How one model input or output looks over OIP. */
 export interface OipTensorSignature {

@@ -1,22 +1,22 @@
-import type { MethodDefinition, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from '@nestjs/common';
-import { toCallStatus } from '../../errors/grpc-status.mapper.js';
-import type { BlazeHealthService } from '../../health/blaze-health.service.js';
-import type { InferenceStatistics } from '../../metrics/inference-statistics.js';
-import { PACKAGE_NAME, packageVersion } from '../../package-version.js';
+import { toCallStatus } from '../../core/errors/grpc-status.mapper.js';
+import type { BlazeHealthService } from '../../core/health/blaze-health.service.js';
+import type { InferenceStatistics } from '../../observability/inference-statistics.js';
+import { PACKAGE_NAME, packageVersion } from '../../core/package-version.js';
+import type { RequestLimits } from '../../core/options/request-limits.interface.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
-import type { ModelRegistry } from '../../registry/model.registry.js';
-import { packageDefinitionOf, parseProto } from '../../schema/package-definition.js';
-import { createExchangeHandler, createUnaryHandler, type CallHandlerContext } from '../../transport/call-handlers.js';
-import type { ProtocolService, UnaryRoute } from '../../transport/call-route.js';
-import { createRequestDecoder } from '../../wire/request-decoder.js';
+import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import { packageDefinitionOf, parseProto } from '../../core/schema/package-definition.js';
+import type { ProtocolService, ServiceRoute, UnaryRoute } from '../shared/call-route.js';
+import { createRequestDecoder } from '../shared/request-decoder.js';
 import { oipRequestCaps } from './oip-infer-request.reader.js';
 import { OipInferRoute } from './oip-infer.route.js';
 import { modelConfigOf, modelMetadataOf, modelStatisticsOf } from './oip-model-info.js';
 import { OipModels } from './oip-models.js';
-import { controlRepository, repositoryIndexOf, repositoryReadiness, type GuardedRepositoryAction } from './oip-repository.routes.js';
-import type { ModelRepositoryControl } from '../../registry/model-repository.interface.js';
-import { OIP_PROTO, OIP_SERVICE } from './oip.proto.js';
+import { controlRepository, repositoryIndexOf, repositoryReadiness } from './oip-repository.routes.js';
+import type { GuardedRepositoryAction, ModelRepositoryControl } from '../../core/registry/model-repository.interface.js';
+import { OIP_PROTO, OIP_SERVICE } from '../shared/oip.proto.js';
 
 /** Triton extensions this server implements, as `ServerMetadata` lists them. */
 export const OIP_EXTENSIONS = ['model_configuration', 'statistics', 'parameters'] as const;
@@ -30,7 +30,8 @@ export interface OipFrontEndDependencies {
   readonly pipelineOf: (name: string, version: string) => ModelPipeline;
   readonly health: BlazeHealthService;
   readonly statistics: InferenceStatistics;
-  readonly context: CallHandlerContext;
+  /** The module's `limits`, resolved. */
+  readonly limits: Readonly<Required<RequestLimits>>;
   readonly logger: Logger;
   /** The model repository, when a runtime serves one (read per call: it may attach after start). */
   readonly repository: () => ModelRepositoryControl | undefined;
@@ -70,9 +71,9 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
   const models = new OipModels(deps.registry, deps.pipelineOf, deps.health);
   const method = (name: string) => service[name] as MethodDefinition<object, object>;
   // Every OIP request is held to `limits` while its bytes are walked, before anything is decoded.
-  const caps = oipRequestCaps(deps.context.limits);
+  const caps = oipRequestCaps(deps.limits);
   const decoder = (type: string) => createRequestDecoder(root, `inference.${type}`, caps);
-  const { context, logger, statistics } = deps;
+  const { limits, logger, statistics } = deps;
   const simple = (name: string, answer: (request: Record<string, string>) => object): UnaryRoute => {
     const decode = decoder(`${name}Request`);
     const { responseSerialize } = method(name);
@@ -99,7 +100,7 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     };
   };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
-    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, context.limits);
+    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, limits);
 
   const routes: UnaryRoute[] = [
     simple('ServerLive', () => ({ live: true })),
@@ -116,8 +117,8 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     control('RepositoryModelUnload', 'unload'),
     infer('ModelInfer'),
   ];
-  const handlers: UntypedServiceImplementation = {};
-  for (const route of routes) handlers[route.method] = createUnaryHandler(route, context);
-  handlers.ModelStreamInfer = createExchangeHandler(infer('ModelStreamInfer'), context);
-  return { definition, handlers };
+  const served: Record<string, ServiceRoute> = {};
+  for (const route of routes) served[route.method] = { kind: 'unary', route };
+  served.ModelStreamInfer = { kind: 'exchange', route: infer('ModelStreamInfer') };
+  return { definition, routes: served };
 }

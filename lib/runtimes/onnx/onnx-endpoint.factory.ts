@@ -1,15 +1,15 @@
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import { Input } from '../../decorators/input.decorator.js';
-import { Model } from '../../decorators/model.decorator.js';
-import { FIELD_NAME_PATTERN, isProtoKeyword } from '../../schema/proto-naming.js';
-import { Tensor } from '../../tensor/tensor.js';
-import type { TensorSpec } from '../../tensor/tensor-spec.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import { Input } from '../../core/decorators/input.decorator.js';
+import { Model } from '../../core/decorators/model.decorator.js';
+import { FIELD_NAME_PATTERN, isProtoKeyword } from '../../core/schema/proto-naming.js';
+import { Tensor } from '../../core/tensor/tensor.js';
+import type { TensorSpec } from '../../core/tensor/tensor-spec.js';
 import type { OnnxValueInfo } from './onnx-model-options.interface.js';
 import type { OnnxModel } from './onnx-model.js';
 import type { OnnxServeOptions } from './onnx-module-options.interface.js';
-import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
-import type { BlazeMetrics } from '../../metrics/blaze-metrics.js';
-import { markTimedByRuntime } from '../../metrics/runtime-timed.metadata.js';
+import type { ModelBatchingOptions } from '../../core/options/batching-options.interface.js';
+import type { BlazeMetrics } from '../../observability/blaze-metrics.js';
+import { markTimedByRuntime } from '../../observability/runtime-timed.metadata.js';
 
 /** A graph input or output as a request/response field. */
 interface EndpointField {

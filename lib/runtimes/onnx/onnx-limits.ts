@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
-import { firstUnknownKey, unknownKeyMessage } from '../../options/unknown-keys.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import type { ModelBatchingOptions } from '../../core/options/batching-options.interface.js';
+import { firstUnknownKey, unknownKeyMessage } from '../../core/options/unknown-keys.js';
 import type { OnnxModelOptions } from './onnx-model-options.interface.js';
 import type { OnnxVersionPolicy } from './onnx-repository.options.js';
 

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import type { TensorDType } from '../../tensor/tensor-dtype.js';
+import type { TensorDType } from '../../core/tensor/tensor-dtype.js';
 
 /** How an ONNX model's sessions are created. */
 export interface OnnxModelOptions {

@@ -1,5 +1,5 @@
 import { Logger, type FactoryProvider } from '@nestjs/common';
-import { BlazeHealthService } from '../../health/blaze-health.service.js';
+import { BlazeHealthService } from '../../core/health/blaze-health.service.js';
 import type { OnnxModelRegistration } from './onnx-module-options.interface.js';
 import { OnnxModel } from './onnx-model.js';
 import { getOnnxModelToken } from './onnx.constants.js';

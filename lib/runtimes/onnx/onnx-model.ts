@@ -1,11 +1,11 @@
-import { otel } from '../../telemetry/otel-api.js';
+import { otel } from '../../observability/otel-api.js';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import { recycleTensorBuffer } from '../../tensor/tensor-buffers.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import { recycleTensorBuffer } from '../../core/tensor/tensor-buffers.js';
+import type { Tensor } from '../../core/tensor/tensor.js';
 import type { OnnxModelOptions, OnnxModelSource, OnnxValueInfo } from './onnx-model-options.interface.js';
 import { checkLoadOptions } from './onnx-options.validator.js';
 import { loadOnnxRuntime } from './onnx-runtime.loader.js';

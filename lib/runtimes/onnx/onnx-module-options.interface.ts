@@ -1,5 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
+import type { ModelBatchingOptions } from '../../core/options/batching-options.interface.js';
 import type { OnnxModelOptions, OnnxModelSource } from './onnx-model-options.interface.js';
 
 /** One ONNX model to load at startup and make injectable. */

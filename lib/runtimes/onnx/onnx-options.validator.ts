@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import { firstUnknownKey, unknownKeyMessage } from '../../options/unknown-keys.js';
-import { VERSION_PATTERN } from '../../schema/proto-naming.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import { firstUnknownKey, unknownKeyMessage } from '../../core/options/unknown-keys.js';
+import { VERSION_PATTERN } from '../../core/schema/proto-naming.js';
 import type { OnnxModelOptions, OnnxModelSource } from './onnx-model-options.interface.js';
 import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';

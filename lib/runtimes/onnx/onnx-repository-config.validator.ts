@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import { firstUnknownKey, unknownKeyMessage } from '../../options/unknown-keys.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import { firstUnknownKey, unknownKeyMessage } from '../../core/options/unknown-keys.js';
 import { checkBatching, checkModelOptions, checkVersionPolicy, isRecord, ONNX_LIMITS, shown, versionNumber } from './onnx-limits.js';
 import type { OnnxRepositoryModelConfig } from './onnx-repository.options.js';
 

@@ -1,4 +1,4 @@
-import type { ModelBatchingOptions } from '../../interfaces/batching-options.interface.js';
+import type { ModelBatchingOptions } from '../../core/options/batching-options.interface.js';
 import type { OnnxModelOptions } from './onnx-model-options.interface.js';
 
 /**

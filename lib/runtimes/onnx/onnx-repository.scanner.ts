@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError } from '../../errors/configuration.error.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
 import { compareVersionNumbers, isVersionLike, listed, ONNX_LIMITS, versionProblem } from './onnx-limits.js';
 import { checkRepositoryConfig, type CheckedRepositoryConfig } from './onnx-repository-config.validator.js';
 import type { OnnxRepositoryModelConfig, OnnxRepositoryOptions, OnnxVersionPolicy } from './onnx-repository.options.js';

@@ -1,5 +1,5 @@
 import type * as OnnxRuntime from 'onnxruntime-node';
-import { ConfigurationError } from '../../errors/configuration.error.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
 
 /** The onnxruntime-node module, loaded on first use so the core library does not need it. */
 export type OrtModule = typeof OnnxRuntime;

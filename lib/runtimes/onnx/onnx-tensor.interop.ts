@@ -1,10 +1,10 @@
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
-import { ConfigurationError } from '../../errors/configuration.error.js';
-import { allocateTensorBuffer, isTransferable } from '../../tensor/tensor-buffers.js';
-import { tensorCopyStats } from '../../tensor/tensor-copy-stats.js';
-import { DTYPE_STORAGE, type TensorDType } from '../../tensor/tensor-dtype.js';
-import type { TensorData } from '../../tensor/tensor-data.js';
-import { bytesOf, isOverReceivedBytes, Tensor } from '../../tensor/tensor.js';
+import { ConfigurationError } from '../../core/errors/configuration.error.js';
+import { allocateTensorBuffer, isTransferable } from '../../core/tensor/tensor-buffers.js';
+import { tensorCopyStats } from '../../core/tensor/tensor-copy-stats.js';
+import { DTYPE_STORAGE, type TensorDType } from '../../core/tensor/tensor-dtype.js';
+import type { TensorData } from '../../core/tensor/tensor-data.js';
+import { bytesOf, isOverReceivedBytes, Tensor } from '../../core/tensor/tensor.js';
 import type { OrtModule } from './onnx-runtime.loader.js';
 import type { WireTensor } from './worker/onnx-instance.messages.js';
 

@@ -5,13 +5,13 @@ import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
 import { createOnnxModelProvider } from './onnx-model.provider.js';
 import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
 import { getOnnxModelToken } from './onnx.constants.js';
-import { BlazeMetrics } from '../../metrics/blaze-metrics.js';
+import { BlazeMetrics } from '../../observability/blaze-metrics.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
 import { scanRepository, type IgnoredVersion } from './onnx-repository.scanner.js';
 import { checkAsyncRegistration, checkFactoryResult, checkRegistration, checkRepositoryOptions, checkServeOptions } from './onnx-options.validator.js';
 import { OnnxModelRepository } from './onnx-model-repository.js';
-import { BlazeHealthService } from '../../health/blaze-health.service.js';
-import { LiveModels } from '../../registry/live-models.service.js';
+import { BlazeHealthService } from '../../core/health/blaze-health.service.js';
+import { LiveModels } from '../../server/live-models.service.js';
 
 /**
  * ONNX Runtime models as Nest providers.

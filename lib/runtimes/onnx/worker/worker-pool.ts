@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { InferenceError } from '../../../errors/inference.error.js';
+import { InferenceError } from '../../../core/errors/inference.error.js';
 
 /** How a pool's workers are made. */
 export interface WorkerPoolOptions {
