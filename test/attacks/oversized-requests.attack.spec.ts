@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { asIs, rawClient, sleep, startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
+import { asIs, rawClient, startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
 import { field } from '../helpers/protobuf-pieces.js';
 import { expectSurvived } from '../helpers/attack-expectations.js';
+import { sleep } from '../helpers/time.js';
 
 /**
  * Requests as large as the default maximum message (4 MiB) allows, each

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlazeClient, Tensor } from '../../lib/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
-import { sleep, startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
+import { startAttackTarget, underAttack, type AttackTarget } from '../helpers/attack-target.js';
 import { expectSurvived } from '../helpers/attack-expectations.js';
 import { publishVersion } from '../helpers/model-repository.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
+import { sleep } from '../helpers/time.js';
 
 /*
  * Someone who can write to the model repository of a running replica (a

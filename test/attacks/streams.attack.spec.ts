@@ -5,7 +5,6 @@ import {
   oipStreamAnswer,
   rawClient,
   rawGrpcCall,
-  sleep,
   startAttackTarget,
   underAttack,
   type AttackTarget,
@@ -13,6 +12,7 @@ import {
 import { expectSurvived } from '../helpers/attack-expectations.js';
 import { bytesField, field, readFields, varintField } from '../helpers/protobuf-pieces.js';
 import { MODEL_STREAM_INFER, modelStreamInferFlood, packedStream, unreadBidiFlood, unreadServerStream, word } from '../helpers/stream-attacks.js';
+import { sleep } from '../helpers/time.js';
 
 /** The default flow-control window (16 MiB), twice: for the stream's and for what grpc-js read ahead of the handler. */
 const WINDOWS_BYTES = 2 * 16 * 1024 * 1024;

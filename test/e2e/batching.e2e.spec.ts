@@ -5,8 +5,7 @@ import { BatchModels } from '../fixtures/batch.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 /** Captures warnings the app logs. */
 class WarningLog implements LoggerService {

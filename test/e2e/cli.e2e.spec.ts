@@ -6,6 +6,7 @@ import { runCli } from '../../lib/cli/run-cli.js';
 import { AppModule } from '../../sample/app.module.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { until } from '../helpers/time.js';
 
 /** Runs the CLI in-process, as a script would see it (stdout is not a terminal). */
 async function cli(...argv: string[]) {
@@ -23,14 +24,6 @@ async function cliWithStdin(stdin: Readable | undefined, ...argv: string[]) {
 
 /** Pipes `text` in as stdin, in small chunks so lines are split across them as a pipe may split them. */
 const piped = (text: string) => Readable.from(text.match(/[\s\S]{1,7}/g) ?? [], { objectMode: false });
-
-const until = async (check: () => boolean, timeoutMs = 3000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
 
 describe('blazerpc CLI', () => {
   let running: RunningApp;

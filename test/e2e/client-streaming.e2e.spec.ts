@@ -4,8 +4,7 @@ import protobuf from 'protobufjs';
 import { BlazeClient, BlazeRpcClientError } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 /** The error a call failed with (it must fail). */
 const failure = async (call: Promise<unknown>): Promise<BlazeRpcClientError> => {

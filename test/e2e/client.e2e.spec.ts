@@ -7,14 +7,7 @@ import { readIrisCsv } from '../../sample/iris/iris-data.js';
 import { StreamModels } from '../fixtures/stream.models.js';
 import { createTestCertificates } from '../helpers/certificates.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
-
-const until = async (check: () => boolean, timeoutMs = 3000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
+import { until } from '../helpers/time.js';
 
 const failure = async (call: Promise<unknown>): Promise<BlazeRpcClientError> => {
   try {

@@ -9,8 +9,7 @@ import { driveQueueRefusals } from '../helpers/queue-refusals.js';
 import { serveForSuite, startApp, testServerOptions } from '../helpers/start-app.js';
 import { ModelClient } from '../helpers/model-client.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 /** Reads one sample's value from Prometheus text exposition, or 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string>): number {

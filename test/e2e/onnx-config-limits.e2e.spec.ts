@@ -11,6 +11,7 @@ import { HealthClient } from '../helpers/health-client.js';
 import { publishVersion } from '../helpers/model-repository.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
 import { testServerOptions } from '../helpers/start-app.js';
+import { sleep, until } from '../helpers/time.js';
 
 /*
  * A live repository (read every 25 ms) given settings out of bounds and
@@ -24,16 +25,6 @@ const trained = exportIrisOnnx(trainedIris);
 const uniform = exportIrisOnnx(uniformIris);
 const setosa = Tensor.from('float32', [1, 4], irisSamples[0].features);
 const POLL_MS = 25;
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Replaces iris's config.json in one step, as a poll must never read half of it. */
 function writeConfig(text: string): void {

@@ -8,10 +8,9 @@ import { HealthClient } from '../helpers/health-client.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
 import { readTensor, tensorMessage } from '../helpers/tensor-message.js';
+import { sleep } from '../helpers/time.js';
 
 const oneThread = { sessionOptions: { intraOpNumThreads: 1 } };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** `rows` rows of a [rows, 8, 512] input, different for every `seed`. */
 function heavyInput(rows: number, seed: number): Float32Array {
   return Float32Array.from({ length: rows * 8 * 512 }, (_, i) => Math.sin(seed * 31 + i * 0.37));

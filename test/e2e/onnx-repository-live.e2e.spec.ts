@@ -12,6 +12,7 @@ import { HealthClient } from '../helpers/health-client.js';
 import { OipSpecClient } from '../helpers/oip-spec-client.js';
 import { publishVersion } from '../helpers/model-repository.js';
 import { testServerOptions } from '../helpers/start-app.js';
+import { until } from '../helpers/time.js';
 
 /*
  * A repository read every 25 ms while calls keep coming: versions added,
@@ -51,14 +52,6 @@ function oipRequest() {
 /** Which iris answered an OIP response. */
 function whichOver(response: { raw_output_contents: Buffer[] }): 'trained' | 'uniform' {
   return response.raw_output_contents[0]!.readFloatLE(0) > 0.9 ? 'trained' : 'uniform';
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Which iris answered: 'trained' or 'uniform'. */
@@ -180,9 +173,9 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     await first;
     try {
       publishVersion(dir, 'flowers', '1', trained);
-      await until(() => registry.list().some((m) => m.name === 'flowers'), 'flowers served while the stream stays open', 5_000);
+      await until(() => registry.list().some((m) => m.name === 'flowers'), { what: 'flowers served while the stream stays open', timeoutMs: 5_000 });
       rmSync(join(dir, 'flowers'), { recursive: true });
-      await until(() => !registry.list().some((m) => m.name === 'flowers'), 'flowers removed while the stream stays open', 5_000);
+      await until(() => !registry.list().some((m) => m.name === 'flowers'), { what: 'flowers removed while the stream stays open', timeoutMs: 5_000 });
     } finally {
       stream.end();
     }

@@ -8,8 +8,7 @@ import { failureOf } from '../helpers/model-client.js';
 import { driveQueueRefusals } from '../helpers/queue-refusals.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { tensorMessage } from '../helpers/tensor-message.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 /** A global interceptor, so every call goes through Nest's pipeline (and its exception filter). */
 class PassThrough implements NestInterceptor {

@@ -5,8 +5,7 @@ import { SlowModels } from '../fixtures/slow.models.js';
 import { HealthClient } from '../helpers/health-client.js';
 import { collect, failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions } from '../helpers/start-app.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 async function startSlowApp(gracePeriodMs: number) {
   const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs })], providers: [SlowModels] });

@@ -5,15 +5,7 @@ import { AppModule } from '../../sample/app.module.js';
 import { StreamingInModels } from '../fixtures/streaming-in.models.js';
 import { collect, failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const until = async (check: () => boolean, timeoutMs = 3000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-};
+import { sleep, until } from '../helpers/time.js';
 
 /** Waits for 'drain', or `ms` at most (then stops listening). */
 function drainedOrLater(call: grpc.ClientWritableStream<any>, ms: number): Promise<void> {

@@ -3,14 +3,7 @@ import { BlazeRpcModule } from '../../lib/index.js';
 import { StreamModels } from '../fixtures/stream.models.js';
 import { collect, failureOf, ModelClient } from '../helpers/model-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
-
-const until = async (check: () => boolean, timeoutMs = 3000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
+import { until } from '../helpers/time.js';
 
 describe('streaming models, cancellation and deadlines', () => {
   let running: RunningApp;

@@ -11,6 +11,7 @@ import { OipModels } from '../fixtures/oip.models.js';
 import { failureOf, ModelClient } from '../helpers/model-client.js';
 import { OipSpecClient, rawBytes } from '../helpers/oip-spec-client.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
+import { sleep } from '../helpers/time.js';
 
 /*
  * An app that already runs the OpenTelemetry SDK: a tracer provider with an
@@ -30,7 +31,6 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
 const traceparent = `00-${TRACE_ID}-${PARENT_ID}-01`;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const spansNamed = (name: string) => exporter.getFinishedSpans().filter((span) => span.name === name);
 async function finished(name: string, count = 1): Promise<ReadableSpan[]> {
   for (let waited = 0; spansNamed(name).length < count && waited < 2000; waited += 10) await sleep(10);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { HealthClient } from './health-client.js';
 import { bytesField, field } from './protobuf-pieces.js';
 import { repositoryRootHolding } from './repository-root.js';
+import { sleep } from './time.js';
 
 const SCRIPT = 'test/fixtures/attack/attack-target.main.ts';
 
@@ -196,10 +197,6 @@ export async function underAttack<T>(
     health.close();
     wellBehaved.close();
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** An OIP `ModelInferRequest` for one of the target's string models (`echo` by default): one BYTES element, `text`. */

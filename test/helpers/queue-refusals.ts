@@ -1,8 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { BatchModels } from '../fixtures/batch.models.js';
 import { failureOf, type ModelClient } from './model-client.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from './time.js';
 
 /**
  * Drives BatchModels' `label` model (maxBatchSize 1, maxQueueSize 4) through

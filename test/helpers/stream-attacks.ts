@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { asIs, framed, oipEchoRequest, oipStreamAnswer, rawClient, rawGrpcStream, sleep } from './attack-target.js';
+import { asIs, framed, oipEchoRequest, oipStreamAnswer, rawClient, rawGrpcStream } from './attack-target.js';
 import { field } from './protobuf-pieces.js';
+import { sleep } from './time.js';
 
 /** An attack as `underAttack` runs it: it stops when `signal` fires, and resolves with what it saw. */
 export type Attack<T> = (signal: AbortSignal) => Promise<T>;
