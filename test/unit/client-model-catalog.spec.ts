@@ -17,7 +17,7 @@ import {
 } from '../../lib/index.js';
 import { fromResponseMessage, toRequestMessage } from '../../lib/client/client-message.convert.js';
 import { ClientModelCatalog, type ClientModel } from '../../lib/client/client-model-catalog.js';
-import { loadPackageDefinition } from '../../lib/schema/package-definition.js';
+import { loadPackageDefinition } from '../../lib/core/schema/package-definition.js';
 
 /*
  * What a client knows of a server's models, without connecting: the catalog

@@ -3,9 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import protobuf from 'protobufjs';
 import { BlazeRpcError, BlazeRpcModule, ConfigurationError, Input, Model, ModelNotFoundError, ModelRegistry } from '../../lib/index.js';
-import { BlazeRpcExplorer } from '../../lib/discovery/blaze-rpc.explorer.js';
-import { toCallStatus } from '../../lib/errors/grpc-status.mapper.js';
-import type { PendingModel } from '../../lib/registry/model.registry.js';
+import { BlazeRpcExplorer } from '../../lib/core/discovery/blaze-rpc.explorer.js';
+import { toCallStatus } from '../../lib/core/errors/grpc-status.mapper.js';
+import type { PendingModel } from '../../lib/core/registry/model.registry.js';
 
 /*
  * The registry on its own: the models the explorer finds, named, ordered and
