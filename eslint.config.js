@@ -1,4 +1,4 @@
-// Lint: typescript-eslint's recommended rules, type-only imports, and no import cycles.
+// Lint: typescript-eslint's recommended rules, type-only imports, no import cycles, and no floating promises.
 // The layers of lib/, and cycles through type-only imports too, are dependency-cruiser's job
 // (.dependency-cruiser.cjs, `npm run lint:layers`).
 // Formatting is Prettier's job (`npm run format:check`).
@@ -34,6 +34,15 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
       // TypeScript checks names itself; this rule does not know its globals and types.
       'no-undef': 'off',
+    },
+  },
+  {
+    // Type-aware rules for promise-heavy code: a promise nobody awaits loses its rejection.
+    files: ['lib/**/*.ts', 'sample/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
     },
   },
   {

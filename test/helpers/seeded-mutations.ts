@@ -19,15 +19,18 @@ export function mutateBytes(original: Uint8Array, random: (n: number) => number,
       return out.subarray(0, random(out.length + 1));
     case 2: // insert random bytes
       return Buffer.concat([out.subarray(0, random(out.length + 1)), Buffer.from(Array.from({ length: 1 + random(4) }, () => random(256))), out]);
-    case 3:
-      if (deletions) {
-        // delete a run of bytes
-        const at = random(out.length + 1);
-        return Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + random(4))]);
-      }
-    // falls through: without deletions, 3 is an overwrite
-    default: // overwrite one byte
-      if (out.length) out[random(out.length)] = random(256);
-      return out;
+    case 3: {
+      if (!deletions) return overwriteOneByte(out, random); // without deletions, 3 is an overwrite
+      // delete a run of bytes
+      const at = random(out.length + 1);
+      return Buffer.concat([out.subarray(0, at), out.subarray(at + 1 + random(4))]);
+    }
+    default:
+      return overwriteOneByte(out, random);
   }
+}
+
+function overwriteOneByte(out: Buffer, random: (below: number) => number): Buffer {
+  if (out.length) out[random(out.length)] = random(256);
+  return out;
 }

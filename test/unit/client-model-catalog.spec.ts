@@ -268,6 +268,7 @@ describe('call messages (client-message.convert)', () => {
       } catch (e) {
         return e;
       }
+      return undefined;
     })();
     expect(error).toBeInstanceOf(SerializationError);
     expect((error as Error).message).toBe("Model 'sentiment' has no input 'txt'; it takes: text");

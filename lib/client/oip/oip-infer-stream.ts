@@ -37,7 +37,7 @@ export class OipInferStream implements AsyncIterable<OipStreamResponse> {
   constructor(
     private readonly call: ClientDuplexStream<object, object>,
     private readonly bytesAs: OipBytesAs,
-    private readonly onFinish: () => void,
+    onFinish: () => void,
   ) {
     // Errors are kept here rather than left to the iterator, so a stream that
     // fails before anyone iterates neither crashes the process nor loses its status.
