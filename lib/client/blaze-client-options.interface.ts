@@ -73,6 +73,9 @@ export interface BlazeClientOptions {
   /**
    * How to learn the server's models instead of reflection: the .proto text
    * (or an in-process `ModelRegistry`, which also knows model names and versions).
+   * A .proto as nestjs-blazerpc generated it also gives the names and
+   * versions, from the comment above each version's rpcs; reflection carries
+   * only rpc names (see `ClientModel.name`).
    */
   proto?: string;
   registry?: ModelRegistry;

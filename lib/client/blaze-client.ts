@@ -12,6 +12,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { HEALTH_PROTO, HEALTH_SERVICE } from '../protocols/shared/health.proto.js';
 import { loadPackageDefinition } from '../core/schema/package-definition.js';
+import { modelsDeclaredIn } from '../core/schema/proto-generator.js';
 import type { BlazeClientOptions, CallOptions, DetailedCallOptions } from './blaze-client-options.interface.js';
 import { BlazeDuplex } from './blaze-duplex.js';
 import { BlazeRpcClientError } from './blaze-rpc-client.error.js';
@@ -389,7 +390,8 @@ async function loadCatalog(channel: Client, options: BlazeClientOptions): Promis
   const protoPackage = options.protoPackage ?? 'blazerpc';
   if (options.proto) {
     const text = options.proto.trimEnd().endsWith('.proto') && !options.proto.includes('\n') ? readFileSync(options.proto, 'utf8') : options.proto;
-    return new ClientModelCatalog(loadPackageDefinition(text), protoPackage);
+    // A .proto nestjs-blazerpc generated says each version's name and version in a comment: reflection carries no comments.
+    return new ClientModelCatalog(loadPackageDefinition(text), protoPackage, modelsDeclaredIn(text));
   }
   const deadline = () => (options.timeoutMs === undefined ? undefined : new Date(Date.now() + options.timeoutMs));
   const discovered = await discoverViaReflection(channel, () => toMetadata(options.metadata), deadline);

@@ -25,8 +25,12 @@ import { RepositoryControlCall, type GuardedRepositoryAction } from '../core/reg
  */
 export type ModelInvoker = (request: ModelRequest, context: BlazeContext) => unknown;
 
-/** A model's invoker, and its batch queue when it is batched. */
-export interface ModelRuntime {
+/**
+ * The way into one model version that the factory builds: its invoker (the
+ * enhancers and the handler), and the batch queue calls go through when it
+ * is batched. (Not a runtime: those are under `runtimes/`.)
+ */
+export interface ModelCallPath {
   readonly invoke: ModelInvoker;
   readonly batcher?: ModelBatcher;
 }
@@ -59,17 +63,17 @@ export class ModelInvokerFactory {
     return this.container?.applicationConfig;
   }
 
-  create(model: RegisteredModel, enhancers: ApplicationConfig, tracer?: CallTracer): ModelRuntime {
+  create(model: RegisteredModel, enhancers: ApplicationConfig, tracer?: CallTracer): ModelCallPath {
     const { wrapper, methodName } = model.binding;
     const prototype = (wrapper.metatype as { prototype?: Record<string, Method> } | null)?.prototype;
     const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
     const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
     defineModelArguments(classRef, methodName);
-    const runtime = this.createRuntime(model, method, enhancers, tracer);
-    return { ...runtime, invoke: withPreRequestHooks(globalPreRequestHooks(enhancers), classRef, method, runtime.invoke) };
+    const callPath = this.createCallPath(model, method, enhancers, tracer);
+    return { ...callPath, invoke: withPreRequestHooks(globalPreRequestHooks(enhancers), classRef, method, callPath.invoke) };
   }
 
-  private createRuntime({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig, tracer?: CallTracer): ModelRuntime {
+  private createCallPath({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig, tracer?: CallTracer): ModelCallPath {
     const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);

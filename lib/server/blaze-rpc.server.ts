@@ -31,6 +31,7 @@ import { assertSupportedNestRelease } from '../core/nest-internals.js';
 import { MountedRoutes } from '../transport/mounted-routes.js';
 import { bindServer } from '../transport/server-bind.js';
 import { versionHealthName } from '../core/health/health-names.js';
+import { modelIdString, type ModelId } from '../core/registry/model-id.js';
 import { ModelRepositorySet } from '../core/registry/model-repository-set.js';
 import type { GuardedRepositoryAction, ModelRepositoryControl } from '../core/registry/model-repository.interface.js';
 import { refuseUnguardedControl, UNGUARDED_CONTROL_MESSAGE } from '../protocols/oip/oip-repository.routes.js';
@@ -56,6 +57,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private readonly openWatches = new Set<() => void>();
   /** Batch queues by the pipeline that feeds them (flushed on shutdown). */
   private readonly batchers = new Map<ModelPipeline, ModelBatcher>();
+  /** By `modelIdString()` of the version they serve. */
   private readonly pipelines = new Map<string, { pipeline: ModelPipeline; binding: ModelBinding }>();
   private blazeRoutes?: MountedRoutes;
   private enhancers?: ApplicationConfig;
@@ -285,7 +287,7 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const retired: ModelPipeline[] = [];
     const wanted = new Set<string>();
     for (const entry of this.registry.entries()) {
-      const key = pipelineKey(entry.descriptor.name, entry.descriptor.version);
+      const key = modelIdString(entry.descriptor);
       wanted.add(key);
       const current = this.pipelines.get(key);
       if (current?.binding === entry.binding) continue;
@@ -312,10 +314,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   /** Health forgets the versions (and models) no longer served, at once: their last calls may still run, but no new one reaches them. */
   private forgetUnserved(retired: ModelPipeline[]): void {
     for (const { descriptor } of retired) {
-      const { name, version } = descriptor;
-      if (this.pipelines.has(pipelineKey(name, version))) continue;
-      this.health.forget(versionHealthName(name, version));
-      if (this.registry.versions(name).length === 0) this.health.forget(name);
+      if (this.pipelines.has(modelIdString(descriptor))) continue;
+      this.health.forget(versionHealthName(descriptor));
+      if (this.registry.versions(descriptor.name).length === 0) this.health.forget(descriptor.name);
     }
   }
 
@@ -328,9 +329,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     new ReflectionService(exposed).addToServer(server);
   }
 
-  private readonly pipelineOf = (name: string, version: string): ModelPipeline => {
-    const pipeline = this.pipelines.get(pipelineKey(name, version))?.pipeline;
-    if (!pipeline) throw new Error(`No pipeline for model '${name}' version '${version}'`);
+  private readonly pipelineOf = (id: ModelId): ModelPipeline => {
+    const pipeline = this.pipelines.get(modelIdString(id))?.pipeline;
+    if (!pipeline) throw new Error(`No pipeline for model '${id.name}' version '${id.version}'`);
     return pipeline;
   };
 
@@ -423,8 +424,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
   private markServing(): void {
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(this.registry.serviceName, 'SERVING');
-    for (const { name, version } of this.registry.list()) {
-      for (const entry of [name, versionHealthName(name, version)]) this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
+    for (const model of this.registry.list()) {
+      for (const entry of [model.name, versionHealthName(model)]) this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
     }
   }
 }
@@ -443,10 +444,6 @@ class AttachedRepositories extends ModelRepositorySet {
     super.add(repository);
     this.attached();
   }
-}
-
-function pipelineKey(name: string, version: string): string {
-  return `${name}\u0000${version}`;
 }
 
 /** The reflection services `@grpc/reflection` adds, removed before it is added again over a new .proto. */

@@ -3,6 +3,7 @@ import { BlazeRpcExplorer } from '../core/discovery/blaze-rpc.explorer.js';
 import { BlazeRpcServer } from './blaze-rpc.server.js';
 import type { ModelRepositoryControl } from '../core/registry/model-repository.interface.js';
 import { ModelRegistry, type ModelKey } from '../core/registry/model.registry.js';
+import { sameModel } from '../core/registry/model-id.js';
 
 /**
  * Adds and removes models while the app serves, for runtimes that load
@@ -50,7 +51,7 @@ export class LiveModels {
 
   /** The handler serving a model version now (e.g. `IrisModels.predict`), or `undefined` when none does. */
   handlerOf(name: string, version: string): string | undefined {
-    return this.registry.list().find((model) => model.name === name && model.version === version)?.handler;
+    return this.registry.list().find((model) => sameModel(model, { name, version }))?.handler;
   }
 
   /** @internal Lets OIP's repository rpcs reach a model repository. */

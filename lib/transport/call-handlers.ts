@@ -261,7 +261,7 @@ class CallEnding {
     context.observe?.({
       method: route.method,
       protocol: route.protocol,
-      model: inflight?.model,
+      model: inflight?.model?.name,
       stream,
       call: this.call,
       code,
@@ -302,8 +302,7 @@ function streamFigures(inflight: InflightCall, started: number) {
 /** What a call's span learns by its end: the model, and for streams the message counts. */
 function spanAttributes(inflight: InflightCall | undefined, stream: ReturnType<typeof streamFigures> | undefined) {
   return {
-    ...(inflight?.model === undefined ? {} : { 'blazerpc.model': inflight.model }),
-    ...(inflight?.modelVersion === undefined ? {} : { 'blazerpc.model_version': inflight.modelVersion }),
+    ...(inflight?.model === undefined ? {} : { 'blazerpc.model': inflight.model.name, 'blazerpc.model_version': inflight.model.version }),
     ...(stream ? { 'blazerpc.messages_in': stream.in, 'blazerpc.messages_out': stream.out } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type ServerUnaryCall } from '@grpc/grpc-js';
 import { CallStatusError } from '../core/errors/call-status.error.js';
+import type { ModelId } from '../core/registry/model-id.js';
 import type { TracedCall } from '../observability/call-tracer.js';
 import type { ModelCall, ServedCall } from '../protocols/shared/call-route.js';
 
@@ -17,10 +18,8 @@ type StopReason = CallStatusError;
  */
 export class InflightCall implements ServedCall {
   readonly deadline: Date | undefined;
-  /** The model the call turned out to be for, once its route knows (for per-model statistics and traces). */
-  model?: string;
-  /** That model's version. */
-  modelVersion?: string;
+  /** The model version the call turned out to be for, once its route knows (for per-model statistics and traces). */
+  model?: ModelId;
   /** The call's OpenTelemetry server span, when traced. */
   trace?: TracedCall;
   /** Request messages read so far (streams only). */

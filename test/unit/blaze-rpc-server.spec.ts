@@ -18,6 +18,7 @@ import {
   type BlazeRpcModuleOptions,
   type ServingStatus,
 } from '../../lib/index.js';
+import type { ModelId } from '../../lib/core/registry/model-id.js';
 import type { ModelPipeline } from '../../lib/pipeline/model-pipeline.js';
 
 /*
@@ -244,7 +245,7 @@ describe('BlazeRpcServer.close()', () => {
 
   it('runs queued batches at once rather than wait for a fuller batch, so their calls finish', async () => {
     const { app, server } = await start();
-    const pipeline = (server as unknown as { pipelineOf(name: string, version: string): ModelPipeline }).pipelineOf('lengths', '1');
+    const pipeline = (server as unknown as { pipelineOf(id: ModelId): ModelPipeline }).pipelineOf({ name: 'lengths', version: '1' });
     const context = new BlazeContext(
       new Metadata(),
       { getPeer: () => 'in-process' },

@@ -95,7 +95,7 @@ beforeAll(async () => {
 
 /** As `BlazeClient.connect(address, { registry })` builds it. */
 const fromRegistry = () => new ClientModelCatalog(loadPackageDefinition(registry.protoText), registry.protoPackage, registry.list());
-/** As `BlazeClient.connect(address, { proto })` (or reflection) builds it: the .proto alone. */
+/** As reflection builds it: the rpcs alone, without the model comments a generated .proto carries. */
 const fromProto = (protoPackage = 'blazerpc') => new ClientModelCatalog(loadPackageDefinition(registry.protoText), protoPackage);
 
 const listed = (catalog: ClientModelCatalog) => catalog.list().map((m) => `${m.name}${m.version ? `@${m.version}` : ''}${m.isDefault ? '' : ' (not default)'}`);

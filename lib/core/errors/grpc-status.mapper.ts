@@ -6,8 +6,11 @@ import { boundStatusDetails } from './client-text.js';
 import { ModelNotFoundError } from './model-not-found.error.js';
 import { ValidationError } from './validation.error.js';
 
-/** A gRPC status to answer a call with. */
-export interface CallStatus {
+/**
+ * The gRPC status an error answers a call with. (The client's `CallStatus` is
+ * how a call ended as the client sees it.)
+ */
+export interface ErrorStatus {
   readonly code: GrpcStatus;
   readonly details: string;
   /** True when the error was not meant for the client: log it with its stack. */
@@ -40,12 +43,12 @@ const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
  * plain `{ code, message }` object (what filters written for Nest's gRPC
  * transport emit) as given, library errors by kind, anything else `INTERNAL` with a generic message.
  */
-export function toCallStatus(error: unknown): CallStatus {
+export function toCallStatus(error: unknown): ErrorStatus {
   const status = mapError(error);
   return { ...status, details: boundStatusDetails(status.details) };
 }
 
-function mapError(error: unknown): CallStatus {
+function mapError(error: unknown): ErrorStatus {
   if (error instanceof RpcException) return fromRpcException(error);
   if (error instanceof HttpException) return fromHttpException(error);
   // Only request decoding and validation say the client sent something wrong; a tensor a handler or pipe
@@ -58,7 +61,7 @@ function mapError(error: unknown): CallStatus {
   return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
 }
 
-function fromRpcException(error: RpcException): CallStatus {
+function fromRpcException(error: RpcException): ErrorStatus {
   const payload = error.getError();
   if (typeof payload === 'string') return { code: GrpcStatus.UNKNOWN, details: payload, unexpected: false };
   return fromStatusObject(payload as StatusObject, error.message);
@@ -77,13 +80,13 @@ function isStatusObject(error: unknown): error is StatusObject {
   return typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
 }
 
-function fromStatusObject({ code, message, details }: StatusObject, fallbackText: string): CallStatus {
+function fromStatusObject({ code, message, details }: StatusObject, fallbackText: string): ErrorStatus {
   const valid = typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
   const text = typeof message === 'string' ? message : typeof details === 'string' ? details : fallbackText;
   return { code: valid ? (code as GrpcStatus) : GrpcStatus.UNKNOWN, details: text, unexpected: false };
 }
 
-function fromHttpException(error: HttpException): CallStatus {
+function fromHttpException(error: HttpException): ErrorStatus {
   const status = error.getStatus();
   const code = HTTP_TO_GRPC[status] ?? (status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.FAILED_PRECONDITION);
   if (code === GrpcStatus.INTERNAL) return { code, details: INTERNAL_MESSAGE, unexpected: true };

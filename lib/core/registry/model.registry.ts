@@ -8,6 +8,7 @@ import type { ModelSchema } from '../schema/model-schema.factory.js';
 import { generateProto } from '../schema/proto-generator.js';
 import { registrationMessages as messages } from '../schema/registration.messages.js';
 import type { ModelBinding } from './model-binding.interface.js';
+import { sameModel, type ModelId } from './model-id.js';
 
 /** @internal A model version with the handler that serves it. */
 export interface RegisteredModel {
@@ -18,11 +19,8 @@ export interface RegisteredModel {
 /** @internal A model version before naming: its validated schema, whether it asked to be the default, and its handler. */
 export type PendingModel = NamingInput & { readonly binding: ModelBinding };
 
-/** A model version: its name and version. */
-export interface ModelKey {
-  readonly name: string;
-  readonly version: string;
-}
+/** A model version: its name and version (the same type as `ModelId`). */
+export type ModelKey = ModelId;
 
 /**
  * Every model the app serves, filled on module init from the `@Model()`
@@ -62,8 +60,8 @@ export class ModelRegistry {
    * would be invalid (a duplicate version, a name collision): it throws.
    * Before `seal()` the change is only recorded.
    */
-  update(add: readonly PendingModel[], remove: readonly ModelKey[]): void {
-    const next = this.pending.filter((p) => !remove.some((key) => key.name === p.schema.name && key.version === p.schema.version));
+  update(add: readonly PendingModel[], remove: readonly ModelId[]): void {
+    const next = this.pending.filter((p) => !remove.some((id) => sameModel(id, p.schema)));
     for (const model of add) {
       assertNoTwin(next, model.schema);
       next.push(model);
@@ -126,7 +124,7 @@ export class ModelRegistry {
 }
 
 function assertNoTwin(pending: readonly PendingModel[], schema: ModelSchema): void {
-  const twin = pending.find((p) => p.schema.name === schema.name && p.schema.version === schema.version);
+  const twin = pending.find((p) => sameModel(p.schema, schema));
   if (twin) {
     throw new ConfigurationError(messages.duplicateVersion(schema.name, schema.version, twin.schema.handler, schema.handler));
   }

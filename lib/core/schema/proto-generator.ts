@@ -1,6 +1,7 @@
 import { INFERENCE_SERVICE } from '../blaze-rpc.constants.js';
 import type { FieldType } from './field-type.js';
 import type { ModelDescriptor, ModelFieldSpec } from './model-descriptor.interface.js';
+import { pascalCase } from './proto-naming.js';
 
 /** Message every tensor field uses; the same as BlazeRPC's. */
 export const TENSOR_PROTO_MESSAGE = 'TensorProto';
@@ -36,9 +37,53 @@ export function generateProto(protoPackage: string, models: readonly ModelDescri
 function rpcLines(model: ModelDescriptor): string[] {
   const stream = model.streaming ? 'stream ' : '';
   const streamIn = model.inputStreaming ? 'stream ' : '';
-  const about = `  // Model '${model.name}', version ${model.version}${model.isDefault ? ' (default)' : ''}.`;
+  const about = `  // ${aboutModel(model)}`;
   const description = model.description ? [`  // ${model.description.replace(/\s*\n\s*/g, ' ')}`] : [];
   return [about, ...description, ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`)];
+}
+
+/** The comment above a model version's rpcs, which `modelsDeclaredIn()` reads back: `Model 'ranker', version 1.1 (default).` */
+function aboutModel(model: DeclaredModel): string {
+  return `Model '${model.name}', version ${model.version}${model.isDefault ? ' (default)' : ''}.`;
+}
+
+/** A model version and the rpcs that reach it, as a generated .proto (or a local registry) declares them. */
+export type DeclaredModel = Pick<ModelDescriptor, 'name' | 'version' | 'isDefault' | 'rpcMethods'>;
+
+/** `aboutModel()` as a line of the .proto; names and versions as `MODEL_NAME_PATTERN` and `VERSION_PATTERN` allow. */
+const ABOUT_MODEL = /^\/\/ Model '([A-Za-z][A-Za-z0-9_-]*)', version ([A-Za-z0-9][A-Za-z0-9._-]*?)( \(default\))?\.$/;
+const RPC_LINE = /^rpc\s+(\w+)\s*\(/;
+
+/**
+ * The model versions a .proto written by `generateProto()` declares, read
+ * from the comment above each version's rpcs. The line after that comment
+ * (the model's description, or its first rpc) is never read as one, so a
+ * description cannot pass for a model. `undefined` when the text has no
+ * such comments (a hand-written .proto, or one whose comments were
+ * stripped), or an rpc under a comment is not that model's: the rpc names
+ * are all there is then.
+ */
+export function modelsDeclaredIn(protoText: string): DeclaredModel[] | undefined {
+  const lines = protoText.split('\n').map((line) => line.trim());
+  const start = lines.indexOf(`service ${INFERENCE_SERVICE} {`);
+  if (start < 0) return undefined;
+  const models: { name: string; version: string; isDefault: boolean; rpcMethods: string[] }[] = [];
+  let afterAbout = false;
+  for (const line of lines.slice(start + 1)) {
+    if (line === '}') break;
+    const about: RegExpExecArray | null = afterAbout ? null : ABOUT_MODEL.exec(line);
+    afterAbout = about !== null;
+    if (about) {
+      models.push({ name: about[1]!, version: about[2]!, isDefault: about[3] !== undefined, rpcMethods: [] });
+      continue;
+    }
+    const rpc = RPC_LINE.exec(line)?.[1];
+    if (rpc === undefined) continue;
+    const model = models.at(-1);
+    if (!model || !rpc.startsWith(`Predict${pascalCase(model.name)}`)) return undefined;
+    model.rpcMethods.push(rpc);
+  }
+  return models.length > 0 && models.every((model) => model.rpcMethods.length > 0) ? models : undefined;
 }
 
 function messageLines(name: string, fields: readonly ModelFieldSpec[]): string[] {

@@ -6,6 +6,7 @@ import type { RequestLimits } from '../../core/options/request-limits.interface.
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import type { ModelId } from '../../core/registry/model-id.js';
 import type { ClientStreamRoute, DuplexRoute, ModelCall, ProtocolService, ServedCall, ServiceRoute, StreamRoute, UnaryRoute } from '../shared/call-route.js';
 import { createRequestDecoder } from '../shared/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
@@ -25,7 +26,7 @@ export function createBlazeRpcService(
   registry: ModelRegistry,
   inference: PackageDefinition,
   root: protobuf.Root,
-  pipelineOf: (name: string, version: string) => ModelPipeline,
+  pipelineOf: (id: ModelId) => ModelPipeline,
   limits: Readonly<Required<RequestLimits>>,
 ): ProtocolService {
   const generated = inference[registry.serviceName] as ServiceDefinition;
@@ -38,7 +39,7 @@ export function createBlazeRpcService(
   // Every request is held to `limits` while its bytes are walked, before anything is decoded.
   const caps = blazeRpcRequestCaps(limits);
   for (const { descriptor } of registry.entries()) {
-    const pipeline = pipelineOf(descriptor.name, descriptor.version);
+    const pipeline = pipelineOf(descriptor);
     // Every rpc of one version (PredictIrisV2 and PredictIris) takes the same request type.
     const decodeRequest = createRequestDecoder(root, `${registry.protoPackage}.${descriptor.requestType}`, caps);
     for (const rpc of descriptor.rpcMethods) {
@@ -105,8 +106,7 @@ class BlazeRpcRoute implements UnaryRoute, StreamRoute, ClientStreamRoute, Duple
 
   /** Tells the call's statistics and span which model it serves. */
   private identify(inflight: ServedCall): void {
-    inflight.model = this.pipeline.descriptor.name;
-    inflight.modelVersion = this.pipeline.descriptor.version;
+    inflight.model = this.pipeline.descriptor;
   }
 
   private contextOf(call: ModelCall, inflight: ServedCall): BlazeContext {

@@ -5,6 +5,7 @@ import { CallStatusError } from '../../core/errors/call-status.error.js';
 import { quoteClientText } from '../../core/errors/client-text.js';
 import { toCallStatus } from '../../core/errors/grpc-status.mapper.js';
 import { ValidationError } from '../../core/errors/validation.error.js';
+import { modelIdString } from '../../core/registry/model-id.js';
 import type { CallFailure, ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { SymbolBindings } from '../../core/tensor/tensor-spec.check.js';
@@ -148,7 +149,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         // Every request of this stream that names the model is one message of a single model call.
         const feeds = this.feeds.get(inflight) ?? new Map<string, OipInputFeed<unknown>>();
         this.feeds.set(inflight, feeds);
-        const key = `${descriptor.name}\u0000${descriptor.version}`;
+        const key = modelIdString(descriptor);
         const input = descriptor.inputs[0]!.name;
         const open = feeds.get(key);
         // Unanswered until the model reads it: a model behind on its input holds the stream's reading back.
@@ -229,8 +230,7 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
    */
   private servedFor(modelName: string, modelVersion: string, inflight: ServedCall): SupportedModel {
     const served = this.models.find(modelName, modelVersion);
-    inflight.model = served.descriptor.name;
-    inflight.modelVersion = served.descriptor.version;
+    inflight.model = served.descriptor;
     if ('unsupported' in served.signature) {
       throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`);
     }

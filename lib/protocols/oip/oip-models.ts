@@ -4,6 +4,7 @@ import type { BlazeHealthService } from '../../core/health/blaze-health.service.
 import { versionHealthName } from '../../core/health/health-names.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import type { ModelId } from '../../core/registry/model-id.js';
 import type { ModelDescriptor } from '../../core/schema/model-descriptor.interface.js';
 import { oipSignatureOf, type OipSignature } from './oip-signature.js';
 
@@ -26,7 +27,7 @@ export class OipModels {
 
   constructor(
     private readonly registry: ModelRegistry,
-    private readonly pipelineOf: (name: string, version: string) => ModelPipeline,
+    private readonly pipelineOf: (id: ModelId) => ModelPipeline,
     private readonly health: BlazeHealthService,
   ) {}
 
@@ -62,14 +63,16 @@ export class OipModels {
 
   /** Whether a model version takes calls: the server does, and the model and the version are SERVING. */
   isReady(model: OipServedModel): boolean {
-    const { name, version } = model.descriptor;
-    return this.isServerReady() && this.health.getStatus(name) === 'SERVING' && this.health.getStatus(versionHealthName(name, version)) !== 'NOT_SERVING';
+    const { descriptor } = model;
+    return (
+      this.isServerReady() && this.health.getStatus(descriptor.name) === 'SERVING' && this.health.getStatus(versionHealthName(descriptor)) !== 'NOT_SERVING'
+    );
   }
 
   private servedAs(descriptor: ModelDescriptor): OipServedModel {
     let served = this.served.get(descriptor);
     if (!served) {
-      served = { descriptor, signature: oipSignatureOf(descriptor), pipeline: this.pipelineOf(descriptor.name, descriptor.version) };
+      served = { descriptor, signature: oipSignatureOf(descriptor), pipeline: this.pipelineOf(descriptor) };
       this.served.set(descriptor, served);
     }
     return served;

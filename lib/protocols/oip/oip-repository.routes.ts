@@ -4,6 +4,7 @@ import { CallStatusError } from '../../core/errors/call-status.error.js';
 import { ValidationError } from '../../core/errors/validation.error.js';
 import type { GuardedRepositoryAction, ModelRepositoryControl, RepositoryModelState } from '../../core/registry/model-repository.interface.js';
 import { controlTurnedOff } from '../../core/registry/model-repository-set.js';
+import { modelIdString, sameModel } from '../../core/registry/model-id.js';
 import { compareVersions } from '../../core/schema/proto-naming.js';
 import type { ModelCall, ServedCall } from '../shared/call-route.js';
 import type { OipModels } from './oip-models.js';
@@ -37,9 +38,9 @@ export function refuseUnguardedControl(refused: () => void): GuardedRepositoryAc
  * broken rollout shows up where operators look.
  */
 export function repositoryIndexOf(models: OipModels, repository: ModelRepositoryControl | undefined, readyOnly: boolean): RepositoryModelState[] {
-  const held = new Map((repository?.index() ?? []).map((entry) => [`${entry.name}@${entry.version}`, entry]));
+  const held = new Map((repository?.index() ?? []).map((entry) => [modelIdString(entry), entry]));
   const served: RepositoryModelState[] = models.all().map((model) => {
-    const id = `${model.descriptor.name}@${model.descriptor.version}`;
+    const id = modelIdString(model.descriptor);
     // The repository's own entry for a version it serves (READY) adds its reason; any other entry is listed apart.
     const own = held.get(id)?.state === 'READY' ? held.get(id) : undefined;
     if (own) held.delete(id);
@@ -58,7 +59,7 @@ export function repositoryIndexOf(models: OipModels, repository: ModelRepository
  * NOT_FOUND. `undefined` when the repository does not know it either.
  */
 export function repositoryReadiness(repository: ModelRepositoryControl | undefined, name: string, version: string): boolean | undefined {
-  const known = repository?.index().find((entry) => entry.name === name && entry.version === version);
+  const known = repository?.index().find((entry) => sameModel(entry, { name, version }));
   return known && known.state !== 'READY' ? false : undefined;
 }
 

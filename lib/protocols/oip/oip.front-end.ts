@@ -7,6 +7,7 @@ import { PACKAGE_NAME, packageVersion } from '../../core/package-version.js';
 import type { RequestLimits } from '../../core/options/request-limits.interface.js';
 import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRegistry } from '../../core/registry/model.registry.js';
+import type { ModelId } from '../../core/registry/model-id.js';
 import { packageDefinitionOf, parseProto } from '../../core/schema/package-definition.js';
 import type { ProtocolService, ServiceRoute, UnaryRoute } from '../shared/call-route.js';
 import { createRequestDecoder } from '../shared/request-decoder.js';
@@ -27,7 +28,7 @@ const passThrough = (bytes: Buffer) => bytes;
 /** What the OIP front end needs from the server. */
 export interface OipFrontEndDependencies {
   readonly registry: ModelRegistry;
-  readonly pipelineOf: (name: string, version: string) => ModelPipeline;
+  readonly pipelineOf: (id: ModelId) => ModelPipeline;
   readonly health: BlazeHealthService;
   readonly statistics: InferenceStatistics;
   /** The module's `limits`, resolved. */

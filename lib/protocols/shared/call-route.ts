@@ -1,4 +1,5 @@
 import type { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import type { ModelId } from '../../core/registry/model-id.js';
 import type { TracedCall } from '../../observability/call-tracer.js';
 import type { CallFailure } from '../../pipeline/model-pipeline.js';
 import type { StreamSource } from '../../pipeline/stream-source.js';
@@ -18,10 +19,8 @@ export interface ServedCall {
   readonly signal: AbortSignal;
   /** The call's OpenTelemetry server span, when traced. */
   readonly trace?: TracedCall;
-  /** The model the call turned out to be for, once its route knows (for per-model statistics and traces). */
-  model?: string;
-  /** That model's version. */
-  modelVersion?: string;
+  /** The model version the call turned out to be for, once its route knows (for per-model statistics and traces). */
+  model?: ModelId;
 }
 
 /** What the transport knows of every route: its names for metrics and logs, and how a failure maps to a status. */

@@ -8,7 +8,7 @@ import { versionHealthName } from '../../core/health/health-names.js';
 import type { BlazeMetrics } from '../../observability/blaze-metrics.js';
 import type { LiveModels } from '../../server/live-models.service.js';
 import type { ModelRepositoryControl, RepositoryModelState } from '../../core/registry/model-repository.interface.js';
-import type { ModelKey } from '../../core/registry/model.registry.js';
+import { modelIdString, parseModelId, type ModelId } from '../../core/registry/model-id.js';
 import { Tensor } from '../../core/tensor/tensor.js';
 import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
 import { OnnxModel } from './onnx-model.js';
@@ -29,7 +29,10 @@ interface ModelPlan {
   readonly fresh: ServedVersion[];
 }
 
-const key = (model: string, version: string) => `${model}@${version}`;
+/** A repository entry's model version (entries name their model `model`). */
+const idOf = (entry: RepositoryEntry): ModelId => ({ name: entry.model, version: entry.version });
+/** Versions are kept by `modelIdString()`: `iris@2`. */
+const key = (entry: RepositoryEntry) => modelIdString(idOf(entry));
 
 /**
  * The live model repository behind `OnnxModule.repository(dir, { pollIntervalMs })`:
@@ -76,7 +79,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     /** Reported when the repository was first read, at startup: not reported again. */
     ignored: readonly IgnoredVersion[] = [],
   ) {
-    for (const version of initial) this.served.set(key(version.entry.model, version.entry.version), version);
+    for (const version of initial) this.served.set(key(version.entry), version);
     for (const { path, reason } of ignored) this.ignored.set(path, reason);
   }
 
@@ -137,8 +140,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       state: 'READY',
       reason: this.servedReason(id, entry.model),
     }));
-    for (const loading of this.loading) if (!this.served.has(loading)) states.push({ ...splitKey(loading), state: 'LOADING', reason: '' });
-    for (const [failed, { reason }] of this.failed) if (!this.served.has(failed)) states.push({ ...splitKey(failed), state: 'UNAVAILABLE', reason });
+    for (const loading of this.loading) if (!this.served.has(loading)) states.push({ ...parseModelId(loading), state: 'LOADING', reason: '' });
+    for (const [failed, { reason }] of this.failed) if (!this.served.has(failed)) states.push({ ...parseModelId(failed), state: 'UNAVAILABLE', reason });
     for (const [path, reason] of this.ignored) {
       const at = path.lastIndexOf('/');
       states.push({ name: path.slice(0, at), version: path.slice(at + 1), state: 'UNAVAILABLE', reason: `ignored: ${reason}` });
@@ -159,9 +162,12 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     if (!this.inRepository(model)) throw notInRepository(model);
     this.unloaded.delete(model);
     await this.sync(model);
-    const broken = [...this.failed].find(([failed]) => splitKey(failed).name === model);
+    const broken = [...this.failed].find(([failed]) => parseModelId(failed).name === model);
     if (broken)
-      throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${model}' version ${splitKey(broken[0]).version} failed to load: ${broken[1].reason}`);
+      throw new CallStatusError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `Model '${model}' version ${parseModelId(broken[0]).version} failed to load: ${broken[1].reason}`,
+      );
     const problem = this.reported.get(model);
     if (problem) throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, this.clientText(problem));
   }
@@ -209,7 +215,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       return;
     }
     const known = [...this.served.values()].map((v) => v.entry.model);
-    const troubled = [...this.failed.keys()].map((id) => splitKey(id).name).concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
+    const troubled = [...this.failed.keys()].map((id) => parseModelId(id).name).concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
     const names = only ? [only] : [...new Set([...present, ...known, ...troubled])];
     for (const name of names) {
       if (!present.includes(name)) this.forgetIgnored(name, []);
@@ -254,10 +260,10 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const fresh: ServedVersion[] = [];
     let complete = true;
     for (const entry of wanted) {
-      const serving = this.served.get(key(name, entry.version));
+      const serving = this.served.get(key(entry));
       if (serving?.entry.stamp === entry.stamp) {
         // Back to what serves (e.g. settings set right again): nothing failed any more.
-        this.failed.delete(key(name, entry.version));
+        this.failed.delete(key(entry));
         // Same file: re-registered only if it became (or stopped being) the default.
         if (serving.entry.isDefault !== entry.isDefault) add.push({ entry, model: serving.model });
         continue;
@@ -271,10 +277,10 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       }
     }
     const wantedVersions = new Set(wanted.map((e) => e.version));
-    for (const failed of [...this.failed.keys()].filter((k) => splitKey(k).name === name && !wantedVersions.has(splitKey(k).version))) {
+    for (const failed of [...this.failed.keys()].filter((k) => parseModelId(k).name === name && !wantedVersions.has(parseModelId(k).version))) {
       this.failed.delete(failed);
-      const { version } = splitKey(failed);
-      if (!this.live?.handlerOf(name, version)) this.health?.forget(versionHealthName(name, version));
+      const id = parseModelId(failed);
+      if (!this.live?.handlerOf(id.name, id.version)) this.health?.forget(versionHealthName(id));
     }
     if (!complete) {
       await Promise.all(fresh.map((v) => v.model.dispose()));
@@ -287,14 +293,14 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
 
   /** Loads and warms up one version; `undefined` (reported) when it fails, or failed before with this same file. */
   private async loadVersion(entry: RepositoryEntry): Promise<OnnxModel | undefined> {
-    const id = key(entry.model, entry.version);
+    const id = key(entry);
     if (this.failed.get(id)?.stamp === entry.stamp) return undefined;
     if (entry.problem) {
       // Refused before a thread starts: out-of-bounds settings (e.g. 10,000 instances) are never tried.
       this.fail(entry, entry.problem, true);
       return undefined;
     }
-    const health = versionHealthName(entry.model, entry.version);
+    const health = versionHealthName(idOf(entry));
     if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) this.health?.setStatus(health, 'NOT_SERVING');
     this.loading.add(id);
     const started = Date.now();
@@ -320,7 +326,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
    * long stream on an old version holds up nothing else.
    */
   private async apply(name: string, { add, remove, fresh }: ModelPlan): Promise<void> {
-    const removed: ModelKey[] = remove.map(({ entry }) => ({ name: entry.model, version: entry.version }));
+    const removed = remove.map(({ entry }) => idOf(entry));
     let retired = Promise.resolve();
     try {
       const endpoints = add.map(({ entry, model }) =>
@@ -343,10 +349,10 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       await Promise.all(fresh.map((v) => v.model.dispose()));
       return;
     }
-    for (const version of remove) this.served.delete(key(version.entry.model, version.entry.version));
+    for (const version of remove) this.served.delete(key(version.entry));
     for (const version of add) {
-      this.served.set(key(version.entry.model, version.entry.version), version);
-      this.health?.setStatus(versionHealthName(version.entry.model, version.entry.version), 'SERVING');
+      this.served.set(key(version.entry), version);
+      this.health?.setStatus(versionHealthName(idOf(version.entry)), 'SERVING');
     }
     const inUse = new Set([...this.served.values()].map((v) => v.model));
     const release = retired
@@ -355,7 +361,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       .catch((error: Error) => this.logger.error(`Closing a replaced version of model '${name}' failed: ${error.message}`))
       .finally(() => this.releasing.delete(release));
     this.releasing.add(release);
-    const change = [...add.map((v) => `+${v.entry.model}@${v.entry.version}`), ...remove.map((v) => `-${v.entry.model}@${v.entry.version}`)];
+    const change = [...add.map((v) => `+${key(v.entry)}`), ...remove.map((v) => `-${key(v.entry)}`)];
     this.logger.log(`Model repository: ${change.join(' ')}`);
   }
 
@@ -365,7 +371,7 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
    * and the other keeps serving.
    */
   private claimedElsewhere(entry: RepositoryEntry): boolean {
-    const id = key(entry.model, entry.version);
+    const id = key(entry);
     const owner = this.served.has(id) ? undefined : this.live?.handlerOf(entry.model, entry.version);
     if (!owner) return false;
     if (this.failed.get(id)?.stamp !== entry.stamp) this.fail(entry, `model '${entry.model}' version ${entry.version} is already served by ${owner}`);
@@ -378,12 +384,12 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
    * once, not retried until the file or the settings change.
    */
   private fail(entry: RepositoryEntry, message: string, settings = false): void {
-    const id = key(entry.model, entry.version);
+    const id = key(entry);
     const reason = this.clientText(message).slice(0, 500);
     this.failed.set(id, { stamp: entry.stamp, reason, settings });
     // The health entry is the served version's, unless nothing serves it: then it says this one is not serving.
     if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) {
-      this.health?.setStatus(versionHealthName(entry.model, entry.version), 'NOT_SERVING');
+      this.health?.setStatus(versionHealthName(idOf(entry)), 'NOT_SERVING');
     }
     this.logger.error(`Model '${entry.model}' version ${entry.version} cannot be served, so the model keeps serving what it served: ${reason}`);
   }
@@ -427,9 +433,4 @@ async function warmUp(model: OnnxModel): Promise<void> {
 
 function notInRepository(model: string): CallStatusError {
   return new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${quoteClientText(model)}' in the repository`);
-}
-
-function splitKey(id: string): { name: string; version: string } {
-  const at = id.lastIndexOf('@');
-  return { name: id.slice(0, at), version: id.slice(at + 1) };
 }

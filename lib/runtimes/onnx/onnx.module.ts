@@ -11,6 +11,7 @@ import { scanRepository, type IgnoredVersion } from './onnx-repository.scanner.j
 import { checkAsyncRegistration, checkFactoryResult, checkRegistration, checkRepositoryOptions, checkServeOptions } from './onnx-options.validator.js';
 import { OnnxModelRepository } from './onnx-model-repository.js';
 import { BlazeHealthService } from '../../core/health/blaze-health.service.js';
+import { modelIdString } from '../../core/registry/model-id.js';
 import { LiveModels } from '../../server/live-models.service.js';
 
 /**
@@ -102,7 +103,7 @@ export class OnnxModule {
     const entries = scanRepository(dir, { versionPolicy }, (version) => ignored.push(version));
     for (const { path, reason } of ignored) logger.warn(`Model repository: ignoring '${path}': ${reason}`);
     for (const entry of entries) {
-      const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(`${entry.model}@${entry.version}`);
+      const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(modelIdString({ name: entry.model, version: entry.version }));
       const { instances, batching: modelBatching, description } = entry.config;
       const model = createOnnxModelProvider(
         entry.model,
