@@ -33,9 +33,17 @@ module.exports = {
       to: { circular: true },
     },
     onlyImports('core', [], 'core is what a model is: it knows no pipeline, protocol, transport or server.'),
-    onlyImports('observability', ['core'], 'Metrics and traces sit beside the stack: every layer may use them, they use only core.'),
+    onlyImports(
+      'observability',
+      ['core'],
+      'Metrics and traces sit beside the stack: every layer may use them, they use only core.',
+    ),
     onlyImports('pipeline', ['core', 'observability'], 'The pipeline knows no wire format, protocol or transport.'),
-    onlyImports('protocols/shared', ['core', 'observability', 'pipeline'], "Shared codec helpers never import a protocol's own folder."),
+    onlyImports(
+      'protocols/shared',
+      ['core', 'observability', 'pipeline'],
+      "Shared codec helpers never import a protocol's own folder.",
+    ),
     onlyImports(
       'protocols/blazerpc',
       ['core', 'observability', 'pipeline', 'protocols/shared'],
@@ -51,14 +59,31 @@ module.exports = {
       ['core', 'observability', 'pipeline', 'protocols/shared'],
       'The transport binds routes to grpc-js: it knows routes, not the protocols behind them.',
     ),
-    onlyImports('server', ['core', 'observability', 'pipeline', 'protocols', 'transport'], 'The composition root; nothing below imports it.'),
-    onlyImports('runtimes', ['core', 'observability', 'server'], "A runtime registers models through the server's services, not its internals."),
+    onlyImports(
+      'server',
+      ['core', 'observability', 'pipeline', 'protocols', 'transport'],
+      'The composition root; nothing below imports it.',
+    ),
+    onlyImports(
+      'runtimes',
+      ['core', 'observability', 'server'],
+      "A runtime registers models through the server's services, not its internals.",
+    ),
     onlyImports('client', ['core', 'observability', 'protocols/shared'], 'The client entry pulls in no server code.'),
-    onlyImports('cli', ['core', 'observability', 'protocols/shared', 'client'], 'The command line talks to servers as a client.'),
-    onlyImports('testing', ['core', 'observability', 'server', 'client'], 'Test helpers start a server and talk to it as a client.'),
+    onlyImports(
+      'cli',
+      ['core', 'observability', 'protocols/shared', 'client'],
+      'The command line talks to servers as a client.',
+    ),
+    onlyImports(
+      'testing',
+      ['core', 'observability', 'server', 'client'],
+      'Test helpers start a server and talk to it as a client.',
+    ),
     {
       name: 'client-reaches-no-server-code',
-      comment: 'Not even through another module: the client entry must load without server, transport, pipeline or runtime code.',
+      comment:
+        'Not even through another module: the client entry must load without server, transport, pipeline or runtime code.',
       severity: 'error',
       from: { path: '^lib/client/' },
       to: { path: '^lib/(server|transport|pipeline|runtimes|protocols/(blazerpc|oip))/', reachable: true },

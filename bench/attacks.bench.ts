@@ -30,26 +30,61 @@ const unknownModel4MiB = Buffer.concat([field(1, 'no-such-model'), field(7, Buff
 const MODEL_INFER = '/inference.GRPCInferenceService/ModelInfer';
 
 const attacks: Array<[string, (address: string) => Attack<unknown>]> = [
-  ['ModelStreamInfer flood, never reads', (address) => packedStream(address, MODEL_STREAM_INFER, oipEchoRequest('1', 'x'), { read: false })],
-  ['ModelStreamInfer flood (grpc-js client), never reads', (address) => modelStreamInferFlood(address, { read: false })],
+  [
+    'ModelStreamInfer flood, never reads',
+    (address) => packedStream(address, MODEL_STREAM_INFER, oipEchoRequest('1', 'x'), { read: false }),
+  ],
+  [
+    'ModelStreamInfer flood (grpc-js client), never reads',
+    (address) => modelStreamInferFlood(address, { read: false }),
+  ],
   ['ModelStreamInfer flood, reads every response', (address) => modelStreamInferFlood(address, { read: true })],
-  ['ModelStreamInfer into a client-streaming model', (address) => modelStreamInferFlood(address, { read: true, model: 'tally', input: 'word', text: 'w' })],
+  [
+    'ModelStreamInfer into a client-streaming model',
+    (address) => modelStreamInferFlood(address, { read: true, model: 'tally', input: 'word', text: 'w' }),
+  ],
   [
     'ModelStreamInfer into a bidi model, never reads',
     (address) => modelStreamInferFlood(address, { read: false, model: 'parrot', input: 'word', text: 'w'.repeat(100) }),
   ],
-  ['client stream of 1M messages', (address) => packedStream(address, '/blazerpc.InferenceService/PredictTally', word('w'), { count: 1_000_000 })],
-  ['bidi model, never reads', (address) => unreadBidiFlood(address, '/blazerpc.InferenceService/PredictParrot', word('w'.repeat(100)))],
-  ['16 concurrent 4 MiB requests on one connection, refused at once', (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 16)],
-  ['64 concurrent 4 MiB requests on one connection, refused at once', (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 64)],
+  [
+    'client stream of 1M messages',
+    (address) => packedStream(address, '/blazerpc.InferenceService/PredictTally', word('w'), { count: 1_000_000 }),
+  ],
+  [
+    'bidi model, never reads',
+    (address) => unreadBidiFlood(address, '/blazerpc.InferenceService/PredictParrot', word('w'.repeat(100))),
+  ],
+  [
+    '16 concurrent 4 MiB requests on one connection, refused at once',
+    (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 16),
+  ],
+  [
+    '64 concurrent 4 MiB requests on one connection, refused at once',
+    (address) => concurrentUnaryCalls(address, MODEL_INFER, unknownModel4MiB, 64),
+  ],
   [
     'Observable stream, not read for 3 s',
-    (address) => unreadServerStream(address, '/blazerpc.InferenceService/PredictBurst', Buffer.from([0x08, 0x80, 0xc2, 0xd7, 0x2f]), 3000),
+    (address) =>
+      unreadServerStream(
+        address,
+        '/blazerpc.InferenceService/PredictBurst',
+        Buffer.from([0x08, 0x80, 0xc2, 0xd7, 0x2f]),
+        3000,
+      ),
   ],
 ];
 
 const rows: string[][] = [
-  ['attack', 'messages the server took', 'RSS before -> peak (MB)', 'growth', 'worst health Check', 'well-behaved calls (wrong)', 'alive'],
+  [
+    'attack',
+    'messages the server took',
+    'RSS before -> peak (MB)',
+    'growth',
+    'worst health Check',
+    'well-behaved calls (wrong)',
+    'alive',
+  ],
 ];
 
 for (const [name, attack] of attacks) {
@@ -57,7 +92,9 @@ for (const [name, attack] of attacks) {
   let report: AttackReport | undefined;
   let failure: string | undefined;
   try {
-    report = await underAttack(target, attack(target.address), { durationMs: SECONDS * 1000 + (name.includes('1M') ? 11_000 : 0) });
+    report = await underAttack(target, attack(target.address), {
+      durationMs: SECONDS * 1000 + (name.includes('1M') ? 11_000 : 0),
+    });
   } catch (error) {
     failure = (error as Error).message;
   } finally {

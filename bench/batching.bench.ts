@@ -44,7 +44,9 @@ const MODELS = [
   imports: [
     BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, batching: { maxBatchSize: 64 } }),
     ...MODELS.flatMap((model) =>
-      VARIANTS.map((variant) => OnnxModule.serve(`${model.name}-${variant.suffix}`, model.path, { ...session, batching: variant.batching })),
+      VARIANTS.map((variant) =>
+        OnnxModule.serve(`${model.name}-${variant.suffix}`, model.path, { ...session, batching: variant.batching }),
+      ),
     ),
   ],
 })
@@ -54,7 +56,9 @@ class BatchingBenchModule {}
 function oneRowRequest(proto: string, requestType: string, field: string, width: number): Buffer {
   const Request = protobuf.parse(proto, { keepCase: true }).root.lookupType(`blazerpc.${requestType}`);
   const data = Buffer.from(Float32Array.from({ length: width }, (_, i) => 1 + (i % 7) / 7).buffer);
-  return Buffer.from(Request.encode(Request.fromObject({ [field]: { shape: [1, width], dtype: 'float', data } })).finish());
+  return Buffer.from(
+    Request.encode(Request.fromObject({ [field]: { shape: [1, width], dtype: 'float', data } })).finish(),
+  );
 }
 
 async function main() {
@@ -80,7 +84,9 @@ async function main() {
       for (const variant of variants) {
         // Size each pass by time, from what the previous round measured (first round: a short probe).
         const known = stats.get(`${variant.name}@${concurrency}`);
-        const callsPerRound = known ? Math.max(50, Math.round((known.calls / known.elapsedMs) * 1000 * SECONDS_PER_PASS)) : 200;
+        const callsPerRound = known
+          ? Math.max(50, Math.round((known.calls / known.elapsedMs) * 1000 * SECONDS_PER_PASS))
+          : 200;
         const [result] = await runLoad({
           targets: [{ label: variant.name, address: `127.0.0.1:${server.port}`, path: variant.path }],
           request: variant.request,

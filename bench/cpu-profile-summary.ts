@@ -38,12 +38,17 @@ export function ownerOf(url: string, name: string): string {
   if (url.includes('/dist/lib/')) return 'nestjs-blazerpc (lib)';
   if (url.includes('/dist/bench/')) return 'bench (handlers, servers)';
   if (url.includes('node_modules/@grpc/grpc-js/')) return 'grpc-js';
-  if (url.includes('node_modules/@grpc/proto-loader/') || url.includes('node_modules/protobufjs/') || url.includes('node_modules/@protobufjs/'))
+  if (
+    url.includes('node_modules/@grpc/proto-loader/') ||
+    url.includes('node_modules/protobufjs/') ||
+    url.includes('node_modules/@protobufjs/')
+  )
     return 'protobufjs';
   if (url.includes('node_modules/@nestjs/')) return 'Nest';
   if (url.includes('node_modules/rxjs/')) return 'rxjs';
   if (url.includes('node_modules/prom-client/') || url.includes('node_modules/@willsoto/')) return 'prom-client';
-  if (url.includes('node_modules/')) return `other: ${url.split('node_modules/').pop()!.split('/').slice(0, 2).join('/')}`;
+  if (url.includes('node_modules/'))
+    return `other: ${url.split('node_modules/').pop()!.split('/').slice(0, 2).join('/')}`;
   if (url.startsWith('node:')) return 'Node (JS: http2, streams, timers, ...)';
   if (url === '') return 'native / V8 builtins';
   return `other: ${url}`;
@@ -102,9 +107,12 @@ function main() {
       '%': pct(micros),
       ...(perCall ? { 'µs/call': usPerCall(micros) } : {}),
     }));
-    const functionRows = functions
-      .slice(0, top)
-      .map(([fn, { micros, owner }]) => ({ function: fn, owner, 'self ms': (micros / 1000).toFixed(0), '%': pct(micros) }));
+    const functionRows = functions.slice(0, top).map(([fn, { micros, owner }]) => ({
+      function: fn,
+      owner,
+      'self ms': (micros / 1000).toFixed(0),
+      '%': pct(micros),
+    }));
     console.log(`${file}: ${(totalMicros / 1000).toFixed(0)} ms on CPU (idle excluded)`);
     if (markdown) {
       console.log(toMarkdown(ownerRows));
@@ -123,7 +131,8 @@ function main() {
       for (const [owner, micros] of base.owners) ownerDiff.set(owner, [ownerDiff.get(owner)?.[0] ?? 0, there(micros)]);
       const fnDiff = new Map<string, { owner: string; a: number; b: number }>();
       for (const [fn, { micros, owner }] of functions) fnDiff.set(fn, { owner, a: here(micros), b: 0 });
-      for (const [fn, { micros, owner }] of base.functions) fnDiff.set(fn, { owner, a: fnDiff.get(fn)?.a ?? 0, b: there(micros) });
+      for (const [fn, { micros, owner }] of base.functions)
+        fnDiff.set(fn, { owner, a: fnDiff.get(fn)?.a ?? 0, b: there(micros) });
       const fmt = (v: number) => v.toFixed(2);
       const ownerRows = [...ownerDiff]
         .filter(([, [a, b]]) => Math.abs(a - b) >= 0.05)
@@ -132,8 +141,16 @@ function main() {
       const fnRows = [...fnDiff]
         .sort((x, y) => y[1].a - y[1].b - (x[1].a - x[1].b))
         .slice(0, top)
-        .map(([fn, { owner, a, b }]) => ({ function: fn, owner, 'µs/call here': fmt(a), 'µs/call base': fmt(b), diff: fmt(a - b) }));
-      console.log(`against ${against}: ${perCall} vs ${againstPerCall} µs/call, gap ${(Number(perCall) - Number(againstPerCall)).toFixed(1)} µs/call`);
+        .map(([fn, { owner, a, b }]) => ({
+          function: fn,
+          owner,
+          'µs/call here': fmt(a),
+          'µs/call base': fmt(b),
+          diff: fmt(a - b),
+        }));
+      console.log(
+        `against ${against}: ${perCall} vs ${againstPerCall} µs/call, gap ${(Number(perCall) - Number(againstPerCall)).toFixed(1)} µs/call`,
+      );
       if (markdown) {
         console.log(toMarkdown(ownerRows));
         console.log();
@@ -149,7 +166,11 @@ function main() {
 function toMarkdown(rows: Record<string, string>[]): string {
   const columns = Object.keys(rows[0] ?? {});
   const line = (cells: unknown[]) => `| ${cells.join(' | ')} |`;
-  return [line(columns), line(columns.map(() => '---')), ...rows.map((row) => line(columns.map((c) => String(row[c]).replace(/\|/g, '\\|'))))].join('\n');
+  return [
+    line(columns),
+    line(columns.map(() => '---')),
+    ...rows.map((row) => line(columns.map((c) => String(row[c]).replace(/\|/g, '\\|')))),
+  ].join('\n');
 }
 
 if (process.argv[1]?.endsWith('cpu-profile-summary.js')) main();

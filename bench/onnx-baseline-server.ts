@@ -35,16 +35,27 @@ export async function startBaselineServer(modelPath: string, sessionOptions: ort
   const [Request, Response] = [root.lookupType('blazerpc.CnnRequest'), root.lookupType('blazerpc.CnnResponse')];
 
   const server = new grpc.Server({ 'grpc.max_receive_message_length': -1 });
-  const predict = async (call: grpc.ServerUnaryCall<{ x: TensorMessage }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  const predict = async (
+    call: grpc.ServerUnaryCall<{ x: TensorMessage }, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ) => {
     try {
       const { shape, data } = call.request.x;
       // Float32Array needs 4-byte alignment; copy only when the bytes are not aligned.
       const floats =
-        data.byteOffset % 4 === 0 ? new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4) : new Float32Array(new Uint8Array(data).buffer);
+        data.byteOffset % 4 === 0
+          ? new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4)
+          : new Float32Array(new Uint8Array(data).buffer);
       const results = await session.run({ [inputName]: new ort.Tensor('float32', floats, shape.map(Number)) });
       const output = results[outputName];
       const bytes = output.data as Float32Array;
-      callback(null, { result: { shape: output.dims, dtype: 'float', data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) } });
+      callback(null, {
+        result: {
+          shape: output.dims,
+          dtype: 'float',
+          data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        },
+      });
     } catch (error) {
       callback({ code: grpc.status.INTERNAL, details: String(error) });
     }
@@ -66,7 +77,9 @@ export async function startBaselineServer(modelPath: string, sessionOptions: ort
   );
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   return {
     port,

@@ -97,17 +97,29 @@ class ServerMonitor {
 
   private countGcs(entries: PerformanceEntry[]) {
     for (const entry of entries)
-      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
+      if (
+        (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
+        constants.NODE_PERFORMANCE_GC_MAJOR
+      )
+        this.majorGcs++;
   }
 
   async begin(model: string | undefined) {
     this.countGcs(this.gcObserver.takeRecords());
-    const snapshot = { cpu: process.cpuUsage(), machine: machineBusyMicros(), gcs: this.majorGcs, batches: await readBatchMetrics(model) };
+    const snapshot = {
+      cpu: process.cpuUsage(),
+      machine: machineBusyMicros(),
+      gcs: this.majorGcs,
+      batches: await readBatchMetrics(model),
+    };
     this.loop.reset();
     return snapshot;
   }
 
-  async end(snapshot: Awaited<ReturnType<ServerMonitor['begin']>>, model: string | undefined): Promise<PassServerStats> {
+  async end(
+    snapshot: Awaited<ReturnType<ServerMonitor['begin']>>,
+    model: string | undefined,
+  ): Promise<PassServerStats> {
     const cpu = process.cpuUsage(snapshot.cpu);
     const machine = machineBusyMicros();
     const loopP99Ms = this.loop.percentile(99) / 1e6;
@@ -142,7 +154,12 @@ interface PassServerStats {
 /** Busy CPU time of the whole machine so far (Linux /proc/stat), in microseconds. */
 function machineBusyMicros(): number | undefined {
   try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'latin1')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return (user + nice + system + irq + softirq + (steal ?? 0)) * 10_000; // USER_HZ = 100
   } catch {
     return undefined;
@@ -150,11 +167,15 @@ function machineBusyMicros(): number | undefined {
 }
 
 /** Requests and executions so far for one model, from the library's Prometheus metrics (undefined when metrics are off). */
-async function readBatchMetrics(model: string | undefined): Promise<{ requests: number; executions: number } | undefined> {
+async function readBatchMetrics(
+  model: string | undefined,
+): Promise<{ requests: number; executions: number } | undefined> {
   if (!model) return undefined;
   const valueOf = async (metric: Metric | undefined, name: string) => {
     const values = (await metric?.get())?.values ?? [];
-    const value = values.find((v) => v.labels.model === model && ((v as { metricName?: string }).metricName ?? name) === name);
+    const value = values.find(
+      (v) => v.labels.model === model && ((v as { metricName?: string }).metricName ?? name) === name,
+    );
     return value?.value;
   };
   const histogram = register.getSingleMetric('blazerpc_batch_size');
@@ -162,7 +183,10 @@ async function readBatchMetrics(model: string | undefined): Promise<{ requests: 
   let executions = await valueOf(histogram, 'blazerpc_batch_size_count');
   if (requests === undefined || executions === undefined) {
     requests = await valueOf(register.getSingleMetric('blazerpc_inferences_total'), 'blazerpc_inferences_total');
-    executions = await valueOf(register.getSingleMetric('blazerpc_inference_executions_total'), 'blazerpc_inference_executions_total');
+    executions = await valueOf(
+      register.getSingleMetric('blazerpc_inference_executions_total'),
+      'blazerpc_inference_executions_total',
+    );
   }
   if (!histogram && !register.getSingleMetric('blazerpc_inferences_total')) return undefined;
   return { requests: requests ?? 0, executions: executions ?? 0 };
@@ -173,14 +197,19 @@ async function readBatchMetrics(model: string | undefined): Promise<{ requests: 
 /** One item's input: a deterministic pseudo-image in [-1, 1). */
 function itemPixels(model: CnnModel): Float32Array {
   const [c, h, w] = model.itemShape;
-  return Float32Array.from({ length: c * h * w }, (_, i) => ((Math.sin(i * 0.37) * 0.5 + 0.5 + ((i * 7919) % 97) / 97) % 1) * 2 - 1);
+  return Float32Array.from(
+    { length: c * h * w },
+    (_, i) => ((Math.sin(i * 0.37) * 0.5 + 0.5 + ((i * 7919) % 97) / 97) % 1) * 2 - 1,
+  );
 }
 
 /** The request of one item, encoded once: `x` = a [1, 3, 48, 192] float tensor. */
 function encodeRequest(model: CnnModel, pixels: Float32Array): Buffer {
   const Request = protobuf.parse(CNN_PROTO, { keepCase: true }).root.lookupType('blazerpc.CnnRequest');
   const data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  return Buffer.from(Request.encode(Request.fromObject({ x: { shape: [1, ...model.itemShape], dtype: 'float', data } })).finish());
+  return Buffer.from(
+    Request.encode(Request.fromObject({ x: { shape: [1, ...model.itemShape], dtype: 'float', data } })).finish(),
+  );
 }
 
 // ---------------------------------------------------------------- the servers
@@ -188,7 +217,13 @@ function encodeRequest(model: CnnModel, pixels: Float32Array): Buffer {
 async function startServed(model: CnnModel, variants: typeof SERVED) {
   @Module({
     imports: [
-      BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, metrics: METRICS, batching: { maxBatchSize: 32 } }),
+      BlazeRpcModule.forRoot({
+        host: '127.0.0.1',
+        port: 0,
+        protoFile: false,
+        metrics: METRICS,
+        batching: { maxBatchSize: 32 },
+      }),
       ...variants.map((v) => OnnxModule.serve(v.model, model.path, v.options)),
     ],
   })
@@ -222,7 +257,9 @@ async function startServedRobustly(model: CnnModel, wanted: typeof SERVED) {
     try {
       return await startServed(model, variants);
     } catch (error) {
-      console.error(`Could not start the served variants ${variants.map((v) => v.key).join(', ')}: ${(error as Error)?.stack ?? error}`);
+      console.error(
+        `Could not start the served variants ${variants.map((v) => v.key).join(', ')}: ${(error as Error)?.stack ?? error}`,
+      );
     }
   }
   return { targets: [] as Target[], close: async () => undefined };
@@ -305,7 +342,14 @@ function modesFor(concurrency: number): Mode[] {
       ];
 }
 
-async function runPass(target: Target, request: string, concurrency: number, mode: Mode, seconds: number, monitor: ServerMonitor) {
+async function runPass(
+  target: Target,
+  request: string,
+  concurrency: number,
+  mode: Mode,
+  seconds: number,
+  monitor: ServerMonitor,
+) {
   let snapshot: Awaited<ReturnType<ServerMonitor['begin']>> | undefined;
   let server: PassServerStats | undefined;
   const onPhase = async (message: PhaseMessage) => {
@@ -360,13 +404,15 @@ function accumulate(stats: Map<string, PassStats>, key: string, result: RoundRes
   entry.majorGcs += server.majorGcs;
   entry.loopP99Ms.push(server.loopP99Ms);
   if (server.batchRequests !== undefined) entry.batchRequests = (entry.batchRequests ?? 0) + server.batchRequests;
-  if (server.batchExecutions !== undefined) entry.batchExecutions = (entry.batchExecutions ?? 0) + server.batchExecutions;
+  if (server.batchExecutions !== undefined)
+    entry.batchExecutions = (entry.batchExecutions ?? 0) + server.batchExecutions;
   stats.set(key, entry);
 }
 
 // ---------------------------------------------------------------- report
 
-const fmt = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits));
+const fmt = (value: number | undefined, digits = 2) =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
 const rate = (s: { calls: number; elapsedMs: number }) => (s.calls / s.elapsedMs) * 1000;
 const bareRate = (s: BareStats) => (s.items / s.elapsedMs) * 1000;
 
@@ -415,7 +461,8 @@ function report(model: CnnModel, targets: Target[], bare: Map<number, BareStats>
       for (const target of targets) {
         const s = stats.get(`${target.key}|${concurrency}|${mode.name}`);
         if (!s) continue;
-        const avgBatch = target.key === 'hand' ? 1 : s.batchExecutions ? (s.batchRequests ?? 0) / s.batchExecutions : undefined;
+        const avgBatch =
+          target.key === 'hand' ? 1 : s.batchExecutions ? (s.batchRequests ?? 0) / s.batchExecutions : undefined;
         rows.push({
           variant: target.label,
           'conc.': concurrency,
@@ -433,7 +480,10 @@ function report(model: CnnModel, targets: Target[], bare: Map<number, BareStats>
           'health p99 ms': fmt(s.probes.length ? percentile(s.probes, 99) : undefined),
           'loop p99 ms': fmt(Math.max(...s.loopP99Ms)),
           'full GCs / 1k': fmt((s.majorGcs / s.calls) * 1000),
-          errors: s.errors + (s.probeErrors ? ` (+${s.probeErrors} probes)` : '') + (s.firstError ? `: ${s.firstError.slice(0, 80)}` : ''),
+          errors:
+            s.errors +
+            (s.probeErrors ? ` (+${s.probeErrors} probes)` : '') +
+            (s.firstError ? `: ${s.firstError.slice(0, 80)}` : ''),
         });
       }
     }
@@ -475,9 +525,9 @@ function summarize(targets: Target[], stats: Map<string, PassStats>, bestRate: n
           `${fmt(b1Rate && rate(c1) / b1Rate)}x bare batch 1, which is the most one request at a time can get).`,
       );
     }
-    const pairs = CONCURRENCIES.flatMap((c) => modesFor(c).map((m) => ({ c, m, on: get('on', c, m.name), off: get('off', c, m.name) }))).filter(
-      (p) => p.on && p.off,
-    );
+    const pairs = CONCURRENCIES.flatMap((c) =>
+      modesFor(c).map((m) => ({ c, m, on: get('on', c, m.name), off: get('off', c, m.name) })),
+    ).filter((p) => p.on && p.off);
     if (pairs.length) {
       const ratios = pairs.map((p) => ({ ...p, r: rate(p.on!) / rate(p.off!) }));
       lines.push(
@@ -492,16 +542,24 @@ function summarize(targets: Target[], stats: Map<string, PassStats>, bestRate: n
         .filter((x) => x.s)
         .map((x) => ({ ...x, v: pick(x.s!) }))
         .reduce((a, b) => (b.v > a.v ? b : a));
-    const where = (x: { t: Target; c: number; m: Mode }) => `${x.t.label}, c${x.c}, ${x.m.name === 'N' ? `${x.c} conns` : '1 conn'}`;
+    const where = (x: { t: Target; c: number; m: Mode }) =>
+      `${x.t.label}, c${x.c}, ${x.m.name === 'N' ? `${x.c} conns` : '1 conn'}`;
     const health = worst((s) => (s.probes.length ? percentile(s.probes, 99) : Infinity));
-    lines.push(`- Health p99 < 5 ms in every served pass: ${verdict(health.v < 5)} (worst ${fmt(health.v)} ms: ${where(health)}).`);
+    lines.push(
+      `- Health p99 < 5 ms in every served pass: ${verdict(health.v < 5)} (worst ${fmt(health.v)} ms: ${where(health)}).`,
+    );
     const loop = worst((s) => Math.max(...s.loopP99Ms));
-    lines.push(`- Event-loop p99 < 5 ms in every served pass: ${verdict(loop.v < 5)} (worst ${fmt(loop.v)} ms: ${where(loop)}).`);
-    if (!served.some((t) => t.key === 'x2') && VARIANT_KEYS.includes('x2')) lines.push('- The 2-instance variant did not start (see the error above).');
+    lines.push(
+      `- Event-loop p99 < 5 ms in every served pass: ${verdict(loop.v < 5)} (worst ${fmt(loop.v)} ms: ${where(loop)}).`,
+    );
+    if (!served.some((t) => t.key === 'x2') && VARIANT_KEYS.includes('x2'))
+      lines.push('- The 2-instance variant did not start (see the error above).');
   }
   const busiest = [...stats.values()].reduce((a, s) => Math.max(a, (s.otherCpuMicros / (s.elapsedMs * 1000)) * 100), 0);
   if (busiest > 10) {
-    lines.push(`- Caution: other processes used up to ${fmt(busiest, 0)}% of a core during some passes (see 'other CPU %'); rerun on a quiet machine.`);
+    lines.push(
+      `- Caution: other processes used up to ${fmt(busiest, 0)}% of a core during some passes (see 'other CPU %'); rerun on a quiet machine.`,
+    );
   }
   console.log('### Targets\n');
   console.log(lines.join('\n'));
@@ -524,7 +582,9 @@ async function main() {
     }
     // The soak serves the defaults variant alone, so the RSS is that of one served model.
     const wanted = SOAK ? SERVED.filter((v) => v.key === 'on') : SERVED;
-    const served = wanted.length ? await startServedRobustly(model, wanted) : { targets: [], close: async () => undefined };
+    const served = wanted.length
+      ? await startServedRobustly(model, wanted)
+      : { targets: [], close: async () => undefined };
     closers.push(() => served.close());
     targets.push(...served.targets);
 
@@ -564,7 +624,9 @@ async function main() {
           }
         }
       }
-      console.error(`round ${round + 1}/${ROUNDS}${warmup ? ' (warm-up)' : ''} done at ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      console.error(
+        `round ${round + 1}/${ROUNDS}${warmup ? ' (warm-up)' : ''} done at ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
     }
     report(model, targets, bare, stats);
   } finally {
@@ -588,7 +650,9 @@ async function soak(targets: Target[], request: string, monitor: ServerMonitor) 
   let calls = 0;
   let gcs = 0;
   const begun = performance.now();
-  console.error(`soak: ${warmupCalls} warm-up calls, then ${total} calls at concurrency ${concurrency} over ${connections} connection(s)`);
+  console.error(
+    `soak: ${warmupCalls} warm-up calls, then ${total} calls at concurrency ${concurrency} over ${connections} connection(s)`,
+  );
   const results = await runLoad(
     {
       targets: [{ label: target.label, address: `127.0.0.1:${target.port}`, path: target.path }],
@@ -612,7 +676,8 @@ async function soak(targets: Target[], request: string, monitor: ServerMonitor) 
       calls += checkpoint;
       gcs += server.majorGcs;
       samples.push({ calls, memory: process.memoryUsage(), at: performance.now() - begun, gcs });
-      if (calls % (checkpoint * 5) === 0) console.error(`soak: ${calls} calls, RSS ${mb(process.memoryUsage().rss)} MB`);
+      if (calls % (checkpoint * 5) === 0)
+        console.error(`soak: ${calls} calls, RSS ${mb(process.memoryUsage().rss)} MB`);
     },
   );
   const errors = results.reduce((n, r) => n + (r.errors ?? 0), 0);
@@ -628,7 +693,9 @@ async function soak(targets: Target[], request: string, monitor: ServerMonitor) 
       'full GCs so far': s.gcs,
       's elapsed': (s.at / 1000).toFixed(0),
     }));
-  console.log(`\n## RSS soak: ${target.label}, concurrency ${concurrency}, ${connections} connection(s), after ${warmupCalls} warm-up calls\n`);
+  console.log(
+    `\n## RSS soak: ${target.label}, concurrency ${concurrency}, ${connections} connection(s), after ${warmupCalls} warm-up calls\n`,
+  );
   console.log(markdownTable(rows));
   const first = samples[0];
   const last = samples[samples.length - 1];

@@ -18,10 +18,16 @@ import { runLoad } from './load/load-runner.js';
 import { benchRequests, irisRequests, startBlazeBench, startNestGrpc, startRaw } from './transport-servers.js';
 
 async function main() {
-  const [model = 'echo', variant = 'plain', out = `/tmp/blazerpc-${model}-${variant}.cpuprofile`] = process.argv.slice(2);
+  const [model = 'echo', variant = 'plain', out = `/tmp/blazerpc-${model}-${variant}.cpuprofile`] =
+    process.argv.slice(2);
   const blaze = await startBlazeBench(variant === 'guarded', variant === 'guarded' || variant === 'metrics');
   const iris = irisRequests(blaze.proto);
-  const call = model === 'iris' ? iris.blazerpc : model === 'iris-oip' ? iris.oip : benchRequests(blaze.proto)[model as 'echo' | 'vector'];
+  const call =
+    model === 'iris'
+      ? iris.blazerpc
+      : model === 'iris-oip'
+        ? iris.oip
+        : benchRequests(blaze.proto)[model as 'echo' | 'vector'];
   let server: { port: number; close: () => unknown } = blaze;
   if (variant === 'raw' || variant === 'nest') {
     const protoPath = join(mkdtempSync(join(tmpdir(), 'blazerpc-profile-')), 'blazerpc.proto');

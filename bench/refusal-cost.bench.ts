@@ -45,7 +45,10 @@ class BenchModels {
   }
 }
 
-@Module({ imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false })], providers: [BenchModels] })
+@Module({
+  imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false })],
+  providers: [BenchModels],
+})
 class BenchModule {}
 
 /** The server process: serves the bench models and answers each IPC message with its event-loop active time so far. */
@@ -79,8 +82,10 @@ function rawBytes(elements: Buffer[]): Buffer {
 // InferInputTensor: name = 1, datatype = 2, shape = 3 (packed int64), parameters = 4, contents = 5.
 const oipInput = (name: string, datatype: string, shape: number[], ...more: Buffer[]) =>
   field(5, Buffer.concat([field(1, name), field(2, datatype), packedVarints(3, shape), ...more]));
-const stringParameter = (key: string, value: string) => field(4, Buffer.concat([field(1, key), field(2, field(3, value))]));
-const echoText = (text: Buffer) => Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1]), field(7, rawBytes([text]))]);
+const stringParameter = (key: string, value: string) =>
+  field(4, Buffer.concat([field(1, key), field(2, field(3, value))]));
+const echoText = (text: Buffer) =>
+  Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1]), field(7, rawBytes([text]))]);
 
 interface BenchCase {
   readonly name: string;
@@ -95,33 +100,60 @@ const PREDICT_SIZE = '/blazerpc.InferenceService/PredictSize';
 
 const CASES: BenchCase[] = [
   { name: 'OIP echo, well-formed, 5 bytes', path: MODEL_INFER, request: () => echoText(Buffer.from('hello')) },
-  { name: 'OIP echo, well-formed, one 4 MiB element', path: MODEL_INFER, request: () => echoText(Buffer.alloc(MAX_MESSAGE - 64, 'a')) },
+  {
+    name: 'OIP echo, well-formed, one 4 MiB element',
+    path: MODEL_INFER,
+    request: () => echoText(Buffer.alloc(MAX_MESSAGE - 64, 'a')),
+  },
   {
     name: 'OIP size, well-formed, FP32 [1000000] raw',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'size'), oipInput('x', 'FP32', [1_000_000]), field(7, Buffer.alloc(4_000_000))]),
+    request: () =>
+      Buffer.concat([field(1, 'size'), oipInput('x', 'FP32', [1_000_000]), field(7, Buffer.alloc(4_000_000))]),
   },
   {
     name: 'OIP count-words, 1000000 empty elements (over limits.maxBytesElements)',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [1_000_000]), field(7, Buffer.alloc(4_000_000))]),
+    request: () =>
+      Buffer.concat([
+        field(1, 'count-words'),
+        oipInput('words', 'BYTES', [1_000_000]),
+        field(7, Buffer.alloc(4_000_000)),
+      ]),
   },
   {
     name: 'OIP count-words, 1000000 empty typed elements (over limits.maxBytesElements)',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [1_000_000], field(5, repeat(field(8, Buffer.alloc(0)), 1_000_000)))]),
+    request: () =>
+      Buffer.concat([
+        field(1, 'count-words'),
+        oipInput('words', 'BYTES', [1_000_000], field(5, repeat(field(8, Buffer.alloc(0)), 1_000_000))),
+      ]),
   },
   {
     name: 'OIP count-words, well-formed, 65536 empty elements',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [65_536]), field(7, Buffer.alloc(4 * 65_536))]),
+    request: () =>
+      Buffer.concat([
+        field(1, 'count-words'),
+        oipInput('words', 'BYTES', [65_536]),
+        field(7, Buffer.alloc(4 * 65_536)),
+      ]),
   },
   {
     name: 'OIP count-words, well-formed, 65536 empty typed elements',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'count-words'), oipInput('words', 'BYTES', [65_536], field(5, repeat(field(8, Buffer.alloc(0)), 65_536)))]),
+    request: () =>
+      Buffer.concat([
+        field(1, 'count-words'),
+        oipInput('words', 'BYTES', [65_536], field(5, repeat(field(8, Buffer.alloc(0)), 65_536))),
+      ]),
   },
-  { name: 'BlazeRPC count-words, well-formed, 65536 empty strings', path: PREDICT_COUNT_WORDS, request: () => repeat(field(1, Buffer.alloc(0)), 65_536) },
+  {
+    name: 'BlazeRPC count-words, well-formed, 65536 empty strings',
+    path: PREDICT_COUNT_WORDS,
+    request: () => repeat(field(1, Buffer.alloc(0)), 65_536),
+  },
   { name: 'BlazeRPC echo, well-formed, 5 bytes', path: PREDICT_ECHO, request: () => field(1, 'hello') },
   {
     name: 'BlazeRPC count-words, 1000000 empty strings (over limits.maxBytesElements)',
@@ -131,7 +163,8 @@ const CASES: BenchCase[] = [
   {
     name: 'OIP echo, raw BYTES of 1M empty elements for shape [1]',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1]), field(7, Buffer.alloc(MAX_MESSAGE - 64))]),
+    request: () =>
+      Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1]), field(7, Buffer.alloc(MAX_MESSAGE - 64))]),
   },
   {
     name: 'OIP echo, 50000 request parameters (0.8 MB)',
@@ -159,7 +192,11 @@ const CASES: BenchCase[] = [
     path: MODEL_INFER,
     request: () => {
       const empty = field(4, Buffer.alloc(0));
-      return Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1], repeat(empty, fitting(empty))), field(7, rawBytes([Buffer.from('hi')]))]);
+      return Buffer.concat([
+        field(1, 'echo'),
+        oipInput('text', 'BYTES', [1], repeat(empty, fitting(empty))),
+        field(7, rawBytes([Buffer.from('hi')])),
+      ]);
     },
   },
   {
@@ -213,13 +250,20 @@ const CASES: BenchCase[] = [
     path: MODEL_INFER,
     request: () => {
       const element = field(8, Buffer.alloc(0));
-      return Buffer.concat([field(1, 'echo'), oipInput('text', 'BYTES', [1], field(5, repeat(element, fitting(element))))]);
+      return Buffer.concat([
+        field(1, 'echo'),
+        oipInput('text', 'BYTES', [1], field(5, repeat(element, fitting(element)))),
+      ]);
     },
   },
   {
     name: 'OIP size, typed fp32_contents of 1M values for shape [4]',
     path: MODEL_INFER,
-    request: () => Buffer.concat([field(1, 'size'), oipInput('x', 'FP32', [4], field(5, field(6, Buffer.alloc(MAX_MESSAGE - 64 - ((MAX_MESSAGE - 64) % 4)))))]),
+    request: () =>
+      Buffer.concat([
+        field(1, 'size'),
+        oipInput('x', 'FP32', [4], field(5, field(6, Buffer.alloc(MAX_MESSAGE - 64 - ((MAX_MESSAGE - 64) % 4))))),
+      ]),
   },
   {
     name: 'OIP echo, one input with contents sent 2M times',
@@ -256,7 +300,11 @@ const CASES: BenchCase[] = [
   {
     name: 'BlazeRPC size, TensorProto shape of 4M dimensions',
     path: PREDICT_SIZE,
-    request: () => field(1, Buffer.concat([field(1, Buffer.alloc(MAX_MESSAGE - 64, 1)), field(2, 'float'), field(3, Buffer.alloc(4))])),
+    request: () =>
+      field(
+        1,
+        Buffer.concat([field(1, Buffer.alloc(MAX_MESSAGE - 64, 1)), field(2, 'float'), field(3, Buffer.alloc(4))]),
+      ),
   },
   {
     name: 'BlazeRPC size, the tensor field sent 2M times',
@@ -302,7 +350,9 @@ async function main(): Promise<void> {
   const caseMs = Number(process.env.BENCH_CASE_MS ?? 1500);
   const only = process.env.BENCH_ONLY;
   const server = fork(fileURLToPath(import.meta.url), ['server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => server.once('message', (message: { port: number }) => resolve(message.port)));
+  const port = await new Promise<number>((resolve) =>
+    server.once('message', (message: { port: number }) => resolve(message.port)),
+  );
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,

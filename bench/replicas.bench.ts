@@ -63,7 +63,13 @@ async function lifecycle(): Promise<void> {
       await run();
       const counts = new Map([...load.snapshot()].map(([k, v]) => [k, v - (mark.get(k) ?? 0)]));
       const calls = [...counts.values()].reduce((a, b) => a + b, 0);
-      rows.push([name, String(calls), String(load.tally.failures.length - failuresBefore), shares(counts), `${((Date.now() - started) / 1000).toFixed(1)} s`]);
+      rows.push([
+        name,
+        String(calls),
+        String(load.tally.failures.length - failuresBefore),
+        shares(counts),
+        `${((Date.now() - started) / 1000).toFixed(1)} s`,
+      ]);
       mark = load.snapshot();
       failuresBefore = load.tally.failures.length;
     };
@@ -128,7 +134,9 @@ async function scaleOut(): Promise<string> {
 async function rollout(): Promise<string> {
   const dirs = ['a', 'b', 'c'].map((name) => mkdtempSync(join(tmpdir(), `blazerpc-bench-${name}-`)));
   dirs.forEach((dir) => publishVersion(dir, 'iris', '1', exportIrisOnnx(trainedIris)));
-  const replicas = await Promise.all(['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '1000' })));
+  const replicas = await Promise.all(
+    ['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '1000' })),
+  );
   const client = await BlazeClient.connect(replicas.map((r) => r.address));
   const features = Tensor.from('float32', [1, 4], irisSamples[0].features);
   const calls: { startedAt: number; version?: 1 | 2; failed?: string }[] = [];
@@ -179,7 +187,9 @@ async function rollout(): Promise<string> {
 
 const one = await throughput(1);
 const three = await throughput(3);
-console.log(`\n${availableParallelism()} CPUs; load client in the bench process; echo-sized unary calls, concurrency ${CONCURRENCY}, ${SECONDS} s per run\n`);
+console.log(
+  `\n${availableParallelism()} CPUs; load client in the bench process; echo-sized unary calls, concurrency ${CONCURRENCY}, ${SECONDS} s per run\n`,
+);
 console.log('| replicas | calls/s | vs 1 replica |\n|---|---|---|');
 console.log(`| 1 | ${one.toFixed(0)} | 1.00x |`);
 console.log(`| 3 | ${three.toFixed(0)} | ${(three / one).toFixed(2)}x |`);

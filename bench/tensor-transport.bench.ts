@@ -29,7 +29,9 @@ class ImageModels {
 }
 
 @Module({
-  imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, maxReceiveMessageLength: 16 * 1024 * 1024 })],
+  imports: [
+    BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, maxReceiveMessageLength: 16 * 1024 * 1024 }),
+  ],
   providers: [ImageModels],
 })
 class BenchModule {}
@@ -57,7 +59,10 @@ async function startRaw(): Promise<{ server: grpc.Server; port: number }> {
       responseDeserialize: identity,
     },
   };
-  server.addService(definition, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) });
+  server.addService(definition, {
+    Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      callback(null, call.request),
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
@@ -87,7 +92,9 @@ function dataFirstLayout(data: Buffer): Buffer {
 async function copiesFor(port: number, request: Buffer) {
   tensorCopyStats.counting = true;
   const before = { ...tensorCopyStats };
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+  });
   await new Promise((resolve, reject) =>
     client.makeUnaryRequest(
       METHOD,
@@ -114,11 +121,24 @@ async function main() {
   const data = Buffer.from(Float32Array.from({ length: ELEMENTS }, (_, i) => (i % 255) / 255).buffer);
   const layouts = { default: defaultLayout(blaze.proto, data), 'data-first': dataFirstLayout(data) };
 
-  const copies = { default: await copiesFor(blaze.port, layouts.default), 'data-first': await copiesFor(blaze.port, layouts['data-first']) };
+  const copies = {
+    default: await copiesFor(blaze.port, layouts.default),
+    'data-first': await copiesFor(blaze.port, layouts['data-first']),
+  };
   const targets = [
     { label: 'raw grpc-js passthrough', address: `127.0.0.1:${raw.port}`, path: METHOD, layout: 'default' as const },
-    { label: 'BlazeRpcServer, fields in order (shape, dtype, data)', address: `127.0.0.1:${blaze.port}`, path: METHOD, layout: 'default' as const },
-    { label: 'BlazeRpcServer, data field first', address: `127.0.0.1:${blaze.port}`, path: METHOD, layout: 'data-first' as const },
+    {
+      label: 'BlazeRpcServer, fields in order (shape, dtype, data)',
+      address: `127.0.0.1:${blaze.port}`,
+      path: METHOD,
+      layout: 'default' as const,
+    },
+    {
+      label: 'BlazeRpcServer, data field first',
+      address: `127.0.0.1:${blaze.port}`,
+      path: METHOD,
+      layout: 'data-first' as const,
+    },
   ];
   const results = [];
   // One load process per layout would change the request between targets; so each target gets its own pass
@@ -156,7 +176,9 @@ async function main() {
       'calls/s': throughput.toFixed(0),
       'p50 ratio': (p50 / baseP50).toFixed(2),
       'throughput ratio': (throughput / baseThroughput).toFixed(2),
-      'tensor bytes copied by us / request': copy ? `${copy.decodeCopied + copy.encoded} (decode ${copy.decodeCopied}, encode ${copy.encoded})` : 'n/a',
+      'tensor bytes copied by us / request': copy
+        ? `${copy.decodeCopied + copy.encoded} (decode ${copy.decodeCopied}, encode ${copy.encoded})`
+        : 'n/a',
     });
   }
   console.log(

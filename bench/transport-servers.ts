@@ -7,7 +7,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { Controller, Injectable, Module, UseGuards, UseInterceptors, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Controller,
+  Injectable,
+  Module,
+  UseGuards,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GrpcMethod, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { createServer } from 'node:net';
@@ -101,7 +110,10 @@ class NestGrpcModels {
  */
 export async function startBlazeBench(guarded: boolean, metrics = guarded) {
   const providers = [guarded ? GuardedModels : PlainModels];
-  @Module({ imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, metrics, health: true })], providers: providers as never })
+  @Module({
+    imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, metrics, health: true })],
+    providers: providers as never,
+  })
   class BlazeBenchModule {}
   const app = await NestFactory.create(BlazeBenchModule, { logger: ['error'] });
   const server = app.get(BlazeRpcServer);
@@ -158,8 +170,14 @@ export function benchRequests(proto: string) {
   };
   const data = Buffer.from(Float32Array.from({ length: 16 }, (_, i) => i / 16).buffer);
   return {
-    echo: { path: '/blazerpc.InferenceService/PredictEcho', request: encode('EchoRequest', { text: 'the quick brown fox jumps over the lazy dog' }) },
-    vector: { path: '/blazerpc.InferenceService/PredictVector', request: encode('VectorRequest', { x: { shape: [1, 16], dtype: 'float', data } }) },
+    echo: {
+      path: '/blazerpc.InferenceService/PredictEcho',
+      request: encode('EchoRequest', { text: 'the quick brown fox jumps over the lazy dog' }),
+    },
+    vector: {
+      path: '/blazerpc.InferenceService/PredictVector',
+      request: encode('VectorRequest', { x: { shape: [1, 16], dtype: 'float', data } }),
+    },
   };
 }
 
@@ -171,12 +189,20 @@ export function irisRequests(proto: string) {
   const features = Buffer.from(Float32Array.from([5.1, 3.5, 1.4, 0.2]).buffer);
   const blaze = protobuf.parse(proto, { keepCase: true }).root.lookupType('blazerpc.IrisRequest');
   const oip = protobuf.parse(OIP_PROTO, { keepCase: true }).root.lookupType('inference.ModelInferRequest');
-  const encode = (Type: protobuf.Type, value: object) => Buffer.from(Type.encode(Type.fromObject(value)).finish()).toString('base64');
+  const encode = (Type: protobuf.Type, value: object) =>
+    Buffer.from(Type.encode(Type.fromObject(value)).finish()).toString('base64');
   return {
-    blazerpc: { path: '/blazerpc.InferenceService/PredictIris', request: encode(blaze, { features: { shape: [1, 4], dtype: 'float', data: features } }) },
+    blazerpc: {
+      path: '/blazerpc.InferenceService/PredictIris',
+      request: encode(blaze, { features: { shape: [1, 4], dtype: 'float', data: features } }),
+    },
     oip: {
       path: '/inference.GRPCInferenceService/ModelInfer',
-      request: encode(oip, { model_name: 'iris', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [features] }),
+      request: encode(oip, {
+        model_name: 'iris',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }],
+        raw_input_contents: [features],
+      }),
     },
   };
 }
@@ -198,7 +224,8 @@ export async function checkIris(port: number, proto: string): Promise<number[]> 
         (e, r) => (e ? reject(e) : resolve(r!)),
       ),
     );
-  const floats = (b: Uint8Array) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
+  const floats = (b: Uint8Array) =>
+    Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)));
   try {
     const blazeType = protobuf.parse(proto, { keepCase: true }).root.lookupType('blazerpc.IrisResponse');
     const oipType = protobuf.parse(OIP_PROTO, { keepCase: true }).root.lookupType('inference.ModelInferResponse');
@@ -206,7 +233,8 @@ export async function checkIris(port: number, proto: string): Promise<number[]> 
     const overOip = oipType.decode(await call(requests.oip.path, requests.oip.request)) as any;
     const a = floats(overBlaze.result.data);
     const b = floats(overOip.raw_output_contents[0]);
-    if (a.length !== 3 || JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`iris answers differ: BlazeRPC ${a}, OIP ${b}`);
+    if (a.length !== 3 || JSON.stringify(a) !== JSON.stringify(b))
+      throw new Error(`iris answers differ: BlazeRPC ${a}, OIP ${b}`);
     return a;
   } finally {
     client.close();

@@ -24,7 +24,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, percentile, runLoad } from './load/load-runner.js';
-import { benchRequests, checkIris, irisRequests, startBlazeBench, startNestGrpc, startRaw } from './transport-servers.js';
+import {
+  benchRequests,
+  checkIris,
+  irisRequests,
+  startBlazeBench,
+  startNestGrpc,
+  startRaw,
+} from './transport-servers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const SECONDS_PER_PASS = Number(process.env.BENCH_PASS_SECONDS ?? 1.5);
@@ -48,7 +55,8 @@ function parseLoad(spec: string): Load {
     return { label: spec.trim(), concurrency: connections * perConnection, connections, pinConnections: true };
   }
   const concurrency = Number(spec);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`BENCH_CONCURRENCY: '${spec}' is neither N nor CxS`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`BENCH_CONCURRENCY: '${spec}' is neither N nor CxS`);
   return { label: String(concurrency), concurrency };
 }
 
@@ -86,7 +94,12 @@ const MAX_FOREIGN_PCT = Number(process.env.BENCH_MAX_FOREIGN_PCT ?? 15);
 /** Busy CPU time of the whole machine so far, in microseconds (Linux /proc/stat; NaN elsewhere). */
 function machineBusyMicros(): number {
   try {
-    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     // NOTE: /proc/stat counts in USER_HZ ticks, 100 per second on Linux.
     return (user + nice + system + irq + softirq + (steal || 0)) * 10_000;
   } catch {
@@ -143,7 +156,12 @@ async function main() {
       let busy = 0;
       const results = await runLoad(
         {
-          targets: group.targets.map((t) => ({ label: t.label, address: `127.0.0.1:${t.port}`, path: t.path, request: t.request })),
+          targets: group.targets.map((t) => ({
+            label: t.label,
+            address: `127.0.0.1:${t.port}`,
+            path: t.path,
+            request: t.request,
+          })),
           request: group.targets[0].request,
           rounds: ROUNDS,
           callsPerRound: 0,
@@ -242,7 +260,15 @@ async function main() {
   // over the second's), which the load client's own limits do not compress.
   // Also the median over rounds of the ratio within each round: a burst of outside load that hits
   // one round skews the pooled ratio more than it does this.
-  const check = (model: string, load: string, label: string, against: string, what: string, goal: number, strict = false) => {
+  const check = (
+    model: string,
+    load: string,
+    label: string,
+    against: string,
+    what: string,
+    goal: number,
+    strict = false,
+  ) => {
     const ratio = rateOf(model, load, label) / rateOf(model, load, against);
     const cpuRatio = cpuOf(model, load, against) / cpuOf(model, load, label);
     // Paired by round, over the rounds both passes were quiet (all rounds if none was).
@@ -297,7 +323,9 @@ async function main() {
 function markdown(rows: Record<string, string | number>[]): string {
   const columns = Object.keys(rows[0] ?? {});
   const line = (cells: unknown[]) => `| ${cells.join(' | ')} |`;
-  return [line(columns), line(columns.map(() => '---')), ...rows.map((row) => line(columns.map((c) => row[c])))].join('\n');
+  return [line(columns), line(columns.map(() => '---')), ...rows.map((row) => line(columns.map((c) => row[c])))].join(
+    '\n',
+  );
 }
 
 main().catch((error) => {

@@ -8,5 +8,7 @@ const root = read('package.json');
 const lock = read('package-lock.json');
 const runtime = read('deploy/sample-runtime-packages.json');
 const pinned = (name) => lock.packages[`node_modules/${name}`].version;
-const dependencies = Object.fromEntries([...Object.keys(root.dependencies), ...runtime].sort().map((name) => [name, pinned(name)]));
+const dependencies = Object.fromEntries(
+  [...Object.keys(root.dependencies), ...runtime].sort().map((name) => [name, pinned(name)]),
+);
 console.log(JSON.stringify({ name: 'blazerpc-sample', private: true, type: 'module', dependencies }, null, 2));

@@ -13,7 +13,11 @@ export { MetricsEndpoint } from './observability/metrics-endpoint.js';
 export type { BlazeMetricsOptions } from './observability/metrics-options.interface.js';
 export type { BatchingOptions, ModelBatchingOptions } from './core/options/batching-options.interface.js';
 export type { RequestLimits } from './core/options/request-limits.interface.js';
-export type { BlazeRpcModuleOptions, KeepaliveOptions, ServerTlsOptions } from './core/options/blaze-rpc-options.interface.js';
+export type {
+  BlazeRpcModuleOptions,
+  KeepaliveOptions,
+  ServerTlsOptions,
+} from './core/options/blaze-rpc-options.interface.js';
 export type { ModelOptions } from './core/options/model-options.interface.js';
 export { ModelRegistry, type ModelKey } from './core/registry/model.registry.js';
 export { LiveModels } from './server/live-models.service.js';
@@ -25,7 +29,17 @@ export {
 } from './core/registry/model-repository.interface.js';
 export type { FieldType, ListFieldType, ScalarFieldType, TensorFieldType } from './core/schema/field-type.js';
 export type { ModelDescriptor, ModelFieldSpec } from './core/schema/model-descriptor.interface.js';
-export { Bytes, Float32, Float64, Int32, Int64, ScalarType, UInt32, UInt64, type ScalarProtoType } from './core/schema/scalar-type.js';
+export {
+  Bytes,
+  Float32,
+  Float64,
+  Int32,
+  Int64,
+  ScalarType,
+  UInt32,
+  UInt64,
+  type ScalarProtoType,
+} from './core/schema/scalar-type.js';
 export type { InputTypeRef } from './core/schema/input-type-ref.js';
 export type { NamedTypeRefs, TypeRef } from './core/schema/type-ref.js';
 export { Stream } from './core/schema/stream-type.js';

@@ -8,6 +8,8 @@ export class ModelsController {
 
   @Get('models')
   models() {
-    return this.registry.list().map(({ name, version, streaming, rpcMethods }) => ({ name, version, streaming, rpcMethods }));
+    return this.registry
+      .list()
+      .map(({ name, version, streaming, rpcMethods }) => ({ name, version, streaming, rpcMethods }));
   }
 }

@@ -14,7 +14,8 @@ export const sampleConfig = {
   /** How long in-flight calls may run on shutdown, in ms: `GRACE_MS`, else 5000. */
   gracePeriodMs: () => Number(process.env.GRACE_MS ?? 5000),
   /** Where to write the generated .proto: `PROTO_FILE`, else `blazerpc.proto`; empty writes none (read-only file systems). */
-  protoFile: (): string | false => (process.env.PROTO_FILE === undefined ? 'blazerpc.proto' : process.env.PROTO_FILE || false),
+  protoFile: (): string | false =>
+    process.env.PROTO_FILE === undefined ? 'blazerpc.proto' : process.env.PROTO_FILE || false,
   /** Token the `secure` model accepts: `SAMPLE_API_TOKEN`, else `demo-token`. */
   apiToken: () => process.env.SAMPLE_API_TOKEN ?? 'demo-token',
 };

@@ -18,7 +18,16 @@
 //   heading of the page it points to (as GitHub makes heading anchors).
 // --keep leaves the generated projects in place and prints where they are.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +47,9 @@ function markdownFiles() {
   if (requested.length > 0) return requested.map((file) => relative(root, resolve(file)));
   const files = ['README.md'];
   const walk = (dir) => {
-    for (const entry of readdirSync(join(root, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.md')) files.push(path);
@@ -62,13 +73,16 @@ function extractBlocks(file, problems) {
     const closing = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
     while (end < lines.length && !closing.test(lines[end])) end++;
     if (TS_TAGS.has(tag.toLowerCase())) {
-      const body = lines.slice(i + 1, end).map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line.trimStart()));
+      const body = lines
+        .slice(i + 1, end)
+        .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line.trimStart()));
       let before = i - 1;
       while (before >= 0 && lines[before].trim() === '') before--;
       const marker = before >= 0 ? SKIP_MARKER.exec(lines[before]) : null;
       if (marker) {
         const reason = marker[1].trim();
-        if (!reason) problems.push(`${file}:${before + 1}: a not-compiled marker needs a reason: <!-- not-compiled: why -->`);
+        if (!reason)
+          problems.push(`${file}:${before + 1}: a not-compiled marker needs a reason: <!-- not-compiled: why -->`);
         skipped.push({ file, line: i + 1, reason });
       } else if (body.every((line) => line.trim() === '')) {
         problems.push(`${file}:${i + 1}: empty TypeScript block`);
@@ -137,7 +151,9 @@ function checkLinks(files, problems) {
         if (!existsSync(join(root, resolved))) {
           problems.push(`${file}:${line}: link to '${target}': ${resolved} does not exist`);
         } else if (fragment !== undefined && resolved.endsWith('.md') && !anchors(resolved).has(fragment)) {
-          problems.push(`${file}:${line}: link to '${target}': ${resolved} has no heading with the anchor '#${fragment}'`);
+          problems.push(
+            `${file}:${line}: link to '${target}': ${resolved} has no heading with the anchor '#${fragment}'`,
+          );
         }
       }
     }
@@ -163,7 +179,9 @@ function nameBlocks(blocks, problems) {
     const page = byPage.get(block.file) ?? new Map();
     byPage.set(block.file, page);
     if (page.has(name)) {
-      problems.push(`${block.file}:${block.line - 1}: file name '${name}' is already used by the block at line ${page.get(name).line - 1}`);
+      problems.push(
+        `${block.file}:${block.line - 1}: file name '${name}' is already used by the block at line ${page.get(name).line - 1}`,
+      );
       continue;
     }
     page.set(name, block);
@@ -215,11 +233,18 @@ function compile(work, pass, blocks) {
     byPath.set(block.path.split(sep).join('/'), block);
   }
   const files = blocks.map((block) => block.path.split(sep).join('/'));
-  writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions: COMPILER_OPTIONS, files }, null, 2)}\n`);
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    `${JSON.stringify({ compilerOptions: COMPILER_OPTIONS, files }, null, 2)}\n`,
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json'), '--pretty', 'false'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
   if (tsc.error) throw tsc.error;
   const diagnostics = [];
   for (const line of `${tsc.stdout}${tsc.stderr}`.split('\n')) {
@@ -227,7 +252,9 @@ function compile(work, pass, blocks) {
     if (located) {
       const [, path, row, column, , code, message] = located;
       const block = byPath.get(relative(dir, resolve(dir, path)).split(sep).join('/'));
-      const where = block ? `${block.file}:${block.line + Number(row) - 1}:${block.indent + Number(column)}` : `${pass}/${path}:${row}:${column}`;
+      const where = block
+        ? `${block.file}:${block.line + Number(row) - 1}:${block.indent + Number(column)}`
+        : `${pass}/${path}:${row}:${column}`;
       diagnostics.push(`${where} [${pass}] ${code}: ${message}`);
     } else if (line.trim() !== '' && diagnostics.length > 0 && /^\s/.test(line)) {
       diagnostics[diagnostics.length - 1] += `\n    ${line.trim()}`;

@@ -123,13 +123,24 @@ interface Caller {
 async function run(plan: LoadPlan): Promise<RoundResult[]> {
   const request = Buffer.from(plan.request, 'base64');
   const callers = plan.targets.map((target) =>
-    makeCaller(plan, target, target.request === undefined ? request : Buffer.from(target.request, 'base64'), plan.connections ?? 2),
+    makeCaller(
+      plan,
+      target,
+      target.request === undefined ? request : Buffer.from(target.request, 'base64'),
+      plan.connections ?? 2,
+    ),
   );
   const probes = plan.probe
-    ? plan.targets.map((target) => makeCaller(plan, { ...target, path: plan.probe!.path }, Buffer.from(plan.probe!.request, 'base64'), 1))
+    ? plan.targets.map((target) =>
+        makeCaller(plan, { ...target, path: plan.probe!.path }, Buffer.from(plan.probe!.request, 'base64'), 1),
+      )
     : [];
   for (let i = 0; i < plan.targets.length; i++) {
-    await burst(callers[i].call, { calls: plan.warmupCalls, concurrency: plan.concurrency, tolerateErrors: plan.tolerateErrors });
+    await burst(callers[i].call, {
+      calls: plan.warmupCalls,
+      concurrency: plan.concurrency,
+      tolerateErrors: plan.tolerateErrors,
+    });
     if (probes[i]) await probes[i].call(0).catch(() => undefined);
   }
   const results: RoundResult[] = [];
@@ -167,7 +178,9 @@ async function run(plan: LoadPlan): Promise<RoundResult[]> {
 }
 
 function makeCaller(plan: LoadPlan, target: LoadTarget, request: Buffer, connections: number): Caller {
-  return plan.client === 'h2' ? h2Caller(target, request, connections, plan.pinConnections ?? false) : grpcJsCaller(target, request);
+  return plan.client === 'h2'
+    ? h2Caller(target, request, connections, plan.pinConnections ?? false)
+    : grpcJsCaller(target, request);
 }
 
 function grpcJsCaller(target: LoadTarget, request: Buffer): Caller {
@@ -212,7 +225,8 @@ function h2Caller(target: LoadTarget, request: Buffer, connections: number, pin:
       };
       // A trailers-only response (an error before any message) carries grpc-status in its headers.
       stream.on('response', (head) => {
-        if (head['grpc-status'] !== undefined && Number(head['grpc-status']) !== 0) fail(head['grpc-status'], head['grpc-message']);
+        if (head['grpc-status'] !== undefined && Number(head['grpc-status']) !== 0)
+          fail(head['grpc-status'], head['grpc-message']);
       });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('trailers', (trailers) => {

@@ -9,7 +9,11 @@ import { CliError, EXIT } from './cli-io.js';
  * its model registry. `exportName` picks the export: a module class, a dynamic
  * module, or a call such as `AppModule.forRoot()`.
  */
-export async function withAppRegistry<T>(file: string, exportName: string | undefined, use: (registry: ModelRegistry) => T): Promise<T> {
+export async function withAppRegistry<T>(
+  file: string,
+  exportName: string | undefined,
+  use: (registry: ModelRegistry) => T,
+): Promise<T> {
   const module = await loadModuleExport(file, exportName);
   const app = await NestFactory.createApplicationContext(module, { logger: ['error'] }).catch((error: Error) => {
     throw new CliError(EXIT.moduleLoad, `Could not start ${file}: ${error.message}`);
@@ -87,7 +91,10 @@ function findModuleExport(file: string, exports: Record<string, unknown>): Type 
       `${file} exports no Nest module (exports: ${exportNames(exports).join(', ') || 'none'}); point at the file that defines your @Module() class, e.g. dist/app.module.js, or pick an export with --export 'AppModule.forRoot()'`,
     );
   }
-  throw new CliError(EXIT.moduleLoad, `${file} exports several Nest modules (${names.join(', ')}); pick one with --export ${names[0]}`);
+  throw new CliError(
+    EXIT.moduleLoad,
+    `${file} exports several Nest modules (${names.join(', ')}); pick one with --export ${names[0]}`,
+  );
 }
 
 /** Named exports, and the properties of a CommonJS `default` (its module.exports). */

@@ -45,14 +45,23 @@ export async function listModels(
     const entries = declared.get(model.name) ?? [];
     const name = entries[0]?.name ?? model.name;
     const version = model.version ?? (entries.length === 1 ? entries[0]!.version : undefined);
-    return { name, version, rpc: model.rpc, kind: model.kind, streaming: model.streaming, signature: signatureOf(model) };
+    return {
+      name,
+      version,
+      rpc: model.rpc,
+      kind: model.kind,
+      streaming: model.streaming,
+      signature: signatureOf(model),
+    };
   });
 }
 
 /** `(a: string, b: Tensor[]) -> { score: number, label: string }` */
 export function signatureOf(model: ClientModel): string {
   const inputs = model.inputs.map((field) => `${field.name}: ${typeOf(field)}`).join(', ');
-  const result = model.namedOutputs ? `{ ${model.outputs.map((field) => `${field.name}: ${typeOf(field)}`).join(', ')} }` : typeOf(model.outputs[0]!);
+  const result = model.namedOutputs
+    ? `{ ${model.outputs.map((field) => `${field.name}: ${typeOf(field)}`).join(', ')} }`
+    : typeOf(model.outputs[0]!);
   return `(${inputs}) -> ${result}`;
 }
 

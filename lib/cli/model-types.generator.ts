@@ -14,8 +14,11 @@ export function generateModelTypes(models: readonly ModelDescriptor[], importFro
   const entries = models
     .filter((model) => model.isDefault)
     .map((model) => {
-      const inputs = model.inputs.length === 0 ? '{}' : `{ ${model.inputs.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`;
-      const result = model.namedOutputs ? `{ ${model.outputs.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }` : tsType(model.outputs[0].type);
+      const inputs =
+        model.inputs.length === 0 ? '{}' : `{ ${model.inputs.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`;
+      const result = model.namedOutputs
+        ? `{ ${model.outputs.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`
+        : tsType(model.outputs[0].type);
       return `  ${JSON.stringify(model.name)}: { inputs: ${inputs}; result: ${result}; kind: ${JSON.stringify(callKind(model))} };`;
     });
   return [

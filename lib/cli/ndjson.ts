@@ -7,7 +7,9 @@ import { CliError, EXIT } from './cli-io.js';
  * are skipped; `\r\n` line ends are accepted.
  * @throws CliError (usage) naming the line that is not a JSON object
  */
-export async function* readNdjson(input: AsyncIterable<string | Uint8Array>): AsyncGenerator<Record<string, unknown>, void, undefined> {
+export async function* readNdjson(
+  input: AsyncIterable<string | Uint8Array>,
+): AsyncGenerator<Record<string, unknown>, void, undefined> {
   // A multi-byte character may be split across chunks; the streaming decoder joins it.
   const decoder = new TextDecoder();
   let partial = '';

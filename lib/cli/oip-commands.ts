@@ -27,13 +27,21 @@ export async function listOipModels(args: string[], values: Values, io: CliIo): 
   const [address, ...names] = args;
   const client = connect(address, values);
   try {
-    const index = names.length > 0 ? undefined : await reaching(address, withSpinner(io, `listing models at ${address}`, repositoryIndexOf(client, address)));
+    const index =
+      names.length > 0
+        ? undefined
+        : await reaching(address, withSpinner(io, `listing models at ${address}`, repositoryIndexOf(client, address)));
     const wanted = index ? [...new Set(index.map((entry) => entry.name))] : names;
     const models: ListedModel[] = [];
     for (const name of wanted) {
       const entries = index?.filter((entry) => entry.name === name) ?? [];
       const metadata = await reaching(address, metadataOf(client, name));
-      const state = entries.length > 0 ? stateOf(entries) : (await reaching(address, client.modelReady(name))) ? 'READY' : 'UNAVAILABLE';
+      const state =
+        entries.length > 0
+          ? stateOf(entries)
+          : (await reaching(address, client.modelReady(name)))
+            ? 'READY'
+            : 'UNAVAILABLE';
       // The index names loaded versions; ModelMetadata the versions a server without per-version entries has.
       const versions = entries.map((entry) => entry.version).filter(Boolean);
       models.push({
@@ -49,10 +57,13 @@ export async function listOipModels(args: string[], values: Values, io: CliIo): 
     if (values.json) {
       io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
     } else {
-      const tensors = (list: ListedModel['inputs']) => (list ? list.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(', ') : '?');
+      const tensors = (list: ListedModel['inputs']) =>
+        list ? list.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(', ') : '?';
       for (const m of models) {
         const versions = m.versions.length > 0 ? `@${m.versions.join(',')}` : '';
-        io.stdout.write(`${m.name}${versions}\t${m.state}${m.reason ? ` (${m.reason})` : ''}\t(${tensors(m.inputs)}) -> ${tensors(m.outputs)}\n`);
+        io.stdout.write(
+          `${m.name}${versions}\t${m.state}${m.reason ? ` (${m.reason})` : ''}\t(${tensors(m.inputs)}) -> ${tensors(m.outputs)}\n`,
+        );
       }
     }
     return EXIT.ok;
@@ -69,7 +80,11 @@ export async function listOipModels(args: string[], values: Values, io: CliIo): 
  */
 export async function callOipModel(args: string[], values: Values, io: CliIo): Promise<number> {
   const [address, model, text = '{}'] = args;
-  if (!model) throw new CliError(EXIT.usage, 'Missing <model>, e.g. blazerpc call --protocol oip localhost:8001 iris \'{"input":[5.1,3.5,1.4,0.2]}\'');
+  if (!model)
+    throw new CliError(
+      EXIT.usage,
+      'Missing <model>, e.g. blazerpc call --protocol oip localhost:8001 iris \'{"input":[5.1,3.5,1.4,0.2]}\'',
+    );
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -80,10 +95,18 @@ export async function callOipModel(args: string[], values: Values, io: CliIo): P
   try {
     const metadata = await reaching(
       address,
-      withSpinner(io, `reading ${model} at ${address}`, client.modelMetadata(model, values['model-version']).catch(unlessUnimplemented)),
+      withSpinner(
+        io,
+        `reading ${model} at ${address}`,
+        client.modelMetadata(model, values['model-version']).catch(unlessUnimplemented),
+      ),
     );
     const inputs = oipInputsFromJson(json, metadata?.inputs);
-    const options = { version: values['model-version'], metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
+    const options = {
+      version: values['model-version'],
+      metadata: parseMetadata(values.metadata),
+      timeoutMs: parseTimeout(values.timeout),
+    };
     if (!values.stream) {
       io.stdout.write(`${JSON.stringify(oipOutputsToJson(await client.infer(model, inputs, options)))}\n`);
       return EXIT.ok;
@@ -114,7 +137,10 @@ async function repositoryIndexOf(client: OipClient, address: string): Promise<Oi
     return await client.repositoryIndex();
   } catch (error) {
     if ((error as BlazeRpcClientError).code !== GrpcStatus.UNIMPLEMENTED) throw error;
-    throw new CliError(EXIT.usage, `${address} cannot list its models (no RepositoryIndex); name them: blazerpc models --protocol oip ${address} <model>...`);
+    throw new CliError(
+      EXIT.usage,
+      `${address} cannot list its models (no RepositoryIndex); name them: blazerpc models --protocol oip ${address} <model>...`,
+    );
   }
 }
 

@@ -21,7 +21,8 @@ export interface OipTensorJson {
  * @throws CliError (usage) for JSON that is not a set of inputs
  */
 export function oipInputsFromJson(json: unknown, declared: readonly OipTensorMetadata[] | undefined): OipInputs {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw usage('The inputs are a JSON object of input names, e.g. \'{"x": [1, 2, 3]}\'');
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw usage('The inputs are a JSON object of input names, e.g. \'{"x": [1, 2, 3]}\'');
   const inputs: OipInputs = {};
   for (const [name, value] of Object.entries(json)) {
     const meta = declared?.find((input) => input.name === name);
@@ -35,7 +36,8 @@ export function oipOutputsToJson(result: OipInferResult): Record<string, OipTens
   return Object.fromEntries(
     Object.entries(result.outputs).map(([name, output]) => {
       const { datatype, shape } = result.outputInfo[name];
-      const data = output instanceof Tensor ? tensorValues(output, datatype) : (output as (string | Buffer)[]).map(String);
+      const data =
+        output instanceof Tensor ? tensorValues(output, datatype) : (output as (string | Buffer)[]).map(String);
       return [name, { datatype, shape, data }];
     }),
   );
@@ -65,8 +67,12 @@ function inferredInput(name: string, value: unknown, meta: OipTensorMetadata | u
 
 function toInput(name: string, datatype: string, shape: number[], data: unknown[]): OipTensorInput {
   if (!isOipDatatype(datatype)) throw usage(`Input '${name}': '${datatype}' is not an OIP datatype`);
-  if (datatype === 'FP16') throw usage(`Input '${name}' is FP16, which the CLI cannot write from JSON numbers; use the OipClient with raw half-float bits`);
-  if (datatype === 'BYTES') return { datatype, shape, data: data.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))) };
+  if (datatype === 'FP16')
+    throw usage(
+      `Input '${name}' is FP16, which the CLI cannot write from JSON numbers; use the OipClient with raw half-float bits`,
+    );
+  if (datatype === 'BYTES')
+    return { datatype, shape, data: data.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))) };
   if (data.some((v) => typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string'))
     throw usage(`Input '${name}' is ${datatype}: its data holds numbers`);
   return { datatype: datatype as OipDatatype, shape, data: data as (number | string | boolean)[] };

@@ -64,12 +64,22 @@ function helpFor(command: string): string {
 }
 
 /** How `models` names each kind of call. */
-const KIND_LABEL: Record<ModelCallKind, string> = { unary: 'unary', 'server-stream': 'stream', 'client-stream': 'client-stream', bidi: 'bidi' };
+const KIND_LABEL: Record<ModelCallKind, string> = {
+  unary: 'unary',
+  'server-stream': 'stream',
+  'client-stream': 'client-stream',
+  bidi: 'bidi',
+};
 
 /** Runs the `blazerpc` command line; resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     const [command, ...args] = positionals;
     if (values.version) {
       io.stdout.write(`${packageVersion()}\n`);
@@ -85,9 +95,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       case 'types':
         return await writeFromModule(args, values, io, (registry) => generateModelTypes(registry.list(), values.from));
       case 'models':
-        return parseProtocol(values.protocol) === 'oip' ? await listOipModels(args, values, io) : await listModels(args, values, io);
+        return parseProtocol(values.protocol) === 'oip'
+          ? await listOipModels(args, values, io)
+          : await listModels(args, values, io);
       case 'call':
-        return parseProtocol(values.protocol) === 'oip' ? await callOipModel(args, values, io) : await callModel(args, values, io);
+        return parseProtocol(values.protocol) === 'oip'
+          ? await callOipModel(args, values, io)
+          : await callModel(args, values, io);
       default:
         throw new CliError(EXIT.usage, `Unknown command '${command}'. Run blazerpc --help.`);
     }
@@ -96,7 +110,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-async function writeFromModule(args: string[], values: Values, io: CliIo, render: Parameters<typeof withAppRegistry<string>>[2]): Promise<number> {
+async function writeFromModule(
+  args: string[],
+  values: Values,
+  io: CliIo,
+  render: Parameters<typeof withAppRegistry<string>>[2],
+): Promise<number> {
   const [file] = args;
   if (!file) throw new CliError(EXIT.usage, 'Missing <module-file>, e.g. blazerpc proto dist/app.module.js');
   const text = await withAppRegistry(file, values.export, render);
@@ -109,7 +128,11 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
   const client = await connect(args[0], values, io);
   try {
     const timeoutMs = parseTimeout(values.timeout) ?? 10_000;
-    const models = await withSpinner(io, 'reading model names', listDeclaredModels(client.models(), args[0]!, parseTls(values), timeoutMs));
+    const models = await withSpinner(
+      io,
+      'reading model names',
+      listDeclaredModels(client.models(), args[0]!, parseTls(values), timeoutMs),
+    );
     if (values.json) {
       io.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
     } else {
@@ -119,7 +142,9 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
       const kindWidth = width((m) => KIND_LABEL[m.kind]);
       for (const m of models) {
         const version = m.version ? `v${m.version}` : '';
-        io.stdout.write(`${m.name.padEnd(nameWidth)}  ${version.padEnd(versionWidth)}  ${KIND_LABEL[m.kind].padEnd(kindWidth)}  ${m.signature}\n`);
+        io.stdout.write(
+          `${m.name.padEnd(nameWidth)}  ${version.padEnd(versionWidth)}  ${KIND_LABEL[m.kind].padEnd(kindWidth)}  ${m.signature}\n`,
+        );
       }
     }
     return EXIT.ok;
@@ -130,7 +155,8 @@ async function listModels(args: string[], values: Values, io: CliIo): Promise<nu
 
 async function callModel(args: string[], values: Values, io: CliIo): Promise<number> {
   const [address, model, json] = args;
-  if (!model) throw new CliError(EXIT.usage, 'Missing <model>, e.g. blazerpc call localhost:50051 echo \'{"text":"hi"}\'');
+  if (!model)
+    throw new CliError(EXIT.usage, 'Missing <model>, e.g. blazerpc call localhost:50051 echo \'{"text":"hi"}\'');
   let inputs: Record<string, unknown>;
   try {
     inputs = JSON.parse(json ?? '{}');
@@ -139,11 +165,18 @@ async function callModel(args: string[], values: Values, io: CliIo): Promise<num
   }
   const client = await connect(address, values, io);
   try {
-    const options = { version: values['model-version'], metadata: parseMetadata(values.metadata), timeoutMs: parseTimeout(values.timeout) };
+    const options = {
+      version: values['model-version'],
+      metadata: parseMetadata(values.metadata),
+      timeoutMs: parseTimeout(values.timeout),
+    };
     const { kind } = client.model(model, values['model-version']);
     if (kind === 'client-stream' || kind === 'bidi') {
       if (json !== undefined) {
-        throw new CliError(EXIT.usage, `Model '${model}' takes a stream of messages: pipe them on stdin, one JSON object per line, instead of '<json>'`);
+        throw new CliError(
+          EXIT.usage,
+          `Model '${model}' takes a stream of messages: pipe them on stdin, one JSON object per line, instead of '<json>'`,
+        );
       }
       await callWithStdin(client, model, kind, options, io);
     } else if (kind === 'server-stream') {

@@ -21,7 +21,11 @@ export async function callWithStdin(
   io: CliIo,
 ): Promise<void> {
   const { stdin } = io;
-  if (!stdin) throw new CliError(EXIT.usage, `Model '${model}' takes a stream of messages, read from stdin, and there is none here`);
+  if (!stdin)
+    throw new CliError(
+      EXIT.usage,
+      `Model '${model}' takes a stream of messages, read from stdin, and there is none here`,
+    );
   try {
     if (kind === 'client-stream') {
       io.stdout.write(`${toJson(await client.upload(model, readNdjson(stdin), options))}\n`);
@@ -34,7 +38,13 @@ export async function callWithStdin(
   }
 }
 
-async function relayLines(client: BlazeClient, model: string, options: CallOptions, stdin: AsyncIterable<string | Uint8Array>, io: CliIo): Promise<void> {
+async function relayLines(
+  client: BlazeClient,
+  model: string,
+  options: CallOptions,
+  stdin: AsyncIterable<string | Uint8Array>,
+  io: CliIo,
+): Promise<void> {
   const duplex = client.duplex(model, options);
   let inputError: unknown;
   // Writing runs beside reading: a model may answer before (or without) reading every line.

@@ -26,7 +26,9 @@ export interface ClientRetryPolicy {
   /** Backoff growth per retry. @default 2 */
   backoffMultiplier?: number;
   /** The statuses retried. @default ['UNAVAILABLE'] */
-  retryableStatusCodes?: readonly ('UNAVAILABLE' | 'RESOURCE_EXHAUSTED' | 'ABORTED' | 'DEADLINE_EXCEEDED' | 'INTERNAL' | 'UNKNOWN')[];
+  retryableStatusCodes?: readonly (
+    'UNAVAILABLE' | 'RESOURCE_EXHAUSTED' | 'ABORTED' | 'DEADLINE_EXCEEDED' | 'INTERNAL' | 'UNKNOWN'
+  )[];
 }
 
 /** Options of `BlazeClient.connect()`. */

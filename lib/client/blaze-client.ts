@@ -46,7 +46,12 @@ const CALLABLE: Record<CallMethod, readonly ModelCallKind[]> = {
   duplex: ['bidi'],
 };
 
-const METHOD_FOR: Record<ModelCallKind, CallMethod> = { unary: 'predict', 'server-stream': 'stream', 'client-stream': 'upload', bidi: 'duplex' };
+const METHOD_FOR: Record<ModelCallKind, CallMethod> = {
+  unary: 'predict',
+  'server-stream': 'stream',
+  'client-stream': 'upload',
+  bidi: 'duplex',
+};
 
 const KIND_IN_WORDS: Record<ModelCallKind, string> = {
   unary: 'takes one request and answers once',
@@ -96,7 +101,10 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
    * are retried (see `retry`).
    * @throws BlazeRpcClientError when the server cannot be reached or offers no models
    */
-  static async connect<M extends BlazeModelMap = AnyModels>(address: string | readonly string[], options: BlazeClientOptions = {}): Promise<BlazeClient<M>> {
+  static async connect<M extends BlazeModelMap = AnyModels>(
+    address: string | readonly string[],
+    options: BlazeClientOptions = {},
+  ): Promise<BlazeClient<M>> {
     const compression = compressionAlgorithms[options.compression ?? 'identity'];
     const target = channelTarget(address);
     const channel = new Client(target, channelCredentials(options), {
@@ -136,9 +144,21 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
    * `{ result, metadata, trailers, status }`.
    * @throws BlazeRpcClientError with the call's status; FAILED_PRECONDITION, naming the method to use, for a model of another kind
    */
-  predict<K extends ModelNamesOf<M, 'unary'>>(model: K, inputs: M[K]['inputs'], options: DetailedCallOptions): Promise<CallResult<M[K]['result']>>;
-  predict<K extends ModelNamesOf<M, 'unary'>>(model: K, inputs: M[K]['inputs'], options?: CallOptions & { withDetails?: false }): Promise<M[K]['result']>;
-  async predict(model: string, inputs: object, options: CallOptions & { withDetails?: boolean } = {}): Promise<unknown> {
+  predict<K extends ModelNamesOf<M, 'unary'>>(
+    model: K,
+    inputs: M[K]['inputs'],
+    options: DetailedCallOptions,
+  ): Promise<CallResult<M[K]['result']>>;
+  predict<K extends ModelNamesOf<M, 'unary'>>(
+    model: K,
+    inputs: M[K]['inputs'],
+    options?: CallOptions & { withDetails?: false },
+  ): Promise<M[K]['result']>;
+  async predict(
+    model: string,
+    inputs: object,
+    options: CallOptions & { withDetails?: boolean } = {},
+  ): Promise<unknown> {
     const target = this.target(model, options.version, 'predict');
     const request = toRequestMessage(target, inputs as Record<string, unknown>, model);
     throwIfAborted(options.signal);
@@ -168,9 +188,17 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
    * stream also tells the call's `headers` and, once it ended, its `details`.
    * @throws BlazeRpcClientError (from the loop) with the call's status; FAILED_PRECONDITION for a streaming-input model
    */
-  stream<K extends ModelNamesOf<M, 'server-stream' | 'unary'>>(model: K, inputs: M[K]['inputs'], options: CallOptions = {}): BlazeStream<M[K]['result']> {
+  stream<K extends ModelNamesOf<M, 'server-stream' | 'unary'>>(
+    model: K,
+    inputs: M[K]['inputs'],
+    options: CallOptions = {},
+  ): BlazeStream<M[K]['result']> {
     const watch = new CallWatch();
-    const replies = this.streamReplies(model, inputs as Record<string, unknown>, options, watch) as AsyncGenerator<M[K]['result'], void, undefined>;
+    const replies = this.streamReplies(model, inputs as Record<string, unknown>, options, watch) as AsyncGenerator<
+      M[K]['result'],
+      void,
+      undefined
+    >;
     return Object.assign(replies, { headers: watch.headers, details: watch.details });
   }
 
@@ -202,7 +230,11 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     messages: MessageSource<M[K]['inputs']>,
     options?: CallOptions & { withDetails?: false },
   ): Promise<M[K]['result']>;
-  async upload(model: string, messages: MessageSource<object>, options: CallOptions & { withDetails?: boolean } = {}): Promise<unknown> {
+  async upload(
+    model: string,
+    messages: MessageSource<object>,
+    options: CallOptions & { withDetails?: boolean } = {},
+  ): Promise<unknown> {
     const target = this.target(model, options.version, 'upload');
     throwIfAborted(options.signal);
     const watch = new CallWatch();
@@ -224,7 +256,12 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
     call.on('error', () => undefined);
     cancelOnAbort(options.signal, () => call.cancel(), watch);
     try {
-      await writeAll(call, messages, (message) => toRequestMessage(target, message as Record<string, unknown>, model), watch);
+      await writeAll(
+        call,
+        messages,
+        (message) => toRequestMessage(target, message as Record<string, unknown>, model),
+        watch,
+      );
     } catch (error) {
       call.cancel();
       throw error;
@@ -247,7 +284,10 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
    * ```
    * @throws BlazeRpcClientError NOT_FOUND for an unknown model; FAILED_PRECONDITION for a model that is not bidirectional
    */
-  duplex<K extends ModelNamesOf<M, 'bidi'>>(model: K, options: CallOptions = {}): BlazeDuplex<M[K]['inputs'], M[K]['result']> {
+  duplex<K extends ModelNamesOf<M, 'bidi'>>(
+    model: K,
+    options: CallOptions = {},
+  ): BlazeDuplex<M[K]['inputs'], M[K]['result']> {
     const target = this.target(model, options.version, 'duplex');
     throwIfAborted(options.signal);
     const watch = new CallWatch();
@@ -275,7 +315,12 @@ export class BlazeClient<M extends BlazeModelMap = AnyModels> {
   async health(service = '', options: Pick<CallOptions, 'timeoutMs' | 'deadline'> = {}): Promise<HealthStatus> {
     const Health = loadGrpcClientConstructor(HEALTH_PROTO, HEALTH_SERVICE);
     const stub = new Health('unused', null as never, { channelOverride: this.channel.getChannel() }) as unknown as {
-      Check: (request: object, metadata: Metadata, options: GrpcCallOptions, callback: (error: unknown, response: { status: HealthStatus }) => void) => void;
+      Check: (
+        request: object,
+        metadata: Metadata,
+        options: GrpcCallOptions,
+        callback: (error: unknown, response: { status: HealthStatus }) => void,
+      ) => void;
     };
     return new Promise((resolve, reject) =>
       stub.Check({ service }, this.metadataFor({}), this.callOptions(options), (error, response) =>
@@ -389,7 +434,10 @@ async function loadCatalog(channel: Client, options: BlazeClientOptions): Promis
   }
   const protoPackage = options.protoPackage ?? 'blazerpc';
   if (options.proto) {
-    const text = options.proto.trimEnd().endsWith('.proto') && !options.proto.includes('\n') ? readFileSync(options.proto, 'utf8') : options.proto;
+    const text =
+      options.proto.trimEnd().endsWith('.proto') && !options.proto.includes('\n')
+        ? readFileSync(options.proto, 'utf8')
+        : options.proto;
     // A .proto nestjs-blazerpc generated says each version's name and version in a comment: reflection carries no comments.
     return new ClientModelCatalog(loadPackageDefinition(text), protoPackage, modelsDeclaredIn(text));
   }

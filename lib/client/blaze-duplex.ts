@@ -47,7 +47,11 @@ export class BlazeDuplex<I, R> implements AsyncIterable<R>, AsyncDisposable {
    *   FAILED_PRECONDITION after `end()` or once the call ended OK
    */
   async write(message: I): Promise<void> {
-    if (this.call.writableEnded) throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, 'write() after end(): the request stream is closed');
+    if (this.call.writableEnded)
+      throw new BlazeRpcClientError(
+        GrpcStatus.FAILED_PRECONDITION,
+        'write() after end(): the request stream is closed',
+      );
     if (this.watch.outcome) throw this.watch.endedError();
     if (!(await writeMessage(this.call, this.encode(message), this.watch))) throw this.watch.endedError();
   }

@@ -38,8 +38,15 @@ export class BlazeRpcClientError extends BlazeRpcError {
     if (error instanceof BlazeRpcClientError) return error;
     const serviceError = error as Partial<ServiceError>;
     if (typeof serviceError?.code === 'number') {
-      return new BlazeRpcClientError(serviceError.code, serviceError.details ?? serviceError.message ?? '', serviceError.metadata, { cause: error });
+      return new BlazeRpcClientError(
+        serviceError.code,
+        serviceError.details ?? serviceError.message ?? '',
+        serviceError.metadata,
+        { cause: error },
+      );
     }
-    return new BlazeRpcClientError(GrpcStatus.UNKNOWN, (error as Error)?.message ?? String(error), undefined, { cause: error });
+    return new BlazeRpcClientError(GrpcStatus.UNKNOWN, (error as Error)?.message ?? String(error), undefined, {
+      cause: error,
+    });
   }
 }

@@ -1,4 +1,12 @@
-import { Inject, Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type FactoryProvider,
+  type ModuleMetadata,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import type { BlazeClientOptions } from './blaze-client-options.interface.js';
 import { BlazeClient } from './blaze-client.js';
 
@@ -17,7 +25,9 @@ export interface BlazeRpcClientModuleOptions extends BlazeClientOptions {
 export interface BlazeRpcClientModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   name?: string;
   inject?: FactoryProvider['inject'];
-  useFactory: (...args: any[]) => Omit<BlazeRpcClientModuleOptions, 'name'> | Promise<Omit<BlazeRpcClientModuleOptions, 'name'>>;
+  useFactory: (
+    ...args: any[]
+  ) => Omit<BlazeRpcClientModuleOptions, 'name'> | Promise<Omit<BlazeRpcClientModuleOptions, 'name'>>;
 }
 
 /** Injection token of the client registered under `name`. */
@@ -33,7 +43,8 @@ export function getBlazeClientToken(name = 'default'): string {
  * constructor(@InjectBlazeClient() private readonly models: BlazeClient) {}
  * ```
  */
-export const InjectBlazeClient = (name?: string): ParameterDecorator & PropertyDecorator => Inject(getBlazeClientToken(name));
+export const InjectBlazeClient = (name?: string): ParameterDecorator & PropertyDecorator =>
+  Inject(getBlazeClientToken(name));
 
 /** Closes every client this module made when the app shuts down. */
 class BlazeClientCloser implements OnApplicationShutdown {
@@ -75,6 +86,11 @@ export class BlazeRpcClientModule {
       },
     };
     const closer: Provider = { provide: `${token}:closer`, useFactory: () => new BlazeClientCloser(made) };
-    return { module: BlazeRpcClientModule, imports: options.imports ?? [], providers: [client, closer], exports: [token] };
+    return {
+      module: BlazeRpcClientModule,
+      imports: options.imports ?? [],
+      providers: [client, closer],
+      exports: [token],
+    };
   }
 }

@@ -39,7 +39,9 @@ export class CallWatch {
   /** Ends the watch of a call that failed on the client before anything was sent. */
   endBeforeStart(error: unknown): void {
     const failure =
-      error instanceof BlazeRpcClientError ? error : new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, (error as Error)?.message ?? String(error));
+      error instanceof BlazeRpcClientError
+        ? error
+        : new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, (error as Error)?.message ?? String(error));
     this.end(failure.code, failure.details, failure.metadata ?? new Metadata());
   }
 
@@ -47,7 +49,10 @@ export class CallWatch {
   endedError(): BlazeRpcClientError {
     const { status, trailers } = this.outcome!;
     if (status.code !== GrpcStatus.OK) return new BlazeRpcClientError(status.code, status.details, trailers);
-    return new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, 'The call has already ended; nothing more can be sent on it');
+    return new BlazeRpcClientError(
+      GrpcStatus.FAILED_PRECONDITION,
+      'The call has already ended; nothing more can be sent on it',
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import type { BlazeClientOptions } from './blaze-client-options.interface.js';
 
-const pem = (value: Buffer | string | undefined) => (value === undefined ? null : typeof value === 'string' ? Buffer.from(value) : value);
+const pem = (value: Buffer | string | undefined) =>
+  value === undefined ? null : typeof value === 'string' ? Buffer.from(value) : value;
 
 /** @internal Channel credentials from the client options: explicit, TLS (optionally mTLS), or plaintext. */
 export function channelCredentials(options: BlazeClientOptions): ChannelCredentials {

@@ -1,5 +1,9 @@
 import { SerializationError } from '../core/errors/serialization.error.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../protocols/shared/tensor-proto.codec.js';
+import {
+  decodeTensorProto,
+  encodeTensorProto,
+  type TensorProtoMessage,
+} from '../protocols/shared/tensor-proto.codec.js';
 import { Tensor } from '../core/tensor/tensor.js';
 import type { ClientField, ClientModel } from './client-model-catalog.js';
 
@@ -14,19 +18,27 @@ export interface TensorJson {
  * Request fields for a model: `Tensor`s (or tensor JSON) become TensorProtos, bigints become int64 strings.
  * `asked` is the model name as the caller spelled it, for errors (a catalog read over reflection knows only the rpc's spelling).
  */
-export function toRequestMessage(model: ClientModel, inputs: Record<string, unknown>, asked = model.name): Record<string, unknown> {
+export function toRequestMessage(
+  model: ClientModel,
+  inputs: Record<string, unknown>,
+  asked = model.name,
+): Record<string, unknown> {
   const known = new Set(model.inputs.map((f) => f.name));
   const unknown = Object.keys(inputs).filter((key) => !known.has(key));
   if (unknown.length > 0) {
     const expected = model.inputs.map((f) => f.name).join(', ') || 'no inputs';
-    throw new SerializationError(`Model '${asked}' has no input ${unknown.map((k) => `'${k}'`).join(', ')}; it takes: ${expected}`);
+    throw new SerializationError(
+      `Model '${asked}' has no input ${unknown.map((k) => `'${k}'`).join(', ')}; it takes: ${expected}`,
+    );
   }
   const message: Record<string, unknown> = {};
   for (const field of model.inputs) {
     if (inputs[field.name] === undefined) continue;
     const value = inputs[field.name];
     if (field.repeated && !Array.isArray(value)) throw wrongType(field, value, 'a list');
-    message[field.name] = field.repeated ? (value as unknown[]).map((item) => toWire(field, item)) : toWire(field, value);
+    message[field.name] = field.repeated
+      ? (value as unknown[]).map((item) => toWire(field, item))
+      : toWire(field, value);
   }
   return message;
 }
@@ -64,12 +76,17 @@ const SCALAR_EXPECTATIONS: Record<string, { what: string; accepts: (value: unkno
   TYPE_FLOAT: { what: 'a number', accepts: (v) => typeof v === 'number' },
   TYPE_INT32: { what: 'an integer', accepts: (v) => Number.isInteger(v) },
   TYPE_UINT32: { what: 'a non-negative integer', accepts: (v) => Number.isInteger(v) && (v as number) >= 0 },
-  TYPE_BYTES: { what: 'bytes (a Buffer or Uint8Array, or base64 text)', accepts: (v) => v instanceof Uint8Array || typeof v === 'string' },
+  TYPE_BYTES: {
+    what: 'bytes (a Buffer or Uint8Array, or base64 text)',
+    accepts: (v) => v instanceof Uint8Array || typeof v === 'string',
+  },
 };
 
 function wrongType(field: ClientField, value: unknown, expected: string): SerializationError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-  return new SerializationError(`Input '${field.name}' must be ${expected}${field.repeated ? ' (per item)' : ''}, got ${got}`);
+  return new SerializationError(
+    `Input '${field.name}' must be ${expected}${field.repeated ? ' (per item)' : ''}, got ${got}`,
+  );
 }
 
 function fromWire(field: ClientField, value: unknown): unknown {

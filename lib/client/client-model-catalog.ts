@@ -90,9 +90,13 @@ export class ClientModelCatalog {
 
   /** `declared`: the model versions and their rpcs, when known (a registry's descriptors, or `modelsDeclaredIn()` of the .proto). */
   constructor(pkg: PackageDefinition, protoPackage: string, declared?: readonly DeclaredModel[]) {
-    const service = pkg[`${protoPackage}.${INFERENCE_SERVICE}`] as Record<string, MethodDefinition<object, object>> | undefined;
+    const service = pkg[`${protoPackage}.${INFERENCE_SERVICE}`] as
+      Record<string, MethodDefinition<object, object>> | undefined;
     if (!service) {
-      throw new BlazeRpcClientError(GrpcStatus.NOT_FOUND, `The server offers no ${protoPackage}.${INFERENCE_SERVICE}; is it a nestjs-blazerpc server?`);
+      throw new BlazeRpcClientError(
+        GrpcStatus.NOT_FOUND,
+        `The server offers no ${protoPackage}.${INFERENCE_SERVICE}; is it a nestjs-blazerpc server?`,
+      );
     }
     const fromRpcs = namesFromRpcs(service);
     const naming = declared ? namesFromDeclarations(declared, fromRpcs) : fromRpcs;
@@ -132,13 +136,20 @@ export class ClientModelCatalog {
    */
   resolve(model: string, version?: string): ClientModel {
     const asked = { name: pascalCase(model), version: version === undefined ? undefined : versionSuffix(version) };
-    const matches = [...this.byRpc.values()].filter((m) => this.readings.get(m)!.some((reading) => answers(reading, model, asked)));
+    const matches = [...this.byRpc.values()].filter((m) =>
+      this.readings.get(m)!.some((reading) => answers(reading, model, asked)),
+    );
     // Two rpcs reach a default version (PredictFooV2, PredictFoo): asked without a version, the unversioned one; with one, its own.
     const found = matches.find((m) => m.canonical === (version !== undefined)) ?? matches[0];
     if (!found) {
-      const offered = this.list().map((m) => (m.version ? modelIdString({ name: m.name, version: m.version }) : m.name));
+      const offered = this.list().map((m) =>
+        m.version ? modelIdString({ name: m.name, version: m.version }) : m.name,
+      );
       const what = version === undefined ? `'${model}'` : `'${model}' version '${version}'`;
-      throw new BlazeRpcClientError(GrpcStatus.NOT_FOUND, `Model ${what} is not served here; the server has: ${offered.join(', ')}`);
+      throw new BlazeRpcClientError(
+        GrpcStatus.NOT_FOUND,
+        `Model ${what} is not served here; the server has: ${offered.join(', ')}`,
+      );
     }
     return found;
   }
@@ -162,7 +173,9 @@ type Naming = (rpc: string, requestType: string) => readonly Reading[];
 function namesFromDeclarations(models: readonly DeclaredModel[], fromRpcs: Naming): Naming {
   return (rpc, requestType) => {
     const model = models.find((m) => m.rpcMethods.includes(rpc));
-    return model ? [{ name: model.name, version: model.version, isDefault: model.isDefault }] : fromRpcs(rpc, requestType);
+    return model
+      ? [{ name: model.name, version: model.version, isDefault: model.isDefault }]
+      : fromRpcs(rpc, requestType);
   };
 }
 
@@ -187,7 +200,11 @@ function namesFromRpcs(service: Record<string, MethodDefinition<object, object>>
     const whole: Reading = { name: stem, isDefault: true };
     const base = bases.find((b) => stem.length > b.length + 1 && stem.startsWith(`${b}V`));
     if (base === undefined) return [whole];
-    const asVersion: Reading = { name: base, version: stem.slice(base.length + 1), isDefault: stem === defaults.get(base) };
+    const asVersion: Reading = {
+      name: base,
+      version: stem.slice(base.length + 1),
+      isDefault: stem === defaults.get(base),
+    };
     return rpc === `Predict${stem}` ? [asVersion, whole] : [asVersion];
   };
 }

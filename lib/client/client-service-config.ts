@@ -17,7 +17,8 @@ const DEFAULT_RETRY: Required<ClientRetryPolicy> = {
  */
 export function channelTarget(address: string | readonly string[]): string {
   if (typeof address === 'string') return address;
-  if (address.length === 0) throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, 'BlazeClient.connect() needs at least one address');
+  if (address.length === 0)
+    throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, 'BlazeClient.connect() needs at least one address');
   if (address.length === 1) return address[0];
   const ipv4 = address.every((a) => /^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(a));
   const ipv6 = address.every((a) => /^\[[0-9a-fA-F:.]+\]:\d+$/.test(a));
@@ -39,16 +40,25 @@ export function serviceConfigOption(options: BlazeClientOptions): ChannelOptions
   if (options.retry !== false) {
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 2 || retry.maxAttempts > 5) {
-      throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `retry.maxAttempts must be an integer from 2 to 5, got ${JSON.stringify(retry.maxAttempts)}`);
+      throw new BlazeRpcClientError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `retry.maxAttempts must be an integer from 2 to 5, got ${JSON.stringify(retry.maxAttempts)}`,
+      );
     }
     // grpc-js would refuse these too, naming its service config fields rather than these options.
     for (const key of ['initialBackoffMs', 'maxBackoffMs', 'backoffMultiplier'] as const) {
       if (!(Number.isFinite(retry[key]) && retry[key] > 0)) {
-        throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `retry.${key} must be a positive number, got ${JSON.stringify(retry[key])}`);
+        throw new BlazeRpcClientError(
+          GrpcStatus.INVALID_ARGUMENT,
+          `retry.${key} must be a positive number, got ${JSON.stringify(retry[key])}`,
+        );
       }
     }
     if (retry.retryableStatusCodes.length === 0) {
-      throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, 'retry.retryableStatusCodes must name at least one status (or set retry: false)');
+      throw new BlazeRpcClientError(
+        GrpcStatus.INVALID_ARGUMENT,
+        'retry.retryableStatusCodes must name at least one status (or set retry: false)',
+      );
     }
     config.methodConfig = [
       {

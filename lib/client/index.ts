@@ -1,5 +1,10 @@
 export { BlazeClient, waitForHealth, type HealthStatus, type MessageSource } from './blaze-client.js';
-export type { BlazeClientOptions, CallOptions, ClientTlsOptions, DetailedCallOptions } from './blaze-client-options.interface.js';
+export type {
+  BlazeClientOptions,
+  CallOptions,
+  ClientTlsOptions,
+  DetailedCallOptions,
+} from './blaze-client-options.interface.js';
 export { BlazeDuplex } from './blaze-duplex.js';
 export { BlazeRpcClientError, type GrpcStatusName } from './blaze-rpc-client.error.js';
 export type { CallDetails, CallResult, CallStatus } from './call-details.interface.js';

@@ -40,7 +40,11 @@ export interface DiscoveredSchema {
  * v1alpha), as grpcurl does: list the services, fetch the file that defines
  * the inference service.
  */
-export async function discoverViaReflection(channel: Client, metadata: () => Metadata, deadline: () => Date | undefined): Promise<DiscoveredSchema> {
+export async function discoverViaReflection(
+  channel: Client,
+  metadata: () => Metadata,
+  deadline: () => Date | undefined,
+): Promise<DiscoveredSchema> {
   try {
     return await discover(channel, 'v1', metadata, deadline);
   } catch (error) {
@@ -49,31 +53,46 @@ export async function discoverViaReflection(channel: Client, metadata: () => Met
   }
 }
 
-async function discover(channel: Client, version: 'v1' | 'v1alpha', metadata: () => Metadata, deadline: () => Date | undefined): Promise<DiscoveredSchema> {
+async function discover(
+  channel: Client,
+  version: 'v1' | 'v1alpha',
+  metadata: () => Metadata,
+  deadline: () => Date | undefined,
+): Promise<DiscoveredSchema> {
   const Stub = loadGrpcClientConstructor(reflectionProto(version), `grpc.reflection.${version}.ServerReflection`);
   const stub = new Stub('unused', null as never, { channelOverride: channel.getChannel() });
   const ask = (request: object) => askOnce(stub, request, metadata(), deadline());
   const listed = (await ask({ list_services: '' })) as { list_services_response?: { service: { name: string }[] } };
-  const service = listed.list_services_response?.service.map((s) => s.name).find((name) => name.endsWith(`.${INFERENCE_SERVICE}`));
+  const service = listed.list_services_response?.service
+    .map((s) => s.name)
+    .find((name) => name.endsWith(`.${INFERENCE_SERVICE}`));
   if (!service) {
-    throw new BlazeRpcClientError(GrpcStatus.NOT_FOUND, `The server lists no *.${INFERENCE_SERVICE} over reflection; is it a nestjs-blazerpc server?`);
+    throw new BlazeRpcClientError(
+      GrpcStatus.NOT_FOUND,
+      `The server lists no *.${INFERENCE_SERVICE} over reflection; is it a nestjs-blazerpc server?`,
+    );
   }
   const found = (await ask({ file_containing_symbol: service })) as {
     file_descriptor_response?: { file_descriptor_proto: Uint8Array[] };
     error_response?: { error_code: number; error_message: string };
   };
   if (!found.file_descriptor_response) {
-    throw new BlazeRpcClientError(found.error_response?.error_code ?? GrpcStatus.UNKNOWN, found.error_response?.error_message ?? 'reflection returned no file');
+    throw new BlazeRpcClientError(
+      found.error_response?.error_code ?? GrpcStatus.UNKNOWN,
+      found.error_response?.error_message ?? 'reflection returned no file',
+    );
   }
-  return { pkg: loadFileDescriptors(found.file_descriptor_response.file_descriptor_proto), protoPackage: service.slice(0, -INFERENCE_SERVICE.length - 1) };
+  return {
+    pkg: loadFileDescriptors(found.file_descriptor_response.file_descriptor_proto),
+    protoPackage: service.slice(0, -INFERENCE_SERVICE.length - 1),
+  };
 }
 
 function askOnce(stub: Client, request: object, metadata: Metadata, deadline: Date | undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const call = (stub as unknown as { ServerReflectionInfo: (m: Metadata, o: object) => ClientDuplexStream<object, unknown> }).ServerReflectionInfo(
-      metadata,
-      deadline ? { deadline } : {},
-    );
+    const call = (
+      stub as unknown as { ServerReflectionInfo: (m: Metadata, o: object) => ClientDuplexStream<object, unknown> }
+    ).ServerReflectionInfo(metadata, deadline ? { deadline } : {});
     call.once('data', (response) => {
       resolve(response);
       call.end();

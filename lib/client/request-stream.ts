@@ -23,8 +23,14 @@ export async function writeMessage(call: Writable, message: object, watch: CallW
  * caller past the call's deadline or cancellation. Errors of the source or of
  * `encode` propagate; the caller cancels the call.
  */
-export async function writeAll<T>(call: Writable, messages: Iterable<T> | AsyncIterable<T>, encode: (message: T) => object, watch: CallWatch): Promise<void> {
-  const source: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in messages ? messages[Symbol.asyncIterator]() : messages[Symbol.iterator]();
+export async function writeAll<T>(
+  call: Writable,
+  messages: Iterable<T> | AsyncIterable<T>,
+  encode: (message: T) => object,
+  watch: CallWatch,
+): Promise<void> {
+  const source: Iterator<T> | AsyncIterator<T> =
+    Symbol.asyncIterator in messages ? messages[Symbol.asyncIterator]() : messages[Symbol.iterator]();
   let exhausted = false;
   try {
     for (;;) {

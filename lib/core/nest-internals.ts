@@ -14,7 +14,12 @@ import { ConfigurationError } from './errors/configuration.error.js';
  * file. Nest 11 ships CommonJS without an exports map, Nest 12 ES modules with
  * `./*.js` exported, so the deep paths below resolve on both.
  */
-export { ROUTE_ARGS_METADATA, CUSTOM_ROUTE_ARGS_METADATA, EXCEPTION_FILTERS_METADATA, GUARDS_METADATA } from '@nestjs/common/constants.js';
+export {
+  ROUTE_ARGS_METADATA,
+  CUSTOM_ROUTE_ARGS_METADATA,
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+} from '@nestjs/common/constants.js';
 export { INTERCEPTORS_METADATA, PIPES_METADATA } from '@nestjs/common/constants.js';
 export { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 export { Injector } from '@nestjs/core/injector/injector.js';
@@ -43,7 +48,10 @@ const PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/microservices'] as 
 /** @internal The installed version of each Nest package this one reaches into; `undefined` where unreadable. */
 export function installedNestVersions(): Record<(typeof PACKAGES)[number], string | undefined> {
   const load = createRequire(import.meta.url);
-  return Object.fromEntries(PACKAGES.map((name) => [name, readVersion(load, name)])) as Record<(typeof PACKAGES)[number], string | undefined>;
+  return Object.fromEntries(PACKAGES.map((name) => [name, readVersion(load, name)])) as Record<
+    (typeof PACKAGES)[number],
+    string | undefined
+  >;
 }
 
 /**
@@ -55,7 +63,10 @@ function readVersion(load: NodeJS.Require, name: string): string | undefined {
     for (let dir = dirname(load.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
       const manifest = join(dir, 'package.json');
       if (!existsSync(manifest)) continue;
-      const { name: found, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+      const { name: found, version } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (found === name) return version;
     }
   } catch {
@@ -105,7 +116,10 @@ export function checkNestRelease(versions: Partial<Record<(typeof PACKAGES)[numb
 
 function missingInternals(): string[] {
   const checks: Array<[string, unknown]> = [
-    ['NestMicroservice.registerListeners', (NestMicroservice.prototype as unknown as Record<string, unknown>).registerListeners],
+    [
+      'NestMicroservice.registerListeners',
+      (NestMicroservice.prototype as unknown as Record<string, unknown>).registerListeners,
+    ],
     ['ExternalExceptionsHandler.invokeCustomFilters', ExternalExceptionsHandler.prototype.invokeCustomFilters],
   ];
   return checks.filter(([, member]) => typeof member !== 'function').map(([name]) => name);
@@ -123,7 +137,8 @@ export function globalPreRequestHooks(config: ApplicationConfig): readonly PreRe
 /** @internal Copies `from`'s pre-request hooks onto `to`, where this Nest release has them. */
 export function copyPreRequestHooks(from: ApplicationConfig, to: ApplicationConfig): void {
   const hooks = globalPreRequestHooks(from);
-  if (hooks.length > 0) (to as unknown as { registerPreRequestHook(...hooks: PreRequestHook[]): void }).registerPreRequestHook(...hooks);
+  if (hooks.length > 0)
+    (to as unknown as { registerPreRequestHook(...hooks: PreRequestHook[]): void }).registerPreRequestHook(...hooks);
 }
 
 /**

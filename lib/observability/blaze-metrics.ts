@@ -22,7 +22,12 @@ export abstract class BlazeMetrics {
    * A streaming call ended having read `messagesIn` request messages and
    * written `messagesOut` responses, the first `firstResponseSeconds` after it began.
    */
-  abstract recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void;
+  abstract recordStream(
+    method: string,
+    messagesIn: number,
+    messagesOut: number,
+    firstResponseSeconds: number | undefined,
+  ): void;
 }
 
 /** @internal Metrics off. */

@@ -89,9 +89,17 @@ export class CallTracer {
     const tracer = this.activeTracer();
     const traced = members.filter((span): span is Span => span !== undefined);
     if (!tracer || !otel || traced.length === 0) return undefined;
-    const links: Link[] = traced.map((span) => ({ context: span.spanContext(), attributes: { 'blazerpc.link': 'batch member' } }));
-    const batch = tracer.startSpan(`blazerpc.batch ${model}`, { kind: otel.SpanKind.INTERNAL, links, attributes }, otel.ROOT_CONTEXT);
-    for (const span of traced) span.addLink({ context: batch.spanContext(), attributes: { 'blazerpc.link': 'batch execution' } });
+    const links: Link[] = traced.map((span) => ({
+      context: span.spanContext(),
+      attributes: { 'blazerpc.link': 'batch member' },
+    }));
+    const batch = tracer.startSpan(
+      `blazerpc.batch ${model}`,
+      { kind: otel.SpanKind.INTERNAL, links, attributes },
+      otel.ROOT_CONTEXT,
+    );
+    for (const span of traced)
+      span.addLink({ context: batch.spanContext(), attributes: { 'blazerpc.link': 'batch execution' } });
     return batch;
   }
 
@@ -140,6 +148,9 @@ export function encodeTraced(traced: TracedCall | undefined, encode: () => Buffe
   if (!traced) return encode();
   const started = performance.now();
   const bytes = encode();
-  traced.span.addEvent('blazerpc.encode', { 'blazerpc.encode_seconds': (performance.now() - started) / 1000, 'blazerpc.response_bytes': bytes.length });
+  traced.span.addEvent('blazerpc.encode', {
+    'blazerpc.encode_seconds': (performance.now() - started) / 1000,
+    'blazerpc.response_bytes': bytes.length,
+  });
   return bytes;
 }

@@ -1,4 +1,11 @@
-import { InterceptingCall, ListenerBuilder, RequesterBuilder, status as GrpcStatus, type Interceptor, type Metadata } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  ListenerBuilder,
+  RequesterBuilder,
+  status as GrpcStatus,
+  type Interceptor,
+  type Metadata,
+} from '@grpc/grpc-js';
 import type { TextMapSetter } from '@opentelemetry/api';
 import { recordingTracer } from './call-tracer.js';
 import { otel } from './otel-api.js';
@@ -17,7 +24,10 @@ export const clientTracingInterceptor: Interceptor = (options, nextCall) => {
   if (!tracer || !otel) return new InterceptingCall(nextCall(options));
   const api = otel;
   const method = options.method_definition.path.replace(/^\//, '');
-  const span = tracer.startSpan(method, { kind: api.SpanKind.CLIENT, attributes: { 'rpc.system.name': 'grpc', 'rpc.method': method } });
+  const span = tracer.startSpan(method, {
+    kind: api.SpanKind.CLIENT,
+    attributes: { 'rpc.system.name': 'grpc', 'rpc.method': method },
+  });
   const traced = api.trace.setSpan(api.context.active(), span);
   const requester = new RequesterBuilder()
     .withStart((metadata, _listener, next) => {
@@ -26,7 +36,8 @@ export const clientTracingInterceptor: Interceptor = (options, nextCall) => {
       const ending = new ListenerBuilder()
         .withOnReceiveStatus((status, nextStatus) => {
           span.setAttribute('rpc.status_code', GrpcStatus[status.code]);
-          if (status.code !== GrpcStatus.OK) span.setStatus({ code: api.SpanStatusCode.ERROR, message: status.details });
+          if (status.code !== GrpcStatus.OK)
+            span.setStatus({ code: api.SpanStatusCode.ERROR, message: status.details });
           span.end();
           nextStatus(status);
         })

@@ -27,7 +27,12 @@ export class FanOutMetrics extends BlazeMetrics {
     for (const sink of this.sinks) sink.setQueueDepth(model, depth);
   }
 
-  recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
+  recordStream(
+    method: string,
+    messagesIn: number,
+    messagesOut: number,
+    firstResponseSeconds: number | undefined,
+  ): void {
     for (const sink of this.sinks) sink.recordStream(method, messagesIn, messagesOut, firstResponseSeconds);
   }
 }

@@ -114,14 +114,27 @@ export class StatisticsRecordingMetrics extends BlazeMetrics {
     this.sink.setQueueDepth(model, depth);
   }
 
-  recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
+  recordStream(
+    method: string,
+    messagesIn: number,
+    messagesOut: number,
+    firstResponseSeconds: number | undefined,
+  ): void {
     this.sink.recordStream(method, messagesIn, messagesOut, firstResponseSeconds);
   }
 }
 
 function empty(): ModelStatisticsSnapshot {
   const zero = () => ({ count: 0, ns: 0 });
-  return { inferenceCount: 0, executionCount: 0, lastInference: 0, success: zero(), fail: zero(), queue: zero(), computeInfer: zero() };
+  return {
+    inferenceCount: 0,
+    executionCount: 0,
+    lastInference: 0,
+    success: zero(),
+    fail: zero(),
+    queue: zero(),
+    computeInfer: zero(),
+  };
 }
 
 function add(total: DurationTotal, seconds: number): void {

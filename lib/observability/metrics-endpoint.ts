@@ -17,7 +17,14 @@ export class MetricsEndpoint implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger('BlazeRpcMetrics');
   private server?: Server;
 
-  constructor(private readonly settings: { readonly path: string; readonly port: number; readonly host: string; readonly registry: ScrapeSource }) {}
+  constructor(
+    private readonly settings: {
+      readonly path: string;
+      readonly port: number;
+      readonly host: string;
+      readonly registry: ScrapeSource;
+    },
+  ) {}
 
   /** The port it listens on (the real one when port 0 was asked for). */
   get port(): number {

@@ -42,7 +42,11 @@ function recordingStatistics(sink: Provider): Provider[] {
       useFactory: (to: BlazeMetrics, statistics: InferenceStatistics) => {
         // OpenTelemetry metrics too, when the app registered a meter provider before Nest built this module.
         const otelMetrics = createOtelMetrics();
-        const sink = !otelMetrics ? to : to instanceof NoopBlazeMetrics ? otelMetrics : new FanOutMetrics([to, otelMetrics]);
+        const sink = !otelMetrics
+          ? to
+          : to instanceof NoopBlazeMetrics
+            ? otelMetrics
+            : new FanOutMetrics([to, otelMetrics]);
         return new StatisticsRecordingMetrics(sink, statistics);
       },
     },
@@ -50,8 +54,11 @@ function recordingStatistics(sink: Provider): Provider[] {
 }
 
 /** @internal What BlazeRpcModule adds for `metrics`: Prometheus module and metric providers, or a no-op. */
-export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions | undefined): Pick<DynamicModule, 'imports' | 'providers'> {
-  if (!metrics) return { imports: [], providers: recordingStatistics({ provide: METRICS_SINK, useClass: NoopBlazeMetrics }) };
+export function createMetricsDefinition(
+  metrics: boolean | BlazeMetricsOptions | undefined,
+): Pick<DynamicModule, 'imports' | 'providers'> {
+  if (!metrics)
+    return { imports: [], providers: recordingStatistics({ provide: METRICS_SINK, useClass: NoopBlazeMetrics }) };
   const options = metrics === true ? {} : metrics;
   const { promClient, nestPrometheus } = loadPrometheus();
   const { makeCounterProvider, makeGaugeProvider, makeHistogramProvider, PrometheusModule, getToken } = nestPrometheus;
@@ -73,7 +80,9 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
     provide: METRICS_SINK,
     inject: keys.map((key) => getToken(recorded[key])),
     useFactory: (...metricObjects: unknown[]) =>
-      new PrometheusBlazeMetrics(Object.fromEntries(keys.map((key, i) => [key, metricObjects[i]])) as unknown as PrometheusMetricSet),
+      new PrometheusBlazeMetrics(
+        Object.fromEntries(keys.map((key, i) => [key, metricObjects[i]])) as unknown as PrometheusMetricSet,
+      ),
   };
   const providers: Provider[] = [
     makeCounterProvider({
@@ -99,8 +108,17 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
       buckets: LATENCY_BUCKETS,
     }),
     makeCounterProvider({ name: METRIC.inferenceCount, help: 'Requests the model served', labelNames: ['model'] }),
-    makeCounterProvider({ name: METRIC.inferenceExecCount, help: 'Model executions (one per batch)', labelNames: ['model'] }),
-    makeHistogramProvider({ name: METRIC.batchSize, help: 'Requests per model execution', labelNames: ['model'], buckets: BATCH_BUCKETS }),
+    makeCounterProvider({
+      name: METRIC.inferenceExecCount,
+      help: 'Model executions (one per batch)',
+      labelNames: ['model'],
+    }),
+    makeHistogramProvider({
+      name: METRIC.batchSize,
+      help: 'Requests per model execution',
+      labelNames: ['model'],
+      buckets: BATCH_BUCKETS,
+    }),
     makeHistogramProvider({
       name: METRIC.queueWait,
       help: 'Time requests waited in the batch queue, in seconds',
@@ -126,13 +144,23 @@ export function createMetricsDefinition(metrics: boolean | BlazeMetricsOptions |
     ...recordingStatistics(prometheusSink),
   ];
   // NOTE: prom-client's registry is global; a second app in one process (tests, workers) must not collect the process metrics twice.
-  const collectDefaults = (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');
+  const collectDefaults =
+    (options.defaultMetrics ?? true) && !register.getSingleMetric('process_cpu_user_seconds_total');
   const path = options.path ?? '/metrics';
   if (options.port === undefined) {
     return { imports: [PrometheusModule.register({ path, defaultMetrics: { enabled: collectDefaults } })], providers };
   }
   // Its own server: the module's controller gets no route on the app's HTTP server.
-  const prometheus = PrometheusModule.register({ path, defaultMetrics: { enabled: collectDefaults }, controller: NoMetricsRoute });
-  const endpoint = new MetricsEndpoint({ path, port: metricsPort(options.port), host: options.host ?? '0.0.0.0', registry: register });
+  const prometheus = PrometheusModule.register({
+    path,
+    defaultMetrics: { enabled: collectDefaults },
+    controller: NoMetricsRoute,
+  });
+  const endpoint = new MetricsEndpoint({
+    path,
+    port: metricsPort(options.port),
+    host: options.host ?? '0.0.0.0',
+    registry: register,
+  });
   return { imports: [prometheus], providers: [...providers, { provide: MetricsEndpoint, useValue: endpoint }] };
 }

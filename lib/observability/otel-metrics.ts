@@ -23,11 +23,26 @@ export class OtelBlazeMetrics extends BlazeMetrics {
   constructor() {
     super();
     const meter = otel!.metrics.getMeter(PACKAGE_NAME, packageVersion());
-    this.callDuration = meter.createHistogram('rpc.server.call.duration', { unit: 's', description: 'Duration of model calls, server side' });
-    this.batchSize = meter.createHistogram('blazerpc.batch.size', { unit: '{request}', description: 'Requests per model execution' });
-    this.queueWait = meter.createHistogram('blazerpc.queue.wait', { unit: 's', description: 'Time requests waited in the batch queue' });
-    this.inferenceDuration = meter.createHistogram('blazerpc.inference.duration', { unit: 's', description: 'Time of one model execution' });
-    this.streamMessages = meter.createCounter('blazerpc.stream.messages', { unit: '{message}', description: 'Messages of streaming calls' });
+    this.callDuration = meter.createHistogram('rpc.server.call.duration', {
+      unit: 's',
+      description: 'Duration of model calls, server side',
+    });
+    this.batchSize = meter.createHistogram('blazerpc.batch.size', {
+      unit: '{request}',
+      description: 'Requests per model execution',
+    });
+    this.queueWait = meter.createHistogram('blazerpc.queue.wait', {
+      unit: 's',
+      description: 'Time requests waited in the batch queue',
+    });
+    this.inferenceDuration = meter.createHistogram('blazerpc.inference.duration', {
+      unit: 's',
+      description: 'Time of one model execution',
+    });
+    this.streamMessages = meter.createCounter('blazerpc.stream.messages', {
+      unit: '{message}',
+      description: 'Messages of streaming calls',
+    });
   }
 
   recordCall(method: string, code: GrpcStatus, seconds: number, protocol = 'blazerpc'): void {

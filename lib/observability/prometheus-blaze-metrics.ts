@@ -84,7 +84,12 @@ export class PrometheusBlazeMetrics extends BlazeMetrics implements OnApplicatio
     this.modelSeries(model).queueDepth.set(depth);
   }
 
-  recordStream(method: string, messagesIn: number, messagesOut: number, firstResponseSeconds: number | undefined): void {
+  recordStream(
+    method: string,
+    messagesIn: number,
+    messagesOut: number,
+    firstResponseSeconds: number | undefined,
+  ): void {
     let of = this.streams.get(method);
     if (!of) {
       const { streamMessages, timeToFirstResponse } = this.metrics;

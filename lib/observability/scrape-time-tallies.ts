@@ -193,7 +193,10 @@ export class HistogramTally extends Series<Histogram<string>> {
     super(metric, labels, owner);
     const internals = metric as unknown as Partial<HistogramInternals>;
     const usable =
-      typeof internals.hashMap === 'object' && Array.isArray(internals.upperBounds) && !internals.enableExemplars && typeof internals.zero === 'function';
+      typeof internals.hashMap === 'object' &&
+      Array.isArray(internals.upperBounds) &&
+      !internals.enableExemplars &&
+      typeof internals.zero === 'function';
     this.bounds = usable ? internals.upperBounds! : [];
     this.buckets = this.bounds.map(() => 0);
     if (!usable) this.direct = metric.labels(labels);

@@ -23,7 +23,8 @@ export const MODEL_ARGS_METADATA = 'blazerpc:model-args';
  * @returns the index of the call argument: the method's argument count
  */
 export function defineModelArguments(classRef: object, methodName: string): number {
-  const declared: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
+  const declared: Record<string, { index: number }> =
+    Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
   const callIndex = Object.values(declared).reduce((count, { index }) => Math.max(count, index + 1), 0);
   const args = { ...declared, [`${CALL_PARAM_TYPE}:${callIndex}`]: { index: callIndex, data: undefined, pipes: [] } };
   Reflect.defineMetadata(MODEL_ARGS_METADATA, args, classRef, methodName);

@@ -23,8 +23,10 @@ import { hasGlobalEnhancers } from './enhancer-scope.js';
 export function hasEnhancers(config: ApplicationConfig, classRef: object, method: object, methodName: string): boolean {
   if (hasGlobalEnhancers(config)) return true;
   const keys = [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA];
-  if (keys.some((key) => hasItems(Reflect.getMetadata(key, classRef)) || hasItems(Reflect.getMetadata(key, method)))) return true;
-  const args: Record<string, { pipes?: unknown[] }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
+  if (keys.some((key) => hasItems(Reflect.getMetadata(key, classRef)) || hasItems(Reflect.getMetadata(key, method))))
+    return true;
+  const args: Record<string, { pipes?: unknown[] }> =
+    Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
   return Object.entries(args).some(([key, arg]) => key.includes(CUSTOM_ROUTE_ARGS_METADATA) || hasItems(arg.pipes));
 }
 

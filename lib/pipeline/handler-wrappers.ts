@@ -18,11 +18,18 @@ export type Method = (this: unknown, ...args: unknown[]) => unknown;
  * value, which is right for unary calls but would swallow a stream, so a
  * streaming handler's Observable travels as an AsyncIterable instead.
  */
-export function timedHandler(method: Method, model: string, streaming: boolean, metrics: BlazeMetrics, timesExecutions = true): Method {
+export function timedHandler(
+  method: Method,
+  model: string,
+  streaming: boolean,
+  metrics: BlazeMetrics,
+  timesExecutions = true,
+): Method {
   return carryingMetadataOf(method, function (this: unknown, ...args: unknown[]) {
     args.pop();
     const started = performance.now();
-    const record = () => metrics.recordExecution(model, 1, timesExecutions ? (performance.now() - started) / 1000 : undefined);
+    const record = () =>
+      metrics.recordExecution(model, 1, timesExecutions ? (performance.now() - started) / 1000 : undefined);
     let result: unknown;
     try {
       result = method.apply(this, args);
@@ -70,7 +77,9 @@ export async function executeOnce(method: Method, instance: unknown, args: unkno
  */
 function callEndingCause(error: unknown): unknown {
   const cause = (error as { name?: unknown; cause?: unknown } | null)?.cause;
-  return (error as { name?: unknown } | null)?.name === 'AbortError' && cause instanceof CallStatusError ? cause : error;
+  return (error as { name?: unknown } | null)?.name === 'AbortError' && cause instanceof CallStatusError
+    ? cause
+    : error;
 }
 
 /** Nest reads guard, interceptor, pipe and filter metadata off the handler function, so wrappers carry the method's. */

@@ -43,7 +43,8 @@ type ParamOptions = Parameters<ExternalContextCreator['createPipesFn']>[1][numbe
 class ModelContextCreator extends ExternalContextCreator {
   /** A streamed input goes through its pipes one message at a time, as the handler reads it. */
   override async getParamValue<T>(value: T, metadata: ArgumentMetadata, pipes: PipeTransform[]): Promise<unknown> {
-    if (value instanceof InputStream && pipes.length > 0) return value.map((item) => super.getParamValue(item, metadata, pipes));
+    if (value instanceof InputStream && pipes.length > 0)
+      return value.map((item) => super.getParamValue(item, metadata, pipes));
     return super.getParamValue(value, metadata, pipes);
   }
 

@@ -66,14 +66,23 @@ export class ModelInvokerFactory {
   create(model: RegisteredModel, enhancers: ApplicationConfig, tracer?: CallTracer): ModelCallPath {
     const { wrapper, methodName } = model.binding;
     const prototype = (wrapper.metatype as { prototype?: Record<string, Method> } | null)?.prototype;
-    const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ?? prototype?.[methodName]) as Method;
+    const method = ((wrapper.instance as Record<string, Method> | undefined)?.[methodName] ??
+      prototype?.[methodName]) as Method;
     const classRef = (wrapper.instance as object | undefined)?.constructor ?? (wrapper.metatype as object);
     defineModelArguments(classRef, methodName);
     const callPath = this.createCallPath(model, method, enhancers, tracer);
-    return { ...callPath, invoke: withPreRequestHooks(globalPreRequestHooks(enhancers), classRef, method, callPath.invoke) };
+    return {
+      ...callPath,
+      invoke: withPreRequestHooks(globalPreRequestHooks(enhancers), classRef, method, callPath.invoke),
+    };
   }
 
-  private createCallPath({ descriptor, binding }: RegisteredModel, method: Method, enhancers: ApplicationConfig, tracer?: CallTracer): ModelCallPath {
+  private createCallPath(
+    { descriptor, binding }: RegisteredModel,
+    method: Method,
+    enhancers: ApplicationConfig,
+    tracer?: CallTracer,
+  ): ModelCallPath {
     const { wrapper, methodName } = binding;
     const plan = descriptor.batchPlan;
     const timesExecutions = !isTimedByRuntime(method);
@@ -82,12 +91,33 @@ export class ModelInvokerFactory {
       const instance = wrapper.instance as object;
       const outputs = { named: descriptor.namedOutputs, names: descriptor.outputs.map((o) => o.name) };
       const execute = (args: unknown[]) => executeOnce(method, instance, args);
-      const batcher = new ModelBatcher(descriptor.name, plan, descriptor.batching, outputs, execute, this.metrics, timesExecutions, tracer);
-      return { batcher, invoke: this.createCallable(descriptor, enhancers, pipeline, instance, batchingHandler(method, batcher), method) };
+      const batcher = new ModelBatcher(
+        descriptor.name,
+        plan,
+        descriptor.batching,
+        outputs,
+        execute,
+        this.metrics,
+        timesExecutions,
+        tracer,
+      );
+      return {
+        batcher,
+        invoke: this.createCallable(
+          descriptor,
+          enhancers,
+          pipeline,
+          instance,
+          batchingHandler(method, batcher),
+          method,
+        ),
+      };
     }
     const handler = timedHandler(method, descriptor.name, descriptor.streaming, this.metrics, timesExecutions);
     if (!binding.requestScoped) {
-      return { invoke: this.createCallable(descriptor, enhancers, pipeline, wrapper.instance as object, handler, method) };
+      return {
+        invoke: this.createCallable(descriptor, enhancers, pipeline, wrapper.instance as object, handler, method),
+      };
     }
     return {
       invoke: async (request, context) => {
@@ -109,8 +139,28 @@ export class ModelInvokerFactory {
     const target = new RepositoryControlCall();
     const creator = this.contextCreatorFor(enhancers);
     const proxies = {
-      load: creator.create(target, target.load as Method, 'load', undefined, undefined, undefined, undefined, ENHANCED, 'rpc'),
-      unload: creator.create(target, target.unload as Method, 'unload', undefined, undefined, undefined, undefined, ENHANCED, 'rpc'),
+      load: creator.create(
+        target,
+        target.load as Method,
+        'load',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        ENHANCED,
+        'rpc',
+      ),
+      unload: creator.create(
+        target,
+        target.unload as Method,
+        'unload',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        ENHANCED,
+        'rpc',
+      ),
     };
     return async (action, request, context, run) => settle(await proxies[action](request, context, run));
   }

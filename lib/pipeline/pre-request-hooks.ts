@@ -13,7 +13,12 @@ type Invoke = (request: ModelRequest, context: BlazeContext) => unknown;
  * AsyncLocalStorage scope every enhancer and the handler can read.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the handler as Nest's ExecutionContext.getHandler() types it
-export function withPreRequestHooks(hooks: readonly PreRequestHook[], classRef: object, handler: Function, invoke: Invoke): Invoke {
+export function withPreRequestHooks(
+  hooks: readonly PreRequestHook[],
+  classRef: object,
+  handler: Function,
+  invoke: Invoke,
+): Invoke {
   if (hooks.length === 0) return invoke;
   return (request, context) => {
     const execution = new ExecutionContextHost([request, context], classRef as never, handler as never);
@@ -23,7 +28,9 @@ export function withPreRequestHooks(hooks: readonly PreRequestHook[], classRef: 
     const next = (): Observable<unknown> =>
       index < hooks.length
         ? hooks[index++]!(execution, next)
-        : defer(async () => invoke(request, context)).pipe(mergeMap((result) => (isObservable(result) ? result : of(result))));
+        : defer(async () => invoke(request, context)).pipe(
+            mergeMap((result) => (isObservable(result) ? result : of(result))),
+          );
     return lastValueFrom(next());
   };
 }

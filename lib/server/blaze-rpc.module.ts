@@ -1,7 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { BLAZE_CONTEXT, RESOLVED_OPTIONS } from '../core/blaze-rpc.constants.js';
-import { BLAZE_RPC_ASYNC_OPTIONS_TYPE, BLAZE_RPC_MODULE_OPTIONS, BLAZE_RPC_OPTIONS_TYPE, BlazeRpcConfigurableModule } from './blaze-rpc.module-definition.js';
+import {
+  BLAZE_RPC_ASYNC_OPTIONS_TYPE,
+  BLAZE_RPC_MODULE_OPTIONS,
+  BLAZE_RPC_OPTIONS_TYPE,
+  BlazeRpcConfigurableModule,
+} from './blaze-rpc.module-definition.js';
 import { blazeContextProvider } from '../core/context/blaze-context.provider.js';
 import { BlazeRpcExplorer } from '../core/discovery/blaze-rpc.explorer.js';
 import { BlazeRpcMetadataAccessor } from '../core/discovery/blaze-rpc-metadata.accessor.js';
@@ -29,7 +34,11 @@ import { ModelInvokerFactory } from '../pipeline/model-invoker.factory.js';
 @Module({
   imports: [DiscoveryModule],
   providers: [
-    { provide: RESOLVED_OPTIONS, inject: [BLAZE_RPC_MODULE_OPTIONS], useFactory: (options: BlazeRpcModuleOptions) => resolveOptions(options) },
+    {
+      provide: RESOLVED_OPTIONS,
+      inject: [BLAZE_RPC_MODULE_OPTIONS],
+      useFactory: (options: BlazeRpcModuleOptions) => resolveOptions(options),
+    },
     blazeContextProvider,
     BlazeRpcMetadataAccessor,
     BlazeRpcExplorer,

@@ -97,7 +97,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     super();
     assertSupportedNestRelease();
     this.tracer = new CallTracer(options.host, () => this.boundPort);
-    this.scopeHooked = installMicroserviceScopeHook((server): server is BlazeRpcServer => server instanceof BlazeRpcServer);
+    this.scopeHooked = installMicroserviceScopeHook(
+      (server): server is BlazeRpcServer => server instanceof BlazeRpcServer,
+    );
   }
 
   /**
@@ -162,12 +164,15 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const server = this.grpcServer;
     if (!server) return;
     this.grpcServer = undefined;
-    this.logger.log(`Shutting down: ${this.tracker.size} call(s) in flight, up to ${this.options.gracePeriodMs} ms to finish`);
+    this.logger.log(
+      `Shutting down: ${this.tracker.size} call(s) in flight, up to ${this.options.gracePeriodMs} ms to finish`,
+    );
     for (const service of this.health.services()) this.health.setStatus(service, 'NOT_SERVING');
     // Queued requests run now rather than wait for fuller batches; what outlives the grace period is cancelled.
     this.batchers.forEach((batcher) => batcher.flush());
     const cancelled = await this.tracker.drain(this.options.gracePeriodMs);
-    if (cancelled > 0) this.logger.warn(`Cancelled ${cancelled} call(s) still running after ${this.options.gracePeriodMs} ms`);
+    if (cancelled > 0)
+      this.logger.warn(`Cancelled ${cancelled} call(s) still running after ${this.options.gracePeriodMs} ms`);
     this.openWatches.forEach((close) => close());
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -216,11 +221,23 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       const { health, statistics, logger, registry, pipelineOf } = this;
       const repository = () => (this.repositories.size > 0 ? this.repositories : undefined);
       const guardRepositoryAction = this.repositoryControl(this.enhancers);
-      const oip = createOipService({ registry, pipelineOf, health, statistics, limits: context.limits, logger, repository, guardRepositoryAction });
+      const oip = createOipService({
+        registry,
+        pipelineOf,
+        health,
+        statistics,
+        limits: context.limits,
+        logger,
+        repository,
+        guardRepositoryAction,
+      });
       server.addService(oip.definition, createServiceHandlers(oip, context));
     }
     if (this.options.health) {
-      server.addService(loadPackageDefinition(HEALTH_PROTO)[HEALTH_SERVICE] as ServiceDefinition, createHealthHandlers(this.health, this.openWatches));
+      server.addService(
+        loadPackageDefinition(HEALTH_PROTO)[HEALTH_SERVICE] as ServiceDefinition,
+        createHealthHandlers(this.health, this.openWatches),
+      );
     }
     this.mountModels(server);
     const { host, port } = this.testAddress ?? this.options;
@@ -230,8 +247,12 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.markServing();
     this.checkRepositoryControl();
     const scheme = this.options.tls ? 'TLS' : 'plaintext';
-    const spoken = [protocols.blazerpc && 'BlazeRPC', protocols.oip && 'Open Inference Protocol'].filter(Boolean).join(' and ');
-    this.logger.log(`Serving ${this.registry.list().length} model(s) over ${spoken} on ${this.options.host}:${this.boundPort} (${scheme})`);
+    const spoken = [protocols.blazerpc && 'BlazeRPC', protocols.oip && 'Open Inference Protocol']
+      .filter(Boolean)
+      .join(' and ');
+    this.logger.log(
+      `Serving ${this.registry.list().length} model(s) over ${spoken} on ${this.options.host}:${this.boundPort} (${scheme})`,
+    );
   }
 
   /**
@@ -251,7 +272,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.markServing();
     this.forgetUnserved(retired);
     if (!this.testAddress) {
-      this.explorer.writeProtoFile().catch((error: Error) => this.logger.warn(`Could not write the .proto file again: ${error.message}`));
+      this.explorer
+        .writeProtoFile()
+        .catch((error: Error) => this.logger.warn(`Could not write the .proto file again: ${error.message}`));
     }
     return { retired: Promise.all(retired.map((pipeline) => this.retire(pipeline))).then(() => undefined) };
   }
@@ -272,7 +295,9 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const inference = packageDefinitionOf(root);
     const retired = this.syncPipelines();
     const served = this.options.protocols.blazerpc && this.registry.list().length > 0;
-    const service = served ? createBlazeRpcService(this.registry, inference, root, this.pipelineOf, this.context!.limits) : { definition: {}, routes: {} };
+    const service = served
+      ? createBlazeRpcService(this.registry, inference, root, this.pipelineOf, this.context!.limits)
+      : { definition: {}, routes: {} };
     this.blazeRoutes!.mount(service);
     if (this.options.reflection) this.mountReflection(server, served ? inference : {});
     return retired;
@@ -390,13 +415,15 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     const enhancers = this.enhancers;
     if (!enhancers || !this.options.protocols.oip || !this.repositories.controllable) return;
     if (!this.controlUnguarded) {
-      for (const guard of enhancers.getGlobalGuards()) if (guard instanceof RepositoryControlGuard) guard.reportUnsetSecret();
+      for (const guard of enhancers.getGlobalGuards())
+        if (guard instanceof RepositoryControlGuard) guard.reportUnsetSecret();
       return;
     }
     if (this.warnedUnguardedControl) return;
     this.warnedUnguardedControl = true;
     const appConfig = this.invokers.appConfig;
-    const unreached = this.enhancerScope && !this.enhancerScope.sharesAppConfig && appConfig && hasGlobalGuards(appConfig);
+    const unreached =
+      this.enhancerScope && !this.enhancerScope.sharesAppConfig && appConfig && hasGlobalGuards(appConfig);
     this.logger.warn(
       UNGUARDED_CONTROL_MESSAGE +
         (unreached
@@ -413,7 +440,11 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
       ...(this.options.logCalls ? [loggingObserver(this.logger)] : []),
     ];
     const observe: CallObserver | undefined =
-      observers.length === 0 ? undefined : observers.length === 1 ? observers[0] : (outcome) => observers.forEach((notify) => notify(outcome));
+      observers.length === 0
+        ? undefined
+        : observers.length === 1
+          ? observers[0]
+          : (outcome) => observers.forEach((notify) => notify(outcome));
     return { tracker: this.tracker, observe, tracer: otel ? this.tracer : undefined, limits: this.options.limits };
   }
 
@@ -425,7 +456,8 @@ export class BlazeRpcServer extends Server implements CustomTransportStrategy, O
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(this.registry.serviceName, 'SERVING');
     for (const model of this.registry.list()) {
-      for (const entry of [model.name, versionHealthName(model)]) this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
+      for (const entry of [model.name, versionHealthName(model)])
+        this.health.setStatus(entry, this.health.getStatus(entry) ?? 'SERVING');
     }
   }
 }
@@ -447,4 +479,7 @@ class AttachedRepositories extends ModelRepositorySet {
 }
 
 /** The reflection services `@grpc/reflection` adds, removed before it is added again over a new .proto. */
-const REFLECTION_PATHS = ['/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo'];
+const REFLECTION_PATHS = [
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+];

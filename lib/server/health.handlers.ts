@@ -1,4 +1,10 @@
-import { status as GrpcStatus, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  status as GrpcStatus,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { quoteClientText } from '../core/errors/client-text.js';
 import type { BlazeHealthService, ServingStatus } from '../core/health/blaze-health.service.js';
 
@@ -7,12 +13,18 @@ interface HealthCheckRequest {
 }
 
 /** @internal Check and Watch per the gRPC health checking protocol. */
-export function createHealthHandlers(health: BlazeHealthService, openWatches: Set<() => void>): UntypedServiceImplementation {
+export function createHealthHandlers(
+  health: BlazeHealthService,
+  openWatches: Set<() => void>,
+): UntypedServiceImplementation {
   return {
     Check: (call: ServerUnaryCall<HealthCheckRequest, object>, callback: sendUnaryData<object>) => {
       const status = health.getStatus(call.request.service);
       if (status === undefined) {
-        return callback({ code: GrpcStatus.NOT_FOUND, details: `Unknown service '${quoteClientText(call.request.service)}'` });
+        return callback({
+          code: GrpcStatus.NOT_FOUND,
+          details: `Unknown service '${quoteClientText(call.request.service)}'`,
+        });
       }
       callback(null, { status });
     },

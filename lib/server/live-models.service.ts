@@ -35,7 +35,10 @@ export class LiveModels {
    * versions were running have ended: release their runtimes then.
    * @throws ConfigurationError when the change is invalid (a version served twice, a name collision), or Error while the server shuts down; nothing changes then
    */
-  async swap(add: readonly object[], remove: readonly ModelKey[] = []): Promise<{ added: ModelKey[]; retired: Promise<void> }> {
+  async swap(
+    add: readonly object[],
+    remove: readonly ModelKey[] = [],
+  ): Promise<{ added: ModelKey[]; retired: Promise<void> }> {
     await this.explorer.explore();
     if (this.server.isClosing) throw new Error('The server is shutting down; models are no longer added or removed');
     const models = add.flatMap((instance) => this.explorer.modelsOfInstance(instance));

@@ -34,14 +34,19 @@ const HOOKED = Symbol('blazerpc.microserviceScopeHook');
  * @returns false when this Nest release has no such method to wrap.
  */
 export function installMicroserviceScopeHook(isScopedStrategy: (server: unknown) => server is ScopedStrategy): boolean {
-  const prototype = NestMicroservice.prototype as unknown as Record<PropertyKey, unknown> & { registerListeners?: () => void };
+  const prototype = NestMicroservice.prototype as unknown as Record<PropertyKey, unknown> & {
+    registerListeners?: () => void;
+  };
   const registerListeners = prototype.registerListeners;
   if (typeof registerListeners !== 'function') return false;
   if (prototype[HOOKED]) return true;
   prototype.registerListeners = function (this: MicroserviceInternals) {
     const { serverInstance: server, applicationConfig: config, container } = this;
     if (config && isScopedStrategy(server)) {
-      server.adoptEnhancerScope({ config: snapshotEnhancers(config), sharesAppConfig: config === container?.applicationConfig });
+      server.adoptEnhancerScope({
+        config: snapshotEnhancers(config),
+        sharesAppConfig: config === container?.applicationConfig,
+      });
     }
     return registerListeners.call(this);
   };

@@ -61,7 +61,9 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
     };
     try {
       // No closure on the untraced hot path.
-      const result = inflight.trace ? inCallContext(inflight, () => route.answer(call.request, call, inflight)) : route.answer(call.request, call, inflight);
+      const result = inflight.trace
+        ? inCallContext(inflight, () => route.answer(call.request, call, inflight))
+        : route.answer(call.request, call, inflight);
       if (result instanceof Promise) result.then(succeed, fail);
       else succeed(result);
     } catch (error) {
@@ -76,7 +78,10 @@ export function createUnaryHandler(route: UnaryRoute, context: CallHandlerContex
  * slower than the model yields. A cancel or deadline stops the producer (a
  * generator's `finally` runs).
  */
-export function createStreamHandler(route: StreamRoute, context: CallHandlerContext): handleServerStreamingCall<Buffer, Buffer> {
+export function createStreamHandler(
+  route: StreamRoute,
+  context: CallHandlerContext,
+): handleServerStreamingCall<Buffer, Buffer> {
   return (call) =>
     serveStream(route, call, context, (inflight) => {
       const fault = framingFault(call.request, call);
@@ -91,15 +96,24 @@ export function createStreamHandler(route: StreamRoute, context: CallHandlerCont
  * as a server stream. The call ends once the client has finished sending and
  * every response is written.
  */
-export function createExchangeHandler(route: ExchangeRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
-  return (call) => serveStream(route, call, context, (inflight) => writeExchanges(route, call, inflight, context.limits.maxPendingPerStream));
+export function createExchangeHandler(
+  route: ExchangeRoute,
+  context: CallHandlerContext,
+): handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) =>
+    serveStream(route, call, context, (inflight) =>
+      writeExchanges(route, call, inflight, context.limits.maxPendingPerStream),
+    );
 }
 
 /**
  * @internal grpc-js handler of a client-streaming route: the handler pulls the
  * request messages (see `incoming`), and its one result is the answer.
  */
-export function createClientStreamHandler(route: ClientStreamRoute, context: CallHandlerContext): handleClientStreamingCall<Buffer, Buffer> {
+export function createClientStreamHandler(
+  route: ClientStreamRoute,
+  context: CallHandlerContext,
+): handleClientStreamingCall<Buffer, Buffer> {
   return (call, callback) => {
     let response: Buffer | undefined;
     const ending = trackCall(route, call, context, (failure) => callback(failure, response));
@@ -120,13 +134,21 @@ export function createClientStreamHandler(route: ClientStreamRoute, context: Cal
  * are pulled as the handler reads them, responses written as it yields them,
  * each side with HTTP/2 flow control.
  */
-export function createDuplexHandler(route: DuplexRoute, context: CallHandlerContext): handleBidiStreamingCall<Buffer, Buffer> {
+export function createDuplexHandler(
+  route: DuplexRoute,
+  context: CallHandlerContext,
+): handleBidiStreamingCall<Buffer, Buffer> {
   return (call) =>
-    serveStream(route, call, context, async (inflight) => write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight));
+    serveStream(route, call, context, async (inflight) =>
+      write(await route.openDuplex(incoming(call, inflight), call, inflight), call, inflight),
+    );
 }
 
 /** @internal The grpc-js handlers of a protocol service, by method name: each route's, as its kind. */
-export function createServiceHandlers(service: ProtocolService, context: CallHandlerContext): UntypedServiceImplementation {
+export function createServiceHandlers(
+  service: ProtocolService,
+  context: CallHandlerContext,
+): UntypedServiceImplementation {
   const handlers: UntypedServiceImplementation = {};
   for (const [name, served] of Object.entries(service.routes)) handlers[name] = createHandler(served, context);
   return handlers;
@@ -164,7 +186,10 @@ const MESSAGES_PER_CLOCK_READ = 64;
  * client back. A cancel, a disconnect or a passed deadline makes the pending
  * read throw the call's status; a client's half-close ends the iteration.
  */
-function incoming(call: ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall): AsyncIterable<Buffer> {
+function incoming(
+  call: ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>,
+  inflight: InflightCall,
+): AsyncIterable<Buffer> {
   return {
     async *[Symbol.asyncIterator]() {
       const { signal } = inflight;
@@ -256,7 +281,8 @@ class CallEnding {
     if (inflight) context.tracker.end(inflight);
     this.send(failure ?? null);
     const code = failure?.code ?? GrpcStatus.OK;
-    const stream = inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
+    const stream =
+      inflight && (inflight.messagesIn > 0 || inflight.messagesOut > 0) ? streamFigures(inflight, started) : undefined;
     if (traced) context.tracer!.end(traced, code, failure?.details, spanAttributes(inflight, stream));
     context.observe?.({
       method: route.method,
@@ -302,7 +328,9 @@ function streamFigures(inflight: InflightCall, started: number) {
 /** What a call's span learns by its end: the model, and for streams the message counts. */
 function spanAttributes(inflight: InflightCall | undefined, stream: ReturnType<typeof streamFigures> | undefined) {
   return {
-    ...(inflight?.model === undefined ? {} : { 'blazerpc.model': inflight.model.name, 'blazerpc.model_version': inflight.model.version }),
+    ...(inflight?.model === undefined
+      ? {}
+      : { 'blazerpc.model': inflight.model.name, 'blazerpc.model_version': inflight.model.version }),
     ...(stream ? { 'blazerpc.messages_in': stream.in, 'blazerpc.messages_out': stream.out } : {}),
   };
 }
@@ -313,7 +341,11 @@ function inCallContext<T>(inflight: InflightCall, work: () => T): T {
   return traced && otel ? otel.context.with(traced.context, work) : work();
 }
 
-async function pump(route: StreamRoute, call: ServerWritableStream<Buffer, Buffer>, inflight: InflightCall): Promise<void> {
+async function pump(
+  route: StreamRoute,
+  call: ServerWritableStream<Buffer, Buffer>,
+  inflight: InflightCall,
+): Promise<void> {
   await write(await route.open(call.request, call, inflight), call, inflight);
 }
 
@@ -354,7 +386,12 @@ async function write(
  * is taken); at the bound the call stops reading, so HTTP/2 flow control
  * holds the client back instead of the server queueing what it sends.
  */
-async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buffer, Buffer>, inflight: InflightCall, maxUnanswered: number): Promise<void> {
+async function writeExchanges(
+  route: ExchangeRoute,
+  call: ServerDuplexStream<Buffer, Buffer>,
+  inflight: InflightCall,
+  maxUnanswered: number,
+): Promise<void> {
   const { signal } = inflight;
   const pending: Array<AsyncIterator<Buffer>> = [];
   const detached = new Set<Promise<void>>();
@@ -414,7 +451,11 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
     pending.push(responses[Symbol.asyncIterator]());
     if (++unanswered >= maxUnanswered) full = true;
     // Requests already received arrive without the event loop turning; let other calls (health) in now and then.
-    if (inflight.messagesIn % MESSAGES_PER_CLOCK_READ === 0 && !yielding && performance.now() - turnStarted > MAX_TURN_MS) {
+    if (
+      inflight.messagesIn % MESSAGES_PER_CLOCK_READ === 0 &&
+      !yielding &&
+      performance.now() - turnStarted > MAX_TURN_MS
+    ) {
       yielding = true;
       setImmediate(letEventLoopTurn);
     }
@@ -448,7 +489,10 @@ async function writeExchanges(route: ExchangeRoute, call: ServerDuplexStream<Buf
   }
 }
 
-function drained(call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>, signal: AbortSignal): Promise<void> {
+function drained(
+  call: ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off('drain', done);

@@ -32,11 +32,14 @@ export function metricsObserver(metrics: BlazeMetrics): CallObserver {
 
 /** @internal Counts each call's success or failure, and its time, for the model it was for. */
 export function statisticsObserver(statistics: InferenceStatistics): CallObserver {
-  return ({ model, code, seconds }) => model !== undefined && statistics.recordCall(model, code === GrpcStatus.OK, seconds);
+  return ({ model, code, seconds }) =>
+    model !== undefined && statistics.recordCall(model, code === GrpcStatus.OK, seconds);
 }
 
 /** @internal One log line per call: method, peer, status, duration (the `logCalls` option). */
 export function loggingObserver(logger: Logger): CallObserver {
   return ({ method, protocol, call, code, seconds }) =>
-    logger.log(`${protocol === 'oip' ? `inference.${method}` : method} ${call.getPeer()} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`);
+    logger.log(
+      `${protocol === 'oip' ? `inference.${method}` : method} ${call.getPeer()} ${GrpcStatus[code]} ${(seconds * 1000).toFixed(1)}ms`,
+    );
 }

@@ -17,7 +17,11 @@ interface GrpcServerInternals {
  * (connection window), as grpc-js's client does. Returns false, changing
  * nothing, if a grpc-js release no longer has these internals.
  */
-export function applyFlowControlWindow(server: GrpcServer, bytes: number, onHttp2Server?: (http2Server: Http2Server) => void): boolean {
+export function applyFlowControlWindow(
+  server: GrpcServer,
+  bytes: number,
+  onHttp2Server?: (http2Server: Http2Server) => void,
+): boolean {
   const internals = server as unknown as GrpcServerInternals;
   const { commonServerOptions, createHttp2Server } = internals;
   if (!commonServerOptions || typeof createHttp2Server !== 'function') return false;

@@ -48,7 +48,10 @@ export class InflightCall implements ServedCall {
     (call as ServerUnaryCall<Buffer, Buffer>).on('cancelled', this.onCancelled);
     if (this.deadline) {
       // grpc-js ends the call at its deadline, but the handler learns of it only through this signal.
-      this.deadlineTimer = setTimeout(() => this.abort(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, at - Date.now()));
+      this.deadlineTimer = setTimeout(
+        () => this.abort(new CallStatusError(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded')),
+        Math.max(0, at - Date.now()),
+      );
       this.deadlineTimer.unref();
     }
   }

@@ -1,4 +1,9 @@
-import { status as GrpcStatus, type MethodDefinition, type Server as GrpcServer, type UntypedHandleCall } from '@grpc/grpc-js';
+import {
+  status as GrpcStatus,
+  type MethodDefinition,
+  type Server as GrpcServer,
+  type UntypedHandleCall,
+} from '@grpc/grpc-js';
 import type { ProtocolService } from '../protocols/shared/call-route.js';
 import { createServiceHandlers, type CallHandlerContext } from './call-handlers.js';
 
@@ -10,7 +15,10 @@ interface Mounted {
 }
 
 /** Answer to a call whose rpc went away between its headers and its first message. */
-const GONE = { code: GrpcStatus.UNIMPLEMENTED, details: 'This rpc was removed while the call started (its model version was unloaded)' };
+const GONE = {
+  code: GrpcStatus.UNIMPLEMENTED,
+  details: 'This rpc was removed while the call started (its model version was unloaded)',
+};
 
 /**
  * @internal The rpcs of one protocol service on a running grpc-js server,
@@ -42,7 +50,13 @@ export class MountedRoutes {
       const previous = this.current.get(method.path);
       if (previous?.kind === kind) continue;
       if (previous) this.server.unregister(method.path);
-      this.server.register(method.path, this.dispatcher(method.path, kind), method.responseSerialize, method.requestDeserialize, kind);
+      this.server.register(
+        method.path,
+        this.dispatcher(method.path, kind),
+        method.responseSerialize,
+        method.requestDeserialize,
+        kind,
+      );
     }
     for (const path of this.current.keys()) {
       if (!next.has(path)) this.server.unregister(path);

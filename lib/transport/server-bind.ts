@@ -2,7 +2,12 @@ import type { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js';
 import { ConfigurationError } from '../core/errors/configuration.error.js';
 
 /** @internal Binds `server` to `host`:`port`; resolves to the port bound (the real one for port 0). */
-export function bindServer(server: GrpcServer, host: string, port: number, credentials: ServerCredentials): Promise<number> {
+export function bindServer(
+  server: GrpcServer,
+  host: string,
+  port: number,
+  credentials: ServerCredentials,
+): Promise<number> {
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     server.bindAsync(address, credentials, (error, bound) => {

@@ -15,7 +15,8 @@ export function readIrisCsv(path: string): IrisSample[] {
   return lines.map((line, row) => {
     const cells = line.split(',');
     const label = IRIS_SPECIES.indexOf(cells[4] as (typeof IRIS_SPECIES)[number]);
-    if (cells.length !== 5 || label < 0) throw new Error(`${path}:${row + 2}: expected 4 numbers and a species, got '${line}'`);
+    if (cells.length !== 5 || label < 0)
+      throw new Error(`${path}:${row + 2}: expected 4 numbers and a species, got '${line}'`);
     return { features: cells.slice(0, 4).map(Number) as IrisSample['features'], label };
   });
 }

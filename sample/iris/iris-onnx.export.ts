@@ -35,7 +35,12 @@ export function exportIrisOnnx(model: SoftmaxRegression, options: IrisExportOpti
   };
   if (options.withLabel) {
     graph.outputs.push({ name: 'label', elemType: 'int64', shape: ['batch'] });
-    graph.nodes.push({ op: 'ArgMax', inputs: ['probabilities'], outputs: ['label'], attributes: { axis: 1, keepdims: 0 } });
+    graph.nodes.push({
+      op: 'ArgMax',
+      inputs: ['probabilities'],
+      outputs: ['label'],
+      attributes: { axis: 1, keepdims: 0 },
+    });
   }
   return writeOnnxModel(graph);
 }

@@ -14,10 +14,19 @@ export interface SoftmaxRegression {
  * Fits softmax regression with full-batch gradient descent. Deterministic
  * (zero initialisation, fixed epochs), so retraining gives the same model.
  */
-export function trainSoftmaxRegression(samples: IrisSample[], classes: number, epochs = 3000, learningRate = 0.5, l2 = 1e-4): SoftmaxRegression {
+export function trainSoftmaxRegression(
+  samples: IrisSample[],
+  classes: number,
+  epochs = 3000,
+  learningRate = 0.5,
+  l2 = 1e-4,
+): SoftmaxRegression {
   const features = samples[0].features.length;
   const mean = Array.from({ length: features }, (_, f) => average(samples.map((s) => s.features[f])));
-  const std = Array.from({ length: features }, (_, f) => Math.sqrt(average(samples.map((s) => (s.features[f] - mean[f]) ** 2))) || 1);
+  const std = Array.from(
+    { length: features },
+    (_, f) => Math.sqrt(average(samples.map((s) => (s.features[f] - mean[f]) ** 2))) || 1,
+  );
   const x = samples.map((s) => s.features.map((v, f) => (v - mean[f]) / std[f]));
   const weights = Array.from({ length: features }, () => new Array<number>(classes).fill(0));
   const bias = new Array<number>(classes).fill(0);

@@ -20,4 +20,6 @@ const correct = samples.filter((s) => {
 }).length;
 const bytes = exportIrisOnnx(model);
 writeFileSync(onnxPath, bytes);
-console.log(`Trained on ${samples.length} rows: accuracy ${((100 * correct) / samples.length).toFixed(1)}%; wrote ${bytes.byteLength} bytes to ${onnxPath}`);
+console.log(
+  `Trained on ${samples.length} rows: accuracy ${((100 * correct) / samples.length).toFixed(1)}%; wrote ${bytes.byteLength} bytes to ${onnxPath}`,
+);

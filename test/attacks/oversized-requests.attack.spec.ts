@@ -74,8 +74,14 @@ describe('attacks with oversized requests', () => {
     [
       '50,000 request parameters',
       () => {
-        const parameter = (i: number) => field(4, Buffer.concat([field(1, `p${String(i).padStart(6, '0')}`), field(2, field(3, 'x'))]));
-        return Buffer.concat([...Array.from({ length: 50_000 }, (_, i) => parameter(i)), field(1, 'echo'), textInput, rawText('hi')]);
+        const parameter = (i: number) =>
+          field(4, Buffer.concat([field(1, `p${String(i).padStart(6, '0')}`), field(2, field(3, 'x'))]));
+        return Buffer.concat([
+          ...Array.from({ length: 50_000 }, (_, i) => parameter(i)),
+          field(1, 'echo'),
+          textInput,
+          rawText('hi'),
+        ]);
       },
       'RESOURCE_EXHAUSTED: request has more than 64 parameters; at most 64 are accepted (limits.maxParameters)',
     ],
@@ -99,29 +105,32 @@ describe('attacks with oversized requests', () => {
       () => Buffer.concat([field(1, 'echo'), field(2, '9'.repeat(MAX_MESSAGE - 64)), textInput, rawText('hi')]),
       `NOT_FOUND: Model 'echo' version '${'9'.repeat(128)}... (${MAX_MESSAGE - 64 - 128} more characters)' is not registered`,
     ],
-  ])(`three clients sending %s for ${(WARM_UP_MS + ATTACK_MS) / 1000} s are each refused, and the server survives`, async (_, build, expected) => {
-    const request = build();
-    expect(request.length).toBeLessThanOrEqual(MAX_MESSAGE);
-    // V8 frees dead Buffers once some 64 MB of them have piled up, so the first second of any flood of 4 MiB messages lifts RSS
-    // by about that much, whatever the server does with them; the flood runs that long before RSS is first measured, and on
-    // through the measured attack, so the bound holds what the attack adds from there on.
-    const flooding = new AbortController();
-    const answered = flood(target.address, request)(flooding.signal);
-    await sleep(WARM_UP_MS);
-    const report = await underAttack(
-      target,
-      async (signal) => {
-        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-        flooding.abort();
-        return answered;
-      },
-      { durationMs: ATTACK_MS },
-    );
-    expectSurvived(report);
-    const answers = report.attackResult;
-    expect(Object.keys(answers)).toEqual([expected]);
-    expect(answers[expected]).toBeGreaterThanOrEqual(ATTACKERS);
-  });
+  ])(
+    `three clients sending %s for ${(WARM_UP_MS + ATTACK_MS) / 1000} s are each refused, and the server survives`,
+    async (_, build, expected) => {
+      const request = build();
+      expect(request.length).toBeLessThanOrEqual(MAX_MESSAGE);
+      // V8 frees dead Buffers once some 64 MB of them have piled up, so the first second of any flood of 4 MiB messages lifts RSS
+      // by about that much, whatever the server does with them; the flood runs that long before RSS is first measured, and on
+      // through the measured attack, so the bound holds what the attack adds from there on.
+      const flooding = new AbortController();
+      const answered = flood(target.address, request)(flooding.signal);
+      await sleep(WARM_UP_MS);
+      const report = await underAttack(
+        target,
+        async (signal) => {
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          flooding.abort();
+          return answered;
+        },
+        { durationMs: ATTACK_MS },
+      );
+      expectSurvived(report);
+      const answers = report.attackResult;
+      expect(Object.keys(answers)).toEqual([expected]);
+      expect(answers[expected]).toBeGreaterThanOrEqual(ATTACKERS);
+    },
+  );
   it('64 concurrent 4 MB requests on one connection: those past limits.maxRequestBytesInFlight are refused before their bodies arrive', async () => {
     const request = Buffer.concat([field(1, 'no-such-model'), field(7, Buffer.alloc(MAX_MESSAGE - 64))]);
     const answers: Record<string, number> = {};
@@ -140,9 +149,13 @@ describe('attacks with oversized requests', () => {
     const loops = Promise.all(Array.from({ length: 64 }, loop));
     // As above: the first second of a 4 MiB flood lifts RSS by what V8 lets pile up before it frees Buffers.
     await sleep(WARM_UP_MS);
-    const report = await underAttack(target, (signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })), {
-      durationMs: ATTACK_MS,
-    });
+    const report = await underAttack(
+      target,
+      (signal) => new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true })),
+      {
+        durationMs: ATTACK_MS,
+      },
+    );
     calling.abort();
     await loops;
     client.close();

@@ -99,14 +99,20 @@ describe('attack: abusive model repository settings written while the server run
     const index = (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris');
     expect(index).toEqual([
       { name: 'iris', version: '1', state: 'READY', reason: '' },
-      { name: 'iris', version: '2', state: 'UNAVAILABLE', reason: expect.stringContaining(`iris/config.json ${served}`) },
+      {
+        name: 'iris',
+        version: '2',
+        state: 'UNAVAILABLE',
+        reason: expect.stringContaining(`iris/config.json ${served}`),
+      },
     ]);
     expect(JSON.stringify(index)).not.toContain(dir);
   }, 20_000);
 
   it('a billion threads, a billion-deep queue, a 16 MB config.json: one line each, version 1 serves on', async () => {
     const threads = "iris/config.json key 'intraOpNumThreads' is unknown. Known: instances, batching,";
-    const queue = "iris/config.json 'batching.maxQueueSize' must be a positive integer, got 1000000000; allowed: 1 to 65536";
+    const queue =
+      "iris/config.json 'batching.maxQueueSize' must be a positive integer, got 1000000000; allowed: 1 to 65536";
     const hugeConfig = `{"description": "${'x'.repeat(16 * 1024 * 1024)}"}`;
     const huge = `iris/config.json is ${Buffer.byteLength(hugeConfig)} bytes; a config.json holds at most 65536 bytes of settings`;
     const report = await underAttack(

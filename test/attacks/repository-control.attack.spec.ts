@@ -90,7 +90,9 @@ async function irisServes(address: string): Promise<boolean> {
   const client = new OipSpecClient(address);
   try {
     const ready = await client.call('ModelReady', { name: 'iris', version: '1' });
-    const inputs = [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: irisSamples[0].features } }];
+    const inputs = [
+      { name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: irisSamples[0].features } },
+    ];
     const answer = await client.call('ModelInfer', { model_name: 'iris', inputs });
     return ready.ready === true && answer.raw_output_contents.length === 1;
   } finally {
@@ -134,7 +136,9 @@ describe('attack: taking a model down through OIP repository control', () => {
     const report = await underAttack(target, (signal) => hammer(address, signal), { durationMs: DURATION_MS });
     expectSurvived(report);
     const tally = report.attackResult as Record<string, number>;
-    expect(Object.keys(tally).filter((status) => status !== 'PERMISSION_DENIED' && status !== 'UNAUTHENTICATED')).toEqual([]);
+    expect(
+      Object.keys(tally).filter((status) => status !== 'PERMISSION_DENIED' && status !== 'UNAUTHENTICATED'),
+    ).toEqual([]);
     expect((tally.PERMISSION_DENIED ?? 0) + (tally.UNAUTHENTICATED ?? 0)).toBeGreaterThan(500);
     expect(await irisServes(address)).toBe(true);
     expect(target.output()).not.toMatch(/\bERROR\b/);
@@ -143,7 +147,9 @@ describe('attack: taking a model down through OIP repository control', () => {
     const admin = new OipSpecClient(address);
     try {
       await admin.call('RepositoryModelUnload', { model_name: 'iris' }, { 'x-admin-token': 'token' });
-      await expect(admin.call('ModelReady', { name: 'iris', version: '1' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      await expect(admin.call('ModelReady', { name: 'iris', version: '1' })).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+      });
     } finally {
       admin.close();
     }

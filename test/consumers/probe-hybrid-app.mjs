@@ -18,10 +18,14 @@ const hero = loadPackageDefinition(loadSync(new URL('./src/hero/hero.proto', imp
 const heroes = new hero.HeroesService(`127.0.0.1:${heroPort}`, credentials.createInsecure());
 const findOne = (metadata) =>
   new Promise((resolve, reject) =>
-    heroes.findOne({ id: 1 }, metadata, { deadline: Date.now() + 5000 }, (error, reply) => (error ? reject(error) : resolve(reply))),
+    heroes.findOne({ id: 1 }, metadata, { deadline: Date.now() + 5000 }, (error, reply) =>
+      error ? reject(error) : resolve(reply),
+    ),
   );
 
-await new Promise((resolve, reject) => heroes.waitForReady(Date.now() + 30_000, (error) => (error ? reject(error) : resolve())));
+await new Promise((resolve, reject) =>
+  heroes.waitForReady(Date.now() + 30_000, (error) => (error ? reject(error) : resolve())),
+);
 await assert.rejects(findOne(new Metadata()), { code: status.PERMISSION_DENIED });
 assert.deepEqual(await findOne(withKey()), { id: 1, name: 'John' });
 console.log('Transport.GRPC controller: PERMISSION_DENIED without the key, OK with it');
@@ -31,7 +35,9 @@ try {
   await assert.rejects(client.predict('greet', { name: 'Ada' }), { code: status.PERMISSION_DENIED });
   assert.equal(await client.predict('greet', { name: 'Ada' }, { metadata: { 'x-api-key': 'secret' } }), 'Hello, Ada!');
   console.log('@Model provider: PERMISSION_DENIED without the key, OK with it');
-  const probabilities = await client.predict('iris', { features: Tensor.from('float32', [1, 4], [5.1, 3.5, 1.4, 0.2]) });
+  const probabilities = await client.predict('iris', {
+    features: Tensor.from('float32', [1, 4], [5.1, 3.5, 1.4, 0.2]),
+  });
   assert.deepEqual(probabilities.shape, [1, 3]);
   assert.ok(probabilities.data[0] > 0.5, `setosa expected, got ${[...probabilities.data]}`);
   console.log('OnnxModule.serve model: iris answers setosa');

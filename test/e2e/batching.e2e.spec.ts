@@ -19,10 +19,14 @@ class WarningLog implements LoggerService {
 
 describe('adaptive batching over a real connection', () => {
   const log = new WarningLog();
-  const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels] }, { logger: log });
+  const suite = serveForSuite(
+    { imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [BatchModels] },
+    { logger: log },
+  );
   let models: BatchModels;
   const rows = (values: number[]) => tensorMessage('float32', [values.length / 2, 2], Float32Array.from(values));
-  const double = (values: number[], deadlineMs?: number) => suite.client.unary('PredictDouble', { x: rows(values) }, { deadlineMs });
+  const double = (values: number[], deadlineMs?: number) =>
+    suite.client.unary('PredictDouble', { x: rows(values) }, { deadlineMs });
 
   beforeAll(() => {
     models = suite.running.app.get(BatchModels);
@@ -34,7 +38,9 @@ describe('adaptive batching over a real connection', () => {
   });
 
   it('gives each of 500 concurrent callers exactly its own rows back, from far fewer executions', async () => {
-    const inputs = Array.from({ length: 500 }, (_, i) => Array.from({ length: 2 * (1 + (i % 3)) }, (_, j) => i * 10 + j));
+    const inputs = Array.from({ length: 500 }, (_, i) =>
+      Array.from({ length: 2 * (1 + (i % 3)) }, (_, j) => i * 10 + j),
+    );
     const results = await Promise.all(inputs.map((values) => double(values)));
     results.forEach((response, i) => {
       expect(Array.from(readTensor(response.result).data as Float32Array)).toEqual(inputs[i].map((v) => v * 2));
@@ -68,7 +74,13 @@ describe('adaptive batching over a real connection', () => {
     expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(refused.details).toContain("Model 'label' is at capacity");
     release();
-    expect((await Promise.all([running, ...queued])).map((r) => r.result)).toEqual([['id-0'], ['id-1'], ['id-2'], ['id-3'], ['id-4']]);
+    expect((await Promise.all([running, ...queued])).map((r) => r.result)).toEqual([
+      ['id-0'],
+      ['id-1'],
+      ['id-2'],
+      ['id-3'],
+      ['id-4'],
+    ]);
     expect(models.seenIds).not.toContain(5);
   });
 
@@ -110,14 +122,18 @@ describe('adaptive batching over a real connection', () => {
   });
 
   it('fails a batch whose result has the wrong number of rows with INTERNAL', async () => {
-    const errors = await Promise.all([1, 2].map((i) => failureOf(suite.client.unary('PredictShortChanged', { x: rows([i, i]) }))));
+    const errors = await Promise.all(
+      [1, 2].map((i) => failureOf(suite.client.unary('PredictShortChanged', { x: rows([i, i]) }))),
+    );
     expect(errors.map((e) => e.code)).toEqual([status.INTERNAL, status.INTERNAL]);
   });
 
   it('runs guards per request: a denied call never reaches the queue', async () => {
     const denied = await failureOf(suite.client.unary('PredictGuardedLabel', { ids: [30] }));
     expect(denied.code).toBe(status.PERMISSION_DENIED);
-    await expect(suite.client.unary('PredictGuardedLabel', { ids: [31] }, { metadata: { 'x-allow': 'yes' } })).resolves.toEqual({
+    await expect(
+      suite.client.unary('PredictGuardedLabel', { ids: [31] }, { metadata: { 'x-allow': 'yes' } }),
+    ).resolves.toEqual({
       result: ['ok-31'],
     });
     expect(models.seenIds).toEqual([31]);
@@ -134,7 +150,9 @@ describe('adaptive batching over a real connection', () => {
   it('runs a @Ctx() model unbatched, with one startup warning naming it', () => {
     const warnings = log.warnings.filter((w) => w.includes("'per-call'"));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain("Model 'per-call' (BatchModels.perCall) runs unbatched: it takes @Ctx(), which is per call.");
+    expect(warnings[0]).toContain(
+      "Model 'per-call' (BatchModels.perCall) runs unbatched: it takes @Ctx(), which is per call.",
+    );
     expect(suite.running.registry.get('per-call').batching).toBeUndefined();
     expect(suite.running.registry.get('double').batching).toMatchObject({ maxBatchSize: 64, batchTimeoutMs: 20 });
   });

@@ -17,7 +17,11 @@ async function cli(...argv: string[]) {
 async function cliWithStdin(stdin: Readable | undefined, ...argv: string[]) {
   let stdout = '';
   let stderr = '';
-  const io = { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) }, stdin };
+  const io = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    stdin,
+  };
   const code = await runCli(argv, io);
   return { code, stdout, stderr };
 }
@@ -57,13 +61,20 @@ describe('blazerpc CLI', () => {
     const typed = await cli('types', 'test/fixtures/cli/commonjs-app.module.cjs');
     expect(typed).toMatchObject({ code: 0, stderr: '' });
     expect(typed.stdout).toContain('"next-id": { inputs:');
-    await expect(cli('types', 'test/fixtures/cli/commonjs-app.module.cjs', '--export', 'AppModule')).resolves.toMatchObject({ code: 0 });
+    await expect(
+      cli('types', 'test/fixtures/cli/commonjs-app.module.cjs', '--export', 'AppModule'),
+    ).resolves.toMatchObject({ code: 0 });
 
     const several = await cli('proto', 'test/fixtures/cli/two-modules.cjs');
     expect(several.code).toBe(3);
-    expect(several.stderr).toContain('exports several Nest modules (AppModule, AdminModule); pick one with --export AppModule');
+    expect(several.stderr).toContain(
+      'exports several Nest modules (AppModule, AdminModule); pick one with --export AppModule',
+    );
 
-    await expect(cli('proto', 'test/fixtures/cli/root-and-imported.cjs')).resolves.toMatchObject({ code: 0, stderr: '' });
+    await expect(cli('proto', 'test/fixtures/cli/root-and-imported.cjs')).resolves.toMatchObject({
+      code: 0,
+      stderr: '',
+    });
 
     const withoutModels = await cli('proto', 'test/fixtures/cli/two-modules.cjs', '--export', 'AdminModule');
     expect(withoutModels.code).toBe(3);
@@ -91,15 +102,28 @@ describe('blazerpc CLI', () => {
     );
     const json = JSON.parse((await cli('models', running.address, '--json')).stdout);
     expect(json.map((m: { name: string }) => m.name)).toEqual(expect.arrayContaining(['echo', 'iris', 'tokens']));
-    expect(json.find((m: { name: string }) => m.name === 'iris')).toMatchObject({ version: '1', rpc: 'PredictIris', kind: 'unary' });
+    expect(json.find((m: { name: string }) => m.name === 'iris')).toMatchObject({
+      version: '1',
+      rpc: 'PredictIris',
+      kind: 'unary',
+    });
   });
 
   it('call prints the result as JSON', async () => {
-    expect(await cli('call', running.address, 'echo', '{"text":"hi there"}')).toEqual({ code: 0, stdout: '"hi there"\n', stderr: '' });
+    expect(await cli('call', running.address, 'echo', '{"text":"hi there"}')).toEqual({
+      code: 0,
+      stdout: '"hi there"\n',
+      stderr: '',
+    });
   });
 
   it('call takes tensors as JSON and prints tensors as JSON', async () => {
-    const { code, stdout } = await cli('call', running.address, 'iris', '{"features":{"dtype":"float32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}}');
+    const { code, stdout } = await cli(
+      'call',
+      running.address,
+      'iris',
+      '{"features":{"dtype":"float32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}}',
+    );
     expect(code).toBe(0);
     const tensor = JSON.parse(stdout);
     expect(tensor).toMatchObject({ dtype: 'float', shape: [1, 3] });
@@ -127,7 +151,12 @@ describe('blazerpc CLI', () => {
       'x-client-id=cli',
     );
     expect(allowed).toEqual({ code: 0, stdout: '"Hello cli, you said: x"\n', stderr: '' });
-    const invalid = await cli('call', running.address, 'iris', '{"features":{"dtype":"float32","shape":[1,3],"data":[1,2,3]}}');
+    const invalid = await cli(
+      'call',
+      running.address,
+      'iris',
+      '{"features":{"dtype":"float32","shape":[1,3],"data":[1,2,3]}}',
+    );
     expect(invalid.code).toBe(10 + 3);
     expect(invalid.stderr).toContain("INVALID_ARGUMENT: Input 'features'");
     expect((await cli('call', running.address, 'nope', '{}')).code).toBe(10 + 5);
@@ -174,13 +203,20 @@ describe('blazerpc CLI', () => {
       ]),
     );
     const json = JSON.parse((await cli('models', running.address, '--json')).stdout);
-    expect(json.find((m: { name: string }) => m.name === 'tally')).toMatchObject({ kind: 'client-stream', streaming: false });
+    expect(json.find((m: { name: string }) => m.name === 'tally')).toMatchObject({
+      kind: 'client-stream',
+      streaming: false,
+    });
   });
 
   it('call streams NDJSON from stdin to a client-streaming model and prints its one result', async () => {
     const stdin = piped('{"text":"the quick"}\n\n{"text":"brown fox jumps"}\r\n{"text":""}');
     expect(await cliWithStdin(stdin, 'call', running.address, 'tally')).toEqual({ code: 0, stdout: '5\n', stderr: '' });
-    expect(await cliWithStdin(piped(''), 'call', running.address, 'tally')).toEqual({ code: 0, stdout: '0\n', stderr: '' });
+    expect(await cliWithStdin(piped(''), 'call', running.address, 'tally')).toEqual({
+      code: 0,
+      stdout: '0\n',
+      stderr: '',
+    });
   });
 
   it('call prints a line per reply of a bidirectional model, as each arrives while stdin is still open', async () => {
@@ -195,8 +231,17 @@ describe('blazerpc CLI', () => {
     stdin.end();
     await expect(call).resolves.toBe(0);
     // A character split across two chunks of the pipe arrives whole.
-    const split = Readable.from([Buffer.from('{"text":"caf'), Buffer.from([0xc3]), Buffer.from([0xa9]), Buffer.from('"}\n')]);
-    expect(await cliWithStdin(split, 'call', running.address, 'relay')).toEqual({ code: 0, stdout: '"CAFÉ"\n', stderr: '' });
+    const split = Readable.from([
+      Buffer.from('{"text":"caf'),
+      Buffer.from([0xc3]),
+      Buffer.from([0xa9]),
+      Buffer.from('"}\n'),
+    ]);
+    expect(await cliWithStdin(split, 'call', running.address, 'relay')).toEqual({
+      code: 0,
+      stdout: '"CAFÉ"\n',
+      stderr: '',
+    });
   });
 
   it('call refuses bad stdin lines (2), inline JSON for a streaming-input model (2), and exits 10 + the code when the call fails', async () => {
@@ -204,7 +249,11 @@ describe('blazerpc CLI', () => {
     expect(badLine.code).toBe(2);
     expect(badLine.stderr).toMatch(/^stdin line 2 is not valid JSON: /);
     const notAnObject = await cliWithStdin(piped('["text"]\n'), 'call', running.address, 'relay');
-    expect(notAnObject).toEqual({ code: 2, stdout: '', stderr: 'stdin line 1 is not a JSON object of inputs, e.g. {"text":"hi"}\n' });
+    expect(notAnObject).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'stdin line 1 is not a JSON object of inputs, e.g. {"text":"hi"}\n',
+    });
     const unknownField = await cliWithStdin(piped('{"txt":"typo"}\n'), 'call', running.address, 'tally');
     expect(unknownField).toEqual({ code: 2, stdout: '', stderr: "Model 'tally' has no input 'txt'; it takes: text\n" });
     const inline = await cliWithStdin(piped(''), 'call', running.address, 'tally', '{"text":"a"}');
@@ -259,7 +308,11 @@ describe('blazerpc CLI --protocol oip, against an independent OIP server', () =>
       expect(unnamed.code).toBe(2);
       expect(unnamed.stderr).toContain(`name them: blazerpc models --protocol oip ${kserve.address} <model>...`);
       const named = await oip('models', kserve.address, 'double', 'warming');
-      expect(named).toEqual({ code: 0, stdout: 'double@1,2\tREADY\t(x:FP32[-1]) -> y:FP32[-1], sum:FP32[1]\nwarming@1\tUNAVAILABLE\t() -> \n', stderr: '' });
+      expect(named).toEqual({
+        code: 0,
+        stdout: 'double@1,2\tREADY\t(x:FP32[-1]) -> y:FP32[-1], sum:FP32[1]\nwarming@1\tUNAVAILABLE\t() -> \n',
+        stderr: '',
+      });
     } finally {
       await kserve.close();
     }
@@ -268,7 +321,9 @@ describe('blazerpc CLI --protocol oip, against an independent OIP server', () =>
   it('call gives JSON numbers the datatype and shape the model declares, and prints the outputs', async () => {
     const int64 = await oip('call', standin.address, 'int64_inc', '{"x":[1,2,3,"9007199254740993"]}');
     expect(int64).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(int64.stdout)).toEqual({ y: { datatype: 'INT64', shape: [2, 2], data: ['2', '3', '4', '9007199254740994'] } });
+    expect(JSON.parse(int64.stdout)).toEqual({
+      y: { datatype: 'INT64', shape: [2, 2], data: ['2', '3', '4', '9007199254740994'] },
+    });
     expect(lastInfer().request.inputs[0]).toMatchObject({ name: 'x', datatype: 'INT64', shape: ['2', '2'] });
     const fp32 = await oip('call', standin.address, 'double', '{"x":[[1.5,2],[3,4]]}');
     expect(JSON.parse(fp32.stdout)).toEqual({
@@ -283,25 +338,52 @@ describe('blazerpc CLI --protocol oip, against an independent OIP server', () =>
       stdout: '{"text":{"datatype":"BYTES","shape":[2],"data":["HI","THERE"]}}\n',
       stderr: '',
     });
-    const bf16 = await oip('call', standin.address, 'halve_bf16', '{"x":{"datatype":"BF16","shape":[2,1],"data":[3,5]}}');
+    const bf16 = await oip(
+      'call',
+      standin.address,
+      'halve_bf16',
+      '{"x":{"datatype":"BF16","shape":[2,1],"data":[3,5]}}',
+    );
     expect(JSON.parse(bf16.stdout)).toEqual({ y: { datatype: 'BF16', shape: [2, 1], data: [1.5, 2.5] } });
   });
 
   it('call --stream prints one line per response and reports the failed one on stderr', async () => {
-    const { code, stdout, stderr } = await oip('call', standin.address, 'tokens', '{"text":"one <bad> two"}', '--stream');
-    expect(stdout).toBe('{"token":{"datatype":"BYTES","shape":[1],"data":["one"]}}\n{"token":{"datatype":"BYTES","shape":[1],"data":["two"]}}\n');
+    const { code, stdout, stderr } = await oip(
+      'call',
+      standin.address,
+      'tokens',
+      '{"text":"one <bad> two"}',
+      '--stream',
+    );
+    expect(stdout).toBe(
+      '{"token":{"datatype":"BYTES","shape":[1],"data":["one"]}}\n{"token":{"datatype":"BYTES","shape":[1],"data":["two"]}}\n',
+    );
     expect(stderr).toBe("UNKNOWN: cannot emit token '<bad>'\n");
     expect(code).toBe(10 + 2);
   });
 
   it('call sends --version and --metadata, and exits 10 + the gRPC code, 2 on usage errors, 4 when nothing answers', async () => {
-    const versioned = await oip('call', standin.address, 'double', '{"x":[1]}', '--model-version', '2', '--metadata', 'x-client-id=cli');
+    const versioned = await oip(
+      'call',
+      standin.address,
+      'double',
+      '{"x":[1]}',
+      '--model-version',
+      '2',
+      '--metadata',
+      'x-client-id=cli',
+    );
     expect(versioned.code).toBe(0);
     expect(lastInfer()).toMatchObject({ request: { model_version: '2' }, metadata: { 'x-client-id': 'cli' } });
     const missing = await oip('call', standin.address, 'nope', '{}');
     expect(missing.code).toBe(10 + 5);
     expect(missing.stderr).toMatch(/^NOT_FOUND: .*'nope'/);
-    const refused = await oip('call', standin.address, 'double', '{"x":{"datatype":"FP32","shape":[2],"data":[1,2,3]}}');
+    const refused = await oip(
+      'call',
+      standin.address,
+      'double',
+      '{"x":{"datatype":"FP32","shape":[2],"data":[1,2,3]}}',
+    );
     expect(refused.code).toBe(10 + 3);
     expect(refused.stderr).toBe("INVALID_ARGUMENT: Input 'x': shape [2] has 2 elements but data has 3\n");
     expect((await oip('call', standin.address, 'double', '[1,2]')).code).toBe(2);

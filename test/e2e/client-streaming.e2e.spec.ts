@@ -66,11 +66,15 @@ describe("BlazeClient with the sample's streaming-input models", () => {
       Tally: ['client-stream', true, false],
       Relay: ['bidi', true, true],
     });
-    expect(client.model('tally').inputs).toEqual([{ name: 'text', kind: 'other', repeated: false, protoType: 'TYPE_STRING' }]);
+    expect(client.model('tally').inputs).toEqual([
+      { name: 'text', kind: 'other', repeated: false, protoType: 'TYPE_STRING' },
+    ]);
   });
 
   it('upload: tally counts the words over every message, and 0 for no messages', async () => {
-    await expect(client.upload('tally', [{ text: 'the quick' }, { text: 'brown fox jumps' }, { text: '' }])).resolves.toBe(5);
+    await expect(
+      client.upload('tally', [{ text: 'the quick' }, { text: 'brown fox jumps' }, { text: '' }]),
+    ).resolves.toBe(5);
     await expect(client.upload('tally', [])).resolves.toBe(0);
   });
 
@@ -116,9 +120,14 @@ describe("BlazeClient with the sample's streaming-input models", () => {
     const viaPredict = await failure(client.predict('tally', { text: 'x' }));
     expect(viaPredict).toBeInstanceOf(BlazeRpcClientError);
     expect(viaPredict.codeName).toBe('FAILED_PRECONDITION');
-    expect(viaPredict.details).toBe("Model 'tally' takes a stream of request messages and answers once; call upload() instead of predict()");
+    expect(viaPredict.details).toBe(
+      "Model 'tally' takes a stream of request messages and answers once; call upload() instead of predict()",
+    );
     const viaStream = (await drain(client.stream('relay', { text: 'x' }))).error!;
-    expect([viaStream.codeName, viaStream.details]).toEqual(['FAILED_PRECONDITION', "Model 'relay' streams both ways; call duplex() instead of stream()"]);
+    expect([viaStream.codeName, viaStream.details]).toEqual([
+      'FAILED_PRECONDITION',
+      "Model 'relay' streams both ways; call duplex() instead of stream()",
+    ]);
     const uploadToEcho = await failure(client.upload('echo', [{ text: 'x' }]));
     expect([uploadToEcho.codeName, uploadToEcho.details]).toEqual([
       'FAILED_PRECONDITION',
@@ -203,7 +212,10 @@ describe("BlazeClient with the sample's streaming-input models", () => {
     const denied = client.stream('secure', { text: 'x' });
     expect((await drain(denied)).error?.codeName).toBe('UNAUTHENTICATED');
     const deniedDetails = await denied.details;
-    expect(deniedDetails.status).toMatchObject({ codeName: 'UNAUTHENTICATED', details: expect.stringContaining('authorization') });
+    expect(deniedDetails.status).toMatchObject({
+      codeName: 'UNAUTHENTICATED',
+      details: expect.stringContaining('authorization'),
+    });
   });
 });
 
@@ -235,14 +247,19 @@ interface Standin {
  * shows of them; and a relay that can stop reading, to check backpressure.
  */
 async function startStandin(port = 0): Promise<Standin> {
-  const pkg = grpc.loadPackageDefinition(fromJSON(protobuf.parse(STANDIN_PROTO, { keepCase: true }).root.toJSON(), { keepCase: true, defaults: true }));
+  const pkg = grpc.loadPackageDefinition(
+    fromJSON(protobuf.parse(STANDIN_PROTO, { keepCase: true }).root.toJSON(), { keepCase: true, defaults: true }),
+  );
   const service = ((pkg.blazerpc as grpc.GrpcObject).InferenceService as grpc.ServiceClientConstructor).service;
   const relayed: string[] = [];
   let relayCall: grpc.ServerDuplexStream<{ text: string }, { result: string }> | undefined;
   let paused = false;
   const server = new grpc.Server();
   server.addService(service, {
-    PredictTally(call: grpc.ServerReadableStream<{ text: string }, { result: number }>, callback: grpc.sendUnaryData<{ result: number }>) {
+    PredictTally(
+      call: grpc.ServerReadableStream<{ text: string }, { result: number }>,
+      callback: grpc.sendUnaryData<{ result: number }>,
+    ) {
       const headers = new grpc.Metadata();
       headers.set('x-served-by', 'standin');
       call.sendMetadata(headers);
@@ -255,7 +272,12 @@ async function startStandin(port = 0): Promise<Standin> {
       call.on('end', () => {
         const trailers = new grpc.Metadata();
         trailers.set('x-messages', String(messages));
-        if (words > 100) callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${words} words is over the limit of 100`, metadata: trailers });
+        if (words > 100)
+          callback({
+            code: grpc.status.RESOURCE_EXHAUSTED,
+            details: `${words} words is over the limit of 100`,
+            metadata: trailers,
+          });
         else callback(null, { result: words }, trailers);
       });
     },
@@ -270,7 +292,9 @@ async function startStandin(port = 0): Promise<Standin> {
     },
   });
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, p) =>
+      error ? reject(error) : resolve(p),
+    ),
   );
   return {
     port: bound,

@@ -53,15 +53,21 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
     for await (const word of client.stream('tokens', { prompt: 'one two three' })) words.push(word as string);
     expect(words).toEqual(['one', 'two', 'three']);
     const [sample] = readIrisCsv('sample/iris/iris.csv');
-    const probabilities = (await client.predict('iris', { features: new Tensor('float32', [1, 4], Float32Array.from(sample.features)) })) as Tensor;
+    const probabilities = (await client.predict('iris', {
+      features: new Tensor('float32', [1, 4], Float32Array.from(sample.features)),
+    })) as Tensor;
     expect(probabilities.shape).toEqual([1, 3]);
     expect((probabilities.rows()[0] as number[])[0]).toBeGreaterThan(0.9);
   });
 
   it('sends metadata that reaches a guard, per call or by default', async () => {
-    await expect(client.predict('secure', { text: 'hi' }, { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'cli' } })).resolves.toBe(
-      'Hello cli, you said: hi',
-    );
+    await expect(
+      client.predict(
+        'secure',
+        { text: 'hi' },
+        { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'cli' } },
+      ),
+    ).resolves.toBe('Hello cli, you said: hi');
     const authed = await BlazeClient.connect(running.address, { metadata: { authorization: 'Bearer demo-token' } });
     await expect(authed.predict('secure', { text: 'x' })).resolves.toContain('you said: x');
     authed.close();
@@ -73,7 +79,9 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
     expect(denied.codeName).toBe('UNAUTHENTICATED');
     expect(denied.details).toContain('authorization');
     expect(denied.metadata).toBeDefined();
-    const invalid = await failure(client.predict('iris', { features: new Tensor('float32', [1, 3], new Float32Array(3)) }));
+    const invalid = await failure(
+      client.predict('iris', { features: new Tensor('float32', [1, 3], new Float32Array(3)) }),
+    );
     expect(invalid.codeName).toBe('INVALID_ARGUMENT');
     const unknown = await failure(client.predict('nope', {}));
     expect(unknown.codeName).toBe('NOT_FOUND');
@@ -86,8 +94,12 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
         () => undefined,
         (error: Error) => error,
       );
-    await expect(wrong(() => client.predict('echo', { text: 42 } as never))).resolves.toMatchObject({ message: "Input 'text' must be a string, got number" });
-    await expect(wrong(() => client.predict('slow', { ms: 'soon' } as never))).resolves.toMatchObject({ message: "Input 'ms' must be an integer, got string" });
+    await expect(wrong(() => client.predict('echo', { text: 42 } as never))).resolves.toMatchObject({
+      message: "Input 'text' must be a string, got number",
+    });
+    await expect(wrong(() => client.predict('slow', { ms: 'soon' } as never))).resolves.toMatchObject({
+      message: "Input 'ms' must be an integer, got string",
+    });
   });
 
   it('raises DEADLINE_EXCEEDED when the deadline passes, for unary calls and streams', async () => {
@@ -114,7 +126,9 @@ describe('BlazeClient against the sample, knowing nothing but the address', () =
   it('cancels the call when the signal aborts', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
-    expect((await failure(client.predict('slow', { ms: 500 }, { signal: controller.signal }))).codeName).toBe('CANCELLED');
+    expect((await failure(client.predict('slow', { ms: 500 }, { signal: controller.signal }))).codeName).toBe(
+      'CANCELLED',
+    );
     const streamed = await failure(
       (async () => {
         for await (const _ of client.stream('ticks', {}, { signal: controller.signal })) void _;
@@ -168,7 +182,12 @@ describe('TLS and mTLS', () => {
 
   it('serves over TLS to a client that trusts the CA', async () => {
     const running = await startApp({
-      imports: [AppModule.forRoot({ ...testServerOptions, credentials: { certChain: certs.serverCert, privateKey: certs.serverKey } })],
+      imports: [
+        AppModule.forRoot({
+          ...testServerOptions,
+          credentials: { certChain: certs.serverCert, privateKey: certs.serverKey },
+        }),
+      ],
     });
     const client = await BlazeClient.connect(running.address, { tls: { rootCerts: certs.caCert } });
     await expect(client.predict('echo', { text: 'secret' })).resolves.toBe('secret');
@@ -183,11 +202,18 @@ describe('TLS and mTLS', () => {
       imports: [
         AppModule.forRoot({
           ...testServerOptions,
-          credentials: { certChain: certs.serverCert, privateKey: certs.serverKey, rootCerts: certs.caCert, checkClientCertificate: true },
+          credentials: {
+            certChain: certs.serverCert,
+            privateKey: certs.serverKey,
+            rootCerts: certs.caCert,
+            checkClientCertificate: true,
+          },
         }),
       ],
     });
-    const anonymous = await failure(BlazeClient.connect(running.address, { tls: { rootCerts: certs.caCert }, timeoutMs: 1000 }));
+    const anonymous = await failure(
+      BlazeClient.connect(running.address, { tls: { rootCerts: certs.caCert }, timeoutMs: 1000 }),
+    );
     expect(anonymous.codeName).toBe('UNAVAILABLE');
     const client = await BlazeClient.connect(running.address, {
       tls: { rootCerts: certs.caCert, privateKey: certs.clientKey, certChain: certs.clientCert },
@@ -210,7 +236,10 @@ describe('BlazeRpcClientModule in a second Nest app', () => {
       }
     }
 
-    @Module({ imports: [BlazeRpcClientModule.register({ url: server.address, timeoutMs: 2000 })], providers: [Greeter] })
+    @Module({
+      imports: [BlazeRpcClientModule.register({ url: server.address, timeoutMs: 2000 })],
+      providers: [Greeter],
+    })
     class GatewayModule {}
 
     const gateway = await Test.createTestingModule({ imports: [GatewayModule] }).compile();

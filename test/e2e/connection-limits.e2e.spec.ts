@@ -6,13 +6,20 @@ import { startApp, testServerOptions } from '../helpers/start-app.js';
 
 describe('connection limits', () => {
   it('maxConcurrentStreams: a third call on one connection waits until one of two open calls finishes', async () => {
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, maxConcurrentStreams: 2 })], providers: [SlowModels] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, maxConcurrentStreams: 2 })],
+      providers: [SlowModels],
+    });
     const session: ClientHttp2Session = connect(`http://${running.address}`);
     try {
       await new Promise((resolve) => session.once('remoteSettings', resolve));
       expect(session.remoteSettings.maxConcurrentStreams).toBe(2);
       const message = Buffer.from(
-        protobuf.parse(running.registry.protoText, { keepCase: true }).root.lookupType('blazerpc.NapRequest').encode({ ms: 300 }).finish(),
+        protobuf
+          .parse(running.registry.protoText, { keepCase: true })
+          .root.lookupType('blazerpc.NapRequest')
+          .encode({ ms: 300 })
+          .finish(),
       );
       const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
       const started = performance.now();

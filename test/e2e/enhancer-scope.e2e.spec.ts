@@ -38,7 +38,8 @@ class TeapotError extends Error {}
 
 /** Appends `suffix` to our string result or to Nest's `{ result }`. */
 function tag(suffix: string) {
-  return (result: unknown) => (typeof result === 'string' ? `${result}${suffix}` : { result: `${(result as { result: string }).result}${suffix}` });
+  return (result: unknown) =>
+    typeof result === 'string' ? `${result}${suffix}` : { result: `${(result as { result: string }).result}${suffix}` };
 }
 
 /** Denies text 'deny'. */
@@ -100,7 +101,11 @@ const appProviders = [
   { provide: APP_FILTER, useClass: ScopeFilter },
 ];
 
-@Module({ imports: [BlazeRpcModule.forRoot(testServerOptions)], controllers: [ProbeController], providers: [ScopeModels] })
+@Module({
+  imports: [BlazeRpcModule.forRoot(testServerOptions)],
+  controllers: [ProbeController],
+  providers: [ScopeModels],
+})
 class PlainModule {}
 
 @Module({ imports: [PlainModule], providers: appProviders })
@@ -164,7 +169,12 @@ function nestCaller(port: number): Call {
   clients.push(client);
   return (text) =>
     settle(
-      () => new Promise((resolve, reject) => client.Echo({ text }, (error: unknown, reply: { result: string }) => (error ? reject(error) : resolve(reply)))),
+      () =>
+        new Promise((resolve, reject) =>
+          client.Echo({ text }, (error: unknown, reply: { result: string }) =>
+            error ? reject(error) : resolve(reply),
+          ),
+        ),
     );
 }
 
@@ -189,7 +199,9 @@ type Registration = 'app.useGlobal*()' | 'APP_* providers' | 'ms.useGlobal*()';
 
 /** A hybrid app with both transports connected alike; returns what reached calls on each. */
 async function hybrid(registration: Registration, hybridOptions: NestHybridApplicationOptions) {
-  const moduleRef = await Test.createTestingModule({ imports: [registration === 'APP_* providers' ? WithAppProvidersModule : PlainModule] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [registration === 'APP_* providers' ? WithAppProvidersModule : PlainModule],
+  }).compile();
   const log = new WarningLog();
   const app = moduleRef.createNestApplication({ logger: log });
   try {
@@ -225,7 +237,10 @@ async function standalone(registration: Exclude<Registration, 'app.useGlobal*()'
     [nest, ours].forEach(configure);
     await nest.listen();
     await ours.listen();
-    return { nest: await probe(nestCaller(nestPort)), ours: await probe(ourCaller(ours.get(BlazeRpcServer), ours.get(ModelRegistry))) };
+    return {
+      nest: await probe(nestCaller(nestPort)),
+      ours: await probe(ourCaller(ours.get(BlazeRpcServer), ours.get(ModelRegistry))),
+    };
   } finally {
     await nest.close();
     await ours.close();
@@ -252,7 +267,9 @@ describe('enhancer scope: our transport beside Nest’s own Transport.GRPC', () 
     const appEnhancersUnreached = registration !== 'ms.useGlobal*()' && !options.inheritAppConfig;
     if (appEnhancersUnreached) {
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/guards ScopeGuard; interceptors ScopeInterceptor; pipes ScopePipe; filters ScopeFilter/);
+      expect(warnings[0]).toMatch(
+        /guards ScopeGuard; interceptors ScopeInterceptor; pipes ScopePipe; filters ScopeFilter/,
+      );
       expect(warnings[0]).toContain('inheritAppConfig: true');
     } else {
       expect(warnings).toEqual([]);

@@ -1,6 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { BlazeRpcModule } from '../../lib/index.js';
-import { EnhancedModels, GuardedModels, observed, PerCallModels, useTestGlobalEnhancers } from '../fixtures/enhanced.models.js';
+import {
+  EnhancedModels,
+  GuardedModels,
+  observed,
+  PerCallModels,
+  useTestGlobalEnhancers,
+} from '../fixtures/enhanced.models.js';
 import { failureOf } from '../helpers/model-client.js';
 import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 
@@ -14,13 +20,17 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
   );
 
   it('runs method, class and global interceptors, innermost first', async () => {
-    await expect(suite.client.unary('PredictTagged', { text: 'x' })).resolves.toEqual({ result: 'x|method|class|global' });
+    await expect(suite.client.unary('PredictTagged', { text: 'x' })).resolves.toEqual({
+      result: 'x|method|class|global',
+    });
   });
 
   it("gives interceptors an 'rpc' context whose data is the request and whose context is the BlazeContext", async () => {
     observed.length = 0;
     await suite.client.unary('PredictTagged', { text: 'seen' });
-    expect(observed).toEqual([{ type: 'rpc', data: { text: 'seen' }, isBlazeContext: true, method: '/blazerpc.InferenceService/PredictTagged' }]);
+    expect(observed).toEqual([
+      { type: 'rpc', data: { text: 'seen' }, isBlazeContext: true, method: '/blazerpc.InferenceService/PredictTagged' },
+    ]);
   });
 
   it('applies a global guard: flagged calls get PERMISSION_DENIED', async () => {
@@ -29,21 +39,27 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
   });
 
   it('applies a class-level guard', async () => {
-    await expect(suite.client.unary('PredictGuarded', { text: 'a' }, { metadata: { 'x-allow': 'yes' } })).resolves.toEqual({
+    await expect(
+      suite.client.unary('PredictGuarded', { text: 'a' }, { metadata: { 'x-allow': 'yes' } }),
+    ).resolves.toEqual({
       result: 'allowed: a|global',
     });
     expect((await failureOf(suite.client.unary('PredictGuarded', { text: 'a' }))).code).toBe(status.PERMISSION_DENIED);
   });
 
   it('runs parameter pipes: one transforms, one rejects with INVALID_ARGUMENT naming the field', async () => {
-    await expect(suite.client.unary('PredictRepeat', { text: 'ab', times: 2 })).resolves.toEqual({ result: 'AB AB|class|global' });
+    await expect(suite.client.unary('PredictRepeat', { text: 'ab', times: 2 })).resolves.toEqual({
+      result: 'AB AB|class|global',
+    });
     const error = await failureOf(suite.client.unary('PredictRepeat', { text: 'ab', times: -1 }));
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toBe('times must be positive, got -1');
   });
 
   it('lets an exception filter turn a domain error into its own status', async () => {
-    await expect(suite.client.unary('PredictOrder', { item: 'tea' })).resolves.toEqual({ result: 'ordered tea|class|global' });
+    await expect(suite.client.unary('PredictOrder', { item: 'tea' })).resolves.toEqual({
+      result: 'ordered tea|class|global',
+    });
     const error = await failureOf(suite.client.unary('PredictOrder', { item: 'unicorn' }));
     expect(error.code).toBe(status.NOT_FOUND);
     expect(error.details).toBe('No unicorn left');
@@ -68,21 +84,33 @@ describe('Nest enhancers, Depends and request scope on model calls', () => {
 
   it('applies a global pipe to every input', async () => {
     const error = await failureOf(suite.client.unary('PredictTagged', { text: 'forbidden-word' }));
-    expect({ code: error.code, details: error.details }).toEqual({ code: status.INVALID_ARGUMENT, details: 'text contains a forbidden word' });
+    expect({ code: error.code, details: error.details }).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'text contains a forbidden word',
+    });
   });
 
   it('applies a global exception filter', async () => {
-    await expect(suite.client.unary('PredictBrew', { drink: 'tea' })).resolves.toEqual({ result: 'brewed tea|class|global' });
+    await expect(suite.client.unary('PredictBrew', { drink: 'tea' })).resolves.toEqual({
+      result: 'brewed tea|class|global',
+    });
     const error = await failureOf(suite.client.unary('PredictBrew', { drink: 'coffee' }));
-    expect({ code: error.code, details: error.details }).toEqual({ code: status.FAILED_PRECONDITION, details: 'I am a teapot' });
+    expect({ code: error.code, details: error.details }).toEqual({
+      code: status.FAILED_PRECONDITION,
+      details: 'I am a teapot',
+    });
   });
 
   it('answers a unary model that returns an Observable with its last value', async () => {
-    await expect(suite.client.unary('PredictCountdownLast', { from: 'three' })).resolves.toEqual({ result: 'three...|class|global' });
+    await expect(suite.client.unary('PredictCountdownLast', { from: 'three' })).resolves.toEqual({
+      result: 'three...|class|global',
+    });
   });
 
   it('resolves sync and async Depends with the call context', async () => {
-    await expect(suite.client.unary('PredictGreet', { text: 'hi' }, { metadata: { 'x-user': 'bob' } })).resolves.toEqual({
+    await expect(
+      suite.client.unary('PredictGreet', { text: 'hi' }, { metadata: { 'x-user': 'bob' } }),
+    ).resolves.toEqual({
       result: 'bob@greet: hi|class|global',
     });
   });

@@ -7,7 +7,9 @@ import { startApp, testServerOptions } from '../helpers/start-app.js';
 async function windowsOf(address: string): Promise<{ stream: number; connection: number }> {
   const session: ClientHttp2Session = connect(`http://${address}`);
   try {
-    const settings = await new Promise<{ initialWindowSize?: number }>((resolve) => session.once('remoteSettings', resolve));
+    const settings = await new Promise<{ initialWindowSize?: number }>((resolve) =>
+      session.once('remoteSettings', resolve),
+    );
     // The connection window arrives as a WINDOW_UPDATE right after the settings.
     await new Promise((resolve) => setTimeout(resolve, 50));
     return { stream: settings.initialWindowSize ?? 65535, connection: session.state.remoteWindowSize ?? 0 };
@@ -27,7 +29,10 @@ describe('HTTP/2 flow control window (flowControlWindow)', () => {
   });
 
   it('takes the configured size', async () => {
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, flowControlWindow: 1 << 20 })], providers: [TextModels] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, flowControlWindow: 1 << 20 })],
+      providers: [TextModels],
+    });
     try {
       expect(await windowsOf(running.address)).toEqual({ stream: 1 << 20, connection: 1 << 20 });
     } finally {

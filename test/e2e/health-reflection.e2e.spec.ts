@@ -7,7 +7,9 @@ import { startApp, testServerOptions, type RunningApp } from '../helpers/start-a
 
 const call = (client: grpc.Client, method: string, request: object, metadata = new grpc.Metadata()) =>
   new Promise<any>((resolve, reject) =>
-    (client as any)[method](request, metadata, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
+    (client as any)[method](request, metadata, (error: Error | null, response: unknown) =>
+      error ? reject(error) : resolve(response),
+    ),
   );
 
 describe('health and reflection over a real connection', () => {
@@ -26,9 +28,12 @@ describe('health and reflection over a real connection', () => {
     beforeAll(() => (health = new HealthClient(running.address)));
     afterAll(() => health.close());
 
-    it.each(['', 'blazerpc.InferenceService', 'echo', 'tokens', 'secure', 'info', 'iris'])("reports '%s' SERVING", async (service) => {
-      await expect(health.check(service)).resolves.toBe('SERVING');
-    });
+    it.each(['', 'blazerpc.InferenceService', 'echo', 'tokens', 'secure', 'info', 'iris'])(
+      "reports '%s' SERVING",
+      async (service) => {
+        await expect(health.check(service)).resolves.toBe('SERVING');
+      },
+    );
 
     it('answers NOT_FOUND for a service it does not know', async () => {
       await expect(health.check('nope')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -49,8 +54,12 @@ describe('health and reflection over a real connection', () => {
         // resets streams faster than about 1,000 at once or 33 a second after
         // (the "rapid reset" defence), and this test resets 10,000.
         const watcher = new HealthClient(running.address, { 'grpc.use_local_subchannel_pool': 1 });
-        const streams = Array.from({ length: 100 }, (_, i) => watcher.watch(`made-up-${round}-${i}-${'x'.repeat(200)}`));
-        const ended = streams.map((stream) => new Promise((resolve) => stream.on('error', () => undefined).once('status', resolve)));
+        const streams = Array.from({ length: 100 }, (_, i) =>
+          watcher.watch(`made-up-${round}-${i}-${'x'.repeat(200)}`),
+        );
+        const ended = streams.map(
+          (stream) => new Promise((resolve) => stream.on('error', () => undefined).once('status', resolve)),
+        );
         const firstStatus = streams.map((stream) => new Promise((resolve) => stream.once('data', resolve)));
         await Promise.race([Promise.all(firstStatus), Promise.any(ended)]);
         expect(service.watchedServiceCount).toBe(before + 100);
@@ -114,9 +123,15 @@ describe('health and reflection over a real connection', () => {
     const auth = new grpc.Metadata();
     auth.set('authorization', 'Bearer demo-token');
     auth.set('x-client-id', 'generic');
-    await expect(call(client, 'PredictEcho', { text: 'via reflection' })).resolves.toEqual({ result: 'via reflection' });
-    await expect(call(client, 'PredictSecure', { text: 'hi' }, auth)).resolves.toEqual({ result: 'Hello generic, you said: hi' });
-    await expect(call(client, 'PredictInfo', {})).resolves.toEqual({ result: expect.stringContaining('/blazerpc.InferenceService/PredictInfo') });
+    await expect(call(client, 'PredictEcho', { text: 'via reflection' })).resolves.toEqual({
+      result: 'via reflection',
+    });
+    await expect(call(client, 'PredictSecure', { text: 'hi' }, auth)).resolves.toEqual({
+      result: 'Hello generic, you said: hi',
+    });
+    await expect(call(client, 'PredictInfo', {})).resolves.toEqual({
+      result: expect.stringContaining('/blazerpc.InferenceService/PredictInfo'),
+    });
     const words: string[] = [];
     await new Promise((resolve, reject) => {
       const stream = (client as any).PredictTokens({ prompt: 'found by reflection' });
@@ -125,7 +140,11 @@ describe('health and reflection over a real connection', () => {
       stream.on('error', reject);
     });
     expect(words).toEqual(['found', 'by', 'reflection']);
-    const features = { shape: ['1', '4'], dtype: 'float32', data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer) };
+    const features = {
+      shape: ['1', '4'],
+      dtype: 'float32',
+      data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer),
+    };
     const { result } = await call(client, 'PredictIris', { features });
     expect(result).toMatchObject({ shape: ['1', '3'], dtype: 'float' });
     expect(new Float32Array(new Uint8Array(result.data).buffer)[0]).toBeGreaterThan(0.9);

@@ -9,7 +9,8 @@ describe('the iris sample over a real connection (ONNX Runtime)', () => {
   const suite = serveForSuite({ imports: [AppModule.forRoot(testServerOptions)] });
   const samples = readIrisCsv('sample/iris/iris.csv');
 
-  const predict = (features: Float32Array, rows: number) => suite.client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
+  const predict = (features: Float32Array, rows: number) =>
+    suite.client.unary('PredictIris', { features: tensorMessage('float32', [rows, 4], features) });
 
   it('classifies the shipped iris data with accuracy >= 0.9, probabilities summing to 1 per row', async () => {
     const features = Float32Array.from(samples.flatMap((s) => s.features));
@@ -30,12 +31,36 @@ describe('the iris sample over a real connection (ONNX Runtime)', () => {
   });
 
   it.each([
-    ['a wrong dtype', { shape: ['1', '4'], dtype: 'float64', data: Buffer.alloc(32) }, "Input 'features': expected dtype float, got double"],
-    ['a wrong shape', { shape: ['1', '5'], dtype: 'float32', data: Buffer.alloc(20) }, "Input 'features': dimension 1 of [batch, 4] must be 4, got 5"],
-    ['a wrong rank', { shape: ['4'], dtype: 'float32', data: Buffer.alloc(16) }, "Input 'features': expected shape [batch, 4] (rank 2), got [4] (rank 1)"],
-    ['short data', { shape: ['2', '4'], dtype: 'float32', data: Buffer.alloc(16) }, "Input 'features': data has 16 bytes, but shape [2, 4] of float needs 32"],
-    ['an unknown dtype', { shape: ['1', '4'], dtype: 'complex', data: Buffer.alloc(16) }, "Input 'features': unknown dtype, got dtype 'complex'"],
-    ['a negative dimension', { shape: ['-1', '4'], dtype: 'float32', data: Buffer.alloc(16) }, "Input 'features': dimension 0 of shape [-1, 4] is -1"],
+    [
+      'a wrong dtype',
+      { shape: ['1', '4'], dtype: 'float64', data: Buffer.alloc(32) },
+      "Input 'features': expected dtype float, got double",
+    ],
+    [
+      'a wrong shape',
+      { shape: ['1', '5'], dtype: 'float32', data: Buffer.alloc(20) },
+      "Input 'features': dimension 1 of [batch, 4] must be 4, got 5",
+    ],
+    [
+      'a wrong rank',
+      { shape: ['4'], dtype: 'float32', data: Buffer.alloc(16) },
+      "Input 'features': expected shape [batch, 4] (rank 2), got [4] (rank 1)",
+    ],
+    [
+      'short data',
+      { shape: ['2', '4'], dtype: 'float32', data: Buffer.alloc(16) },
+      "Input 'features': data has 16 bytes, but shape [2, 4] of float needs 32",
+    ],
+    [
+      'an unknown dtype',
+      { shape: ['1', '4'], dtype: 'complex', data: Buffer.alloc(16) },
+      "Input 'features': unknown dtype, got dtype 'complex'",
+    ],
+    [
+      'a negative dimension',
+      { shape: ['-1', '4'], dtype: 'float32', data: Buffer.alloc(16) },
+      "Input 'features': dimension 0 of shape [-1, 4] is -1",
+    ],
     ['a missing tensor', undefined, "Input 'features' is missing"],
   ])('refuses %s with INVALID_ARGUMENT naming the field, and keeps serving', async (_case, features, message) => {
     const error = await failureOf(suite.client.unary('PredictIris', features === undefined ? {} : { features }));

@@ -20,7 +20,10 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 describe('Prometheus metrics count every call (scraped from /metrics over HTTP)', () => {
   const suite = serveForSuite(
-    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [BatchModels, TextModels] },
+    {
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })],
+      providers: [BatchModels, TextModels],
+    },
     { http: true },
   );
 
@@ -42,7 +45,8 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
     expect(expired.code).toBe(status.DEADLINE_EXCEEDED);
 
     const text = await (await fetch(`${suite.running.httpUrl}/metrics`)).text();
-    const requests = (method: string, code: string) => sample(text, 'blazerpc_requests_total', { method, status: code });
+    const requests = (method: string, code: string) =>
+      sample(text, 'blazerpc_requests_total', { method, status: code });
     expect(requests('PredictDouble', 'OK')).toBe(20);
     expect(requests('PredictDouble', 'INVALID_ARGUMENT')).toBe(3);
     expect(requests('PredictGuardedLabel', 'PERMISSION_DENIED')).toBe(2);
@@ -73,7 +77,9 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
       .map((line) => line.slice(2));
     // The exposed names, types and help texts, as dashboards and alerts depend on them (README lists them).
     expect(declared).toMatchSnapshot();
-    const types = declared.filter((line) => line.startsWith('TYPE ')).map((line) => line.split(' ').slice(1) as [string, string]);
+    const types = declared
+      .filter((line) => line.startsWith('TYPE '))
+      .map((line) => line.split(' ').slice(1) as [string, string]);
     for (const [name, type] of types) {
       if (type === 'counter') expect(name).toMatch(/_total$/);
       else expect(name).not.toMatch(/_(total|count|sum|bucket)$/);
@@ -100,7 +106,10 @@ describe('Prometheus metrics count every call (scraped from /metrics over HTTP)'
 describe('call logging (logCalls)', () => {
   const lines: string[] = [];
   const logger = { log: (message: string) => lines.push(message), error: () => undefined, warn: () => undefined };
-  const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, logCalls: true })], providers: [TextModels] }, { logger });
+  const suite = serveForSuite(
+    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, logCalls: true })], providers: [TextModels] },
+    { logger },
+  );
 
   it('logs one line per call with method, peer, status and duration', async () => {
     await suite.client.unary('PredictEcho', { text: 'hi' });
@@ -114,7 +123,10 @@ describe('call logging (logCalls)', () => {
 
 describe('metrics on their own port (metrics: { port })', () => {
   const suite = serveForSuite(
-    { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: { port: 0, host: '127.0.0.1' } })], providers: [TextModels] },
+    {
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: { port: 0, host: '127.0.0.1' } })],
+      providers: [TextModels],
+    },
     { http: true },
   );
 
@@ -132,13 +144,20 @@ describe('metrics on their own port (metrics: { port })', () => {
 
 describe('metrics read from the prom-client objects (as a user holding an @InjectMetric metric reads them)', () => {
   it('show every call when read, while the app runs and after it has closed', async () => {
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [TextModels] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })],
+      providers: [TextModels],
+    });
     const client = new ModelClient(running.address, running.registry.protoText);
     const requests = running.app.get<Counter<string>>(getToken('blazerpc_requests_total'));
     const duration = running.app.get<Histogram<string>>(getToken('blazerpc_request_duration_seconds'));
-    const echoes = async () => (await requests.get()).values.find((v) => v.labels.method === 'PredictEcho' && v.labels.status === 'OK')?.value ?? 0;
+    const echoes = async () =>
+      (await requests.get()).values.find((v) => v.labels.method === 'PredictEcho' && v.labels.status === 'OK')?.value ??
+      0;
     const timed = async () =>
-      (await duration.get()).values.find((v) => v.metricName === 'blazerpc_request_duration_seconds_count' && v.labels.method === 'PredictEcho')?.value ?? 0;
+      (await duration.get()).values.find(
+        (v) => v.metricName === 'blazerpc_request_duration_seconds_count' && v.labels.method === 'PredictEcho',
+      )?.value ?? 0;
     // prom-client's registry is global: other suites' calls may be in it already.
     const [before, timedBefore] = [await echoes(), await timed()];
     try {

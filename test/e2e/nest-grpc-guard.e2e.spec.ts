@@ -44,7 +44,10 @@ async function startSideBySide(module: Type, protoPath: string): Promise<SideByS
   const moduleRef = await Test.createTestingModule({ imports: [module] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   const nestPort = await freePort();
-  app.connectMicroservice({ transport: Transport.GRPC, options: { package: 'probe', protoPath, url: `127.0.0.1:${nestPort}` } }, { inheritAppConfig: true });
+  app.connectMicroservice(
+    { transport: Transport.GRPC, options: { package: 'probe', protoPath, url: `127.0.0.1:${nestPort}` } },
+    { inheritAppConfig: true },
+  );
   app.connectMicroservice({ strategy: app.get(BlazeRpcServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.init();
@@ -122,8 +125,10 @@ class HybridModule {}
 
 describe('a guard written as Nest’s gRPC docs teach protects Transport.GRPC controllers and models alike', () => {
   const suite = serveSideBySide(HybridModule);
-  const nest = (key?: string) => suite.served.nest({ text: 'hi' }, metadataOf(key === undefined ? {} : { 'x-api-key': key }));
-  const ours = (key?: string) => suite.served.ours({ text: 'hi' }, metadataOf(key === undefined ? {} : { 'x-api-key': key }));
+  const nest = (key?: string) =>
+    suite.served.nest({ text: 'hi' }, metadataOf(key === undefined ? {} : { 'x-api-key': key }));
+  const ours = (key?: string) =>
+    suite.served.ours({ text: 'hi' }, metadataOf(key === undefined ? {} : { 'x-api-key': key }));
 
   it('lets a call with the key through on both', async () => {
     expect(await nest('secret')).toEqual({ result: 'hi' });
@@ -159,7 +164,8 @@ type Where = 'guard' | 'interceptor' | 'after-handler' | 'pipe';
 
 /** What the enhancer at `where` throws for each refusal a request can ask for. */
 const REFUSALS = {
-  rpc: (where: Where) => new RpcException({ code: grpc.status.FAILED_PRECONDITION, message: `refused by the ${where}` }),
+  rpc: (where: Where) =>
+    new RpcException({ code: grpc.status.FAILED_PRECONDITION, message: `refused by the ${where}` }),
   'rpc-string': (where: Where) => new RpcException(`plain refusal from the ${where}`),
   forbidden: (where: Where) => new ForbiddenException(`forbidden by the ${where}`),
   unauthorized: (where: Where) => new UnauthorizedException(`unauthorized by the ${where}`),
@@ -192,7 +198,12 @@ class RecordingGuard implements CanActivate {
     const rpc = context.switchToRpc();
     const data = rpc.getData<EchoRequest>();
     const metadata = rpc.getContext<grpc.Metadata>();
-    seenByGuard.push({ data, twice: metadata.get('x-twice'), binary: metadata.get('x-blob-bin'), map: metadata.getMap() });
+    seenByGuard.push({
+      data,
+      twice: metadata.get('x-twice'),
+      binary: metadata.get('x-blob-bin'),
+      map: metadata.getMap(),
+    });
     const refusal = refusalAskedOf('guard', data.text);
     if (refusal) throw refusal;
     return true;
@@ -233,7 +244,11 @@ class EnhancedProbeController {
 @Injectable()
 class EnhancedEchoModels {
   @Model('echo', { returns: String })
-  echo(@Input('text', String, RefusingPipe) text: string, @Input('count', Int32) _count: number, @Input('tags', [String]) _tags: string[]): string {
+  echo(
+    @Input('text', String, RefusingPipe) text: string,
+    @Input('count', Int32) _count: number,
+    @Input('tags', [String]) _tags: string[],
+  ): string {
     return text;
   }
 }
@@ -241,7 +256,11 @@ class EnhancedEchoModels {
 @Module({
   imports: [BlazeRpcModule.forRoot(testServerOptions)],
   controllers: [EnhancedProbeController],
-  providers: [EnhancedEchoModels, { provide: APP_GUARD, useClass: RecordingGuard }, { provide: APP_INTERCEPTOR, useClass: RefusingInterceptor }],
+  providers: [
+    EnhancedEchoModels,
+    { provide: APP_GUARD, useClass: RecordingGuard },
+    { provide: APP_INTERCEPTOR, useClass: RefusingInterceptor },
+  ],
 })
 class EnhancedHybridModule {}
 
@@ -289,7 +308,12 @@ describe('guards, interceptors and pipes see and refuse a model call as they do 
     const blobs = [Buffer.from([0, 1, 0xfe, 0xff]), Buffer.from('second')];
     const metadata = () => metadataOf({ 'x-twice': ['one', 'two'], 'x-blob-bin': blobs, 'x-api-key': 'secret' });
     const { nestSaw, oursSaw } = await sideBySide({ text: 'look' }, metadata);
-    expect(nestSaw?.map).toEqual({ 'x-twice': 'one, two', 'x-blob-bin': blobs[0], 'x-api-key': 'secret', 'user-agent': expect.any(String) });
+    expect(nestSaw?.map).toEqual({
+      'x-twice': 'one, two',
+      'x-blob-bin': blobs[0],
+      'x-api-key': 'secret',
+      'user-agent': expect.any(String),
+    });
     expect(oursSaw?.map).toEqual(nestSaw?.map);
   });
 
@@ -325,9 +349,12 @@ describe('guards, interceptors and pipes see and refuse a model call as they do 
     ['UnauthorizedException', 'guard', 'unauthorized', grpc.status.UNAUTHENTICATED, 'unauthorized by the guard'],
     ['BadRequestException', 'guard', 'bad-request', grpc.status.INVALID_ARGUMENT, 'bad request in the guard'],
     ['BadRequestException', 'pipe', 'bad-request', grpc.status.INVALID_ARGUMENT, 'bad request in the pipe'],
-  ])('a %s from the %s: Nest answers UNKNOWN, a model call its mapped status', async (_name, where, refusal, code, details) => {
-    const { nest, ours } = await sideBySide({ text: `${where}:${refusal}` });
-    expect(nest).toEqual({ code: grpc.status.UNKNOWN, details: 'Internal server error' });
-    expect(ours).toEqual({ code, details });
-  });
+  ])(
+    'a %s from the %s: Nest answers UNKNOWN, a model call its mapped status',
+    async (_name, where, refusal, code, details) => {
+      const { nest, ours } = await sideBySide({ text: `${where}:${refusal}` });
+      expect(nest).toEqual({ code: grpc.status.UNKNOWN, details: 'Internal server error' });
+      expect(ours).toEqual({ code, details });
+    },
+  );
 });

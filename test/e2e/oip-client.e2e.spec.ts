@@ -113,7 +113,9 @@ describe('OipClient against an independent OIP server', () => {
       expect(stats).toMatchObject({ name: 'int64_inc', inferenceCount: 3, executionCount: 3 });
       expect(stats.inferenceStats.success).toEqual({ count: 3, ns: 3n * 2n ** 55n });
       expect(stats.lastInference).toBeGreaterThanOrEqual(before);
-      expect((await client.modelStatistics()).map((s) => s.name)).toEqual(expect.arrayContaining(['double', 'echo_bytes', 'int64_inc']));
+      expect((await client.modelStatistics()).map((s) => s.name)).toEqual(
+        expect.arrayContaining(['double', 'echo_bytes', 'int64_inc']),
+      );
     });
   });
 
@@ -129,18 +131,28 @@ describe('OipClient against an independent OIP server', () => {
       expect(Array.from((result.outputs.sum as Tensor).data as Float32Array)).toEqual([10.5]);
       expect(result.outputInfo.y).toEqual({ datatype: 'FP32', shape: [2, 2], parameters: {} });
       const { request } = lastCall('ModelInfer');
-      expect(request.inputs).toEqual([expect.objectContaining({ name: 'x', datatype: 'FP32', shape: ['2', '2'], contents: null })]);
+      expect(request.inputs).toEqual([
+        expect.objectContaining({ name: 'x', datatype: 'FP32', shape: ['2', '2'], contents: null }),
+      ]);
       expect(request.raw_input_contents).toHaveLength(1);
       expect(request.raw_input_contents[0].byteLength).toBe(16);
     });
 
     it('sends version, id, typed parameters and the requested outputs, and reads them back', async () => {
       const parameters = { flag: false, count: 3, ratio: 0.5, label: 'fast', big: 2n ** 60n, huge: 2n ** 63n };
-      const result = await client.infer('double', { x: f32([1], [7]) }, { version: '2', id: 'req-7', parameters, outputs: ['sum'] });
+      const result = await client.infer(
+        'double',
+        { x: f32([1], [7]) },
+        { version: '2', id: 'req-7', parameters, outputs: ['sum'] },
+      );
       expect(result).toMatchObject({ modelName: 'double', modelVersion: '2', id: 'req-7', parameters });
       expect(Object.keys(result.outputs)).toEqual(['sum']);
       const sent = lastCall('ModelInfer').request.parameters;
-      expect(Object.fromEntries(Object.entries(sent).map(([name, p]) => [name, (p as { parameter_choice: string }).parameter_choice]))).toEqual({
+      expect(
+        Object.fromEntries(
+          Object.entries(sent).map(([name, p]) => [name, (p as { parameter_choice: string }).parameter_choice]),
+        ),
+      ).toEqual({
         flag: 'bool_param',
         count: 'int64_param',
         ratio: 'double_param',
@@ -148,7 +160,9 @@ describe('OipClient against an independent OIP server', () => {
         big: 'int64_param',
         huge: 'uint64_param',
       });
-      expect((await failure(client.infer('double', { x: f32([1], [1]) }, { version: '9' }))).code).toBe(GrpcStatus.NOT_FOUND);
+      expect((await failure(client.infer('double', { x: f32([1], [1]) }, { version: '9' }))).code).toBe(
+        GrpcStatus.NOT_FOUND,
+      );
     });
 
     it('reads servers that answer in typed contents instead of raw bytes', async () => {
@@ -165,7 +179,11 @@ describe('OipClient against an independent OIP server', () => {
       expect(text.outputs.text).toEqual(['HELLO', 'WÖRLD']);
       expect(text.outputInfo.text).toMatchObject({ datatype: 'BYTES', shape: [2] });
       expect((await client.infer('echo_bytes', { text: 'one' })).outputs.text).toEqual(['ONE']);
-      const binary = await client.infer('echo_bytes', { text: [Buffer.from('ab'), new Uint8Array([0x63])] }, { bytesAs: 'buffer' });
+      const binary = await client.infer(
+        'echo_bytes',
+        { text: [Buffer.from('ab'), new Uint8Array([0x63])] },
+        { bytesAs: 'buffer' },
+      );
       expect(binary.outputs.text).toEqual([Buffer.from('AB'), Buffer.from('C')]);
       const grid = await client.infer('echo_bytes', { text: { datatype: 'BYTES', shape: [2, 1], data: ['x', 'y'] } });
       expect(grid.outputs.text).toEqual(['X', 'Y']);
@@ -178,7 +196,9 @@ describe('OipClient against an independent OIP server', () => {
       const y = result.outputs.y as Tensor;
       expect([y.dtype, y.shape]).toEqual(['int64', [2, 2]]);
       expect(Array.from(y.data as BigInt64Array)).toEqual([2n, big + 1n, -4n, 1n]);
-      const fromStrings = await client.infer('int64_inc', { x: { datatype: 'INT64', shape: [1, 2], data: ['9007199254740993', 1] } });
+      const fromStrings = await client.infer('int64_inc', {
+        x: { datatype: 'INT64', shape: [1, 2], data: ['9007199254740993', 1] },
+      });
       expect(Array.from((fromStrings.outputs.y as Tensor).data as BigInt64Array)).toEqual([9007199254740994n, 2n]);
     });
 
@@ -193,13 +213,19 @@ describe('OipClient against an independent OIP server', () => {
 
     it('refuses inputs it cannot send with INVALID_ARGUMENT, before calling the server', async () => {
       const calls = standin.calls.length;
-      const mismatch = await failure(client.infer('double', { x: { datatype: 'FP32', shape: [2, 2], data: [1, 2, 3] } }));
+      const mismatch = await failure(
+        client.infer('double', { x: { datatype: 'FP32', shape: [2, 2], data: [1, 2, 3] } }),
+      );
       expect(mismatch.code).toBe(GrpcStatus.INVALID_ARGUMENT);
       expect(mismatch.details).toBe("Input 'x': shape [2, 2] has 4 elements but data has 3");
       const numbers = await failure(client.infer('double', { x: [1, 2] as never }));
       expect(numbers.details).toContain('pass numbers as a Tensor or { datatype, shape, data }');
-      expect((await failure(client.infer('double', { x: { datatype: 'FLOAT' as never, data: [1] } }))).details).toContain("'FLOAT' is not an OIP datatype");
-      expect((await failure(client.infer('int64_inc', { x: { datatype: 'INT64', data: [1.5] } }))).details).toContain('1.5 is not an integer');
+      expect(
+        (await failure(client.infer('double', { x: { datatype: 'FLOAT' as never, data: [1] } }))).details,
+      ).toContain("'FLOAT' is not an OIP datatype");
+      expect((await failure(client.infer('int64_inc', { x: { datatype: 'INT64', data: [1.5] } }))).details).toContain(
+        '1.5 is not an integer',
+      );
       expect(standin.calls.length).toBe(calls);
     });
 
@@ -222,7 +248,9 @@ describe('OipClient against an independent OIP server', () => {
       const started = Date.now();
       expect((await failure(client.infer('slow', {}, { timeoutMs: 100 }))).code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
       expect(Date.now() - started).toBeLessThan(1000);
-      expect((await failure(client.infer('slow', {}, { deadline: new Date(Date.now() + 50) }))).codeName).toBe('DEADLINE_EXCEEDED');
+      expect((await failure(client.infer('slow', {}, { deadline: new Date(Date.now() + 50) }))).codeName).toBe(
+        'DEADLINE_EXCEEDED',
+      );
     });
 
     it('cancels the call on the server when the signal aborts', async () => {
@@ -231,10 +259,13 @@ describe('OipClient against an independent OIP server', () => {
       const started = Date.now();
       expect((await failure(client.infer('slow', {}, { signal: controller.signal }))).code).toBe(GrpcStatus.CANCELLED);
       expect(Date.now() - started).toBeLessThan(1000);
-      for (let i = 0; i < 50 && !standin.cancelled.includes('slow'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 50 && !standin.cancelled.includes('slow'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       expect(standin.cancelled).toContain('slow');
       const calls = standin.calls.length;
-      expect((await failure(client.infer('slow', {}, { signal: AbortSignal.abort() }))).code).toBe(GrpcStatus.CANCELLED);
+      expect((await failure(client.infer('slow', {}, { signal: AbortSignal.abort() }))).code).toBe(
+        GrpcStatus.CANCELLED,
+      );
       expect(standin.calls.length).toBe(calls);
     });
   });
@@ -245,7 +276,11 @@ describe('OipClient against an independent OIP server', () => {
       expect(items).toHaveLength(3);
       expect(items[0]).toMatchObject({ modelName: 'tokens', id: 's1', outputs: { token: ['alpha'] } });
       expect(items[1]).toBeInstanceOf(OipStreamError);
-      expect(items[1]).toMatchObject({ code: GrpcStatus.UNKNOWN, details: "cannot emit token '<bad>'", requestId: 's1' });
+      expect(items[1]).toMatchObject({
+        code: GrpcStatus.UNKNOWN,
+        details: "cannot emit token '<bad>'",
+        requestId: 's1',
+      });
       expect(items[2]).toMatchObject({ id: 's1', outputs: { token: ['gamma'] } });
     });
 
@@ -262,7 +297,10 @@ describe('OipClient against an independent OIP server', () => {
       expect(b).toBeInstanceOf(OipStreamError);
       expect((b as OipStreamError).requestId).toBe('b');
       expect((b as OipStreamError).details).toContain("unknown model: 'nope'");
-      expect(Array.from((c as { outputs: Record<string, Tensor> }).outputs.y.data as BigInt64Array)).toEqual([11n, 21n]);
+      expect(Array.from((c as { outputs: Record<string, Tensor> }).outputs.y.data as BigInt64Array)).toEqual([
+        11n,
+        21n,
+      ]);
       expect(lastCall('ModelStreamInfer').metadata).toMatchObject({ 'x-tenant': 'acme', 'x-stream': 'yes' });
     });
 
@@ -339,7 +377,9 @@ describe('OipClient against an independent OIP server', () => {
 
     it('injects a client with its options, and closes it when the app shuts down', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [OipClientModule.register({ address: standin.address, metadata: { 'x-app': 'gateway' }, timeoutMs: 2000 })],
+        imports: [
+          OipClientModule.register({ address: standin.address, metadata: { 'x-app': 'gateway' }, timeoutMs: 2000 }),
+        ],
         providers: [Gateway],
       }).compile();
       app = moduleRef.createNestApplication({ logger: false });
@@ -355,7 +395,9 @@ describe('OipClient against an independent OIP server', () => {
 
     it('registers named clients from a factory', async () => {
       const moduleRef = await Test.createTestingModule({
-        imports: [OipClientModule.registerAsync({ name: 'triton', useFactory: async () => ({ address: standin.address }) })],
+        imports: [
+          OipClientModule.registerAsync({ name: 'triton', useFactory: async () => ({ address: standin.address }) }),
+        ],
       }).compile();
       app = moduleRef.createNestApplication({ logger: false });
       await app.init();

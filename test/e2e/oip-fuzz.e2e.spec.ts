@@ -138,7 +138,8 @@ function serialize(fields: readonly WireField[]): Buffer {
   );
 }
 
-const cloneFields = (fields: readonly WireField[]): WireField[] => fields.map((f) => ({ ...f, children: f.children && cloneFields(f.children) }));
+const cloneFields = (fields: readonly WireField[]): WireField[] =>
+  fields.map((f) => ({ ...f, children: f.children && cloneFields(f.children) }));
 
 /** Every field of the tree with the list that holds it. */
 function everyField(fields: WireField[], into: Array<{ parent: WireField[]; index: number }> = []) {
@@ -150,7 +151,23 @@ function everyField(fields: WireField[], into: Array<{ parent: WireField[]; inde
 }
 
 /** Varint values that make interesting shapes, counts, lengths and enum-like numbers. */
-const VARINTS: Array<number | bigint> = [0, 1, 2, 3, 4, 5, 8, 127, 128, 2 ** 31, 2 ** 32 - 1, 2 ** 53 + 1, -1n, -2n, 2n ** 63n - 1n];
+const VARINTS: Array<number | bigint> = [
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  8,
+  127,
+  128,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 53 + 1,
+  -1n,
+  -2n,
+  2n ** 63n - 1n,
+];
 
 function mutateFields(seed: Buffer): Buffer {
   const tree = cloneFields(parseMessage(seed)!);
@@ -161,7 +178,15 @@ function mutateFields(seed: Buffer): Buffer {
     case 0: // tamper with a length prefix
       if (field.wireType === 2) {
         const length = field.children ? serialize(field.children).length : field.value.length;
-        field.tamperedLength = pick([0, 1, Math.max(0, length - 1 - random(4)), length + 1 + random(4), 2 ** 31, 2 ** 32 - 1, random(256)]);
+        field.tamperedLength = pick([
+          0,
+          1,
+          Math.max(0, length - 1 - random(4)),
+          length + 1 + random(4),
+          2 ** 31,
+          2 ** 32 - 1,
+          random(256),
+        ]);
       } else parent.splice(index, 1);
       break;
     case 1: // duplicate a field
@@ -192,7 +217,10 @@ function mutate(seed: Buffer): Buffer {
   let bytes = seed;
   for (let i = 0, n = 1 + (random(4) === 0 ? 1 + random(2) : 0); i < n; i++) {
     const tree = parseMessage(bytes);
-    bytes = tree && tree.length > 0 && random(3) !== 0 ? mutateFields(bytes) : mutateBytes(bytes, random, { deletions: true });
+    bytes =
+      tree && tree.length > 0 && random(3) !== 0
+        ? mutateFields(bytes)
+        : mutateBytes(bytes, random, { deletions: true });
   }
   return bytes;
 }
@@ -226,17 +254,31 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
         (b: Buffer) => b,
         bytes,
         { deadline: Date.now() + 10_000 },
-        (error, response) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
+        (error, response) =>
+          resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
       ),
     );
 
   const text = () => ({ name: 'text', datatype: 'BYTES', shape: [1] });
   const features = { name: 'features', datatype: 'FP32', shape: [2, 4] };
   const seeds: Array<[string, Buffer]> = [
-    ['iris raw', encode({ model_name: 'iris', id: 'req-1', inputs: [features], raw_input_contents: [rawFloat32(IRIS_ROWS)] })],
-    ['iris typed, version 1', encode({ model_name: 'iris', model_version: '1', inputs: [{ ...features, contents: { fp32_contents: IRIS_ROWS } }] })],
+    [
+      'iris raw',
+      encode({ model_name: 'iris', id: 'req-1', inputs: [features], raw_input_contents: [rawFloat32(IRIS_ROWS)] }),
+    ],
+    [
+      'iris typed, version 1',
+      encode({
+        model_name: 'iris',
+        model_version: '1',
+        inputs: [{ ...features, contents: { fp32_contents: IRIS_ROWS } }],
+      }),
+    ],
     ['echo raw BYTES', encode({ model_name: 'echo', inputs: [text()], raw_input_contents: [rawBytes('héllo wörld')] })],
-    ['echo typed BYTES', encode({ model_name: 'echo', inputs: [{ ...text(), contents: { bytes_contents: [Buffer.from('hi')] } }] })],
+    [
+      'echo typed BYTES',
+      encode({ model_name: 'echo', inputs: [{ ...text(), contents: { bytes_contents: [Buffer.from('hi')] } }] }),
+    ],
     [
       'echo with parameters',
       encode({
@@ -262,10 +304,17 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
         raw_input_contents: [rawFloat32(IRIS_ROWS)],
       }),
     ],
-    ['secure without credentials', encode({ model_name: 'secure', inputs: [text()], raw_input_contents: [rawBytes('hi')] })],
+    [
+      'secure without credentials',
+      encode({ model_name: 'secure', inputs: [text()], raw_input_contents: [rawBytes('hi')] }),
+    ],
     [
       'tokens (a streaming model) on ModelInfer',
-      encode({ model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] }),
+      encode({
+        model_name: 'tokens',
+        inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }],
+        raw_input_contents: [rawBytes('a b')],
+      }),
     ],
   ];
 
@@ -296,7 +345,12 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
   function judge(request: Buffer, outcome: Outcome): string | undefined {
     let decoded: any;
     try {
-      decoded = Request.toObject(Request.decode(request), { longs: String, defaults: true, arrays: true, objects: true });
+      decoded = Request.toObject(Request.decode(request), {
+        longs: String,
+        defaults: true,
+        arrays: true,
+        objects: true,
+      });
     } catch {
       decoded = undefined;
     }
@@ -331,7 +385,8 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
     } catch (error) {
       return `response does not decode: ${(error as Error).message}`;
     }
-    if (response.model_name !== request.model_name || response.model_version !== '1') return `answered as ${response.model_name}@${response.model_version}`;
+    if (response.model_name !== request.model_name || response.model_version !== '1')
+      return `answered as ${response.model_name}@${response.model_version}`;
     if (response.id !== request.id) return `id '${request.id}' came back as '${response.id}'`;
     const wanted = request.outputs.length > 0 ? request.outputs.map((o: any) => o.name) : ['result'];
     if (JSON.stringify(response.outputs.map((o: any) => o.name)) !== JSON.stringify(wanted))
@@ -345,11 +400,14 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
       if (output.datatype === 'BYTES') {
         const elements = splitRawBytes(raw, count);
         if (!elements) return `BYTES output '${output.name}' of shape [${shape}] is not ${count} elements`;
-        const input = request.raw_input_contents.length > 0 ? splitRawBytes(request.raw_input_contents[0], 1)?.[0] : undefined;
-        if (request.model_name === 'echo' && input && !elements[0]!.equals(input)) return `echo answered '${elements[0]}' for '${input}'`;
+        const input =
+          request.raw_input_contents.length > 0 ? splitRawBytes(request.raw_input_contents[0], 1)?.[0] : undefined;
+        if (request.model_name === 'echo' && input && !elements[0]!.equals(input))
+          return `echo answered '${elements[0]}' for '${input}'`;
       } else {
         if (!(output.datatype in ITEM_SIZE)) return `unknown datatype ${output.datatype}`;
-        if (raw.length !== count * ITEM_SIZE[output.datatype]!) return `output '${output.name}' ${output.datatype} [${shape}] has ${raw.length} bytes`;
+        if (raw.length !== count * ITEM_SIZE[output.datatype]!)
+          return `output '${output.name}' ${output.datatype} [${shape}] has ${raw.length} bytes`;
         if (request.model_name === 'iris') {
           const rows = Number(request.inputs.find((t: any) => t.name === 'features')?.shape[0]);
           if (output.datatype !== 'FP32' || shape.length !== 2 || shape[0] !== rows || shape[1] !== 3)
@@ -383,7 +441,11 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
     );
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`OIP fuzz: ${MUTATIONS} mutations in ${seconds} s: ${JSON.stringify(counts)}`);
-    expect({ counts, unexplained: unexplained.slice(0, 10), errorsLogged: log.errors.slice(0, 5) }).toEqual({ counts, unexplained: [], errorsLogged: [] });
+    expect({ counts, unexplained: unexplained.slice(0, 10), errorsLogged: log.errors.slice(0, 5) }).toEqual({
+      counts,
+      unexplained: [],
+      errorsLogged: [],
+    });
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(MUTATIONS);
     // The mutations reach past the decoder: many are still valid, many are refused, some reach other models or versions.
     expect(counts).toEqual(
@@ -401,10 +463,14 @@ describe('OIP ModelInfer under seeded fuzzing, over a real gRPC connection to th
     const alive = await send(seeds[0]![1]);
     expect(alive.code).toBe(grpc.status.OK);
     const response = Response.toObject(Response.decode(alive.response!), { longs: String }) as any;
-    expect(response.outputs).toEqual([expect.objectContaining({ name: 'result', datatype: 'FP32', shape: ['2', '3'] })]);
+    expect(response.outputs).toEqual([
+      expect.objectContaining({ name: 'result', datatype: 'FP32', shape: ['2', '3'] }),
+    ]);
     const probabilities = readFloat32(response.raw_output_contents[0]);
     expect(probabilities[0]).toBeGreaterThan(0.9); // setosa
     const echo = await send(seeds[2]![1]);
-    expect(readBytes(Response.toObject(Response.decode(echo.response!)).raw_output_contents[0])).toEqual(['héllo wörld']);
+    expect(readBytes(Response.toObject(Response.decode(echo.response!)).raw_output_contents[0])).toEqual([
+      'héllo wörld',
+    ]);
   }, 60_000);
 });

@@ -25,8 +25,14 @@ function oipRequest(model: string, inputs: Record<string, Field>) {
   const entries = Object.entries(inputs);
   return {
     model_name: model,
-    inputs: entries.map(([name, value]) => ({ name, datatype: typeof value === 'string' ? 'BYTES' : 'INT32', shape: [1] })),
-    raw_input_contents: entries.map(([, value]) => (typeof value === 'string' ? rawBytes(value) : Buffer.from(new Int32Array([value]).buffer))),
+    inputs: entries.map(([name, value]) => ({
+      name,
+      datatype: typeof value === 'string' ? 'BYTES' : 'INT32',
+      shape: [1],
+    })),
+    raw_input_contents: entries.map(([, value]) =>
+      typeof value === 'string' ? rawBytes(value) : Buffer.from(new Int32Array([value]).buffer),
+    ),
   };
 }
 
@@ -46,7 +52,10 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
 
   beforeAll(async () => {
     running = await startApp(
-      { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, logCalls: true })], providers: [EnhancedModels, BatchModels, SlowModels] },
+      {
+        imports: [BlazeRpcModule.forRoot({ ...testServerOptions, logCalls: true })],
+        providers: [EnhancedModels, BatchModels, SlowModels],
+      },
       {
         logger: log,
         hybrid: { inheritAppConfig: true },
@@ -65,7 +74,9 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
   const both = (model: string, inputs: Record<string, Field>, metadata: Record<string, string> = {}) => {
     const rpc = `Predict${model.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase())}`;
     const viaBlaze = blaze.unary(rpc, inputs, { metadata }).then((r) => String(r.result));
-    const viaOip = oip.call('ModelInfer', oipRequest(model, inputs), metadata).then((r) => readBytes(r.raw_output_contents[0])[0]!);
+    const viaOip = oip
+      .call('ModelInfer', oipRequest(model, inputs), metadata)
+      .then((r) => readBytes(r.raw_output_contents[0])[0]!);
     return Promise.all([outcome(viaBlaze), outcome(viaOip)]);
   };
 
@@ -108,8 +119,11 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
     expect(full.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     const late = await failureOf(
       new Promise((resolve, reject) =>
-        (oip as any).stub.ModelInfer(oipRequest('nap', { ms: 2000 }), new grpc.Metadata(), { deadline: Date.now() + 50 }, (e: Error | null, r: unknown) =>
-          e ? reject(e) : resolve(r),
+        (oip as any).stub.ModelInfer(
+          oipRequest('nap', { ms: 2000 }),
+          new grpc.Metadata(),
+          { deadline: Date.now() + 50 },
+          (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r)),
         ),
       ),
     );
@@ -122,7 +136,9 @@ describe('the pipeline behaves the same over OIP as over BlazeRPC', () => {
     await failureOf(oip.call('ModelInfer', oipRequest('nope', {})));
     await failureOf(oip.call('ModelInfer', oipRequest('tagged', { text: 'x' }), { 'x-deny': '1' }));
     // (The previous test's expired call may log its end in the meantime.)
-    const calls = log.lines.filter((line) => line.message.startsWith('inference.ModelInfer') && !line.message.includes('DEADLINE_EXCEEDED'));
+    const calls = log.lines.filter(
+      (line) => line.message.startsWith('inference.ModelInfer') && !line.message.includes('DEADLINE_EXCEEDED'),
+    );
     expect(calls.map((line) => line.message.split(' ')[2])).toEqual(['OK', 'NOT_FOUND', 'PERMISSION_DENIED']);
     expect(log.lines.filter((line) => line.level === 'error')).toEqual([]);
   });

@@ -38,7 +38,10 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     await expect(oip.call('ServerLive', {})).resolves.toEqual({ live: true });
     await expect(oip.call('ServerReady', {})).resolves.toEqual({ ready: true });
     const metadata = await oip.call('ServerMetadata', {});
-    expect(metadata).toMatchObject({ name: 'nestjs-blazerpc', extensions: ['model_configuration', 'statistics', 'parameters'] });
+    expect(metadata).toMatchObject({
+      name: 'nestjs-blazerpc',
+      extensions: ['model_configuration', 'statistics', 'parameters'],
+    });
     expect(metadata.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
@@ -53,21 +56,42 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
       inputs: [{ name: 'text', datatype: 'BYTES', shape: ['1'] }],
       outputs: [{ name: 'result', datatype: 'BYTES', shape: ['1'] }],
     });
-    await expect(oip.call('ModelMetadata', { name: 'tokens' })).resolves.toMatchObject({ properties: { streaming: 'true' } });
+    await expect(oip.call('ModelMetadata', { name: 'tokens' })).resolves.toMatchObject({
+      properties: { streaming: 'true' },
+    });
   });
 
   it('runs iris from raw_input_contents and answers in raw_output_contents, the same probabilities as over BlazeRPC', async () => {
-    const response = await oip.call('ModelInfer', { model_name: 'iris', id: 'req-7', inputs: [features()], raw_input_contents: [rawFloat32(IRIS_ROWS)] });
-    expect(response).toMatchObject({ model_name: 'iris', model_version: '1', id: 'req-7', outputs: [{ name: 'result', datatype: 'FP32', shape: ['2', '3'] }] });
+    const response = await oip.call('ModelInfer', {
+      model_name: 'iris',
+      id: 'req-7',
+      inputs: [features()],
+      raw_input_contents: [rawFloat32(IRIS_ROWS)],
+    });
+    expect(response).toMatchObject({
+      model_name: 'iris',
+      model_version: '1',
+      id: 'req-7',
+      outputs: [{ name: 'result', datatype: 'FP32', shape: ['2', '3'] }],
+    });
     const probabilities = readFloat32(response.raw_output_contents[0]);
-    const overBlaze = await blaze.unary('PredictIris', { features: { shape: [2, 4], dtype: 'float', data: rawFloat32(IRIS_ROWS) } });
+    const overBlaze = await blaze.unary('PredictIris', {
+      features: { shape: [2, 4], dtype: 'float', data: rawFloat32(IRIS_ROWS) },
+    });
     expect(probabilities).toEqual(readFloat32(overBlaze.result.data));
     expect(probabilities[0]).toBeGreaterThan(0.9); // setosa
   });
 
   it('takes typed contents as well', async () => {
-    const typed = await oip.call('ModelInfer', { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }] });
-    const raw = await oip.call('ModelInfer', { model_name: 'iris', inputs: [features()], raw_input_contents: [rawFloat32(IRIS_ROWS)] });
+    const typed = await oip.call('ModelInfer', {
+      model_name: 'iris',
+      inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }],
+    });
+    const raw = await oip.call('ModelInfer', {
+      model_name: 'iris',
+      inputs: [features()],
+      raw_input_contents: [rawFloat32(IRIS_ROWS)],
+    });
     expect(readFloat32(typed.raw_output_contents[0])).toEqual(readFloat32(raw.raw_output_contents[0]));
   });
 
@@ -87,9 +111,15 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
   });
 
   it('guards secure exactly as over BlazeRPC: metadata authorization: Bearer <token>', async () => {
-    const request = { model_name: 'secure', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('hi')] };
+    const request = {
+      model_name: 'secure',
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+      raw_input_contents: [rawBytes('hi')],
+    };
     expect((await failureOf(oip.call('ModelInfer', request))).code).toBe(grpc.status.UNAUTHENTICATED);
-    expect((await failureOf(oip.call('ModelInfer', request, { authorization: 'Bearer wrong' }))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await failureOf(oip.call('ModelInfer', request, { authorization: 'Bearer wrong' }))).code).toBe(
+      grpc.status.PERMISSION_DENIED,
+    );
     const allowed = await oip.call('ModelInfer', request, { authorization: 'Bearer demo-token' });
     expect(readBytes(allowed.raw_output_contents[0])[0]).toMatch(/^Hello .+, you said: hi$/);
   });
@@ -101,7 +131,9 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
       raw_input_contents: [rawBytes(text)],
     });
     const responses = await oip.stream([prompt('one two three'), { model_name: 'nope' }, prompt('four')]);
-    const words = responses.map((r) => (r.error_message ? `error: ${r.error_message}` : readBytes(r.infer_response.raw_output_contents[0])[0]));
+    const words = responses.map((r) =>
+      r.error_message ? `error: ${r.error_message}` : readBytes(r.infer_response.raw_output_contents[0])[0],
+    );
     expect(words).toEqual(['one', 'two', 'three', "error: NOT_FOUND: Model 'nope' is not registered", 'four']);
   });
 
@@ -112,7 +144,11 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
       raw_input_contents: [rawBytes(value)],
     });
     const relayed = await oip.stream([text('relay', 'hello'), text('relay', 'streaming'), text('relay', 'world')]);
-    expect(relayed.map((r) => readBytes(r.infer_response.raw_output_contents[0])[0])).toEqual(['HELLO', 'STREAMING', 'WORLD']);
+    expect(relayed.map((r) => readBytes(r.infer_response.raw_output_contents[0])[0])).toEqual([
+      'HELLO',
+      'STREAMING',
+      'WORLD',
+    ]);
     const tallied = await oip.stream([text('tally', 'the quick'), text('tally', 'brown fox jumps'), text('tally', '')]);
     expect(tallied).toHaveLength(1);
     expect(tallied[0].infer_response.raw_output_contents[0].readUInt32LE(0)).toBe(5);
@@ -155,7 +191,11 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
     try {
       await expect(oip.call('ModelReady', { name: 'echo' })).resolves.toEqual({ ready: false });
       const failure = await failureOf(
-        oip.call('ModelInfer', { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] }),
+        oip.call('ModelInfer', {
+          model_name: 'echo',
+          inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+          raw_input_contents: [rawBytes('x')],
+        }),
       );
       expect(failure.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
@@ -166,7 +206,12 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
   describe('refusals name the tensor', () => {
     const cases: Array<[string, object, number, RegExp]> = [
       ['an unknown model', { model_name: 'nope' }, grpc.status.NOT_FOUND, /Model 'nope' is not registered/],
-      ['an unknown version', { model_name: 'iris', model_version: '9' }, grpc.status.NOT_FOUND, /Model 'iris' version '9'/],
+      [
+        'an unknown version',
+        { model_name: 'iris', model_version: '9' },
+        grpc.status.NOT_FOUND,
+        /Model 'iris' version '9'/,
+      ],
       [
         'a wrong datatype',
         { model_name: 'iris', inputs: [{ ...features(), datatype: 'FP64' }], raw_input_contents: [Buffer.alloc(64)] },
@@ -185,7 +230,12 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
         grpc.status.INVALID_ARGUMENT,
         /'features': shape \[2, 4\] of FP32 needs 32 bytes, raw_input_contents has 30/,
       ],
-      ['a missing input', { model_name: 'iris', inputs: [] }, grpc.status.INVALID_ARGUMENT, /Input 'features' is missing/],
+      [
+        'a missing input',
+        { model_name: 'iris', inputs: [] },
+        grpc.status.INVALID_ARGUMENT,
+        /Input 'features' is missing/,
+      ],
       [
         'an unknown input',
         {
@@ -198,13 +248,22 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
       ],
       [
         'raw and typed contents mixed',
-        { model_name: 'iris', inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }], raw_input_contents: [rawFloat32(IRIS_ROWS)] },
+        {
+          model_name: 'iris',
+          inputs: [{ ...features(), contents: { fp32_contents: IRIS_ROWS } }],
+          raw_input_contents: [rawFloat32(IRIS_ROWS)],
+        },
         grpc.status.INVALID_ARGUMENT,
         /'features': data both in raw_input_contents and in contents/,
       ],
       [
         'an unknown requested output',
-        { model_name: 'iris', inputs: [features()], raw_input_contents: [rawFloat32(IRIS_ROWS)], outputs: [{ name: 'logits' }] },
+        {
+          model_name: 'iris',
+          inputs: [features()],
+          raw_input_contents: [rawFloat32(IRIS_ROWS)],
+          outputs: [{ name: 'logits' }],
+        },
         grpc.status.INVALID_ARGUMENT,
         /Requested output 'logits' is not an output of 'iris'/,
       ],
@@ -216,7 +275,11 @@ describe('the Open Inference Protocol (KServe v2) on the sample app, called by a
       ],
       [
         'a streaming model on ModelInfer',
-        { model_name: 'tokens', inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('a b')] },
+        {
+          model_name: 'tokens',
+          inputs: [{ name: 'prompt', datatype: 'BYTES', shape: [1] }],
+          raw_input_contents: [rawBytes('a b')],
+        },
         grpc.status.FAILED_PRECONDITION,
         /call it with ModelStreamInfer/,
       ],
@@ -301,7 +364,11 @@ describe('OIP beside BlazeRPC on every kind of field, versions, parameters and s
 
   it('carries FP16 as raw bits both ways', async () => {
     const bits = Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x7bff]).buffer);
-    const response = await oip.call('ModelInfer', { model_name: 'half', inputs: [{ name: 'x', datatype: 'FP16', shape: [3] }], raw_input_contents: [bits] });
+    const response = await oip.call('ModelInfer', {
+      model_name: 'half',
+      inputs: [{ name: 'x', datatype: 'FP16', shape: [3] }],
+      raw_input_contents: [bits],
+    });
     expect(response.outputs[0]).toMatchObject({ datatype: 'FP16', shape: ['3'] });
     expect(Buffer.compare(response.raw_output_contents[0], bits)).toBe(0);
   });
@@ -311,11 +378,17 @@ describe('OIP beside BlazeRPC on every kind of field, versions, parameters and s
     models.executions.length = 0;
     const oipCalls = Array.from({ length: 32 }, (_, i) =>
       oip
-        .call('ModelInfer', { model_name: 'mix', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [rawFloat32([i, -i])] })
+        .call('ModelInfer', {
+          model_name: 'mix',
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }],
+          raw_input_contents: [rawFloat32([i, -i])],
+        })
         .then((r) => readFloat32(r.raw_output_contents[0])),
     );
     const blazeCalls = Array.from({ length: 32 }, (_, i) =>
-      blaze.unary('PredictMix', { x: { shape: [1, 2], dtype: 'float', data: rawFloat32([100 + i, -100 - i]) } }).then((r) => readFloat32(r.result.data)),
+      blaze
+        .unary('PredictMix', { x: { shape: [1, 2], dtype: 'float', data: rawFloat32([100 + i, -100 - i]) } })
+        .then((r) => readFloat32(r.result.data)),
     );
     const [viaOip, viaBlaze] = await Promise.all([Promise.all(oipCalls), Promise.all(blazeCalls)]);
     viaOip.forEach((rows, i) => expect(rows).toEqual([2 * i, -2 * i]));

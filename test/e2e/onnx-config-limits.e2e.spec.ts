@@ -55,12 +55,15 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
   const which = async (version?: string) => {
     const client: BlazeClient = version === undefined ? served.client : await BlazeClient.connect(served.address);
     try {
-      return ((await client.predict('iris', { features: setosa }, { version })) as Tensor).data[0]! > 0.9 ? 'trained' : 'uniform';
+      return ((await client.predict('iris', { features: setosa }, { version })) as Tensor).data[0]! > 0.9
+        ? 'trained'
+        : 'uniform';
     } finally {
       if (client !== served.client) client.close();
     }
   };
-  const index = async () => (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris');
+  const index = async () =>
+    (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris');
   const lines = (text: string) => logged.filter((line) => line.includes(text));
 
   beforeAll(async () => {
@@ -98,7 +101,9 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
     await until(async () => (await reason()) !== '', 'the refusal in RepositoryIndex');
     const refusal = "iris/config.json 'instances' must be a positive integer, got 10000; allowed: 1 to 64";
     expect(await reason()).toMatch(
-      new RegExp(`^serving the previous settings; the new ones are refused: Model repository: ${escape(refusal)} \\(each is a worker thread`),
+      new RegExp(
+        `^serving the previous settings; the new ones are refused: Model repository: ${escape(refusal)} \\(each is a worker thread`,
+      ),
     );
     expect(await reason()).not.toContain(dir);
     await expect(health.check('iris@1')).resolves.toBe('SERVING');
@@ -106,7 +111,9 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
     await sleep(POLL_MS * 12);
     expect(lines("'instances' must be a positive integer, got 10000")).toEqual([
       expect.stringMatching(
-        new RegExp(`^Model 'iris' version 1 cannot be served, so the model keeps serving what it served: Model repository: ${escape(refusal)}`),
+        new RegExp(
+          `^Model 'iris' version 1 cannot be served, so the model keeps serving what it served: Model repository: ${escape(refusal)}`,
+        ),
       ),
     ]);
     expect(liveThreads()).toBe(threads);
@@ -116,7 +123,8 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
     const threads = liveThreads();
     publishVersion(dir, 'iris', '2', uniform);
     await until(
-      async () => (await index()).some((m: { version: string; state: string }) => m.version === '2' && m.state === 'UNAVAILABLE'),
+      async () =>
+        (await index()).some((m: { version: string; state: string }) => m.version === '2' && m.state === 'UNAVAILABLE'),
       'version 2 UNAVAILABLE',
     );
     expect(await index()).toEqual([
@@ -125,7 +133,9 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
         name: 'iris',
         version: '2',
         state: 'UNAVAILABLE',
-        reason: expect.stringMatching(/^Model repository: iris\/config\.json 'instances' must be a positive integer, got 10000; allowed: 1 to 64 /),
+        reason: expect.stringMatching(
+          /^Model repository: iris\/config\.json 'instances' must be a positive integer, got 10000; allowed: 1 to 64 /,
+        ),
       },
     ]);
     await expect(health.check('iris@2')).resolves.toBe('NOT_SERVING');
@@ -167,7 +177,8 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
       name: 'iris',
       version: '99999999999999999999',
       state: 'UNAVAILABLE',
-      reason: 'ignored: version numbers have at most 19 digits and go up to 9223372036854775807 (int64, as Triton reads them)',
+      reason:
+        'ignored: version numbers have at most 19 digits and go up to 9223372036854775807 (int64, as Triton reads them)',
     });
     await sleep(POLL_MS * 12);
     expect(logged).toEqual([
@@ -175,7 +186,9 @@ describe('OnnxModule.repository read while serving: out-of-bounds config.json an
     ]);
     expect(versions()).toEqual(['9007199254740992', '9007199254740993']);
     await expect(which('99999999999999999999')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
-    await expect(oip.call('ModelReady', { name: 'iris', version: '99999999999999999999' })).resolves.toEqual({ ready: false });
+    await expect(oip.call('ModelReady', { name: 'iris', version: '99999999999999999999' })).resolves.toEqual({
+      ready: false,
+    });
     rmSync(join(dir, 'iris', '99999999999999999999'), { recursive: true });
     await until(async () => (await ignored()) === undefined, 'the removed directory to be forgotten');
   });

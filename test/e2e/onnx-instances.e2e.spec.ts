@@ -50,7 +50,9 @@ describe('ONNX model instances in worker threads', () => {
     const bare = await ort.InferenceSession.create(smallPath, { intraOpNumThreads: 1 });
     const requests = Array.from({ length: 24 }, (_, i) => ({ rows: 1 + (i % 3), seed: i }));
     const served = await Promise.all(
-      requests.map(({ rows, seed }) => client.unary('PredictSmall', { x: tensorMessage('float', [rows, 8, 512], heavyInput(rows, seed)) })),
+      requests.map(({ rows, seed }) =>
+        client.unary('PredictSmall', { x: tensorMessage('float', [rows, 8, 512], heavyInput(rows, seed)) }),
+      ),
     );
     for (const [i, { rows, seed }] of requests.entries()) {
       const { y } = await bare.run({ x: new ort.Tensor('float32', heavyInput(rows, seed), [rows, 8, 512]) });
@@ -120,7 +122,9 @@ describe('ONNX model instances in worker threads', () => {
   });
 
   it('a bad input is refused with INVALID_ARGUMENT before it reaches an instance', async () => {
-    const failure = await failureOf(client.unary('PredictSmall', { x: tensorMessage('float', [1, 8, 511], new Float32Array(8 * 511)) }));
+    const failure = await failureOf(
+      client.unary('PredictSmall', { x: tensorMessage('float', [1, 8, 511], new Float32Array(8 * 511)) }),
+    );
     expect(failure.code).toBe(status.INVALID_ARGUMENT);
     expect(failure.details).toContain("'x'");
   });
@@ -171,7 +175,10 @@ describe('ONNX execution metrics', () => {
 describe('ONNX instances at shutdown', () => {
   it('stop with the app, after its gRPC server has drained', async () => {
     const running = await startApp({
-      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.serve('flowers', writeTempModel(exportIrisOnnx(trainedIris)))],
+      imports: [
+        BlazeRpcModule.forRoot(testServerOptions),
+        OnnxModule.serve('flowers', writeTempModel(exportIrisOnnx(trainedIris))),
+      ],
     });
     const model = running.app.get<OnnxModel>(getOnnxModelToken('flowers'));
     const features = Tensor.from('float32', [1, 4], irisSamples[0].features);
@@ -189,7 +196,9 @@ describe('OnnxModel used directly', () => {
       const [probabilities] = await model.predict(features);
       expect(probabilities.shape).toEqual([2, 3]);
       expect(features.data.length).toBe(8);
-      expect(Array.from(features.data as Float32Array).slice(0, 4)).toEqual(Array.from(Float32Array.from(irisSamples[0].features)));
+      expect(Array.from(features.data as Float32Array).slice(0, 4)).toEqual(
+        Array.from(Float32Array.from(irisSamples[0].features)),
+      );
     } finally {
       await model.dispose();
     }
@@ -205,7 +214,9 @@ describe('OnnxModel used directly', () => {
 describe('what a served ONNX model shows clients', () => {
   it('the generated .proto (served by reflection) names the model file, never its directories', async () => {
     const path = writeTempModel(exportIrisOnnx(trainedIris), 'flowers.onnx');
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.serve('flowers', path)] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.serve('flowers', path)],
+    });
     try {
       expect(running.registry.protoText).toContain("ONNX model 'flowers.onnx'");
       expect(running.registry.protoText).not.toContain(path.slice(0, path.lastIndexOf('/')));

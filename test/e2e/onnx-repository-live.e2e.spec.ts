@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { BlazeClient, BlazeRpcModule, Input, isRepositoryControlCall, Model, ModelRegistry, Tensor, type BlazeContext } from '../../lib/index.js';
+import {
+  BlazeClient,
+  BlazeRpcModule,
+  Input,
+  isRepositoryControlCall,
+  Model,
+  ModelRegistry,
+  Tensor,
+  type BlazeContext,
+} from '../../lib/index.js';
 import { OnnxModelRepository, OnnxModule } from '../../lib/runtimes/onnx/index.js';
 import { serveForTesting, type TestingServer } from '../../lib/testing/index.js';
 import { exportIrisOnnx, irisSamples, trainedIris, uniformIris } from '../fixtures/iris-models.js';
@@ -46,7 +55,12 @@ class TulipModels {
 
 /** iris over OIP ModelInfer, as Triton's and KServe's clients call it. */
 function oipRequest() {
-  return { model_name: 'iris', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: irisSamples[0].features } }] };
+  return {
+    model_name: 'iris',
+    inputs: [
+      { name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: irisSamples[0].features } },
+    ],
+  };
 }
 
 /** Which iris answered an OIP response. */
@@ -75,7 +89,10 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     dir = mkdtempSync(join(tmpdir(), 'blazerpc-live-repo-'));
     publishVersion(dir, 'iris', '1', trained);
     const moduleRef = await Test.createTestingModule({
-      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir, { pollIntervalMs: 25, control: true })],
+      imports: [
+        BlazeRpcModule.forRoot(testServerOptions),
+        OnnxModule.repository(dir, { pollIntervalMs: 25, control: true }),
+      ],
       providers: [{ provide: APP_GUARD, useClass: AdminGuard }, TulipModels],
     }).compile();
     served = await serveForTesting(moduleRef);
@@ -127,15 +144,23 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
 
   it('a broken new file leaves the old version serving, and says why in health and OIP', async () => {
     publishVersion(dir, 'iris', '3', 'not an onnx model');
-    const unavailable = async () => (await oip.call('RepositoryIndex', {})).models.some((m: { state: string }) => m.state === 'UNAVAILABLE');
+    const unavailable = async () =>
+      (await oip.call('RepositoryIndex', {})).models.some((m: { state: string }) => m.state === 'UNAVAILABLE');
     await until(unavailable, 'version 3 reported UNAVAILABLE');
     await expect(health.check('iris@3')).resolves.toBe('NOT_SERVING');
     expect(versions()).toEqual(['2']);
     expect(which((await served.client.predict('iris', { features: setosa })) as Tensor)).toBe('uniform');
-    const index = { models: (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris') };
+    const index = {
+      models: (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'iris'),
+    };
     expect(index.models).toEqual([
       { name: 'iris', version: '2', state: 'READY', reason: '' },
-      { name: 'iris', version: '3', state: 'UNAVAILABLE', reason: expect.stringContaining(`'${join('iris', '3', 'model.onnx')}'`) },
+      {
+        name: 'iris',
+        version: '3',
+        state: 'UNAVAILABLE',
+        reason: expect.stringContaining(`'${join('iris', '3', 'model.onnx')}'`),
+      },
     ]);
     expect(index.models[1].reason).not.toContain(dir);
     await expect(oip.call('ModelReady', { name: 'iris', version: '3' })).resolves.toEqual({ ready: false });
@@ -155,7 +180,8 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
 
   it('a new file for a served version that fails to load leaves the old file serving, and RepositoryIndex says why', async () => {
     writeFileSync(join(dir, 'iris', '1', 'model.onnx'), 'broken on purpose');
-    const reason = async () => (await oip.call('RepositoryIndex', {})).models.find((m: { name: string }) => m.name === 'iris')?.reason as string;
+    const reason = async () =>
+      (await oip.call('RepositoryIndex', {})).models.find((m: { name: string }) => m.name === 'iris')?.reason as string;
     await until(async () => (await reason()) !== '', 'the failure on the served version');
     expect(await reason()).toMatch(/^serving the previous file; the new one failed to load: /);
     expect(await reason()).not.toContain(dir);
@@ -173,9 +199,15 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
     await first;
     try {
       publishVersion(dir, 'flowers', '1', trained);
-      await until(() => registry.list().some((m) => m.name === 'flowers'), { what: 'flowers served while the stream stays open', timeoutMs: 5_000 });
+      await until(() => registry.list().some((m) => m.name === 'flowers'), {
+        what: 'flowers served while the stream stays open',
+        timeoutMs: 5_000,
+      });
       rmSync(join(dir, 'flowers'), { recursive: true });
-      await until(() => !registry.list().some((m) => m.name === 'flowers'), { what: 'flowers removed while the stream stays open', timeoutMs: 5_000 });
+      await until(() => !registry.list().some((m) => m.name === 'flowers'), {
+        what: 'flowers removed while the stream stays open',
+        timeoutMs: 5_000,
+      });
     } finally {
       stream.end();
     }
@@ -183,11 +215,20 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
 
   it('a repository model whose name a declared model has is reported, not retried, and forgotten once removed', async () => {
     publishVersion(dir, 'tulip', '1', trained);
-    const tulip = async () => (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'tulip');
-    await until(async () => (await tulip()).some((m: { state: string }) => m.state === 'UNAVAILABLE'), 'tulip@1 reported');
+    const tulip = async () =>
+      (await oip.call('RepositoryIndex', {})).models.filter((m: { name: string }) => m.name === 'tulip');
+    await until(
+      async () => (await tulip()).some((m: { state: string }) => m.state === 'UNAVAILABLE'),
+      'tulip@1 reported',
+    );
     expect(await tulip()).toEqual([
       { name: 'tulip', version: '1', state: 'READY', reason: '' }, // the declared model keeps serving
-      { name: 'tulip', version: '1', state: 'UNAVAILABLE', reason: "model 'tulip' version 1 is already served by TulipModels.tulip" },
+      {
+        name: 'tulip',
+        version: '1',
+        state: 'UNAVAILABLE',
+        reason: "model 'tulip' version 1 is already served by TulipModels.tulip",
+      },
     ]);
     await expect(served.client.predict('tulip', { name: 'still me' })).resolves.toBe('still me');
     rmSync(join(dir, 'tulip'), { recursive: true });
@@ -229,7 +270,9 @@ describe('OnnxModule.repository with pollIntervalMs: versions roll out while cal
 
     await oip.call('RepositoryModelUnload', { model_name: 'iris' }, ADMIN);
     expect(versions()).toEqual([]);
-    await expect(served.client.predict('iris', { features: setosa })).rejects.toMatchObject({ codeName: 'UNIMPLEMENTED' });
+    await expect(served.client.predict('iris', { features: setosa })).rejects.toMatchObject({
+      codeName: 'UNIMPLEMENTED',
+    });
     await new Promise((resolve) => setTimeout(resolve, 100)); // polls pass: it stays unloaded
     expect(versions()).toEqual([]);
 

@@ -37,7 +37,9 @@ describe('OnnxModule.repository: models served from a Triton-style directory', (
       'flowers/1/model.onnx': trained,
       'flowers/notes.txt': 'not a version',
     });
-    moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir)] }).compile();
+    moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot(testServerOptions), OnnxModule.repository(dir)],
+    }).compile();
     served = await serveForTesting(moduleRef);
   }, 30_000);
 
@@ -65,7 +67,9 @@ describe('OnnxModule.repository: models served from a Triton-style directory', (
     expect((await probabilities('2'))[0]).toBeGreaterThan(0.9); // trained
     expect(await probabilities()).toEqual([0.33, 0.33, 0.33]); // default: version 3, uniform
     expect(await probabilities('3')).toEqual([0.33, 0.33, 0.33]);
-    await expect(served.client.predict('iris', { features: setosa }, { version: '1' })).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
+    await expect(served.client.predict('iris', { features: setosa }, { version: '1' })).rejects.toMatchObject({
+      codeName: 'NOT_FOUND',
+    });
     expect(((await served.client.predict('flowers', { features: setosa })) as Tensor).shape).toEqual([1, 3]);
   });
 
@@ -88,9 +92,13 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
 
   it('a missing directory, an empty one, a model without versions', () => {
     expect(failure('/no/such/models')).toMatch(/^OnnxModule.repository\('\/no\/such\/models'\): no such directory/);
-    expect(failure(repository({ 'readme.txt': 'x' }))).toMatch(/no model directories; lay models out as <model>\/<version>\/model.onnx$/);
+    expect(failure(repository({ 'readme.txt': 'x' }))).toMatch(
+      /no model directories; lay models out as <model>\/<version>\/model.onnx$/,
+    );
     const dir = repository({ 'iris/v1/model.onnx': trained });
-    expect(failure(dir)).toBe(`Model repository: '${join(dir, 'iris')}' has no version with a model, e.g. ${join(dir, 'iris', '1', 'model.onnx')}`);
+    expect(failure(dir)).toBe(
+      `Model repository: '${join(dir, 'iris')}' has no version with a model, e.g. ${join(dir, 'iris', '1', 'model.onnx')}`,
+    );
   });
 
   it('a bad config.json: invalid JSON, an unknown key, a default version that is not served', () => {
@@ -100,7 +108,11 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
     expect(failure(typo)).toMatch(
       /config\.json key 'instance' is unknown\. Did you mean 'instances'\? Known: instances, batching, versionPolicy, defaultVersion, description\.$/,
     );
-    const notServed = repository({ 'iris/1/model.onnx': trained, 'iris/2/model.onnx': trained, 'iris/config.json': '{"defaultVersion": "1"}' });
+    const notServed = repository({
+      'iris/1/model.onnx': trained,
+      'iris/2/model.onnx': trained,
+      'iris/config.json': '{"defaultVersion": "1"}',
+    });
     expect(failure(notServed)).toMatch(/'defaultVersion' is "1", which is not served \(served: 2\)$/);
   });
 
@@ -109,8 +121,12 @@ describe('OnnxModule.repository: layout mistakes fail startup, naming the path',
     expect(failure(dir, { versionPolicy: { specific: ['1', '4'] } })).toMatch(
       /versionPolicy.specific names version\(s\) 4, which have no model.onnx \(found: 1\)$/,
     );
-    expect(failure(dir, { versionPolicy: { latest: 0 } })).toMatch(/'versionPolicy\.latest' must be a positive integer, got 0$/);
+    expect(failure(dir, { versionPolicy: { latest: 0 } })).toMatch(
+      /'versionPolicy\.latest' must be a positive integer, got 0$/,
+    );
     const newest = repository({ 'iris/1/model.onnx': trained, 'iris/config.json': '{"versionPolicy": "newest"}' });
-    expect(failure(newest)).toMatch(/config\.json 'versionPolicy' must be \{ "latest": N \}, "all" or \{ "specific": \["1", \.\.\.\] \}, got "newest"$/);
+    expect(failure(newest)).toMatch(
+      /config\.json 'versionPolicy' must be \{ "latest": N \}, "all" or \{ "specific": \["1", \.\.\.\] \}, got "newest"$/,
+    );
   });
 });

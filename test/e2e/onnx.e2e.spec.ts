@@ -33,26 +33,36 @@ describe('ONNX models with no handler code (OnnxModule.serve)', () => {
 
   it('declares fields, dtypes and shapes from the model metadata (dynamic first dimension -> batch)', () => {
     const model = running.registry.get('flowers');
-    expect(model.inputs.map((i) => [i.name, String((i.type as any).spec)])).toEqual([['features', 'Tensor<float>[batch, 4]']]);
-    expect(model.outputs.map((o) => [o.name, String((o.type as any).spec)])).toEqual([['result', 'Tensor<float>[batch, 3]']]);
+    expect(model.inputs.map((i) => [i.name, String((i.type as any).spec)])).toEqual([
+      ['features', 'Tensor<float>[batch, 4]'],
+    ]);
+    expect(model.outputs.map((o) => [o.name, String((o.type as any).spec)])).toEqual([
+      ['result', 'Tensor<float>[batch, 3]'],
+    ]);
     const labelled = running.registry.get('flowers-labelled');
     expect(labelled.namedOutputs).toBe(true);
     expect(labelled.outputs.map((o) => [o.name, String((o.type as any).spec)])).toEqual([
       ['probabilities', 'Tensor<float>[batch, 3]'],
       ['label', 'Tensor<int64>[batch]'],
     ]);
-    expect(running.registry.protoText).toContain('rpc PredictFlowersLabelled(FlowersLabelledRequest) returns (FlowersLabelledResponse);');
+    expect(running.registry.protoText).toContain(
+      'rpc PredictFlowersLabelled(FlowersLabelledRequest) returns (FlowersLabelledResponse);',
+    );
   });
 
   it('serves the model over gRPC', async () => {
-    const { result } = await client.unary('PredictFlowers', { features: tensorMessage('float32', [2, 4], firstRows(2)) });
+    const { result } = await client.unary('PredictFlowers', {
+      features: tensorMessage('float32', [2, 4], firstRows(2)),
+    });
     const probabilities = readTensor(result);
     expect(probabilities.shape).toEqual([2, 3]);
     expect((probabilities.rows()[0] as number[])[0]).toBeGreaterThan(0.5);
   });
 
   it('answers a model with two outputs with one named field each', async () => {
-    const response = await client.unary('PredictFlowersLabelled', { features: tensorMessage('float32', [3, 4], firstRows(3)) });
+    const response = await client.unary('PredictFlowersLabelled', {
+      features: tensorMessage('float32', [3, 4], firstRows(3)),
+    });
     expect(readTensor(response.probabilities).shape).toEqual([3, 3]);
     const label = readTensor(response.label);
     expect(label.dtype).toBe('int64');
@@ -60,7 +70,9 @@ describe('ONNX models with no handler code (OnnxModule.serve)', () => {
   });
 
   it('validates tensors against the metadata-derived spec', async () => {
-    const error = await failureOf(client.unary('PredictFlowers', { features: tensorMessage('float32', [1, 3], new Float32Array(3)) }));
+    const error = await failureOf(
+      client.unary('PredictFlowers', { features: tensorMessage('float32', [1, 3], new Float32Array(3)) }),
+    );
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toBe("Input 'features': dimension 1 of [batch, 4] must be 4, got 3");
   });
@@ -75,7 +87,9 @@ describe('ONNX models with no handler code (OnnxModule.serve)', () => {
     const caller = async () => {
       while (!stop) {
         try {
-          const { result } = await client.unary('PredictFlowers', { features: tensorMessage('float32', [4, 4], firstRows(4)) });
+          const { result } = await client.unary('PredictFlowers', {
+            features: tensorMessage('float32', [4, 4], firstRows(4)),
+          });
           expect(readTensor(result).shape).toEqual([4, 3]);
           completed++;
         } catch (error) {
@@ -94,7 +108,9 @@ describe('ONNX models with no handler code (OnnxModule.serve)', () => {
     await Promise.all(callers);
     expect(failures).toEqual([]);
     expect(completed).toBeGreaterThan(50);
-    const { result } = await client.unary('PredictFlowers', { features: tensorMessage('float32', [1, 4], firstRows(1)) });
+    const { result } = await client.unary('PredictFlowers', {
+      features: tensorMessage('float32', [1, 4], firstRows(1)),
+    });
     for (const p of readTensor(result).rows()[0] as number[]) expect(p).toBeCloseTo(1 / 3, 6);
   });
 });
@@ -139,12 +155,14 @@ describe('OnnxModel and OnnxModule.register', () => {
   });
 
   it('fails startup naming the file and the reason when a model cannot load', async () => {
-    await expect(Test.createTestingModule({ imports: [OnnxModule.register({ name: 'gone', source: 'models/missing.onnx' })] }).compile()).rejects.toThrow(
-      "Cannot load ONNX model 'models/missing.onnx': the file does not exist",
-    );
+    await expect(
+      Test.createTestingModule({
+        imports: [OnnxModule.register({ name: 'gone', source: 'models/missing.onnx' })],
+      }).compile(),
+    ).rejects.toThrow("Cannot load ONNX model 'models/missing.onnx': the file does not exist");
     const corrupt = writeTempModel(Buffer.from('not an onnx model'));
-    await expect(Test.createTestingModule({ imports: [OnnxModule.register({ name: 'bad', source: corrupt })] }).compile()).rejects.toThrow(
-      `Cannot load ONNX model '${corrupt}': `,
-    );
+    await expect(
+      Test.createTestingModule({ imports: [OnnxModule.register({ name: 'bad', source: corrupt })] }).compile(),
+    ).rejects.toThrow(`Cannot load ONNX model '${corrupt}': `);
   });
 });

@@ -10,11 +10,16 @@ import { startApp, testServerOptions, type RunningApp } from '../helpers/start-a
 function findPython(): string | undefined {
   const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
   const candidates = [process.env.PYTHON, ...onPath.map((dir) => join(dir, 'python3'))].filter((c): c is string => !!c);
-  return [...new Set(candidates)].find((python) => spawnSync(python, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore', timeout: 15_000 }).status === 0);
+  return [...new Set(candidates)].find(
+    (python) => spawnSync(python, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore', timeout: 15_000 }).status === 0,
+  );
 }
 
 const python = findPython();
-if (!python) console.log('python-client e2e skipped: no python3 on PATH (or $PYTHON) imports grpc and grpc_tools (pip install grpcio grpcio-tools)');
+if (!python)
+  console.log(
+    'python-client e2e skipped: no python3 on PATH (or $PYTHON) imports grpc and grpc_tools (pip install grpcio grpcio-tools)',
+  );
 const describeWithPython = python ? describe : describe.skip;
 
 interface PythonRun {
@@ -49,7 +54,10 @@ describeWithPython("a Python grpcio client streams into and out of the sample's 
   beforeAll(async () => {
     protoDir = mkdtempSync(join(tmpdir(), 'blazerpc-python-'));
     // Served as the sample is, writing its .proto; the Python client compiles that file.
-    running = await startApp({ imports: [AppModule.forRoot({ ...testServerOptions, protoFile: join(protoDir, 'blazerpc.proto') })] }, { http: true });
+    running = await startApp(
+      { imports: [AppModule.forRoot({ ...testServerOptions, protoFile: join(protoDir, 'blazerpc.proto') })] },
+      { http: true },
+    );
     run = await runPython('test/python/streaming_client.py', running.address, protoDir);
     summary = JSON.parse(run.stdout || '{}');
   }, 90_000);

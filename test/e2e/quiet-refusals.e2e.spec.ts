@@ -60,7 +60,9 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
     const { client } = suite;
     const models = suite.running.app.get(BatchModels);
     const { full, expired } = await driveQueueRefusals(client, models);
-    const invalid = await failureOf(client.unary('PredictDouble', { x: tensorMessage('float64', [1, 2], new Float64Array(2)) }));
+    const invalid = await failureOf(
+      client.unary('PredictDouble', { x: tensorMessage('float64', [1, 2], new Float64Array(2)) }),
+    );
     const denied = await failureOf(client.unary('PredictGuardedLabel', { ids: [1] }));
     expect([full.code, expired.code, invalid.code, denied.code]).toEqual([
       status.RESOURCE_EXHAUSTED,
@@ -73,7 +75,9 @@ describe('expected refusals are not logged as errors; unexpected failures are lo
 
   it('a handler breaking its contract is INTERNAL for the client and one error line, naming the model', async () => {
     errors.length = 0;
-    const failure = await failureOf(suite.client.unary('PredictShortChanged', { x: tensorMessage('float32', [2, 2], new Float32Array(4)) }));
+    const failure = await failureOf(
+      suite.client.unary('PredictShortChanged', { x: tensorMessage('float32', [2, 2], new Float32Array(4)) }),
+    );
     expect(failure.code).toBe(status.INTERNAL);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("'short-changed'");

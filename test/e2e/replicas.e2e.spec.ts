@@ -9,7 +9,8 @@ import { setReplicaPool } from '../helpers/replica-resolver.js';
 import { driveLoad, startReplica, type Replica } from '../helpers/replicas.js';
 import { sleep, until } from '../helpers/time.js';
 
-const diff = (after: Map<string, number>, before: Map<string, number>) => new Map([...after].map(([name, count]) => [name, count - (before.get(name) ?? 0)]));
+const diff = (after: Map<string, number>, before: Map<string, number>) =>
+  new Map([...after].map(([name, count]) => [name, count - (before.get(name) ?? 0)]));
 
 /**
  * Several real server processes on loopback, one client balancing over them
@@ -34,7 +35,9 @@ describe('replicas: round_robin, drain and rolling restart with real server proc
 
   afterAll(async () => {
     client?.close();
-    await Promise.all(replicas.map((r) => (r.process.exitCode === null && r.process.signalCode === null ? r.stop() : undefined)));
+    await Promise.all(
+      replicas.map((r) => (r.process.exitCode === null && r.process.signalCode === null ? r.stop() : undefined)),
+    );
   });
 
   it('spreads calls evenly: each of 3 replicas answers within 10% of a third', async () => {
@@ -113,7 +116,11 @@ describe('replicas: round_robin, drain and rolling restart with real server proc
     const added = Date.now();
     const before = load.snapshot();
     const servedByR = () => diff(load.snapshot(), before).get('r') ?? 0;
-    await until(() => servedByR() > 0, { what: 'a call reaching the added replica', timeoutMs: 10_000, intervalMs: 50 });
+    await until(() => servedByR() > 0, {
+      what: 'a call reaching the added replica',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     const reachedAfterMs = Date.now() - added;
     await until(() => servedByR() > 20, { what: 'the added replica taking a share', timeoutMs: 10_000 });
     const tally = await load.stop();
@@ -140,7 +147,9 @@ describe('replicas: a model version rollout under load', () => {
       publishVersion(dir, 'iris', '1', trained);
       return dir;
     });
-    replicas = await Promise.all(['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '40' })));
+    replicas = await Promise.all(
+      ['a', 'b', 'c'].map((name, i) => startReplica(name, 0, { MODEL_REPOSITORY: dirs[i]!, POLL_MS: '40' })),
+    );
     client = await BlazeClient.connect(replicas.map((r) => r.address));
   }, 60_000);
 
@@ -181,7 +190,10 @@ describe('replicas: a model version rollout under load', () => {
       intervalMs: 10,
     });
     const rolledOutAt = performance.now();
-    await until(() => calls.filter((c) => c.startedAt > rolledOutAt).length > 50, { what: '50 calls after the rollout', timeoutMs: 20_000 });
+    await until(() => calls.filter((c) => c.startedAt > rolledOutAt).length > 50, {
+      what: '50 calls after the rollout',
+      timeoutMs: 20_000,
+    });
     running = false;
     await Promise.all(loops);
 

@@ -17,7 +17,12 @@ class LimitModels {
   }
 
   @Model('four', { returns: String })
-  four(@Input('a', String) a: string, @Input('b', String) b: string, @Input('c', String) c: string, @Input('d', String) d: string): string {
+  four(
+    @Input('a', String) a: string,
+    @Input('b', String) b: string,
+    @Input('c', String) c: string,
+    @Input('d', String) d: string,
+  ): string {
     return a + b + c + d;
   }
 
@@ -47,12 +52,23 @@ class LimitModels {
   }
 }
 
-const text = (name: string, value: string) => ({ name, datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from(value)] } });
-const echoRaw = (value = 'hi') => ({ model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes(value)] });
-const stringParameters = (count: number, prefix = 'p') => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { string_param: 'v' }]));
+const text = (name: string, value: string) => ({
+  name,
+  datatype: 'BYTES',
+  shape: [1],
+  contents: { bytes_contents: [Buffer.from(value)] },
+});
+const echoRaw = (value = 'hi') => ({
+  model_name: 'echo',
+  inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+  raw_input_contents: [rawBytes(value)],
+});
+const stringParameters = (count: number, prefix = 'p') =>
+  Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { string_param: 'v' }]));
 
 /** An OIP input `text` of datatype BYTES whose packed shape is `dims` ones. */
-const onesShapeInput = (dims: number) => field(5, Buffer.concat([field(1, 'text'), field(2, 'BYTES'), field(3, Buffer.alloc(dims, 1))]));
+const onesShapeInput = (dims: number) =>
+  field(5, Buffer.concat([field(1, 'text'), field(2, 'BYTES'), field(3, Buffer.alloc(dims, 1))]));
 
 describe('request limits (limits.*), over real gRPC connections', () => {
   let running: RunningApp;
@@ -61,7 +77,10 @@ describe('request limits (limits.*), over real gRPC connections', () => {
   let raw: grpc.Client;
 
   beforeAll(async () => {
-    running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, limits: LIMITS })], providers: [LimitModels] });
+    running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, limits: LIMITS })],
+      providers: [LimitModels],
+    });
     oip = new OipSpecClient(running.address);
     blaze = new ModelClient(running.address, running.registry.protoText);
     raw = new grpc.Client(running.address, grpc.credentials.createInsecure());
@@ -82,7 +101,8 @@ describe('request limits (limits.*), over real gRPC connections', () => {
         (bytes: Buffer) => bytes,
         (bytes: Buffer) => bytes,
         request,
-        (error, response) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
+        (error, response) =>
+          resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
       ),
     );
   const refusal = async (call: Promise<unknown>) => {
@@ -102,7 +122,11 @@ describe('request limits (limits.*), over real gRPC connections', () => {
       });
       expect(readBytes(ok.raw_output_contents[0])).toEqual(['abcd']);
       const message = 'request has more than 4 inputs; at most 4 are accepted (limits.maxInputs)';
-      const rawFive = { model_name: 'four', inputs: [...names, 'e'].map((name) => ({ name, datatype: 'BYTES', shape: [1] })), raw_input_contents: [] };
+      const rawFive = {
+        model_name: 'four',
+        inputs: [...names, 'e'].map((name) => ({ name, datatype: 'BYTES', shape: [1] })),
+        raw_input_contents: [],
+      };
       await expect(refusal(oip.call('ModelInfer', rawFive))).resolves.toEqual(exhausted(message));
       const typedFive = { model_name: 'four', inputs: [...names, 'e'].map((name) => text(name, name)) };
       await expect(refusal(oip.call('ModelInfer', typedFive))).resolves.toEqual(exhausted(message));
@@ -116,23 +140,29 @@ describe('request limits (limits.*), over real gRPC connections', () => {
     });
 
     it(`answers ${LIMITS.maxOutputs} requested outputs, and refuses one more naming limits.maxOutputs; a repeated one is INVALID_ARGUMENT`, async () => {
-      const request = (outputs: string[]) => ({ ...echoRaw('!'), model_name: 'trio', outputs: outputs.map((name) => ({ name })) });
+      const request = (outputs: string[]) => ({
+        ...echoRaw('!'),
+        model_name: 'trio',
+        outputs: outputs.map((name) => ({ name })),
+      });
       const ok = await oip.call('ModelInfer', request(['x', 'z']));
       expect(ok.outputs.map((output: { name: string }) => output.name)).toEqual(['x', 'z']);
       expect(ok.raw_output_contents.map((bytes: Buffer) => readBytes(bytes)[0])).toEqual(['x!', 'z!']);
       await expect(refusal(oip.call('ModelInfer', request(['x', 'y', 'z'])))).resolves.toEqual(
         exhausted('request asks for more than 2 outputs; at most 2 are accepted (limits.maxOutputs)'),
       );
-      await expect(refusal(oip.call('ModelInfer', request(['x', 'x'])))).resolves.toEqual(invalid("Requested output 'x' is asked for twice"));
+      await expect(refusal(oip.call('ModelInfer', request(['x', 'x'])))).resolves.toEqual(
+        invalid("Requested output 'x' is asked for twice"),
+      );
     });
 
     it(`hands ${LIMITS.maxParameters} parameters to the model, and refuses one more, counting the request's, the inputs' and the outputs' together`, async () => {
       const ok = await oip.call('ModelInfer', { ...echoRaw(), model_name: 'params', parameters: stringParameters(3) });
       expect(JSON.parse(readBytes(ok.raw_output_contents[0])[0]!)).toEqual({ p0: 'v', p1: 'v', p2: 'v' });
       const message = 'request has more than 3 parameters; at most 3 are accepted (limits.maxParameters)';
-      await expect(refusal(oip.call('ModelInfer', { ...echoRaw(), model_name: 'params', parameters: stringParameters(4) }))).resolves.toEqual(
-        exhausted(message),
-      );
+      await expect(
+        refusal(oip.call('ModelInfer', { ...echoRaw(), model_name: 'params', parameters: stringParameters(4) })),
+      ).resolves.toEqual(exhausted(message));
       const spread = {
         model_name: 'params',
         parameters: stringParameters(2),
@@ -143,11 +173,17 @@ describe('request limits (limits.*), over real gRPC connections', () => {
     });
 
     it(`takes parameters of ${LIMITS.maxParameterBytes} bytes of keys and string values, and refuses one byte more`, async () => {
-      const request = (value: string) => ({ ...echoRaw(), model_name: 'params', parameters: { key: { string_param: value } } });
+      const request = (value: string) => ({
+        ...echoRaw(),
+        model_name: 'params',
+        parameters: { key: { string_param: value } },
+      });
       const ok = await oip.call('ModelInfer', request('v'.repeat(29)));
       expect(JSON.parse(readBytes(ok.raw_output_contents[0])[0]!)).toEqual({ key: 'v'.repeat(29) });
       await expect(refusal(oip.call('ModelInfer', request('v'.repeat(30))))).resolves.toEqual(
-        exhausted('request parameters hold more than 32 bytes of keys and string values; at most 32 are accepted (limits.maxParameterBytes)'),
+        exhausted(
+          'request parameters hold more than 32 bytes of keys and string values; at most 32 are accepted (limits.maxParameterBytes)',
+        ),
       );
     });
 
@@ -165,7 +201,14 @@ describe('request limits (limits.*), over real gRPC connections', () => {
       );
       const typed = {
         model_name: 'words',
-        inputs: [{ name: 'words', datatype: 'BYTES', shape: [9], contents: { bytes_contents: words(9).map((w) => Buffer.from(w)) } }],
+        inputs: [
+          {
+            name: 'words',
+            datatype: 'BYTES',
+            shape: [9],
+            contents: { bytes_contents: words(9).map((w) => Buffer.from(w)) },
+          },
+        ],
       };
       await expect(refusal(oip.call('ModelInfer', typed))).resolves.toEqual(
         exhausted('request has more than 8 BYTES elements; at most 8 are accepted (limits.maxBytesElements)'),
@@ -197,32 +240,46 @@ describe('request limits (limits.*), over real gRPC connections', () => {
         rawBytes('a'),
         "Input 'words': raw BYTES has 5 bytes, too few for the 5 elements of the shape (each takes at least 4)",
       ],
-    ] as const)('refuses %s with INVALID_ARGUMENT, before splitting it', async (_, model, name, shape, contents, message) => {
-      const request = { model_name: model, inputs: [{ name, datatype: 'BYTES', shape }], raw_input_contents: [contents] };
-      await expect(refusal(oip.call('ModelInfer', request))).resolves.toEqual(invalid(message));
-    });
+    ] as const)(
+      'refuses %s with INVALID_ARGUMENT, before splitting it',
+      async (_, model, name, shape, contents, message) => {
+        const request = {
+          model_name: model,
+          inputs: [{ name, datatype: 'BYTES', shape }],
+          raw_input_contents: [contents],
+        };
+        await expect(refusal(oip.call('ModelInfer', request))).resolves.toEqual(invalid(message));
+      },
+    );
 
     it('refuses typed contents that do not fit the shape, or sit in the wrong list, with INVALID_ARGUMENT', async () => {
-      const echo = (contents: object) => ({ model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents }] });
-      await expect(refusal(oip.call('ModelInfer', echo({ bytes_contents: ['a', 'b', 'c'].map((s) => Buffer.from(s)) })))).resolves.toEqual(
-        invalid("Input 'text': the shape has 1 elements, contents.bytes_contents has more than 1"),
-      );
-      const size = (shape: number[], contents: object) => ({ model_name: 'size', inputs: [{ name: 'x', datatype: 'FP32', shape, contents }] });
+      const echo = (contents: object) => ({
+        model_name: 'echo',
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents }],
+      });
+      await expect(
+        refusal(oip.call('ModelInfer', echo({ bytes_contents: ['a', 'b', 'c'].map((s) => Buffer.from(s)) }))),
+      ).resolves.toEqual(invalid("Input 'text': the shape has 1 elements, contents.bytes_contents has more than 1"));
+      const size = (shape: number[], contents: object) => ({
+        model_name: 'size',
+        inputs: [{ name: 'x', datatype: 'FP32', shape, contents }],
+      });
       await expect(refusal(oip.call('ModelInfer', size([2], { fp32_contents: [1, 2, 3] })))).resolves.toEqual(
         invalid("Input 'x': the shape has 2 elements, contents.fp32_contents has more than 2"),
       );
       await expect(refusal(oip.call('ModelInfer', size([4], { fp32_contents: [1, 2, 3] })))).resolves.toEqual(
         invalid("Input 'x': the shape has 4 elements, contents.fp32_contents has 3"),
       );
-      await expect(refusal(oip.call('ModelInfer', size([1], { fp32_contents: [1], bytes_contents: [Buffer.from('a')] })))).resolves.toEqual(
-        invalid("Input 'x': FP32 values go in contents.fp32_contents, not contents.bytes_contents"),
-      );
+      await expect(
+        refusal(oip.call('ModelInfer', size([1], { fp32_contents: [1], bytes_contents: [Buffer.from('a')] }))),
+      ).resolves.toEqual(invalid("Input 'x': FP32 values go in contents.fp32_contents, not contents.bytes_contents"));
       const ok = await oip.call('ModelInfer', size([3], { fp32_contents: [1, 2, 3] }));
       expect(ok.raw_output_contents[0].readUInt32LE(0)).toBe(3);
     });
 
     it('takes a shape of 1024 dimensions, and refuses 1025 with INVALID_ARGUMENT before reading them', async () => {
-      const request = (dims: number) => Buffer.concat([field(1, 'echo'), onesShapeInput(dims), field(7, rawBytes('hi'))]);
+      const request = (dims: number) =>
+        Buffer.concat([field(1, 'echo'), onesShapeInput(dims), field(7, rawBytes('hi'))]);
       const ok = await send('/inference.GRPCInferenceService/ModelInfer', request(1024));
       expect(ok.code).toBe(grpc.status.OK);
       await expect(send('/inference.GRPCInferenceService/ModelInfer', request(1025))).resolves.toEqual({
@@ -247,12 +304,16 @@ describe('request limits (limits.*), over real gRPC connections', () => {
       const words = (count: number) => ({ words: Array.from({ length: count }, (_, i) => `w${i}`) });
       await expect(blaze.unary('PredictWords', words(8))).resolves.toEqual({ result: 8 });
       await expect(refusal(blaze.unary('PredictWords', words(9)))).resolves.toEqual(
-        exhausted("request has more than 8 string and bytes list elements (at 'words'); at most 8 are accepted (limits.maxBytesElements)"),
+        exhausted(
+          "request has more than 8 string and bytes list elements (at 'words'); at most 8 are accepted (limits.maxBytesElements)",
+        ),
       );
     });
 
     it(`takes ${LIMITS.maxInputs} tensors in a list, and refuses one more naming limits.maxInputs`, async () => {
-      const images = (count: number) => ({ images: Array.from({ length: count }, () => ({ shape: [2], dtype: 'float', data: rawFloat32([1, 2]) })) });
+      const images = (count: number) => ({
+        images: Array.from({ length: count }, () => ({ shape: [2], dtype: 'float', data: rawFloat32([1, 2]) })),
+      });
       await expect(blaze.unary('PredictImages', images(4))).resolves.toEqual({ result: 4 });
       await expect(refusal(blaze.unary('PredictImages', images(5)))).resolves.toEqual(
         exhausted("request has more than 4 tensors in lists (at 'images'); at most 4 are accepted (limits.maxInputs)"),
@@ -260,14 +321,18 @@ describe('request limits (limits.*), over real gRPC connections', () => {
     });
 
     it('refuses a tensor shape of 1025 dimensions with INVALID_ARGUMENT naming the input', async () => {
-      const tensor = (dims: number) => field(1, Buffer.concat([field(1, Buffer.alloc(dims, 1)), field(2, 'float'), field(3, rawFloat32([1]))]));
+      const tensor = (dims: number) =>
+        field(1, Buffer.concat([field(1, Buffer.alloc(dims, 1)), field(2, 'float'), field(3, rawFloat32([1]))]));
       await expect(send('/blazerpc.InferenceService/PredictSize', tensor(1025))).resolves.toEqual({
         code: grpc.status.INVALID_ARGUMENT,
         details: "Input 'x': shape has more than 1024 dimensions; at most 1024 are accepted",
       });
       // 1024 dimensions are read, and the rank is what is wrong.
       const under = await send('/blazerpc.InferenceService/PredictSize', tensor(1024));
-      expect(under).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('(rank 1024)') });
+      expect(under).toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: expect.stringContaining('(rank 1024)'),
+      });
     });
 
     it('takes a singular field sent 64 times (the last counts), and refuses 65 as malformed', async () => {
@@ -282,7 +347,8 @@ describe('request limits (limits.*), over real gRPC connections', () => {
     });
 
     it('skips 1024 unknown fields, and refuses 1025 as malformed', async () => {
-      const unknown = (count: number) => Buffer.concat([field(1, 'hi'), Buffer.concat(Array.from({ length: count }, () => Buffer.from([0x78, 0x00])))]);
+      const unknown = (count: number) =>
+        Buffer.concat([field(1, 'hi'), Buffer.concat(Array.from({ length: count }, () => Buffer.from([0x78, 0x00])))]);
       const ok = await send('/blazerpc.InferenceService/PredictEcho', unknown(1024));
       expect(ok.response).toEqual(field(1, 'hi'));
       const refused = await send('/blazerpc.InferenceService/PredictEcho', unknown(1025));

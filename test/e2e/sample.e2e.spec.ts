@@ -7,7 +7,9 @@ describe('sample app over a real gRPC connection', () => {
   const suite = serveForSuite({ imports: [AppModule.forRoot(testServerOptions)] });
 
   it('echo returns the text unchanged', async () => {
-    await expect(suite.client.unary('PredictEcho', { text: 'héllo wörld' })).resolves.toEqual({ result: 'héllo wörld' });
+    await expect(suite.client.unary('PredictEcho', { text: 'héllo wörld' })).resolves.toEqual({
+      result: 'héllo wörld',
+    });
   });
 
   it('tokens streams the words of the prompt, one per message', async () => {
@@ -16,7 +18,11 @@ describe('sample app over a real gRPC connection', () => {
   });
 
   it('secure greets a caller with the right token', async () => {
-    const response = await suite.client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'alice' } });
+    const response = await suite.client.unary(
+      'PredictSecure',
+      { text: 'hi' },
+      { metadata: { authorization: 'Bearer demo-token', 'x-client-id': 'alice' } },
+    );
     expect(response.result).toBe('Hello alice, you said: hi');
   });
 
@@ -27,7 +33,9 @@ describe('sample app over a real gRPC connection', () => {
   });
 
   it('secure refuses a wrong token with PERMISSION_DENIED', async () => {
-    const error = await failureOf(suite.client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer nope' } }));
+    const error = await failureOf(
+      suite.client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer nope' } }),
+    );
     expect(error.code).toBe(status.PERMISSION_DENIED);
   });
 

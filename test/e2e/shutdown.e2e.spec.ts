@@ -8,8 +8,15 @@ import { startApp, testServerOptions } from '../helpers/start-app.js';
 import { sleep } from '../helpers/time.js';
 
 async function startSlowApp(gracePeriodMs: number) {
-  const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs })], providers: [SlowModels] });
-  return { running, client: new ModelClient(running.address, running.registry.protoText), health: new HealthClient(running.address) };
+  const running = await startApp({
+    imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs })],
+    providers: [SlowModels],
+  });
+  return {
+    running,
+    client: new ModelClient(running.address, running.registry.protoText),
+    health: new HealthClient(running.address),
+  };
 }
 
 describe('graceful shutdown', () => {
@@ -29,7 +36,13 @@ describe('graceful shutdown', () => {
 
     const refused = await failureOf(client.unary('PredictNap', { ms: 1 }));
     expect(refused.code).toBe(grpc.status.UNAVAILABLE);
-    expect((await Promise.all(unary)).map((r) => r.result)).toEqual(['napped 300', 'napped 310', 'napped 320', 'napped 330', 'napped 340']);
+    expect((await Promise.all(unary)).map((r) => r.result)).toEqual([
+      'napped 300',
+      'napped 310',
+      'napped 320',
+      'napped 330',
+      'napped 340',
+    ]);
     expect((await stream).map((m) => m.result)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     await closed;
     expect(statuses).toEqual(['SERVING', 'NOT_SERVING']);
@@ -52,7 +65,10 @@ describe('graceful shutdown', () => {
   });
 
   it('runs requests still queued for a batch before stopping', async () => {
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 3000 })], providers: [BatchModels] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 3000 })],
+      providers: [BatchModels],
+    });
     const client = new ModelClient(running.address, running.registry.protoText);
     const models = running.app.get(BatchModels);
     const release = models.hold();
@@ -67,13 +83,20 @@ describe('graceful shutdown', () => {
   });
 
   it('answers UNAVAILABLE to requests still queued when the grace period ends', async () => {
-    const running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 100 })], providers: [BatchModels] });
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot({ ...testServerOptions, gracePeriodMs: 100 })],
+      providers: [BatchModels],
+    });
     const client = new ModelClient(running.address, running.registry.protoText);
     const release = running.app.get(BatchModels).hold();
     const calls = [1, 2, 3].map((id) => failureOf(client.unary('PredictLabel', { ids: [id] })));
     await sleep(50);
     await running.app.close();
-    expect((await Promise.all(calls)).map((e) => e.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]);
+    expect((await Promise.all(calls)).map((e) => e.code)).toEqual([
+      grpc.status.UNAVAILABLE,
+      grpc.status.UNAVAILABLE,
+      grpc.status.UNAVAILABLE,
+    ]);
     release();
     client.close();
   });

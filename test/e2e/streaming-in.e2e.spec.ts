@@ -51,7 +51,9 @@ describe("the sample's streaming-input models, tally and relay", () => {
 
   it('declares them in the generated proto as client-streaming and bidirectional rpcs', () => {
     expect(running.registry.protoText).toContain('rpc PredictTally(stream TallyRequest) returns (TallyResponse);');
-    expect(running.registry.protoText).toContain('rpc PredictRelay(stream RelayRequest) returns (stream RelayResponse);');
+    expect(running.registry.protoText).toContain(
+      'rpc PredictRelay(stream RelayRequest) returns (stream RelayResponse);',
+    );
   });
 
   it('tally counts the words over every message, and 0 for none', async () => {
@@ -92,7 +94,10 @@ describe('streaming-input calls: validation, guards, pipes, interceptors, cancel
   let models: StreamingInModels;
 
   beforeAll(async () => {
-    running = await startApp({ imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [StreamingInModels] }, { http: true });
+    running = await startApp(
+      { imports: [BlazeRpcModule.forRoot({ ...testServerOptions, metrics: true })], providers: [StreamingInModels] },
+      { http: true },
+    );
     client = new ModelClient(running.address, running.registry.protoText);
     models = running.app.get(StreamingInModels);
   });
@@ -159,7 +164,10 @@ describe('streaming-input calls: validation, guards, pipes, interceptors, cancel
     expect((await failureOf(response)).code).toBe(grpc.status.CANCELLED);
     await until(() => models.events.includes('finally'));
     // A grpc-js client half-closes before it resets the stream, so the handler may see the end of its input first.
-    expect(models.events.filter((event) => event !== `aborted:${grpc.status.CANCELLED}`)).toEqual(['read:one', 'finally']);
+    expect(models.events.filter((event) => event !== `aborted:${grpc.status.CANCELLED}`)).toEqual([
+      'read:one',
+      'finally',
+    ]);
   });
 
   it('a cancel while the handler writes replies stops its generator: finally runs and the signal fires', async () => {
@@ -179,7 +187,10 @@ describe('streaming-input calls: validation, guards, pipes, interceptors, cancel
     await until(() => models.events.includes('finally'));
     // Whichever fires first: the server's own deadline (the signal fires, the read throws), or the grpc-js
     // client's, which half-closes before it resets, so the handler may see the end of its input first.
-    expect(models.events.filter((event) => event !== `aborted:${grpc.status.DEADLINE_EXCEEDED}`)).toEqual(['read:one', 'finally']);
+    expect(models.events.filter((event) => event !== `aborted:${grpc.status.DEADLINE_EXCEEDED}`)).toEqual([
+      'read:one',
+      'finally',
+    ]);
   });
 
   it('a slow reader holds a fast sender back: messages sent ahead of the handler stay within the HTTP/2 windows', async () => {

@@ -8,13 +8,17 @@ import { serveForSuite, testServerOptions } from '../helpers/start-app.js';
 import { readTensor } from '../helpers/tensor-message.js';
 import { mutateBytes, seededRandom } from '../helpers/seeded-mutations.js';
 
-const bytes = (...values: (number | string)[]) => Buffer.concat(values.map((value) => (typeof value === 'string' ? Buffer.from(value) : Buffer.from([value]))));
+const bytes = (...values: (number | string)[]) =>
+  Buffer.concat(values.map((value) => (typeof value === 'string' ? Buffer.from(value) : Buffer.from([value]))));
 
 /** What a client gets for raw request bytes: OK with the response bytes, or the status. */
 type Outcome = { code: grpc.status; response?: Buffer; details?: string };
 
 describe('strict request decoding', () => {
-  const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [TextModels, BatchModels, TypedModels] });
+  const suite = serveForSuite({
+    imports: [BlazeRpcModule.forRoot(testServerOptions)],
+    providers: [TextModels, BatchModels, TypedModels],
+  });
 
   const send = (rpc: string, request: Buffer) =>
     new Promise<Outcome>((resolve) =>
@@ -23,7 +27,8 @@ describe('strict request decoding', () => {
         (b: Buffer) => b,
         (b: Buffer) => b,
         request,
-        (error, response) => resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
+        (error, response) =>
+          resolve(error ? { code: error.code, details: error.details } : { code: grpc.status.OK, response }),
       ),
     );
 
@@ -47,7 +52,31 @@ describe('strict request decoding', () => {
   });
 
   it('accepts unknown fields of every wire type, and answers as if they were absent', async () => {
-    const unknown = bytes(0x28, 0x05, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 0x35, 1, 2, 3, 4, 0x3a, 0x01, 'z', 0x43, 0x48, 0x01, 0x44);
+    const unknown = bytes(
+      0x28,
+      0x05,
+      0x31,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      0x35,
+      1,
+      2,
+      3,
+      4,
+      0x3a,
+      0x01,
+      'z',
+      0x43,
+      0x48,
+      0x01,
+      0x44,
+    );
     const outcome = await send('PredictEcho', Buffer.concat([bytes(0x0a, 0x02, 'hi'), unknown]));
     expect(outcome.code).toBe(grpc.status.OK);
     expect(outcome.response).toEqual(bytes(0x0a, 0x02, 'hi'));
@@ -63,7 +92,9 @@ describe('strict request decoding', () => {
     expect(outcome.code).toBe(grpc.status.OK);
     const Response = root.lookupType('blazerpc.DoubleResponse');
     const response = Response.toObject(Response.decode(outcome.response!), { longs: String }) as { result: any };
-    expect(Array.from(readTensor({ ...response.result, shape: response.result.shape.map(String) }).data as Float32Array)).toEqual([3, 5]);
+    expect(
+      Array.from(readTensor({ ...response.result, shape: response.result.shape.map(String) }).data as Float32Array),
+    ).toEqual([3, 5]);
   });
 
   it('fuzz: 10,000 seeded mutations of valid requests are each OK with a valid response, or INVALID_ARGUMENT; the server lives', async () => {
@@ -78,7 +109,11 @@ describe('strict request decoding', () => {
           .encode({ words: ['a', 'bc'], separator: '-' })
           .finish(),
       ],
-      ['PredictNextId', 'NextIdRequest', root.lookupType('blazerpc.NextIdRequest').encode({ id: '9007199254740993' }).finish()],
+      [
+        'PredictNextId',
+        'NextIdRequest',
+        root.lookupType('blazerpc.NextIdRequest').encode({ id: '9007199254740993' }).finish(),
+      ],
       [
         'PredictDouble',
         'DoubleRequest',
@@ -102,7 +137,9 @@ describe('strict request decoding', () => {
             const decoded = responseType.decode(outcome.response!);
             expect(responseType.verify(decoded)).toBeNull();
             const again = responseType.decode(responseType.encode(decoded).finish());
-            expect(responseType.toObject(again, { longs: String, defaults: true })).toEqual(responseType.toObject(decoded, { longs: String, defaults: true }));
+            expect(responseType.toObject(again, { longs: String, defaults: true })).toEqual(
+              responseType.toObject(decoded, { longs: String, defaults: true }),
+            );
           }
           return outcome;
         }),

@@ -16,7 +16,9 @@ describe('nestjs-blazerpc/testing: serveForTesting', () => {
       expect(served.port).not.toBe(50051);
       expect(served.address).toBe(`127.0.0.1:${served.port}`);
       await expect(served.client.predict('echo', { text: 'hi' })).resolves.toBe('hi');
-      await expect(served.client.upload('tally', [{ text: 'two words' }, { text: 'three more words' }])).resolves.toBe(5);
+      await expect(served.client.upload('tally', [{ text: 'two words' }, { text: 'three more words' }])).resolves.toBe(
+        5,
+      );
     } finally {
       await served.close();
     }
@@ -24,11 +26,15 @@ describe('nestjs-blazerpc/testing: serveForTesting', () => {
 
   it('two testing servers run side by side', async () => {
     const [a, b] = await Promise.all(
-      [1, 2].map(async () => serveForTesting<BlazeModels>(await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile())),
+      [1, 2].map(async () =>
+        serveForTesting<BlazeModels>(await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile()),
+      ),
     );
     try {
       expect(a!.port).not.toBe(b!.port);
-      await expect(Promise.all([a!.client.predict('echo', { text: 'a' }), b!.client.predict('echo', { text: 'b' })])).resolves.toEqual(['a', 'b']);
+      await expect(
+        Promise.all([a!.client.predict('echo', { text: 'a' }), b!.client.predict('echo', { text: 'b' })]),
+      ).resolves.toEqual(['a', 'b']);
     } finally {
       await Promise.all([a!.close(), b!.close()]);
     }

@@ -1,6 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -70,13 +75,20 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     });
     expect(span!.status.code).toBe(SpanStatusCode.UNSET);
     const encode = span!.events.find((event) => event.name === 'blazerpc.encode');
-    expect(encode?.attributes).toMatchObject({ 'blazerpc.response_bytes': expect.any(Number), 'blazerpc.encode_seconds': expect.any(Number) });
+    expect(encode?.attributes).toMatchObject({
+      'blazerpc.response_bytes': expect.any(Number),
+      'blazerpc.encode_seconds': expect.any(Number),
+    });
   });
 
   it('marks a refusal of the client (INVALID_ARGUMENT, PERMISSION_DENIED) with its status code, not as a span error', async () => {
-    const bad = await failureOf(client.unary('PredictIris', { features: { shape: [1, 5], dtype: 'float32', data: Buffer.alloc(20) } }));
+    const bad = await failureOf(
+      client.unary('PredictIris', { features: { shape: [1, 5], dtype: 'float32', data: Buffer.alloc(20) } }),
+    );
     expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
-    const denied = await failureOf(client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer wrong' } }));
+    const denied = await failureOf(
+      client.unary('PredictSecure', { text: 'hi' }, { metadata: { authorization: 'Bearer wrong' } }),
+    );
     expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
     const [iris] = await finished('blazerpc.InferenceService/PredictIris');
     const [secure] = await finished('blazerpc.InferenceService/PredictSecure');
@@ -94,7 +106,11 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     await new Promise((resolve) => call.on('end', resolve));
     const [span] = await finished('blazerpc.InferenceService/PredictRelay');
     expect(replies).toEqual(['A', 'B', 'C']);
-    expect(span!.attributes).toMatchObject({ 'blazerpc.messages_in': 3, 'blazerpc.messages_out': 3, 'rpc.status_code': 'OK' });
+    expect(span!.attributes).toMatchObject({
+      'blazerpc.messages_in': 3,
+      'blazerpc.messages_out': 3,
+      'rpc.status_code': 'OK',
+    });
     expect(span!.events.map((e) => e.name)).toContain('blazerpc.first_response');
   });
 
@@ -105,7 +121,9 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     parent.end();
     blaze.close();
     const [server] = await finished('blazerpc.InferenceService/PredictEcho');
-    const clients = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT && span.name === 'blazerpc.InferenceService/PredictEcho');
+    const clients = exporter
+      .getFinishedSpans()
+      .filter((span) => span.kind === SpanKind.CLIENT && span.name === 'blazerpc.InferenceService/PredictEcho');
     expect(clients).toHaveLength(1);
     const [clientSpan] = clients;
     expect(clientSpan!.spanContext().traceId).toBe(parent.spanContext().traceId);
@@ -116,7 +134,11 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
   });
 
   it('names the ONNX instance that ran a batch, and its inference time, on the batch execution span', async () => {
-    const features = { shape: [1, 4], dtype: 'float32', data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer) };
+    const features = {
+      shape: [1, 4],
+      dtype: 'float32',
+      data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer),
+    };
     await client.unary('PredictIris', { features });
     const [batch] = await finished('blazerpc.batch iris');
     expect(batch!.attributes).toMatchObject({ 'blazerpc.instance': 0, 'blazerpc.batch_size': 1 });
@@ -127,13 +149,21 @@ describe('OpenTelemetry: a server span per model call, continuing the caller’s
     const oip = new OipSpecClient(running.address);
     await oip.call(
       'ModelInfer',
-      { model_name: 'echo', inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }], raw_input_contents: [rawBytes('x')] },
+      {
+        model_name: 'echo',
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1] }],
+        raw_input_contents: [rawBytes('x')],
+      },
       { traceparent },
     );
     oip.close();
     const [span] = await finished('inference.GRPCInferenceService/ModelInfer');
     expect(span!.spanContext().traceId).toBe(TRACE_ID);
-    expect(span!.attributes).toMatchObject({ 'blazerpc.protocol': 'oip', 'blazerpc.model': 'echo', 'rpc.status_code': 'OK' });
+    expect(span!.attributes).toMatchObject({
+      'blazerpc.protocol': 'oip',
+      'blazerpc.model': 'echo',
+      'rpc.status_code': 'OK',
+    });
   });
 });
 
@@ -142,7 +172,10 @@ describe('OpenTelemetry: a batch execution span linked both ways to every reques
   let client: ModelClient;
 
   beforeAll(async () => {
-    running = await startApp({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [OipModels, EnhancedModels] });
+    running = await startApp({
+      imports: [BlazeRpcModule.forRoot(testServerOptions)],
+      providers: [OipModels, EnhancedModels],
+    });
     client = new ModelClient(running.address, running.registry.protoText);
   });
   beforeEach(() => exporter.reset());
@@ -157,19 +190,31 @@ describe('OpenTelemetry: a batch execution span linked both ways to every reques
     const [span] = await finished('blazerpc.InferenceService/PredictFail');
     expect(span!.attributes['rpc.status_code']).toBe('INTERNAL');
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'Internal server error' });
-    expect(span!.events.find((event) => event.name === 'exception')?.attributes).toMatchObject({ 'exception.type': 'grpc.INTERNAL' });
+    expect(span!.events.find((event) => event.name === 'exception')?.attributes).toMatchObject({
+      'exception.type': 'grpc.INTERNAL',
+    });
     const recorded = JSON.stringify({ attributes: span!.attributes, events: span!.events, status: span!.status });
     expect(recorded).not.toContain('secret-client-input');
   });
 
   it('64 concurrent calls: 64 request spans with their queue wait, one execution span linked to all of them, and back', async () => {
-    const rows = (i: number) => ({ x: { shape: [1, 2], dtype: 'float', data: Buffer.from(new Float32Array([i, i]).buffer) } });
-    await Promise.all(Array.from({ length: 64 }, (_, i) => client.unary('PredictMix', rows(i), { metadata: { traceparent } })));
+    const rows = (i: number) => ({
+      x: { shape: [1, 2], dtype: 'float', data: Buffer.from(new Float32Array([i, i]).buffer) },
+    });
+    await Promise.all(
+      Array.from({ length: 64 }, (_, i) => client.unary('PredictMix', rows(i), { metadata: { traceparent } })),
+    );
     const requests = await finished('blazerpc.InferenceService/PredictMix', 64);
     const [batch] = await finished('blazerpc.batch mix');
     expect(requests).toHaveLength(64);
-    expect(batch!.attributes).toMatchObject({ 'blazerpc.model': 'mix', 'blazerpc.batch_size': 64, 'blazerpc.batch_rows': 64 });
-    expect(new Set(batch!.links.map((link) => link.context.spanId))).toEqual(new Set(requests.map((span) => span.spanContext().spanId)));
+    expect(batch!.attributes).toMatchObject({
+      'blazerpc.model': 'mix',
+      'blazerpc.batch_size': 64,
+      'blazerpc.batch_rows': 64,
+    });
+    expect(new Set(batch!.links.map((link) => link.context.spanId))).toEqual(
+      new Set(requests.map((span) => span.spanContext().spanId)),
+    );
     for (const request of requests) {
       expect(request.attributes['blazerpc.batch_size']).toBe(64);
       expect(request.links.map((link) => link.context.spanId)).toEqual([batch!.spanContext().spanId]);
@@ -184,11 +229,23 @@ describe('OpenTelemetry: a batch execution span linked both ways to every reques
     const named = (name: string) => all.find((metric) => metric.descriptor.name === name);
     const calls = named('rpc.server.call.duration')!;
     expect(calls.descriptor.unit).toBe('s');
-    const mix = calls.dataPoints.find((point) => point.attributes['rpc.method'] === 'PredictMix' && point.attributes['rpc.status_code'] === 'OK');
+    const mix = calls.dataPoints.find(
+      (point) => point.attributes['rpc.method'] === 'PredictMix' && point.attributes['rpc.status_code'] === 'OK',
+    );
     expect((mix?.value as { count: number }).count).toBe(64);
-    const batches = named('blazerpc.batch.size')!.dataPoints.find((point) => point.attributes['blazerpc.model'] === 'mix');
+    const batches = named('blazerpc.batch.size')!.dataPoints.find(
+      (point) => point.attributes['blazerpc.model'] === 'mix',
+    );
     expect(batches?.value).toMatchObject({ count: 1, sum: 64 });
-    expect((named('blazerpc.queue.wait')!.dataPoints.find((p) => p.attributes['blazerpc.model'] === 'mix')?.value as { count: number }).count).toBe(64);
-    expect(named('blazerpc.inference.duration')!.dataPoints.some((p) => p.attributes['blazerpc.model'] === 'mix')).toBe(true);
+    expect(
+      (
+        named('blazerpc.queue.wait')!.dataPoints.find((p) => p.attributes['blazerpc.model'] === 'mix')?.value as {
+          count: number;
+        }
+      ).count,
+    ).toBe(64);
+    expect(named('blazerpc.inference.duration')!.dataPoints.some((p) => p.attributes['blazerpc.model'] === 'mix')).toBe(
+      true,
+    );
   });
 });

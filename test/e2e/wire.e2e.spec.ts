@@ -23,11 +23,15 @@ describe('wire format and bad input', () => {
     );
 
   it('carries int64 beyond 2^53 exactly, as bigint in the handler', async () => {
-    await expect(suite.client.unary('PredictNextId', { id: '9007199254740993' })).resolves.toEqual({ result: '9007199254740994' });
+    await expect(suite.client.unary('PredictNextId', { id: '9007199254740993' })).resolves.toEqual({
+      result: '9007199254740994',
+    });
   });
 
   it('passes list and bytes fields through', async () => {
-    await expect(suite.client.unary('PredictJoin', { words: ['a', 'b', 'c'], separator: '-' })).resolves.toEqual({ result: 'a-b-c' });
+    await expect(suite.client.unary('PredictJoin', { words: ['a', 'b', 'c'], separator: '-' })).resolves.toEqual({
+      result: 'a-b-c',
+    });
     const { result } = await suite.client.unary('PredictReverse', { payload: Buffer.from([1, 2, 3]) });
     expect([...result]).toEqual([3, 2, 1]);
   });
@@ -62,16 +66,22 @@ describe('wire format and bad input', () => {
   });
 
   it("answers INTERNAL rather than send an output whose 'batch' differs from the request's", async () => {
-    const error = await failureOf(suite.client.unary('PredictDropRow', { points: tensorMessage('float32', [3, 2], new Float32Array(6)) }));
+    const error = await failureOf(
+      suite.client.unary('PredictDropRow', { points: tensorMessage('float32', [3, 2], new Float32Array(6)) }),
+    );
     expect(error.code).toBe(grpc.status.INTERNAL);
     expect(error.details).toBe('Internal server error');
   });
 
   it('answers malformed request bytes with INVALID_ARGUMENT naming the message, and keeps serving', async () => {
-    const error = await failureOf(rawCall('/blazerpc.InferenceService/PredictJoin', Buffer.from([0x0a, 0xff, 0xff, 0xff])));
+    const error = await failureOf(
+      rawCall('/blazerpc.InferenceService/PredictJoin', Buffer.from([0x0a, 0xff, 0xff, 0xff])),
+    );
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toMatch(/^Malformed JoinRequest message/);
-    await expect(suite.client.unary('PredictJoin', { words: ['still', 'up'], separator: ' ' })).resolves.toEqual({ result: 'still up' });
+    await expect(suite.client.unary('PredictJoin', { words: ['still', 'up'], separator: ' ' })).resolves.toEqual({
+      result: 'still up',
+    });
   });
 
   it('answers an unknown method with UNIMPLEMENTED', async () => {
@@ -82,7 +92,9 @@ describe('wire format and bad input', () => {
   it('answers an oversized message with RESOURCE_EXHAUSTED, and keeps serving', async () => {
     const error = await failureOf(suite.client.unary('PredictJoin', { words: ['x'.repeat(4096)], separator: '' }));
     expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    await expect(suite.client.unary('PredictJoin', { words: ['ok'], separator: '' })).resolves.toEqual({ result: 'ok' });
+    await expect(suite.client.unary('PredictJoin', { words: ['ok'], separator: '' })).resolves.toEqual({
+      result: 'ok',
+    });
   });
 
   it('never sends a result that breaks its declared type: INTERNAL instead', async () => {
@@ -94,7 +106,13 @@ describe('wire format and bad input', () => {
 describe('client input quoted in errors stays short', () => {
   const suite = serveForSuite({ imports: [BlazeRpcModule.forRoot(testServerOptions)], providers: [TypedModels] });
   const weigh = (points: object) =>
-    failureOf(suite.client.unary('PredictWeigh', { points, weights: tensorMessage('float32', [2], new Float32Array(2)), scale: 1 }));
+    failureOf(
+      suite.client.unary('PredictWeigh', {
+        points,
+        weights: tensorMessage('float32', [2], new Float32Array(2)),
+        scale: 1,
+      }),
+    );
 
   it('a 3 MB dtype gets INVALID_ARGUMENT with a short message, not a trailer the client refuses', async () => {
     const failure = await weigh({ shape: ['1', '2'], dtype: 'f'.repeat(3_000_000), data: Buffer.alloc(8) });
@@ -104,7 +122,11 @@ describe('client input quoted in errors stays short', () => {
   });
 
   it('a 1,000-dimension shape is summarised', async () => {
-    const failure = await weigh({ shape: Array.from({ length: 1000 }, () => '1'), dtype: 'float', data: Buffer.alloc(8) });
+    const failure = await weigh({
+      shape: Array.from({ length: 1000 }, () => '1'),
+      dtype: 'float',
+      data: Buffer.alloc(8),
+    });
     expect(failure.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(failure.details).toContain('... (1000 dimensions)]');
     expect(failure.details.length).toBeLessThan(400);

@@ -34,11 +34,15 @@ export interface AttackTarget {
  * another checkout of the project (the bench measures an older release that way).
  */
 export async function startAttackTarget(env: Record<string, string> = {}, root = ROOT): Promise<AttackTarget> {
-  const child = spawn(process.execPath, [`--max-old-space-size=${SMALL_HEAP_MB}`, '--import', '@swc-node/register/esm-register', SCRIPT], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [`--max-old-space-size=${SMALL_HEAP_MB}`, '--import', '@swc-node/register/esm-register', SCRIPT],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   let ended: string | undefined;
   const exited = new Promise<string>((resolve) =>
@@ -100,8 +104,13 @@ export const asIs = (bytes: Buffer) => bytes;
 /** Calls `/blazerpc.InferenceService/PredictEcho` with `text`; resolves with the text it answers (or rejects with the status). */
 export function echo(client: grpc.Client, text: string, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) =>
-    client.makeUnaryRequest('/blazerpc.InferenceService/PredictEcho', asIs, asIs, field(1, text), { deadline: Date.now() + timeoutMs }, (error, response) =>
-      error ? reject(error) : resolve(bytesField(response!, 1)?.toString() ?? ''),
+    client.makeUnaryRequest(
+      '/blazerpc.InferenceService/PredictEcho',
+      asIs,
+      asIs,
+      field(1, text),
+      { deadline: Date.now() + timeoutMs },
+      (error, response) => (error ? reject(error) : resolve(bytesField(response!, 1)?.toString() ?? '')),
     ),
   );
 }

@@ -12,14 +12,19 @@ export class HealthClient {
   private readonly stub: any;
 
   constructor(address: string, channelOptions: grpc.ChannelOptions = {}) {
-    const definition = fromJSON(protobuf.parse(HEALTH_PROTO, { keepCase: true }).root.toJSON(), { enums: String, defaults: true });
+    const definition = fromJSON(protobuf.parse(HEALTH_PROTO, { keepCase: true }).root.toJSON(), {
+      enums: String,
+      defaults: true,
+    });
     const Health = (grpc.loadPackageDefinition(definition) as any).grpc.health.v1.Health;
     this.stub = new Health(address, grpc.credentials.createInsecure(), channelOptions);
   }
 
   check(service: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.stub.Check({ service }, (error: grpc.ServiceError | null, response: { status: string }) => (error ? reject(error) : resolve(response.status)));
+      this.stub.Check({ service }, (error: grpc.ServiceError | null, response: { status: string }) =>
+        error ? reject(error) : resolve(response.status),
+      );
     });
   }
 

@@ -29,8 +29,11 @@ export class ModelClient {
 
   unary<T = any>(method: string, request: object, options: CallOptions = {}): Promise<T> {
     return new Promise((resolve, reject) => {
-      (this.raw as any)[method](request, toMetadata(options.metadata), callOptions(options), (error: grpc.ServiceError | null, response: T) =>
-        error ? reject(error) : resolve(response),
+      (this.raw as any)[method](
+        request,
+        toMetadata(options.metadata),
+        callOptions(options),
+        (error: grpc.ServiceError | null, response: T) => (error ? reject(error) : resolve(response)),
       );
     });
   }
@@ -40,11 +43,16 @@ export class ModelClient {
   }
 
   /** A client-streaming call: write messages, `end()`, then await `response`. */
-  upload<T = any>(method: string, options: CallOptions = {}): { call: grpc.ClientWritableStream<any>; response: Promise<T> } {
+  upload<T = any>(
+    method: string,
+    options: CallOptions = {},
+  ): { call: grpc.ClientWritableStream<any>; response: Promise<T> } {
     let call!: grpc.ClientWritableStream<any>;
     const response = new Promise<T>((resolve, reject) => {
-      call = (this.raw as any)[method](toMetadata(options.metadata), callOptions(options), (error: grpc.ServiceError | null, reply: T) =>
-        error ? reject(error) : resolve(reply),
+      call = (this.raw as any)[method](
+        toMetadata(options.metadata),
+        callOptions(options),
+        (error: grpc.ServiceError | null, reply: T) => (error ? reject(error) : resolve(reply)),
       );
     });
     return { call, response };

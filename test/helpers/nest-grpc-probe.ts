@@ -41,12 +41,21 @@ export type CallOutcome = { result: string } | { code: grpc.status; details: str
  * transport, or one on our generated proto) and settles it to what the caller
  * sees, so both transports are called, and compared, the same way.
  */
-export function callUnary(client: grpc.Client, method: string, request: object, metadata = new grpc.Metadata()): Promise<CallOutcome> {
+export function callUnary(
+  client: grpc.Client,
+  method: string,
+  request: object,
+  metadata = new grpc.Metadata(),
+): Promise<CallOutcome> {
   const invoke = (client as unknown as Record<string, unknown>)[method];
   if (typeof invoke !== 'function') throw new Error(`the client has no method ${method}`);
   return new Promise((resolve) => {
-    (invoke as (...args: unknown[]) => unknown).call(client, request, metadata, (error: grpc.ServiceError | null, reply?: { result: string }) =>
-      resolve(error ? { code: error.code, details: error.details } : { result: reply!.result }),
+    (invoke as (...args: unknown[]) => unknown).call(
+      client,
+      request,
+      metadata,
+      (error: grpc.ServiceError | null, reply?: { result: string }) =>
+        resolve(error ? { code: error.code, details: error.details } : { result: reply!.result }),
     );
   });
 }

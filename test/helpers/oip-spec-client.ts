@@ -28,7 +28,9 @@ export class OipSpecClient {
   call<T = any>(rpc: string, request: object, metadata: Record<string, string> = {}): Promise<T> {
     const meta = new grpc.Metadata();
     for (const [key, value] of Object.entries(metadata)) meta.set(key, value);
-    return new Promise((resolve, reject) => this.stub[rpc](request, meta, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+    return new Promise((resolve, reject) =>
+      this.stub[rpc](request, meta, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))),
+    );
   }
 
   /** ModelStreamInfer: sends every request, half-closes, collects every response. */

@@ -50,8 +50,16 @@ interface ModelSpec {
 }
 
 const MODELS: Record<string, ModelSpec> = {
-  double: { versions: ['1', '2'], inputs: [t('x', 'FP32', [-1])], outputs: [t('y', 'FP32', [-1]), t('sum', 'FP32', [1])] },
-  double_typed: { versions: ['1'], inputs: [t('x', 'FP32', [-1])], outputs: [t('y', 'FP32', [-1]), t('sum', 'FP32', [1])] },
+  double: {
+    versions: ['1', '2'],
+    inputs: [t('x', 'FP32', [-1])],
+    outputs: [t('y', 'FP32', [-1]), t('sum', 'FP32', [1])],
+  },
+  double_typed: {
+    versions: ['1'],
+    inputs: [t('x', 'FP32', [-1])],
+    outputs: [t('y', 'FP32', [-1]), t('sum', 'FP32', [1])],
+  },
   echo_bytes: { versions: ['1'], inputs: [t('text', 'BYTES', [-1])], outputs: [t('text', 'BYTES', [-1])] },
   int64_inc: { versions: ['1'], inputs: [t('x', 'INT64', [-1, 2])], outputs: [t('y', 'INT64', [-1, 2])] },
   halve_bf16: { versions: ['1'], inputs: [t('x', 'BF16', [-1])], outputs: [t('y', 'BF16', [-1])] },
@@ -82,7 +90,8 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
     arrays: true,
     oneofs: true,
   });
-  const service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService.service as grpc.ServiceDefinition;
+  const service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService
+    .service as grpc.ServiceDefinition;
 
   const calls: OipStandin['calls'] = [];
   const cancelled: string[] = [];
@@ -91,17 +100,21 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
   const stats = new Map<string, { count: number; last: number }>();
 
   const record = (rpc: string, call: { metadata: grpc.Metadata }, request: any) => {
-    const metadata = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([key, value]) => [key, String(value)]));
+    const metadata = Object.fromEntries(
+      Object.entries(call.metadata.getMap()).map(([key, value]) => [key, String(value)]),
+    );
     calls.push({ rpc, metadata, request });
   };
-  const unary = (rpc: string, answer: (request: any) => object) => (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
-    record(rpc, call, call.request);
-    try {
-      callback(null, answer(call.request));
-    } catch (error) {
-      callback(asStatus(error));
-    }
-  };
+  const unary =
+    (rpc: string, answer: (request: any) => object) =>
+    (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
+      record(rpc, call, call.request);
+      try {
+        callback(null, answer(call.request));
+      } catch (error) {
+        callback(asStatus(error));
+      }
+    };
   const spec = (name: string) => {
     const model = MODELS[name];
     if (!model) throw new InferError(grpc.status.NOT_FOUND, `Request for unknown model: '${name}' is not found`);
@@ -111,9 +124,13 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
   const infer = async (request: any, isCancelled: () => boolean): Promise<any> => {
     const model = spec(request.model_name);
     if (request.model_version && !model.versions.includes(request.model_version)) {
-      throw new InferError(grpc.status.NOT_FOUND, `Request for unknown model: '${request.model_name}' version ${request.model_version} is not found`);
+      throw new InferError(
+        grpc.status.NOT_FOUND,
+        `Request for unknown model: '${request.model_name}' version ${request.model_version} is not found`,
+      );
     }
-    if (notReady.has(request.model_name)) throw new InferError(grpc.status.UNAVAILABLE, `Model '${request.model_name}' is not ready`);
+    if (notReady.has(request.model_name))
+      throw new InferError(grpc.status.UNAVAILABLE, `Model '${request.model_name}' is not ready`);
     const version = request.model_version || model.versions[0];
     const inputs = readInputs(request);
     let outputs: Output[];
@@ -129,7 +146,14 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
       }
       case 'echo_bytes': {
         const text = inputs.text as Buffer[] & { shape: number[] };
-        outputs = [{ name: 'text', datatype: 'BYTES', shape: text.shape, values: text.map((b) => Buffer.from(b.toString('utf8').toUpperCase())) }];
+        outputs = [
+          {
+            name: 'text',
+            datatype: 'BYTES',
+            shape: text.shape,
+            values: text.map((b) => Buffer.from(b.toString('utf8').toUpperCase())),
+          },
+        ];
         break;
       }
       case 'int64_inc': {
@@ -143,11 +167,15 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
         break;
       }
       case 'slow':
-        for (let waited = 0; waited < 2000 && !isCancelled(); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+        for (let waited = 0; waited < 2000 && !isCancelled(); waited += 10)
+          await new Promise((resolve) => setTimeout(resolve, 10));
         outputs = [];
         break;
       default:
-        throw new InferError(grpc.status.INVALID_ARGUMENT, `Model '${request.model_name}' is decoupled; call it over ModelStreamInfer`);
+        throw new InferError(
+          grpc.status.INVALID_ARGUMENT,
+          `Model '${request.model_name}' is decoupled; call it over ModelStreamInfer`,
+        );
     }
     const requested = (request.outputs as { name: string }[]).map((o) => o.name);
     if (requested.length > 0) outputs = outputs.filter((o) => requested.includes(o.name));
@@ -182,7 +210,11 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
     }),
     ModelConfig: unary('ModelConfig', (request) => {
       const model = spec(request.name);
-      const config = (m: TensorMeta) => ({ name: m.name, data_type: m.datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${m.datatype}`, dims: m.shape });
+      const config = (m: TensorMeta) => ({
+        name: m.name,
+        data_type: m.datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${m.datatype}`,
+        dims: m.shape,
+      });
       return {
         config: {
           name: request.name,
@@ -237,10 +269,16 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
             if (request.model_name === 'tokens') {
               const [text] = readInputs(request).text as Buffer[];
               for (const word of text.toString('utf8').split(/\s+/).filter(Boolean)) {
-                if (word === '<bad>') call.write({ error_message: `cannot emit token '${word}'`, infer_response: { id: request.id } });
+                if (word === '<bad>')
+                  call.write({ error_message: `cannot emit token '${word}'`, infer_response: { id: request.id } });
                 else
                   call.write({
-                    infer_response: response(request, '1', [{ name: 'token', datatype: 'BYTES', shape: [1], values: [Buffer.from(word)] }], false),
+                    infer_response: response(
+                      request,
+                      '1',
+                      [{ name: 'token', datatype: 'BYTES', shape: [1], values: [Buffer.from(word)] }],
+                      false,
+                    ),
                   });
               }
             } else {
@@ -257,7 +295,12 @@ export async function startOipStandin(options: OipStandinOptions = {}): Promise<
   if (options.repositoryIndex !== false) {
     handlers.RepositoryIndex = unary('RepositoryIndex', () => ({
       models: Object.entries(MODELS).flatMap(([name, model]) =>
-        model.versions.map((version) => ({ name, version, state: notReady.has(name) ? 'LOADING' : 'READY', reason: notReady.has(name) ? 'warming up' : '' })),
+        model.versions.map((version) => ({
+          name,
+          version,
+          state: notReady.has(name) ? 'LOADING' : 'READY',
+          reason: notReady.has(name) ? 'warming up' : '',
+        })),
       ),
     }));
   }
@@ -308,10 +351,17 @@ function readInputs(request: any): Record<string, unknown[] & { shape: number[] 
     } else {
       const contents = input.contents ?? {};
       values =
-        { FP32: contents.fp32_contents, INT64: (contents.int64_contents ?? []).map(BigInt), BYTES: contents.bytes_contents }[input.datatype as string] ?? [];
+        {
+          FP32: contents.fp32_contents,
+          INT64: (contents.int64_contents ?? []).map(BigInt),
+          BYTES: contents.bytes_contents,
+        }[input.datatype as string] ?? [];
     }
     if (values.length !== count)
-      throw new InferError(grpc.status.INVALID_ARGUMENT, `Input '${input.name}' has ${values.length} elements, its shape [${shape}] needs ${count}`);
+      throw new InferError(
+        grpc.status.INVALID_ARGUMENT,
+        `Input '${input.name}' has ${values.length} elements, its shape [${shape}] needs ${count}`,
+      );
     out[input.name] = Object.assign(values, { shape });
   });
   return out;

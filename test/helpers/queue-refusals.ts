@@ -9,7 +9,10 @@ import { sleep } from './time.js';
  * passes in the queue, one is cancelled there, two wait, and one more finds
  * the queue full. Resolves when all have ended: 3 OK, and the failures.
  */
-export async function driveQueueRefusals(client: ModelClient, models: BatchModels): Promise<{ full: grpc.ServiceError; expired: grpc.ServiceError }> {
+export async function driveQueueRefusals(
+  client: ModelClient,
+  models: BatchModels,
+): Promise<{ full: grpc.ServiceError; expired: grpc.ServiceError }> {
   const release = models.hold();
   const held = client.unary('PredictLabel', { ids: [1] });
   await sleep(25);

@@ -17,8 +17,15 @@ export class ReflectionClient {
     private readonly address: string,
     version: ReflectionVersion = 'v1',
   ) {
-    const protoRoot = join(dirname(createRequire(__filename).resolve('@grpc/reflection/package.json')), 'build', 'proto');
-    const definition = loadSync(join(protoRoot, `grpc/reflection/${version}/reflection.proto`), { keepCase: true, defaults: true });
+    const protoRoot = join(
+      dirname(createRequire(__filename).resolve('@grpc/reflection/package.json')),
+      'build',
+      'proto',
+    );
+    const definition = loadSync(join(protoRoot, `grpc/reflection/${version}/reflection.proto`), {
+      keepCase: true,
+      defaults: true,
+    });
     const Service = (grpc.loadPackageDefinition(definition) as any).grpc.reflection[version].ServerReflection;
     this.stub = new Service(address, grpc.credentials.createInsecure());
   }
@@ -32,7 +39,8 @@ export class ReflectionClient {
   /** The encoded FileDescriptorProtos that define `symbol` (and their dependencies). */
   async fileContainingSymbol(symbol: string): Promise<Buffer[]> {
     const response = await this.ask({ file_containing_symbol: symbol });
-    if (response.error_response) throw Object.assign(new Error(response.error_response.error_message), response.error_response);
+    if (response.error_response)
+      throw Object.assign(new Error(response.error_response.error_message), response.error_response);
     return response.file_descriptor_response.file_descriptor_proto;
   }
 

@@ -43,7 +43,9 @@ export async function startReplica(name: string, port = 0, env: Record<string, s
       const ready = /ready (\d+)/.exec(output);
       if (ready) resolve(Number(ready[1]));
     });
-    void exited.then(({ code, signal }) => reject(new Error(`replica ${name} exited (${signal ?? code}) before it was ready`)));
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`replica ${name} exited (${signal ?? code}) before it was ready`)),
+    );
   });
   return {
     name,

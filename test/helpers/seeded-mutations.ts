@@ -18,7 +18,11 @@ export function mutateBytes(original: Uint8Array, random: (n: number) => number,
     case 1: // truncate
       return out.subarray(0, random(out.length + 1));
     case 2: // insert random bytes
-      return Buffer.concat([out.subarray(0, random(out.length + 1)), Buffer.from(Array.from({ length: 1 + random(4) }, () => random(256))), out]);
+      return Buffer.concat([
+        out.subarray(0, random(out.length + 1)),
+        Buffer.from(Array.from({ length: 1 + random(4) }, () => random(256))),
+        out,
+      ]);
     case 3: {
       if (!deletions) return overwriteOneByte(out, random); // without deletions, 3 is an overwrite
       // delete a run of bytes

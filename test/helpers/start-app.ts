@@ -31,7 +31,9 @@ export interface StartOptions {
  */
 export async function startApp(metadata: ModuleMetadata, options: StartOptions = {}): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = moduleRef.createNestApplication({ logger: options.logger ?? (process.env.TEST_LOGS ? undefined : false) });
+  const app = moduleRef.createNestApplication({
+    logger: options.logger ?? (process.env.TEST_LOGS ? undefined : false),
+  });
   options.configure?.(app);
   const server = app.get(BlazeRpcServer);
   app.connectMicroservice({ strategy: server }, options.hybrid);

@@ -27,7 +27,12 @@ export const MODEL_STREAM_INFER = '/inference.GRPCInferenceService/ModelStreamIn
  */
 export function modelStreamInferFlood(
   address: string,
-  { read, model = 'echo', input = 'text', text = 'x' }: { read: boolean; model?: string; input?: string; text?: string },
+  {
+    read,
+    model = 'echo',
+    input = 'text',
+    text = 'x',
+  }: { read: boolean; model?: string; input?: string; text?: string },
 ): Attack<FloodResult> {
   return async (signal) => {
     const client = rawClient(address);
@@ -93,7 +98,12 @@ export function unreadBidiFlood(address: string, path: string, message: Buffer):
  * with the status and the responses. With `read: false` no response is
  * read, and the call is cancelled once the sending stops.
  */
-export function packedStream(address: string, path: string, message: Buffer, { count = Infinity, read = true } = {}): Attack<PackedResult> {
+export function packedStream(
+  address: string,
+  path: string,
+  message: Buffer,
+  { count = Infinity, read = true } = {},
+): Attack<PackedResult> {
   return async (signal) => {
     const perWrite = 8192;
     const chunk = Buffer.concat(Array.from({ length: perWrite }, () => framed(message)));
@@ -124,7 +134,12 @@ export interface PackedResult extends FloodResult {
 }
 
 /** A server-streaming call whose responses are not read for `unreadMs`, then read to the end; resolves with its status. */
-export function unreadServerStream(address: string, path: string, request: Buffer, unreadMs: number): Attack<grpc.StatusObject | undefined> {
+export function unreadServerStream(
+  address: string,
+  path: string,
+  request: Buffer,
+  unreadMs: number,
+): Attack<grpc.StatusObject | undefined> {
   return async (signal) => {
     const client = rawClient(address);
     const call = client.makeServerStreamRequest(path, asIs, asIs, request);
@@ -169,13 +184,20 @@ export async function floodWrites(
 }
 
 /** `concurrency` calls of `request` at once on one connection, each repeated until stopped; resolves with the calls made. */
-export function concurrentUnaryCalls(address: string, path: string, request: Buffer, concurrency: number): Attack<FloodResult> {
+export function concurrentUnaryCalls(
+  address: string,
+  path: string,
+  request: Buffer,
+  concurrency: number,
+): Attack<FloodResult> {
   return async (signal) => {
     const client = rawClient(address);
     let sent = 0;
     const loop = async () => {
       while (!signal.aborted) {
-        await new Promise<void>((resolve) => client.makeUnaryRequest(path, asIs, asIs, request, { deadline: Date.now() + 20_000 }, () => resolve()));
+        await new Promise<void>((resolve) =>
+          client.makeUnaryRequest(path, asIs, asIs, request, { deadline: Date.now() + 20_000 }, () => resolve()),
+        );
         sent++;
       }
     };

@@ -10,6 +10,9 @@ export function readTensor(message: { shape: string[]; dtype: string; data: Buff
   const bytes = Uint8Array.from(message.data);
   const shape = message.shape.map(Number);
   const dtype = message.dtype as TensorDType;
-  const Storage = { float: Float32Array, double: Float64Array, int64: BigInt64Array, int32: Int32Array } as Record<string, any>;
+  const Storage = { float: Float32Array, double: Float64Array, int64: BigInt64Array, int32: Int32Array } as Record<
+    string,
+    any
+  >;
   return new Tensor(dtype, shape, new Storage[dtype](bytes.buffer));
 }

@@ -24,8 +24,15 @@ export interface UntilOptions {
  * Resolves once `condition` holds (it may be async), checking every few
  * milliseconds; rejects naming `what` when it has not held within the timeout.
  */
-export async function until(condition: () => boolean | Promise<boolean>, options: UntilOptions | string = {}): Promise<void> {
-  const { timeoutMs = 10_000, intervalMs = 5, what = 'condition' } = typeof options === 'string' ? { what: options } : options;
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  options: UntilOptions | string = {},
+): Promise<void> {
+  const {
+    timeoutMs = 10_000,
+    intervalMs = 5,
+    what = 'condition',
+  } = typeof options === 'string' ? { what: options } : options;
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);

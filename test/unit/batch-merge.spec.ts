@@ -40,7 +40,13 @@ describe('merging and splitting batches', () => {
 
   it('splits named outputs field by field', () => {
     const plan: BatchPlan = { kind: 'list', inputs: ['list'], outputs: ['list', 'list'] };
-    const parts = splitResult(plan, { label: ['a', 'b', 'c'], score: [1, 2, 3] }, [2, 1], { named: true, names: ['label', 'score'] }, 'm');
+    const parts = splitResult(
+      plan,
+      { label: ['a', 'b', 'c'], score: [1, 2, 3] },
+      [2, 1],
+      { named: true, names: ['label', 'score'] },
+      'm',
+    );
     expect(parts).toEqual([
       { label: ['a', 'b'], score: [1, 2] },
       { label: ['c'], score: [3] },
@@ -49,7 +55,9 @@ describe('merging and splitting batches', () => {
 
   it("splits a single named output called 'result' as a named output, not as the unnamed result", () => {
     const plan: BatchPlan = { kind: 'tensor', inputs: ['tensor'], outputs: ['tensor'] };
-    const parts = splitResult(plan, { result: rows(3, 0) }, [2, 1], { named: true, names: ['result'] }, 'm') as { result: Tensor }[];
+    const parts = splitResult(plan, { result: rows(3, 0) }, [2, 1], { named: true, names: ['result'] }, 'm') as {
+      result: Tensor;
+    }[];
     expect(parts.map((part) => part.result.shape)).toEqual([
       [2, 2],
       [1, 2],

@@ -77,9 +77,14 @@ interface Started {
 const apps: INestApplication[] = [];
 
 /** A hybrid app with the server mounted as users mount it, on a free loopback port. */
-async function start(options: BlazeRpcModuleOptions = {}, beforeStart?: (app: INestApplication) => void): Promise<Started> {
+async function start(
+  options: BlazeRpcModuleOptions = {},
+  beforeStart?: (app: INestApplication) => void,
+): Promise<Started> {
   const moduleRef = await Test.createTestingModule({
-    imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, gracePeriodMs: 1000, ...options })],
+    imports: [
+      BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false, gracePeriodMs: 1000, ...options }),
+    ],
     providers: [Models],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
@@ -245,7 +250,10 @@ describe('BlazeRpcServer.close()', () => {
 
   it('runs queued batches at once rather than wait for a fuller batch, so their calls finish', async () => {
     const { app, server } = await start();
-    const pipeline = (server as unknown as { pipelineOf(id: ModelId): ModelPipeline }).pipelineOf({ name: 'lengths', version: '1' });
+    const pipeline = (server as unknown as { pipelineOf(id: ModelId): ModelPipeline }).pipelineOf({
+      name: 'lengths',
+      version: '1',
+    });
     const context = new BlazeContext(
       new Metadata(),
       { getPeer: () => 'in-process' },
@@ -256,7 +264,9 @@ describe('BlazeRpcServer.close()', () => {
       new AbortController(),
     );
     let answer: unknown;
-    const queued = (pipeline.run({ texts: ['abc', 'de'] }, context) as Promise<unknown>).then((result) => (answer = result));
+    const queued = (pipeline.run({ texts: ['abc', 'de'] }, context) as Promise<unknown>).then(
+      (result) => (answer = result),
+    );
     // The batch waits for more requests (up to a minute).
     await new Promise((resolve) => setImmediate(resolve));
     expect(answer).toBeUndefined();
@@ -273,7 +283,9 @@ describe('BlazeRpcServer.close()', () => {
     const proto = registry.protoText;
     await app.close();
     expect(live.isClosing).toBe(true);
-    await expect(live.swap([new Extra()])).rejects.toThrow('The server is shutting down; models are no longer added or removed');
+    await expect(live.swap([new Extra()])).rejects.toThrow(
+      'The server is shutting down; models are no longer added or removed',
+    );
     expect(registry.protoText).toBe(proto);
   });
 });

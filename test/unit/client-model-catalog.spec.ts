@@ -71,12 +71,19 @@ class Models {
   }
 
   @Model('counter', { returns: { total: UInt64, steps: [Int64] } })
-  counter(@Input('start', Int64) start: bigint, @Input('limit', UInt64) limit: bigint, @Input('ids', [Int64]) ids: bigint[]) {
+  counter(
+    @Input('start', Int64) start: bigint,
+    @Input('limit', UInt64) limit: bigint,
+    @Input('ids', [Int64]) ids: bigint[],
+  ) {
     return { total: start + limit, steps: ids };
   }
 
   @Model('echo-tensor', { returns: Tensor.of('int64', ['n']) })
-  echoTensor(@Input('values', Tensor.of('int64', ['n'])) values: Tensor, @Input('flags', Tensor.of('bool', ['n'])) _flags: Tensor): Tensor {
+  echoTensor(
+    @Input('values', Tensor.of('int64', ['n'])) values: Tensor,
+    @Input('flags', Tensor.of('bool', ['n'])) _flags: Tensor,
+  ): Tensor {
     return values;
   }
 }
@@ -94,11 +101,14 @@ beforeAll(async () => {
 });
 
 /** As `BlazeClient.connect(address, { registry })` builds it. */
-const fromRegistry = () => new ClientModelCatalog(loadPackageDefinition(registry.protoText), registry.protoPackage, registry.list());
+const fromRegistry = () =>
+  new ClientModelCatalog(loadPackageDefinition(registry.protoText), registry.protoPackage, registry.list());
 /** As reflection builds it: the rpcs alone, without the model comments a generated .proto carries. */
-const fromProto = (protoPackage = 'blazerpc') => new ClientModelCatalog(loadPackageDefinition(registry.protoText), protoPackage);
+const fromProto = (protoPackage = 'blazerpc') =>
+  new ClientModelCatalog(loadPackageDefinition(registry.protoText), protoPackage);
 
-const listed = (catalog: ClientModelCatalog) => catalog.list().map((m) => `${m.name}${m.version ? `@${m.version}` : ''}${m.isDefault ? '' : ' (not default)'}`);
+const listed = (catalog: ClientModelCatalog) =>
+  catalog.list().map((m) => `${m.name}${m.version ? `@${m.version}` : ''}${m.isDefault ? '' : ' (not default)'}`);
 
 function refusal(action: () => unknown): BlazeRpcClientError {
   try {
@@ -147,26 +157,48 @@ describe('ClientModelCatalog', () => {
     ['.proto', () => fromProto()],
   ])('from the %s: resolves a name to its default version, and a name and version to that version', (_, catalog) => {
     // The default version is reached through its alias rpc, which the server routes to that version.
-    expect(catalog().resolve('sentiment')).toMatchObject({ rpc: 'PredictSentiment', isDefault: true, canonical: false, namedOutputs: true });
-    expect(catalog().resolve('sentiment', '1')).toMatchObject({ rpc: 'PredictSentimentV1', isDefault: false, namedOutputs: false });
+    expect(catalog().resolve('sentiment')).toMatchObject({
+      rpc: 'PredictSentiment',
+      isDefault: true,
+      canonical: false,
+      namedOutputs: true,
+    });
+    expect(catalog().resolve('sentiment', '1')).toMatchObject({
+      rpc: 'PredictSentimentV1',
+      isDefault: false,
+      namedOutputs: false,
+    });
     expect(catalog().resolve('sentiment', '2').rpc).toBe('PredictSentimentV2');
     // A version with a dot travels as an underscore.
     expect(catalog().resolve('ranker', '1.1').rpc).toBe('PredictRankerV1_1');
     // The name as registered, as the rpc spells it, or with '_' for '-': the same rpc.
-    expect(['text-gen', 'TextGen', 'text_gen'].map((name) => catalog().resolve(name).rpc)).toEqual(['PredictTextGen', 'PredictTextGen', 'PredictTextGen']);
+    expect(['text-gen', 'TextGen', 'text_gen'].map((name) => catalog().resolve(name).rpc)).toEqual([
+      'PredictTextGen',
+      'PredictTextGen',
+      'PredictTextGen',
+    ]);
   });
 
   it('says how each rpc is called and how each field travels', () => {
     const catalog = fromRegistry();
-    expect(['iris', 'text-gen', 'tally', 'relay'].map((name) => catalog.resolve(name).kind)).toEqual(['unary', 'server-stream', 'client-stream', 'bidi']);
+    expect(['iris', 'text-gen', 'tally', 'relay'].map((name) => catalog.resolve(name).kind)).toEqual([
+      'unary',
+      'server-stream',
+      'client-stream',
+      'bidi',
+    ]);
     expect(catalog.resolve('relay')).toMatchObject({ streaming: true, inputStreaming: true });
-    expect(catalog.resolve('iris').inputs).toEqual([{ name: 'features', kind: 'tensor', repeated: false, protoType: 'TYPE_MESSAGE' }]);
+    expect(catalog.resolve('iris').inputs).toEqual([
+      { name: 'features', kind: 'tensor', repeated: false, protoType: 'TYPE_MESSAGE' },
+    ]);
     expect(catalog.resolve('counter').inputs).toEqual([
       { name: 'start', kind: 'int64', repeated: false, protoType: 'TYPE_INT64' },
       { name: 'limit', kind: 'int64', repeated: false, protoType: 'TYPE_UINT64' },
       { name: 'ids', kind: 'int64', repeated: true, protoType: 'TYPE_INT64' },
     ]);
-    expect(catalog.resolve('sentiment', '1').inputs).toEqual([{ name: 'text', kind: 'other', repeated: true, protoType: 'TYPE_STRING' }]);
+    expect(catalog.resolve('sentiment', '1').inputs).toEqual([
+      { name: 'text', kind: 'other', repeated: true, protoType: 'TYPE_STRING' },
+    ]);
   });
 
   it('refuses an unknown model or version with NOT_FOUND, listing what the server has', () => {
@@ -230,7 +262,10 @@ describe('call messages (client-message.convert)', () => {
   it('a tensor may be given as JSON ({ dtype, shape, data }); a malformed one is refused naming the input', () => {
     const iris = fromRegistry().resolve('iris');
     const request = toRequestMessage(iris, { features: { dtype: 'float32', shape: [1, 4], data: [1, 2, 3, 4] } });
-    const tensor = fromResponseMessage(iris, answeredWith(iris, { result: overTheWire(iris, request).features })) as Tensor;
+    const tensor = fromResponseMessage(
+      iris,
+      answeredWith(iris, { result: overTheWire(iris, request).features }),
+    ) as Tensor;
     expect(tensor.rows()).toEqual([[1, 2, 3, 4]]);
     expect(() => toRequestMessage(iris, { features: [1, 2, 3, 4] })).toThrow(
       "Input 'features' is a tensor: pass a Tensor or { dtype, shape: [...], data: [...] }",
@@ -239,11 +274,23 @@ describe('call messages (client-message.convert)', () => {
 
   it('bigints travel as int64/uint64 strings and come back as bigints, at the edges of their range', () => {
     const counter = fromRegistry().resolve('counter');
-    const request = toRequestMessage(counter, { start: -(2n ** 63n), limit: 2n ** 64n - 1n, ids: [1n, 2n ** 53n + 1n] });
-    expect(request).toEqual({ start: '-9223372036854775808', limit: '18446744073709551615', ids: ['1', '9007199254740993'] });
+    const request = toRequestMessage(counter, {
+      start: -(2n ** 63n),
+      limit: 2n ** 64n - 1n,
+      ids: [1n, 2n ** 53n + 1n],
+    });
+    expect(request).toEqual({
+      start: '-9223372036854775808',
+      limit: '18446744073709551615',
+      ids: ['1', '9007199254740993'],
+    });
 
     const received = overTheWire(counter, request);
-    expect(received).toEqual({ start: '-9223372036854775808', limit: '18446744073709551615', ids: ['1', '9007199254740993'] });
+    expect(received).toEqual({
+      start: '-9223372036854775808',
+      limit: '18446744073709551615',
+      ids: ['1', '9007199254740993'],
+    });
 
     const result = fromResponseMessage(counter, answeredWith(counter, { total: received.limit, steps: received.ids }));
     expect(result).toEqual({ total: 2n ** 64n - 1n, steps: [1n, 2n ** 53n + 1n] });
@@ -276,8 +323,12 @@ describe('call messages (client-message.convert)', () => {
 
   it('refuses values of the wrong type before sending, where protobufjs would coerce or drop them', () => {
     const sentiment = fromRegistry().resolve('sentiment', '1');
-    expect(() => toRequestMessage(sentiment, { text: 'not a list' })).toThrow(/^Input 'text' must be a list\b.*, got string$/);
-    expect(() => toRequestMessage(sentiment, { text: ['ok', 3] })).toThrow("Input 'text' must be a string (per item), got number");
+    expect(() => toRequestMessage(sentiment, { text: 'not a list' })).toThrow(
+      /^Input 'text' must be a list\b.*, got string$/,
+    );
+    expect(() => toRequestMessage(sentiment, { text: ['ok', 3] })).toThrow(
+      "Input 'text' must be a string (per item), got number",
+    );
     // Inputs left out are left out: the server sees the field's default.
     expect(toRequestMessage(sentiment, {})).toEqual({});
   });
@@ -285,7 +336,10 @@ describe('call messages (client-message.convert)', () => {
   it('a model with named outputs answers an object of them; one without, its result', () => {
     const catalog = fromRegistry();
     const named = catalog.resolve('sentiment', '2');
-    expect(fromResponseMessage(named, answeredWith(named, { label: 'pos', score: 0.5 }))).toEqual({ label: 'pos', score: 0.5 });
+    expect(fromResponseMessage(named, answeredWith(named, { label: 'pos', score: 0.5 }))).toEqual({
+      label: 'pos',
+      score: 0.5,
+    });
     const single = catalog.resolve('sentiment', '1');
     expect(fromResponseMessage(single, answeredWith(single, { result: [0.5, 0.25] }))).toEqual([0.5, 0.25]);
   });

@@ -38,7 +38,9 @@ const kinds: Record<string, { new (data: any): { validate(): void } }> = {
 };
 
 describe('deploy/: the Kubernetes and KServe manifests', () => {
-  const kubernetes = ['kubernetes/deployment.yaml', 'kubernetes/services.yaml', 'kubernetes/autoscaling.yaml'].flatMap(objects);
+  const kubernetes = ['kubernetes/deployment.yaml', 'kubernetes/services.yaml', 'kubernetes/autoscaling.yaml'].flatMap(
+    objects,
+  );
   const deployment = kubernetes.find((o) => o.kind === 'Deployment');
   const container = deployment.spec.template.spec.containers[0];
   const app = appSettingsOf(container);
@@ -74,7 +76,10 @@ describe('deploy/: the Kubernetes and KServe manifests', () => {
     expect(app.protoFile).toBe(false); // read-only root file system
     for (const service of kubernetes.filter((o) => o.kind === 'Service')) {
       expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
-      expect(service.spec.ports.find((p: { name: string }) => p.name === 'grpc')).toMatchObject({ port: app.grpcPort, targetPort: 'grpc' });
+      expect(service.spec.ports.find((p: { name: string }) => p.name === 'grpc')).toMatchObject({
+        port: app.grpcPort,
+        targetPort: 'grpc',
+      });
     }
     expect(kubernetes.find((o) => o.metadata.name === 'blazerpc-sample-headless').spec.clusterIP).toBe('None');
   });
@@ -91,7 +96,11 @@ describe('deploy/: the Kubernetes and KServe manifests', () => {
   it('the autoscaler and the disruption budget target the Deployment and keep replicas serving', () => {
     const hpa = kubernetes.find((o) => o.kind === 'HorizontalPodAutoscaler');
     const pdb = kubernetes.find((o) => o.kind === 'PodDisruptionBudget');
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata.name,
+    });
     expect(pdb.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
     expect(container.resources.requests.cpu).toBeDefined(); // utilization targets need a request
@@ -107,12 +116,21 @@ describe('deploy/: the Kubernetes and KServe manifests', () => {
     expect(kserveContainer.name).toBe('kserve-container');
     const h2c = kserveContainer.ports.find((p: { name: string }) => p.name === 'h2c');
     expect(h2c.containerPort).toBe(appSettingsOf(kserveContainer).grpcPort);
-    expect(kserveContainer.env.find((e: { name: string }) => e.name === 'IRIS_MODEL_PATH').value).toMatch(/^\/mnt\/models\//);
-    expect(service.spec.predictor.model).toMatchObject({ runtime: runtime.metadata.name, protocolVersion: 'grpc-v2', modelFormat: { name: 'onnx' } });
+    expect(kserveContainer.env.find((e: { name: string }) => e.name === 'IRIS_MODEL_PATH').value).toMatch(
+      /^\/mnt\/models\//,
+    );
+    expect(service.spec.predictor.model).toMatchObject({
+      runtime: runtime.metadata.name,
+      protocolVersion: 'grpc-v2',
+      modelFormat: { name: 'onnx' },
+    });
     expect(runtime.spec.supportedModelFormats.map((f: { name: string }) => f.name)).toContain('onnx');
     // The container spec itself is a Kubernetes container: check it with the Deployment schema.
     expect(() =>
-      new Deployment({ metadata: { name: 'x' }, spec: { selector: {}, template: { spec: { containers: [kserveContainer] } } } }).validate(),
+      new Deployment({
+        metadata: { name: 'x' },
+        spec: { selector: {}, template: { spec: { containers: [kserveContainer] } } },
+      }).validate(),
     ).not.toThrow();
   });
 });

@@ -96,7 +96,10 @@ describe('BlazeRpcExplorer', () => {
     expect(registry.get('scoped').inputs[0].type).toEqual({ kind: 'scalar', protoType: 'double' });
     expect(registry.get('from-controller').outputs[0].type).toEqual({ kind: 'scalar', protoType: 'bool' });
     expect(registry.get('aliased').inputs[0].type).toEqual({ kind: 'scalar', protoType: 'bytes' });
-    expect(registry.get('scores').inputs[0].type).toEqual({ kind: 'list', element: { kind: 'scalar', protoType: 'string' } });
+    expect(registry.get('scores').inputs[0].type).toEqual({
+      kind: 'list',
+      element: { kind: 'scalar', protoType: 'string' },
+    });
   });
 
   it('describes each model with its handler, rpc and message names', () => {

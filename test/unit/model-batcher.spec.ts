@@ -37,12 +37,25 @@ interface Execution {
 
 let executions: Execution[];
 
-function batcher(settings: Partial<Required<BatchingOptions>>, outputs: BatchOutputs = UNNAMED, model = 'iris'): ModelBatcher {
-  const execute = (args: unknown[]) => new Promise<unknown>((resolve, reject) => executions.push({ input: args[0] as Tensor, resolve, reject }));
+function batcher(
+  settings: Partial<Required<BatchingOptions>>,
+  outputs: BatchOutputs = UNNAMED,
+  model = 'iris',
+): ModelBatcher {
+  const execute = (args: unknown[]) =>
+    new Promise<unknown>((resolve, reject) => executions.push({ input: args[0] as Tensor, resolve, reject }));
   return new ModelBatcher(
     model,
     plan,
-    { enabled: true, maxBatchSize: 8, batchTimeoutMs: 0, maxQueueSize: 1024, maxConcurrentBatches: 1, tuneBatchSize: false, ...settings },
+    {
+      enabled: true,
+      maxBatchSize: 8,
+      batchTimeoutMs: 0,
+      maxQueueSize: 1024,
+      maxConcurrentBatches: 1,
+      tuneBatchSize: false,
+      ...settings,
+    },
     outputs,
     execute,
     new NoopBlazeMetrics(),
@@ -210,7 +223,10 @@ describe('ModelBatcher', () => {
     jest.advanceTimersByTime(100);
     answer(executions[0]);
     await running;
-    expect(await statusOf(expired)).toEqual({ code: GrpcStatus.DEADLINE_EXCEEDED, message: 'Deadline exceeded while queued' });
+    expect(await statusOf(expired)).toEqual({
+      code: GrpcStatus.DEADLINE_EXCEEDED,
+      message: 'Deadline exceeded while queued',
+    });
     expect(executions).toHaveLength(2);
     expect(valuesOf(executions[1].input)).toEqual([20, 21]);
     answer(executions[1]);
@@ -331,9 +347,18 @@ describe('ModelBatcher with tuneBatchSize', () => {
     const execute = (args: unknown[]) => {
       const input = args[0] as Tensor;
       sizes.push(input.shape[0]);
-      return new Promise<unknown>((resolve) => setTimeout(() => resolve(timesTen(input)), input.shape[0] * perRowMs[input.shape[0]]));
+      return new Promise<unknown>((resolve) =>
+        setTimeout(() => resolve(timesTen(input)), input.shape[0] * perRowMs[input.shape[0]]),
+      );
     };
-    const settings = { enabled: true, maxBatchSize: 8, batchTimeoutMs: 0, maxQueueSize: 4096, maxConcurrentBatches: 1, tuneBatchSize: true };
+    const settings = {
+      enabled: true,
+      maxBatchSize: 8,
+      batchTimeoutMs: 0,
+      maxQueueSize: 4096,
+      maxConcurrentBatches: 1,
+      tuneBatchSize: true,
+    };
     const tuned = new ModelBatcher('cnn', plan, settings, UNNAMED, execute, new NoopBlazeMetrics());
     const pending = Array.from({ length: 3000 }, (_, i) => tuned.submit(request(1, i)));
     await jest.advanceTimersByTimeAsync(5000);

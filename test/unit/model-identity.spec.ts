@@ -75,7 +75,8 @@ async function clientFrom(source: 'registry' | '.proto' | '.proto without commen
       .split('\n')
       .filter((line) => !line.trimStart().startsWith('//'))
       .join('\n');
-  const options = source === 'registry' ? { registry } : { proto: source === '.proto' ? registry.protoText : stripped() };
+  const options =
+    source === 'registry' ? { registry } : { proto: source === '.proto' ? registry.protoText : stripped() };
   const client = await BlazeClient.connect('127.0.0.1:1', options);
   clients.push(client);
   return client;
@@ -92,13 +93,26 @@ function refusal(action: () => unknown): BlazeRpcClientError {
 }
 
 const listed = (client: BlazeClient) =>
-  client.models().map((m) => `${m.version ? modelIdString({ name: m.name, version: m.version }) : m.name}${m.isDefault ? '' : ' (not default)'}`);
+  client
+    .models()
+    .map(
+      (m) =>
+        `${m.version ? modelIdString({ name: m.name, version: m.version }) : m.name}${m.isDefault ? '' : ' (not default)'}`,
+    );
 
 const SERVED = 'decoy@1, foo@1, foo@2, foo-v3@1, iris@1, ranker@1.1, ranker@2';
 
 describe.each(['registry', '.proto'] as const)('a client that learned the models from the %s', (source) => {
   it('lists each version by its name and version as registered', async () => {
-    expect(listed(await clientFrom(source))).toEqual(['decoy@1', 'foo@1 (not default)', 'foo@2', 'foo-v3@1', 'iris@1', 'ranker@1.1 (not default)', 'ranker@2']);
+    expect(listed(await clientFrom(source))).toEqual([
+      'decoy@1',
+      'foo@1 (not default)',
+      'foo@2',
+      'foo-v3@1',
+      'iris@1',
+      'ranker@1.1 (not default)',
+      'ranker@2',
+    ]);
   });
 
   it("refuses 'foo' version 3 with NOT_FOUND, listing what the server has, rather than call 'foo-v3' through PredictFooV3", async () => {
@@ -126,7 +140,11 @@ describe.each(['registry', '.proto'] as const)('a client that learned the models
 
   it('takes a name as the rpc spells it for the same model, never for another', async () => {
     const client = await clientFrom(source);
-    expect(['foo-v3', 'FooV3', 'foo_v3'].map((name) => client.model(name).rpc)).toEqual(['PredictFooV3', 'PredictFooV3', 'PredictFooV3']);
+    expect(['foo-v3', 'FooV3', 'foo_v3'].map((name) => client.model(name).rpc)).toEqual([
+      'PredictFooV3',
+      'PredictFooV3',
+      'PredictFooV3',
+    ]);
     expect(client.model('ranker', '1_1').version).toBe('1.1');
     // A description that reads like the comment naming a model version names none.
     expect(client.model('decoy').rpc).toBe('PredictDecoy');
@@ -137,7 +155,15 @@ describe.each(['registry', '.proto'] as const)('a client that learned the models
 describe('a client that learned the models from rpc names alone (reflection, or a .proto without its comments)', () => {
   it('reads names and versions from the rpcs as before, with the limits the rpc names have', async () => {
     const client = await clientFrom('.proto without comments');
-    expect(listed(client)).toEqual(['Decoy', 'Foo@1 (not default)', 'Foo@2', 'Foo@3 (not default)', 'Iris', 'Ranker@1_1 (not default)', 'Ranker@2']);
+    expect(listed(client)).toEqual([
+      'Decoy',
+      'Foo@1 (not default)',
+      'Foo@2',
+      'Foo@3 (not default)',
+      'Iris',
+      'Ranker@1_1 (not default)',
+      'Ranker@2',
+    ]);
     expect(client.model('foo', '2').rpc).toBe('PredictFooV2');
     expect(client.model('ranker', '1.1').rpc).toBe('PredictRankerV1_1');
     // PredictFooV3 reads both as foo version 3 and as a model FooV3: the rpc names cannot tell which.
@@ -155,7 +181,10 @@ describe('ModelId', () => {
     expect(modelIdString({ name: 'ranker', version: '1.1' })).toBe('ranker@1.1');
     expect(versionHealthName(registry.get('ranker', '1.1'))).toBe('ranker@1.1');
     expect(parseModelId('ranker@1.1')).toEqual({ name: 'ranker', version: '1.1' });
-    expect(parseModelId(modelIdString({ name: 'text-gen', version: 'v2_rc-1' }))).toEqual({ name: 'text-gen', version: 'v2_rc-1' });
+    expect(parseModelId(modelIdString({ name: 'text-gen', version: 'v2_rc-1' }))).toEqual({
+      name: 'text-gen',
+      version: 'v2_rc-1',
+    });
     expect(sameModel({ name: 'foo', version: '3' }, registry.get('foo-v3'))).toBe(false);
     expect(sameModel({ name: 'foo-v3', version: '1' }, registry.get('foo-v3'))).toBe(true);
   });

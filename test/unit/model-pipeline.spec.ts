@@ -154,7 +154,10 @@ class Models {
     return texts.map((text) => text.length);
   }
 
-  @Model('guarded-lengths', { returns: [Int32], batching: { maxBatchSize: 8, batchTimeoutMs: 50, tuneBatchSize: false } })
+  @Model('guarded-lengths', {
+    returns: [Int32],
+    batching: { maxBatchSize: 8, batchTimeoutMs: 50, tuneBatchSize: false },
+  })
   @UseGuards(AllowHeaderGuard)
   guardedLengths(@Input('texts', [String]) texts: string[]): number[] {
     executions.push([...texts]);
@@ -193,15 +196,32 @@ function pipelineOf(name: string, enhancers = new ApplicationConfig()): ModelPip
 }
 
 /** A call's context as a protocol makes it. */
-function contextFor(model: string, headers: Record<string, string> = {}, controller = new AbortController()): BlazeContext {
+function contextFor(
+  model: string,
+  headers: Record<string, string> = {},
+  controller = new AbortController(),
+): BlazeContext {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
   const rpc = registry.get(model).rpcMethods[0];
-  return new BlazeContext(metadata, { getPeer: () => 'ipv4:127.0.0.1:40000' }, `/blazerpc.InferenceService/${rpc}`, model, '1', undefined, controller);
+  return new BlazeContext(
+    metadata,
+    { getPeer: () => 'ipv4:127.0.0.1:40000' },
+    `/blazerpc.InferenceService/${rpc}`,
+    model,
+    '1',
+    undefined,
+    controller,
+  );
 }
 
 /** Runs a unary call to its result, or to the status its failure maps to. */
-async function call(model: string, request: Record<string, unknown>, headers?: Record<string, string>, pipeline = pipelineOf(model)) {
+async function call(
+  model: string,
+  request: Record<string, unknown>,
+  headers?: Record<string, string>,
+  pipeline = pipelineOf(model),
+) {
   try {
     return { result: await pipeline.run(request, contextFor(model, headers)) };
   } catch (error) {
@@ -230,7 +250,9 @@ describe('ModelPipeline, unary calls through Nest enhancers', () => {
     expect(failed.status).toEqual({ code: status.INTERNAL, details: 'Internal server error' });
     expect(ran).toEqual([]);
     expect(logger.error).toHaveBeenCalledTimes(1);
-    expect(logger.error.mock.calls[0][0]).toBe("Model 'broken-guard' failed in BrokenGuard.canActivate, before its handler ran: cannot read the token store");
+    expect(logger.error.mock.calls[0][0]).toBe(
+      "Model 'broken-guard' failed in BrokenGuard.canActivate, before its handler ran: cannot read the token store",
+    );
   });
 
   it("an interceptor maps the handler's result", async () => {
@@ -261,7 +283,9 @@ describe('ModelPipeline, unary calls through Nest enhancers', () => {
     const failed = await call('crash', { text: 'x' });
     expect(failed.status).toEqual({ code: status.INTERNAL, details: 'Internal server error' });
     expect(logger.error).toHaveBeenCalledTimes(1);
-    expect(logger.error.mock.calls[0][0]).toBe("Model 'crash' (Models.crash) failed: secret connection string in this message");
+    expect(logger.error.mock.calls[0][0]).toBe(
+      "Model 'crash' (Models.crash) failed: secret connection string in this message",
+    );
   });
 
   it('global enhancers are those of the configuration the pipeline is built with (the microservice’s)', async () => {
@@ -269,7 +293,9 @@ describe('ModelPipeline, unary calls through Nest enhancers', () => {
     withGuard.useGlobalGuards(new AllowHeaderGuard());
     const guarded = await call('plain', { text: 'x' }, {}, pipelineOf('plain', withGuard));
     expect(guarded.status?.code).toBe(status.PERMISSION_DENIED);
-    await expect(call('plain', { text: 'x' }, { 'x-allow': 'yes' }, pipelineOf('plain', withGuard))).resolves.toEqual({ result: 'plain:x' });
+    await expect(call('plain', { text: 'x' }, { 'x-allow': 'yes' }, pipelineOf('plain', withGuard))).resolves.toEqual({
+      result: 'plain:x',
+    });
     // The same model built without it is not guarded.
     await expect(call('plain', { text: 'x' })).resolves.toEqual({ result: 'plain:x' });
   });
@@ -297,7 +323,9 @@ describe('ModelPipeline, batched models', () => {
 
   it('N concurrent requests run as one execution of N rows after batchTimeoutMs, each getting its own rows back', async () => {
     const pipeline = pipelineOf('lengths');
-    const pending = ['a', 'bb', 'ccc'].map((text) => pipeline.run({ texts: [text] }, contextFor('lengths')) as Promise<unknown>);
+    const pending = ['a', 'bb', 'ccc'].map(
+      (text) => pipeline.run({ texts: [text] }, contextFor('lengths')) as Promise<unknown>,
+    );
 
     // A partial batch waits for more requests, up to batchTimeoutMs.
     await jest.advanceTimersByTimeAsync(49);
@@ -310,7 +338,9 @@ describe('ModelPipeline, batched models', () => {
 
   it('a full batch (maxBatchSize rows) runs at once, without waiting for the timeout', async () => {
     const pipeline = pipelineOf('lengths');
-    const pending = ['a', 'b', 'c', 'd'].map((text) => pipeline.run({ texts: [text] }, contextFor('lengths')) as Promise<unknown>);
+    const pending = ['a', 'b', 'c', 'd'].map(
+      (text) => pipeline.run({ texts: [text] }, contextFor('lengths')) as Promise<unknown>,
+    );
     await jest.advanceTimersByTimeAsync(0);
     expect(executions).toEqual([['a', 'b', 'c', 'd']]);
     await expect(Promise.all(pending)).resolves.toEqual([[1], [1], [1], [1]]);
@@ -320,8 +350,13 @@ describe('ModelPipeline, batched models', () => {
     const pipeline = pipelineOf('guarded-lengths');
     const allowed = { 'x-allow': 'yes' };
     const first = pipeline.run({ texts: ['one'] }, contextFor('guarded-lengths', allowed)) as Promise<unknown>;
-    const refused = (pipeline.run({ texts: ['no'] }, contextFor('guarded-lengths')) as Promise<unknown>).catch((error: unknown) => pipeline.failure(error));
-    const second = pipeline.run({ texts: ['three', 'four'] }, contextFor('guarded-lengths', allowed)) as Promise<unknown>;
+    const refused = (pipeline.run({ texts: ['no'] }, contextFor('guarded-lengths')) as Promise<unknown>).catch(
+      (error: unknown) => pipeline.failure(error),
+    );
+    const second = pipeline.run(
+      { texts: ['three', 'four'] },
+      contextFor('guarded-lengths', allowed),
+    ) as Promise<unknown>;
 
     await jest.advanceTimersByTimeAsync(50);
 
@@ -335,9 +370,9 @@ describe('ModelPipeline, batched models', () => {
     const pipeline = pipelineOf('lengths');
     const controller = new AbortController();
     const kept = pipeline.run({ texts: ['kept'] }, contextFor('lengths')) as Promise<unknown>;
-    const cancelled = (pipeline.run({ texts: ['gone'] }, contextFor('lengths', {}, controller)) as Promise<unknown>).catch((error: unknown) =>
-      pipeline.failure(error),
-    );
+    const cancelled = (
+      pipeline.run({ texts: ['gone'] }, contextFor('lengths', {}, controller)) as Promise<unknown>
+    ).catch((error: unknown) => pipeline.failure(error));
     controller.abort();
     await expect(cancelled).resolves.toEqual({ code: status.CANCELLED, details: 'Cancelled' });
 

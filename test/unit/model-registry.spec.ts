@@ -2,7 +2,15 @@ import { status } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import protobuf from 'protobufjs';
-import { BlazeRpcError, BlazeRpcModule, ConfigurationError, Input, Model, ModelNotFoundError, ModelRegistry } from '../../lib/index.js';
+import {
+  BlazeRpcError,
+  BlazeRpcModule,
+  ConfigurationError,
+  Input,
+  Model,
+  ModelNotFoundError,
+  ModelRegistry,
+} from '../../lib/index.js';
 import { BlazeRpcExplorer } from '../../lib/core/discovery/blaze-rpc.explorer.js';
 import { toCallStatus } from '../../lib/core/errors/grpc-status.mapper.js';
 import type { PendingModel } from '../../lib/core/registry/model.registry.js';
@@ -99,7 +107,8 @@ function sealed(...instances: object[]): ModelRegistry {
   return registry;
 }
 
-const pendingOf = (...instances: object[]): PendingModel[] => instances.flatMap((instance) => explorer.modelsOfInstance(instance));
+const pendingOf = (...instances: object[]): PendingModel[] =>
+  instances.flatMap((instance) => explorer.modelsOfInstance(instance));
 const keys = (registry: ModelRegistry) => registry.list().map((m) => `${m.name}@${m.version}`);
 
 /** The InferenceService rpcs of a .proto, each with its request message. */
@@ -119,7 +128,11 @@ describe('ModelRegistry lookups', () => {
 
   it('get(name) is the default version: the highest one unless another is marked default', () => {
     const registry = moduleRef.get(ModelRegistry);
-    expect(registry.get('ranker')).toMatchObject({ version: '10', isDefault: true, rpcMethods: ['PredictRankerV10', 'PredictRanker'] });
+    expect(registry.get('ranker')).toMatchObject({
+      version: '10',
+      isDefault: true,
+      rpcMethods: ['PredictRankerV10', 'PredictRanker'],
+    });
     expect(registry.get('echo')).toMatchObject({ version: '1', isDefault: true, rpcMethods: ['PredictEcho'] });
   });
 
@@ -141,13 +154,26 @@ describe('ModelRegistry lookups', () => {
     const unknownName = captured(() => registry.get('nope'));
     expect(unknownName).toBeInstanceOf(ModelNotFoundError);
     expect(unknownName).toBeInstanceOf(BlazeRpcError);
-    expect(unknownName).toMatchObject({ name: 'ModelNotFoundError', message: "Model 'nope' is not registered", modelName: 'nope', version: undefined });
+    expect(unknownName).toMatchObject({
+      name: 'ModelNotFoundError',
+      message: "Model 'nope' is not registered",
+      modelName: 'nope',
+      version: undefined,
+    });
 
     const unknownVersion = captured(() => registry.get('ranker', '3'));
-    expect(unknownVersion).toMatchObject({ message: "Model 'ranker' version '3' is not registered", modelName: 'ranker', version: '3' });
+    expect(unknownVersion).toMatchObject({
+      message: "Model 'ranker' version '3' is not registered",
+      modelName: 'ranker',
+      version: '3',
+    });
 
     // The status a client gets for it.
-    expect(toCallStatus(unknownVersion)).toEqual({ code: status.NOT_FOUND, details: "Model 'ranker' version '3' is not registered", unexpected: false });
+    expect(toCallStatus(unknownVersion)).toEqual({
+      code: status.NOT_FOUND,
+      details: "Model 'ranker' version '3' is not registered",
+      unexpected: false,
+    });
   });
 
   it('versions(name) lists the versions in ascending order, and none for an unknown model', () => {
@@ -178,14 +204,21 @@ describe('ModelRegistry.update after seal (a live model repository)', () => {
 
   it("a removed version's rpc and messages leave the .proto; the default moves to the highest version left", () => {
     const registry = sealed(new Echo(), new Rankers());
-    expect(rpcsOf(registry.protoText)).toMatchObject({ PredictRankerV10: 'RankerV10Request', PredictRanker: 'RankerV10Request' });
+    expect(rpcsOf(registry.protoText)).toMatchObject({
+      PredictRankerV10: 'RankerV10Request',
+      PredictRanker: 'RankerV10Request',
+    });
 
     registry.update([], [{ name: 'ranker', version: '10' }]);
 
     const rpcs = rpcsOf(registry.protoText);
     expect(rpcs).not.toHaveProperty('PredictRankerV10');
     expect(registry.protoText).not.toContain('RankerV10Request');
-    expect(rpcs).toMatchObject({ PredictRankerV1: 'RankerV1Request', PredictRankerV2: 'RankerV2Request', PredictRanker: 'RankerV2Request' });
+    expect(rpcs).toMatchObject({
+      PredictRankerV1: 'RankerV1Request',
+      PredictRankerV2: 'RankerV2Request',
+      PredictRanker: 'RankerV2Request',
+    });
     expect(registry.get('ranker').version).toBe('2');
     expect(() => registry.get('ranker', '10')).toThrow(ModelNotFoundError);
   });
@@ -211,7 +244,11 @@ describe('ModelRegistry.update after seal (a live model repository)', () => {
       ],
     );
     expect(rpcsOf(registry.protoText)).toEqual({ PredictRanker: 'RankerRequest' });
-    expect(registry.get('ranker')).toMatchObject({ version: '1', rpcMethods: ['PredictRanker'], requestType: 'RankerRequest' });
+    expect(registry.get('ranker')).toMatchObject({
+      version: '1',
+      rpcMethods: ['PredictRanker'],
+      requestType: 'RankerRequest',
+    });
   });
 
   it('adds and removes in one step: a version replaced by a new handler, and an added version marked default', () => {
@@ -221,7 +258,10 @@ describe('ModelRegistry.update after seal (a live model repository)', () => {
     expect(registry.get('echo').handler).toBe('EchoAgain.echo');
     expect(registry.versions('ranker')).toEqual(['1', '2', '3', '10']);
     expect(registry.get('ranker')).toMatchObject({ version: '3', handler: 'RankerV3.v3' });
-    expect(rpcsOf(registry.protoText)).toMatchObject({ PredictRanker: 'RankerV3Request', PredictRankerV10: 'RankerV10Request' });
+    expect(rpcsOf(registry.protoText)).toMatchObject({
+      PredictRanker: 'RankerV3Request',
+      PredictRankerV10: 'RankerV10Request',
+    });
     // The binding the server mounts is the new handler's.
     const echo = registry.entries().find((entry) => entry.descriptor.name === 'echo')!;
     expect(echo.binding.wrapper.instance).toBeInstanceOf(EchoAgain);

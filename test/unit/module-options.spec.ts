@@ -70,7 +70,9 @@ describe('BlazeRpcModule options', () => {
   });
 
   it('0 turns the connection idle and age limits off', async () => {
-    const { resolved } = await resolvedWith([BlazeRpcModule.forRoot({ protoFile: false, maxConnectionIdleMs: 0, maxConnectionAgeMs: 0 })]);
+    const { resolved } = await resolvedWith([
+      BlazeRpcModule.forRoot({ protoFile: false, maxConnectionIdleMs: 0, maxConnectionAgeMs: 0 }),
+    ]);
     expect(resolved.channelOptions).not.toHaveProperty('grpc.max_connection_idle_ms');
     expect(resolved.channelOptions).not.toHaveProperty('grpc.max_connection_age_ms');
   });
@@ -100,10 +102,22 @@ describe('BlazeRpcModule options', () => {
     [{ maxConcurrentStreams: 0 }, "option 'maxConcurrentStreams' is invalid"],
     [{ maxConnectionAgeMs: -1 }, "option 'maxConnectionAgeMs' is invalid"],
     [{ flowControlWindow: 1024 }, "option 'flowControlWindow' is invalid: got 1024, expected a byte count from 65535"],
-    [{ batching: { maxQueueSize: 10_000_000 } }, "option 'batching.maxQueueSize' is invalid: got 10000000, expected at most 65536"],
-    [{ batching: { maxConcurrentBatches: 1000 } }, "option 'batching.maxConcurrentBatches' is invalid: got 1000, expected at most 64"],
-    [{ limits: { maxPendingPerStream: 0 } }, "option 'limits.maxPendingPerStream' is invalid: got 0, expected a positive integer"],
-    [{ limits: { maxParameters: 1.5 } }, "option 'limits.maxParameters' is invalid: got 1.5, expected a positive integer"],
+    [
+      { batching: { maxQueueSize: 10_000_000 } },
+      "option 'batching.maxQueueSize' is invalid: got 10000000, expected at most 65536",
+    ],
+    [
+      { batching: { maxConcurrentBatches: 1000 } },
+      "option 'batching.maxConcurrentBatches' is invalid: got 1000, expected at most 64",
+    ],
+    [
+      { limits: { maxPendingPerStream: 0 } },
+      "option 'limits.maxPendingPerStream' is invalid: got 0, expected a positive integer",
+    ],
+    [
+      { limits: { maxParameters: 1.5 } },
+      "option 'limits.maxParameters' is invalid: got 1.5, expected a positive integer",
+    ],
     [
       { limits: { maxPending: 8 } },
       "option 'limits.maxPending' is unknown. Known: maxPendingPerStream, maxBufferedResults, maxRequestBytesInFlight, maxInputs",

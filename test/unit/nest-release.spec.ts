@@ -1,5 +1,10 @@
 import { ApplicationConfig } from '@nestjs/core';
-import { checkNestRelease, copyPreRequestHooks, globalPreRequestHooks, installedNestVersions } from '../../lib/core/nest-internals.js';
+import {
+  checkNestRelease,
+  copyPreRequestHooks,
+  globalPreRequestHooks,
+  installedNestVersions,
+} from '../../lib/core/nest-internals.js';
 
 const nest = (common: string, core = common, microservices = common) => ({
   '@nestjs/common': common,
@@ -21,8 +26,12 @@ describe('the Nest release seam', () => {
   });
 
   it('refuses mixed majors and a package it cannot find, with the command that fixes it', () => {
-    expect(() => checkNestRelease(nest('12.5.1', '12.5.1', '11.1.0'))).toThrow('npm install @nestjs/common@12 @nestjs/core@12 @nestjs/microservices@12');
-    expect(() => checkNestRelease({ '@nestjs/common': '12.5.1', '@nestjs/core': '12.5.1' })).toThrow('@nestjs/microservices@(unreadable)');
+    expect(() => checkNestRelease(nest('12.5.1', '12.5.1', '11.1.0'))).toThrow(
+      'npm install @nestjs/common@12 @nestjs/core@12 @nestjs/microservices@12',
+    );
+    expect(() => checkNestRelease({ '@nestjs/common': '12.5.1', '@nestjs/core': '12.5.1' })).toThrow(
+      '@nestjs/microservices@(unreadable)',
+    );
   });
 
   it('reads the installed versions, also of packages whose exports map hides package.json', () => {

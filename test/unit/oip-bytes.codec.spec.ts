@@ -17,7 +17,9 @@ const le32 = (value: number) => {
 describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per element)', () => {
   describe('encodeRawBytes', () => {
     it('writes each element as its little-endian length and its UTF-8 bytes, in order', () => {
-      expect(encodeRawBytes(['ab', '', 'é'])).toEqual(Buffer.from([2, 0, 0, 0, 0x61, 0x62, 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0xa9]));
+      expect(encodeRawBytes(['ab', '', 'é'])).toEqual(
+        Buffer.from([2, 0, 0, 0, 0x61, 0x62, 0, 0, 0, 0, 2, 0, 0, 0, 0xc3, 0xa9]),
+      );
     });
 
     it('writes nothing for no elements', () => {
@@ -26,7 +28,9 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
 
     it('writes a byte array as it is, and only the part a view covers', () => {
       const backing = Buffer.from([9, 9, 1, 2, 3, 9]);
-      expect(encodeRawBytes([backing.subarray(2, 5), new Uint8Array([0, 255])])).toEqual(Buffer.from([3, 0, 0, 0, 1, 2, 3, 2, 0, 0, 0, 0, 255]));
+      expect(encodeRawBytes([backing.subarray(2, 5), new Uint8Array([0, 255])])).toEqual(
+        Buffer.from([3, 0, 0, 0, 1, 2, 3, 2, 0, 0, 0, 0, 255]),
+      );
     });
 
     it('writes lengths of 256 and more over several little-endian bytes', () => {
@@ -104,15 +108,30 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
         2,
         'element 1 has a cut-off length prefix',
       ],
-      ['a length past the end', Buffer.concat([le32(10), Buffer.from('abc')]), 1, 'element 0 claims 10 bytes, but only 3 remain'],
+      [
+        'a length past the end',
+        Buffer.concat([le32(10), Buffer.from('abc')]),
+        1,
+        'element 0 claims 10 bytes, but only 3 remain',
+      ],
       [
         'a length past the end of a later element',
         Buffer.concat([encodeRawBytes(['a', 'b']), le32(2), Buffer.from('c')]),
         3,
         'element 2 claims 2 bytes, but only 1 remain',
       ],
-      ['a huge length (0xFFFFFFFF) with nothing after it', le32(0xffffffff), 1, 'element 0 claims 4294967295 bytes, but only 0 remain'],
-      ['a big-endian length', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('abc')]), 1, 'element 0 claims 50331648 bytes, but only 3 remain'],
+      [
+        'a huge length (0xFFFFFFFF) with nothing after it',
+        le32(0xffffffff),
+        1,
+        'element 0 claims 4294967295 bytes, but only 0 remain',
+      ],
+      [
+        'a big-endian length',
+        Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from('abc')]),
+        1,
+        'element 0 claims 50331648 bytes, but only 3 remain',
+      ],
       ['fewer elements than the shape has', encodeRawBytes(['abcd', 'b']), 3, 'holds 2 elements, but the shape has 3'],
       [
         'more elements than the shape has (the walk stops at the first one past it)',
@@ -120,8 +139,18 @@ describe('raw OIP BYTES (4-byte little-endian length, then the bytes, per elemen
         1,
         'holds more than 1 elements, but the shape has 1',
       ],
-      ['nothing, for a shape of one element', Buffer.alloc(0), 1, 'has 0 bytes, too few for the 1 elements of the shape (each takes at least 4)'],
-      ['one empty element, for a shape of none', encodeRawBytes(['']), 0, 'holds more than 0 elements, but the shape has 0'],
+      [
+        'nothing, for a shape of one element',
+        Buffer.alloc(0),
+        1,
+        'has 0 bytes, too few for the 1 elements of the shape (each takes at least 4)',
+      ],
+      [
+        'one empty element, for a shape of none',
+        encodeRawBytes(['']),
+        0,
+        'holds more than 0 elements, but the shape has 0',
+      ],
       [
         'fewer bytes than the shape needs for its length prefixes',
         encodeRawBytes(['a', 'b']),

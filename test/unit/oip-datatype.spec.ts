@@ -1,5 +1,12 @@
 import { itemSizeOf, TENSOR_DTYPES, type TensorDType } from '../../lib/index.js';
-import { DTYPE_TO_OIP, isOipDatatype, OIP_ITEM_SIZE, OIP_TO_DTYPE, tritonDataType, type OipDatatype } from '../../lib/protocols/shared/oip-datatype.js';
+import {
+  DTYPE_TO_OIP,
+  isOipDatatype,
+  OIP_ITEM_SIZE,
+  OIP_TO_DTYPE,
+  tritonDataType,
+  type OipDatatype,
+} from '../../lib/protocols/shared/oip-datatype.js';
 
 /** The OIP datatype of every tensor dtype, as the Open Inference Protocol (KServe v2) names them. */
 const EXPECTED: ReadonlyArray<[TensorDType, OipDatatype, number]> = [
@@ -103,7 +110,10 @@ describe('OIP datatypes', () => {
     expect(isOipDatatype(name)).toBe(false);
   });
 
-  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])('isOipDatatype refuses the Object.prototype name %p', (name) => {
-    expect(isOipDatatype(name)).toBe(false);
-  });
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'isOipDatatype refuses the Object.prototype name %p',
+    (name) => {
+      expect(isOipDatatype(name)).toBe(false);
+    },
+  );
 });

@@ -27,21 +27,37 @@ function expectSameRequest(got: Record<string, unknown>, want: Record<string, un
   const [g, w] = [got.raw_input_contents as Buffer[], want.raw_input_contents as Buffer[]];
   g.forEach((bytes, i) => {
     expect(bytes).toBeInstanceOf(Buffer);
-    expect([bytes.buffer === received.buffer, bytes.byteOffset, bytes.byteLength]).toEqual([w[i].buffer === received.buffer, w[i].byteOffset, w[i].byteLength]);
+    expect([bytes.buffer === received.buffer, bytes.byteOffset, bytes.byteLength]).toEqual([
+      w[i].buffer === received.buffer,
+      w[i].byteOffset,
+      w[i].byteLength,
+    ]);
   });
 }
 
 const features = Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer);
-const encode = (message: object) => Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
+const encode = (message: object) =>
+  Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
 const iris = (extra: object = {}) =>
-  encode({ model_name: 'iris', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [features], ...extra });
+  encode({
+    model_name: 'iris',
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }],
+    raw_input_contents: [features],
+    ...extra,
+  });
 
 describe('InferRequestReader', () => {
   it.each<[string, Buffer]>([
     ['an iris request', iris()],
-    ['a version, an id and requested outputs', iris({ model_version: '2', id: 'req-7', outputs: [{ name: 'scores' }, { name: 'labels' }] })],
+    [
+      'a version, an id and requested outputs',
+      iris({ model_version: '2', id: 'req-7', outputs: [{ name: 'scores' }, { name: 'labels' }] }),
+    ],
     ['an empty request', Buffer.alloc(0)],
-    ['inputs without raw contents, or shape', encode({ model_name: 'm', inputs: [{ name: 'a', datatype: 'BYTES' }, { name: 'b' }] })],
+    [
+      'inputs without raw contents, or shape',
+      encode({ model_name: 'm', inputs: [{ name: 'a', datatype: 'BYTES' }, { name: 'b' }] }),
+    ],
     [
       'several inputs, large dimensions and data',
       encode({
@@ -66,11 +82,19 @@ describe('InferRequestReader', () => {
 
   it.each<[string, Buffer]>([
     ['request parameters', iris({ parameters: { priority: { int64_param: 1 } } })],
-    ['input parameters', iris({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { a: { bool_param: true } } }] })],
+    [
+      'input parameters',
+      iris({
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], parameters: { a: { bool_param: true } } }],
+      }),
+    ],
     ['output parameters', iris({ outputs: [{ name: 'scores', parameters: { a: { bool_param: true } } }] })],
     [
       'typed contents',
-      encode({ model_name: 'iris', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }] }),
+      encode({
+        model_name: 'iris',
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }],
+      }),
     ],
     ['a non-ASCII name', iris({ model_name: 'modèle' })],
     ['a negative dimension', iris({ inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }] })],
@@ -98,7 +122,8 @@ describe('InferRequestReader', () => {
       if (got === undefined) continue;
       read++;
       const want = fullDecode(bytes);
-      if (typeof want === 'string') throw new Error(`read what the full decoder refuses (${want}): ${bytes.toString('hex')}`);
+      if (typeof want === 'string')
+        throw new Error(`read what the full decoder refuses (${want}): ${bytes.toString('hex')}`);
       expectSameRequest(got, want, bytes);
     }
     // Many mutations keep a well-formed request (a changed name, size or value): those are read.

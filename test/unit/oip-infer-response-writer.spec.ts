@@ -14,7 +14,11 @@ const serialize = (service.ModelInfer as MethodDefinition<object, object>).respo
 const protobufBytes = (response: InferResponseParts) => serialize(response);
 
 const DATATYPES = [...new Set(Object.values(DTYPE_TO_OIP)), 'BYTES' as const];
-const output = (name: string, datatype: InferOutputMessage['datatype'], shape: number[]): InferOutputMessage => ({ name, datatype, shape });
+const output = (name: string, datatype: InferOutputMessage['datatype'], shape: number[]): InferOutputMessage => ({
+  name,
+  datatype,
+  shape,
+});
 const response = (parts: Partial<InferResponseParts>): InferResponseParts => ({
   model_name: 'iris',
   model_version: '1',
@@ -29,17 +33,30 @@ describe('writeInferResponse', () => {
     ['one FP32 output', response({})],
     ['empty model version and id (still written)', response({ model_version: '', id: '' })],
     ['no outputs', response({ outputs: [], raw_output_contents: [] })],
-    ['a scalar output (empty shape) and empty raw data', response({ outputs: [output('s', 'INT64', [])], raw_output_contents: [new Uint8Array(0)] })],
+    [
+      'a scalar output (empty shape) and empty raw data',
+      response({ outputs: [output('s', 'INT64', [])], raw_output_contents: [new Uint8Array(0)] }),
+    ],
     [
       'several outputs, large dimensions and data (multi-byte varints)',
       response({
         outputs: [output('labels', 'BYTES', [2]), output('image', 'UINT8', [1, 300, 70]), output('p', 'FP64', [0, 5])],
-        raw_output_contents: [Buffer.from('\u0001\u0000\u0000\u0000a\u0002\u0000\u0000\u0000bc'), new Uint8Array(21_000).map((_, i) => i), new Uint8Array(0)],
+        raw_output_contents: [
+          Buffer.from('\u0001\u0000\u0000\u0000a\u0002\u0000\u0000\u0000bc'),
+          new Uint8Array(21_000).map((_, i) => i),
+          new Uint8Array(0),
+        ],
       }),
     ],
-    ['non-ASCII names and id', response({ model_name: 'modèle', id: 'запрос-№1', outputs: [output('sortie…', 'FP32', [3])] })],
+    [
+      'non-ASCII names and id',
+      response({ model_name: 'modèle', id: 'запрос-№1', outputs: [output('sortie…', 'FP32', [3])] }),
+    ],
     ['a long id (protobufjs writes 40+ characters another way)', response({ id: 'x'.repeat(300) })],
-    ['raw data at an offset of a larger buffer', response({ raw_output_contents: [Buffer.from(new Uint8Array(64).map((_, i) => i)).subarray(5, 17)] })],
+    [
+      'raw data at an offset of a larger buffer',
+      response({ raw_output_contents: [Buffer.from(new Uint8Array(64).map((_, i) => i)).subarray(5, 17)] }),
+    ],
   ])('writes %s exactly as protobufjs does', (_case, parts) => {
     expect(writeInferResponse(parts)).toEqual(protobufBytes(parts));
   });
@@ -47,9 +64,11 @@ describe('writeInferResponse', () => {
   it('writes random responses exactly as protobufjs does', () => {
     const random = seededRandom(11);
     const text = (length: number) =>
-      Array.from({ length }, () => String.fromCharCode(random(3) === 0 ? (random(2) ? 0xa0 + random(0x700) : 0x800 + random(0xd000)) : 0x20 + random(95))).join(
-        '',
-      );
+      Array.from({ length }, () =>
+        String.fromCharCode(
+          random(3) === 0 ? (random(2) ? 0xa0 + random(0x700) : 0x800 + random(0xd000)) : 0x20 + random(95),
+        ),
+      ).join('');
     for (let i = 0; i < 2000; i++) {
       const outputs = Array.from({ length: random(4) }, () =>
         output(
@@ -63,7 +82,9 @@ describe('writeInferResponse', () => {
         model_version: text(random(4)),
         id: text(random(i % 7 === 0 ? 200 : 12)),
         outputs,
-        raw_output_contents: Array.from({ length: random(4) }, () => new Uint8Array(random(i % 13 === 0 ? 5000 : 40)).map(() => random(256))),
+        raw_output_contents: Array.from({ length: random(4) }, () =>
+          new Uint8Array(random(i % 13 === 0 ? 5000 : 40)).map(() => random(256)),
+        ),
       });
       const [ours, theirs] = [writeInferResponse(parts)!, protobufBytes(parts)];
       if (!ours.equals(theirs)) expect(ours.toString('hex')).toBe(theirs.toString('hex'));
@@ -74,8 +95,11 @@ describe('writeInferResponse', () => {
     expect(writeInferResponse(response({ outputs: [output('scores', 'FP32', shape)] }))).toBeUndefined();
   });
 
-  it.each([['\ud83d\ude00'], ['lone \ud800'], ['lone \udc00']])('leaves a string with surrogates (%j) to protobufjs', (id) => {
-    expect(writeInferResponse(response({ id }))).toBeUndefined();
-    expect(writeInferResponse(response({ outputs: [output(id, 'FP32', [3])] }))).toBeUndefined();
-  });
+  it.each([['\ud83d\ude00'], ['lone \ud800'], ['lone \udc00']])(
+    'leaves a string with surrogates (%j) to protobufjs',
+    (id) => {
+      expect(writeInferResponse(response({ id }))).toBeUndefined();
+      expect(writeInferResponse(response({ outputs: [output(id, 'FP32', [3])] }))).toBeUndefined();
+    },
+  );
 });

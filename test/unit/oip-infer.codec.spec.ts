@@ -21,7 +21,12 @@ import {
 } from '../../lib/index.js';
 import { decodeRawBytes } from '../../lib/protocols/shared/oip-bytes.codec.js';
 import type { OipDatatype } from '../../lib/protocols/shared/oip-datatype.js';
-import { decodeInferInputs, encodeInferOutputs, type InferInputMessage, type TensorContentsMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
+import {
+  decodeInferInputs,
+  encodeInferOutputs,
+  type InferInputMessage,
+  type TensorContentsMessage,
+} from '../../lib/protocols/oip/oip-infer.codec.js';
 import { oipSignatureOf, type OipTensorSignature } from '../../lib/protocols/oip/oip-signature.js';
 import type { SymbolBindings } from '../../lib/core/tensor/tensor-spec.check.js';
 import { OipModels } from '../fixtures/oip.models.js';
@@ -30,7 +35,19 @@ import { TypedModels } from '../fixtures/typed.models.js';
 /** Every scalar type as an input and as a named output. */
 @Injectable()
 class ScalarModels {
-  @Model('scalars', { returns: { flag: Boolean, i32: Int32, u32: UInt32, i64: Int64, u64: UInt64, f32: Float32, f64: Float64, text: String, blob: Bytes } })
+  @Model('scalars', {
+    returns: {
+      flag: Boolean,
+      i32: Int32,
+      u32: UInt32,
+      i64: Int64,
+      u64: UInt64,
+      f32: Float32,
+      f64: Float64,
+      text: String,
+      blob: Bytes,
+    },
+  })
   scalars(
     @Input('flag', Boolean) flag: boolean,
     @Input('i32', Int32) i32: number,
@@ -45,7 +62,17 @@ class ScalarModels {
     return { flag, i32, u32, i64, u64, f32, f64, text, blob };
   }
 
-  @Model('lists', { returns: { flags: [Boolean], ints: [Int32], longs: [Int64], ulongs: [UInt64], floats: [Float32], words: [String], blobs: [Bytes] } })
+  @Model('lists', {
+    returns: {
+      flags: [Boolean],
+      ints: [Int32],
+      longs: [Int64],
+      ulongs: [UInt64],
+      floats: [Float32],
+      words: [String],
+      blobs: [Bytes],
+    },
+  })
   lists(
     @Input('flags', [Boolean]) flags: boolean[],
     @Input('ints', [Int32]) ints: number[],
@@ -78,12 +105,18 @@ const EMPTY_CONTENTS: TensorContentsMessage = {
   bytes_contents: [],
 };
 
-function input(name: string, datatype: string, shape: Array<number | string>, contents?: Partial<TensorContentsMessage>): InferInputMessage {
+function input(
+  name: string,
+  datatype: string,
+  shape: Array<number | string>,
+  contents?: Partial<TensorContentsMessage>,
+): InferInputMessage {
   return { name, datatype, shape: shape.map(String), contents: contents ? { ...EMPTY_CONTENTS, ...contents } : null };
 }
 
 /** A typed array's bytes, in a fresh (aligned) buffer. */
-const bytesOfArray = (array: ArrayBufferView) => Buffer.from(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+const bytesOfArray = (array: ArrayBufferView) =>
+  Buffer.from(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
 const raw32 = (...values: number[]) => bytesOfArray(new Float32Array(values));
 const rawText = (...texts: Array<string | Uint8Array>) =>
   Buffer.concat(
@@ -131,7 +164,10 @@ function tensorModel(dtype: TensorDType): ModelDescriptor {
   };
 }
 
-function signatureOf(model: ModelDescriptor): { inputs: readonly OipTensorSignature[]; outputs: readonly OipTensorSignature[] } {
+function signatureOf(model: ModelDescriptor): {
+  inputs: readonly OipTensorSignature[];
+  outputs: readonly OipTensorSignature[];
+} {
   const signature = oipSignatureOf(model);
   if ('unsupported' in signature) throw new Error(signature.unsupported);
   return signature;
@@ -146,8 +182,18 @@ const NUMERIC: Array<{
 }> = [
   { datatype: 'BOOL', dtype: 'bool', values: new Uint8Array([1, 0, 1]), typed: { bool_contents: [true, false, true] } },
   { datatype: 'UINT8', dtype: 'uint8', values: new Uint8Array([0, 7, 255]), typed: { uint_contents: [0, 7, 255] } },
-  { datatype: 'UINT16', dtype: 'uint16', values: new Uint16Array([0, 300, 65535]), typed: { uint_contents: [0, 300, 65535] } },
-  { datatype: 'UINT32', dtype: 'uint32', values: new Uint32Array([0, 70000, 4294967295]), typed: { uint_contents: [0, 70000, 4294967295] } },
+  {
+    datatype: 'UINT16',
+    dtype: 'uint16',
+    values: new Uint16Array([0, 300, 65535]),
+    typed: { uint_contents: [0, 300, 65535] },
+  },
+  {
+    datatype: 'UINT32',
+    dtype: 'uint32',
+    values: new Uint32Array([0, 70000, 4294967295]),
+    typed: { uint_contents: [0, 70000, 4294967295] },
+  },
   {
     datatype: 'UINT64',
     dtype: 'uint64',
@@ -155,16 +201,36 @@ const NUMERIC: Array<{
     typed: { uint64_contents: ['0', '9007199254740993', '18446744073709551615'] },
   },
   { datatype: 'INT8', dtype: 'int8', values: new Int8Array([-128, 0, 127]), typed: { int_contents: [-128, 0, 127] } },
-  { datatype: 'INT16', dtype: 'int16', values: new Int16Array([-32768, -1, 32767]), typed: { int_contents: [-32768, -1, 32767] } },
-  { datatype: 'INT32', dtype: 'int32', values: new Int32Array([-2147483648, -1, 2147483647]), typed: { int_contents: [-2147483648, -1, 2147483647] } },
+  {
+    datatype: 'INT16',
+    dtype: 'int16',
+    values: new Int16Array([-32768, -1, 32767]),
+    typed: { int_contents: [-32768, -1, 32767] },
+  },
+  {
+    datatype: 'INT32',
+    dtype: 'int32',
+    values: new Int32Array([-2147483648, -1, 2147483647]),
+    typed: { int_contents: [-2147483648, -1, 2147483647] },
+  },
   {
     datatype: 'INT64',
     dtype: 'int64',
     values: new BigInt64Array([-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n]),
     typed: { int64_contents: ['-9223372036854775808', '9007199254740993', '9223372036854775807'] },
   },
-  { datatype: 'FP32', dtype: 'float', values: new Float32Array([1.5, -0.25, Infinity]), typed: { fp32_contents: [1.5, -0.25, Infinity] } },
-  { datatype: 'FP64', dtype: 'double', values: new Float64Array([Math.PI, -1e300, 5e-324]), typed: { fp64_contents: [Math.PI, -1e300, 5e-324] } },
+  {
+    datatype: 'FP32',
+    dtype: 'float',
+    values: new Float32Array([1.5, -0.25, Infinity]),
+    typed: { fp32_contents: [1.5, -0.25, Infinity] },
+  },
+  {
+    datatype: 'FP64',
+    dtype: 'double',
+    values: new Float64Array([Math.PI, -1e300, 5e-324]),
+    typed: { fp64_contents: [Math.PI, -1e300, 5e-324] },
+  },
   { datatype: 'FP16', dtype: 'float16', values: new Uint16Array([0x3c00, 0xc000, 0x7bff]) },
 ];
 
@@ -184,40 +250,68 @@ describe('OIP ModelInfer codec', () => {
   });
 
   describe('numeric tensors of every datatype', () => {
-    it.each(NUMERIC)('$datatype from raw_input_contents: the same values, dtype $dtype, shape [3]', ({ datatype, dtype, values }) => {
-      const request = decodeInferInputs(signatureOf(tensorModel(dtype)).inputs, [input('x', datatype, [3])], [bytesOfArray(values)], new Map());
-      const tensor = request.x as Tensor;
-      expect(tensor).toBeInstanceOf(Tensor);
-      expect(tensor.dtype).toBe(dtype);
-      expect(tensor.shape).toEqual([3]);
-      expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
-    });
+    it.each(NUMERIC)(
+      '$datatype from raw_input_contents: the same values, dtype $dtype, shape [3]',
+      ({ datatype, dtype, values }) => {
+        const request = decodeInferInputs(
+          signatureOf(tensorModel(dtype)).inputs,
+          [input('x', datatype, [3])],
+          [bytesOfArray(values)],
+          new Map(),
+        );
+        const tensor = request.x as Tensor;
+        expect(tensor).toBeInstanceOf(Tensor);
+        expect(tensor.dtype).toBe(dtype);
+        expect(tensor.shape).toEqual([3]);
+        expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
+      },
+    );
 
-    it.each(NUMERIC)('$datatype from raw bytes at an odd offset in a larger buffer: still the same values', ({ datatype, dtype, values }) => {
-      const backing = Buffer.concat([Buffer.from([0xee]), bytesOfArray(values), Buffer.from([0xee])]);
-      const raw = backing.subarray(1, 1 + values.byteLength);
-      const tensor = decodeInferInputs(signatureOf(tensorModel(dtype)).inputs, [input('x', datatype, [3])], [raw], new Map()).x as Tensor;
-      expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
-    });
+    it.each(NUMERIC)(
+      '$datatype from raw bytes at an odd offset in a larger buffer: still the same values',
+      ({ datatype, dtype, values }) => {
+        const backing = Buffer.concat([Buffer.from([0xee]), bytesOfArray(values), Buffer.from([0xee])]);
+        const raw = backing.subarray(1, 1 + values.byteLength);
+        const tensor = decodeInferInputs(
+          signatureOf(tensorModel(dtype)).inputs,
+          [input('x', datatype, [3])],
+          [raw],
+          new Map(),
+        ).x as Tensor;
+        expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
+      },
+    );
 
-    it.each(NUMERIC.filter((c) => c.typed))('$datatype from typed contents: the same values as raw', ({ datatype, dtype, values, typed }) => {
-      const tensor = decodeInferInputs(signatureOf(tensorModel(dtype)).inputs, [input('x', datatype, [3], typed)], [], new Map()).x as Tensor;
-      expect(tensor.dtype).toBe(dtype);
-      expect(tensor.shape).toEqual([3]);
-      expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
-    });
+    it.each(NUMERIC.filter((c) => c.typed))(
+      '$datatype from typed contents: the same values as raw',
+      ({ datatype, dtype, values, typed }) => {
+        const tensor = decodeInferInputs(
+          signatureOf(tensorModel(dtype)).inputs,
+          [input('x', datatype, [3], typed)],
+          [],
+          new Map(),
+        ).x as Tensor;
+        expect(tensor.dtype).toBe(dtype);
+        expect(tensor.shape).toEqual([3]);
+        expect(Array.from(tensor.data as ArrayLike<number | bigint>)).toEqual(Array.from(values));
+      },
+    );
 
-    it.each(NUMERIC)('$datatype out: the tensor as raw_output_contents, byte for byte, with its datatype and shape', ({ datatype, dtype, values }) => {
-      const descriptor = tensorModel(dtype);
-      const result = new Tensor(dtype, [3], values as never);
-      const { outputs, raw } = encodeInferOutputs(descriptor, signatureOf(descriptor).outputs, result, new Map(), []);
-      expect(outputs).toEqual([{ name: 'result', datatype, shape: [3] }]);
-      expect(Buffer.from(raw[0]!)).toEqual(bytesOfArray(values));
-    });
+    it.each(NUMERIC)(
+      '$datatype out: the tensor as raw_output_contents, byte for byte, with its datatype and shape',
+      ({ datatype, dtype, values }) => {
+        const descriptor = tensorModel(dtype);
+        const result = new Tensor(dtype, [3], values as never);
+        const { outputs, raw } = encodeInferOutputs(descriptor, signatureOf(descriptor).outputs, result, new Map(), []);
+        expect(outputs).toEqual([{ name: 'result', datatype, shape: [3] }]);
+        expect(Buffer.from(raw[0]!)).toEqual(bytesOfArray(values));
+      },
+    );
 
     it('keeps a raw tensor over the received bytes (no copy when aligned)', () => {
       const raw = raw32(1, 2, 3, 4);
-      const tensor = decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [2, 2])], [raw], new Map()).points as Tensor;
+      const tensor = decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [2, 2])], [raw], new Map())
+        .points as Tensor;
       expect(tensor.data.buffer).toBe(raw.buffer);
       expect(tensor.rows()).toEqual([
         [1, 2],
@@ -228,9 +322,14 @@ describe('OIP ModelInfer codec', () => {
     it('INT64 and UINT64 keep precision beyond 2^53, raw and typed', () => {
       const descriptor = tensorModel('int64');
       const rawIn = bytesOfArray(new BigInt64Array([2n ** 53n + 1n]));
-      const fromRaw = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1])], [rawIn], new Map()).x as Tensor;
-      const fromTyped = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1], { int64_contents: ['9007199254740993'] })], [], new Map())
+      const fromRaw = decodeInferInputs(signatureOf(descriptor).inputs, [input('x', 'INT64', [1])], [rawIn], new Map())
         .x as Tensor;
+      const fromTyped = decodeInferInputs(
+        signatureOf(descriptor).inputs,
+        [input('x', 'INT64', [1], { int64_contents: ['9007199254740993'] })],
+        [],
+        new Map(),
+      ).x as Tensor;
       expect(fromRaw.data[0]).toBe(9007199254740993n);
       expect(fromTyped.data[0]).toBe(9007199254740993n);
       const unsigned = decodeInferInputs(
@@ -244,7 +343,12 @@ describe('OIP ModelInfer codec', () => {
 
     it('refuses FP16 in typed contents: it has no typed form, only raw', () => {
       const error = thrown(() =>
-        decodeInferInputs(signatureOf(tensorModel('float16')).inputs, [input('x', 'FP16', [3], { fp32_contents: [1, 2, 3] })], [], new Map()),
+        decodeInferInputs(
+          signatureOf(tensorModel('float16')).inputs,
+          [input('x', 'FP16', [3], { fp32_contents: [1, 2, 3] })],
+          [],
+          new Map(),
+        ),
       );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe("Input 'x': FP16 data must be sent in raw_input_contents");
@@ -261,7 +365,12 @@ describe('OIP ModelInfer codec', () => {
 
     it('refuses values in the wrong typed list, naming the list the datatype uses', () => {
       const error = thrown(() =>
-        decodeInferInputs(signatureOf(tensorModel('float')).inputs, [input('x', 'FP32', [3], { fp64_contents: [1, 2, 3] })], [], new Map()),
+        decodeInferInputs(
+          signatureOf(tensorModel('float')).inputs,
+          [input('x', 'FP32', [3], { fp64_contents: [1, 2, 3] })],
+          [],
+          new Map(),
+        ),
       );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe("Input 'x': the shape has 3 elements, contents.fp32_contents has 0");
@@ -273,11 +382,16 @@ describe('OIP ModelInfer codec', () => {
       ['INT16', 'int16', { int_contents: [40000] }],
       ['UINT8', 'uint8', { uint_contents: [256] }],
       ['UINT16', 'uint16', { uint_contents: [70000] }],
-    ] as Array<[OipDatatype, TensorDType, Partial<TensorContentsMessage>]>)('refuses a typed %s value out of its range (%s %j)', (datatype, dtype, typed) => {
-      const error = thrown(() => decodeInferInputs(signatureOf(tensorModel(dtype)).inputs, [input('x', datatype, [1], typed)], [], new Map()));
-      expect(error).toBeInstanceOf(ValidationError);
-      expect(error.message).toMatch(/^Input 'x': .*out of range/);
-    });
+    ] as Array<[OipDatatype, TensorDType, Partial<TensorContentsMessage>]>)(
+      'refuses a typed %s value out of its range (%s %j)',
+      (datatype, dtype, typed) => {
+        const error = thrown(() =>
+          decodeInferInputs(signatureOf(tensorModel(dtype)).inputs, [input('x', datatype, [1], typed)], [], new Map()),
+        );
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(error.message).toMatch(/^Input 'x': .*out of range/);
+      },
+    );
   });
 
   describe('scalars travel as shape [1]', () => {
@@ -361,8 +475,12 @@ describe('OIP ModelInfer codec', () => {
 
     it('reads a BOOL scalar as false for 0 and true for any other byte', () => {
       const { inputs, raw } = rawInputs();
-      expect(decodeInferInputs(sig('scalars').inputs, inputs, [Buffer.from([0]), ...raw.slice(1)], new Map()).flag).toBe(false);
-      expect(decodeInferInputs(sig('scalars').inputs, inputs, [Buffer.from([2]), ...raw.slice(1)], new Map()).flag).toBe(true);
+      expect(
+        decodeInferInputs(sig('scalars').inputs, inputs, [Buffer.from([0]), ...raw.slice(1)], new Map()).flag,
+      ).toBe(false);
+      expect(
+        decodeInferInputs(sig('scalars').inputs, inputs, [Buffer.from([2]), ...raw.slice(1)], new Map()).flag,
+      ).toBe(true);
     });
 
     it('refuses a scalar sent with more than one element, naming it', () => {
@@ -400,7 +518,12 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it('encodes an Int64 result beyond 2^53 exactly (next-id)', () => {
-      const request = decodeInferInputs(sig('next-id').inputs, [input('id', 'INT64', [1], { int64_contents: ['9007199254740993'] })], [], new Map());
+      const request = decodeInferInputs(
+        sig('next-id').inputs,
+        [input('id', 'INT64', [1], { int64_contents: ['9007199254740993'] })],
+        [],
+        new Map(),
+      );
       const result = new TypedModels().nextId(request.id as bigint);
       const { raw } = encodeInferOutputs(model('next-id'), sig('next-id').outputs, result, new Map(), []);
       expect(Buffer.from(raw[0]!).readBigInt64LE(0)).toBe(9007199254740994n);
@@ -472,7 +595,9 @@ describe('OIP ModelInfer codec', () => {
         [],
         new Map(),
       );
-      expect(request).toEqual(decodeInferInputs(sig('lists').inputs, listInputs(3).inputs, listInputs(3).raw, new Map()));
+      expect(request).toEqual(
+        decodeInferInputs(sig('lists').inputs, listInputs(3).inputs, listInputs(3).raw, new Map()),
+      );
     });
 
     it('decodes shape [0] as empty lists', () => {
@@ -558,19 +683,39 @@ describe('OIP ModelInfer codec', () => {
       expect(Buffer.isBuffer(payload)).toBe(true);
       expect(payload).toEqual(Buffer.from([0xc3, 0x28, 0x00, 0xff]));
       expect((payload as Buffer).buffer).toBe(raw.buffer);
-      const { raw: out } = encodeInferOutputs(model('reverse'), sig('reverse').outputs, new TypedModels().reverse(payload as Buffer), new Map(), []);
+      const { raw: out } = encodeInferOutputs(
+        model('reverse'),
+        sig('reverse').outputs,
+        new TypedModels().reverse(payload as Buffer),
+        new Map(),
+        [],
+      );
       expect(Buffer.from(out[0]!)).toEqual(rawText(new Uint8Array([0xff, 0x00, 0x28, 0xc3])));
     });
 
     it.each([
-      ['raw', [input('words', 'BYTES', [1]), input('separator', 'BYTES', [1])], [rawText('ok'), rawText(new Uint8Array([0xc3, 0x28]))]],
+      [
+        'raw',
+        [input('words', 'BYTES', [1]), input('separator', 'BYTES', [1])],
+        [rawText('ok'), rawText(new Uint8Array([0xc3, 0x28]))],
+      ],
       [
         'typed',
-        [input('words', 'BYTES', [1], { bytes_contents: [Buffer.from('ok')] }), input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from([0xff])] })],
+        [
+          input('words', 'BYTES', [1], { bytes_contents: [Buffer.from('ok')] }),
+          input('separator', 'BYTES', [1], { bytes_contents: [Buffer.from([0xff])] }),
+        ],
         [],
       ],
     ] as const)('refuses invalid UTF-8 in a String input (%s), naming it', (_, inputs, raw) => {
-      const error = thrown(() => decodeInferInputs(sig('join').inputs, inputs as unknown as InferInputMessage[], raw as unknown as Buffer[], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(
+          sig('join').inputs,
+          inputs as unknown as InferInputMessage[],
+          raw as unknown as Buffer[],
+          new Map(),
+        ),
+      );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe("Input 'separator': not valid UTF-8");
     });
@@ -588,10 +733,30 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it.each([
-      ['a length past the end', [1], Buffer.from([9, 0, 0, 0, 0x61]), "Input 'words': raw BYTES element 0 claims 9 bytes, but only 1 remain"],
-      ['a cut-off length prefix', [1], Buffer.concat([rawText('a'), Buffer.from([1, 0])]), "Input 'words': raw BYTES element 1 has a cut-off length prefix"],
-      ['fewer elements than the shape', [3], rawText('abcdefgh'), "Input 'words': raw BYTES holds 1 elements, but the shape has 3"],
-      ['more elements than the shape', [1], rawText('a', 'b', 'c'), "Input 'words': raw BYTES holds more than 1 elements, but the shape has 1"],
+      [
+        'a length past the end',
+        [1],
+        Buffer.from([9, 0, 0, 0, 0x61]),
+        "Input 'words': raw BYTES element 0 claims 9 bytes, but only 1 remain",
+      ],
+      [
+        'a cut-off length prefix',
+        [1],
+        Buffer.concat([rawText('a'), Buffer.from([1, 0])]),
+        "Input 'words': raw BYTES element 1 has a cut-off length prefix",
+      ],
+      [
+        'fewer elements than the shape',
+        [3],
+        rawText('abcdefgh'),
+        "Input 'words': raw BYTES holds 1 elements, but the shape has 3",
+      ],
+      [
+        'more elements than the shape',
+        [1],
+        rawText('a', 'b', 'c'),
+        "Input 'words': raw BYTES holds more than 1 elements, but the shape has 1",
+      ],
       [
         'too few bytes for the shape',
         [2],
@@ -600,14 +765,26 @@ describe('OIP ModelInfer codec', () => {
       ],
     ])('refuses malformed raw BYTES (%s) with the reason', (_, shape, raw, message) => {
       const error = thrown(() =>
-        decodeInferInputs(sig('join').inputs, [input('words', 'BYTES', shape), input('separator', 'BYTES', [1])], [raw, rawText('-')], new Map()),
+        decodeInferInputs(
+          sig('join').inputs,
+          [input('words', 'BYTES', shape), input('separator', 'BYTES', [1])],
+          [raw, rawText('-')],
+          new Map(),
+        ),
       );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe(message);
     });
 
     it('refuses typed BYTES whose count differs from the shape', () => {
-      const error = thrown(() => decodeInferInputs(sig('reverse').inputs, [input('payload', 'BYTES', [1], { bytes_contents: [] })], [], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(
+          sig('reverse').inputs,
+          [input('payload', 'BYTES', [1], { bytes_contents: [] })],
+          [],
+          new Map(),
+        ),
+      );
       expect(error.message).toBe("Input 'payload': the shape has 1 elements, contents.bytes_contents has 0");
     });
   });
@@ -627,7 +804,9 @@ describe('OIP ModelInfer codec', () => {
     ];
 
     it('refuses raw contents for some inputs and typed for others', () => {
-      const error = thrown(() => decodeInferInputs(sig('weigh').inputs, weighInputs(), weighRaw().slice(0, 2), new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(sig('weigh').inputs, weighInputs(), weighRaw().slice(0, 2), new Map()),
+      );
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toBe('raw_input_contents holds 2 entries for 4 inputs: send every input raw, or none');
     });
@@ -660,7 +839,9 @@ describe('OIP ModelInfer codec', () => {
 
     it('refuses a missing input, an unknown one, and one sent twice', () => {
       const weigh = sig('weigh').inputs;
-      expect(thrown(() => decodeInferInputs(weigh, weighInputs().slice(1), [], new Map())).message).toBe("Input 'points' is missing");
+      expect(thrown(() => decodeInferInputs(weigh, weighInputs().slice(1), [], new Map())).message).toBe(
+        "Input 'points' is missing",
+      );
       const extra = [...weighInputs(), input('bonus', 'FP32', [1])];
       expect(thrown(() => decodeInferInputs(weigh, extra, [...weighRaw(), raw32(1)], new Map())).message).toBe(
         "Input 'bonus' is not an input of this model (it takes 'points', 'weights', 'scale', 'tags')",
@@ -685,17 +866,28 @@ describe('OIP ModelInfer codec', () => {
     });
 
     it('refuses typed contents whose count differs from the shape', () => {
-      const error = thrown(() => decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [2, 2], { fp32_contents: [1, 2, 3] })], [], new Map()));
+      const error = thrown(() =>
+        decodeInferInputs(
+          sig('drop-row').inputs,
+          [input('points', 'FP32', [2, 2], { fp32_contents: [1, 2, 3] })],
+          [],
+          new Map(),
+        ),
+      );
       expect(error.message).toBe("Input 'points': the shape has 4 elements, contents.fp32_contents has 3");
     });
 
     it('refuses a tensor of the wrong rank or fixed dimension', () => {
-      expect(thrown(() => decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [4])], [raw32(1, 2, 3, 4)], new Map())).message).toBe(
-        "Input 'points': expected shape [batch, 2] (rank 2), got [4] (rank 1)",
-      );
-      expect(thrown(() => decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [1, 4])], [raw32(1, 2, 3, 4)], new Map())).message).toBe(
-        "Input 'points': dimension 1 of [batch, 2] must be 2, got 4",
-      );
+      expect(
+        thrown(() =>
+          decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [4])], [raw32(1, 2, 3, 4)], new Map()),
+        ).message,
+      ).toBe("Input 'points': expected shape [batch, 2] (rank 2), got [4] (rank 1)");
+      expect(
+        thrown(() =>
+          decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [1, 4])], [raw32(1, 2, 3, 4)], new Map()),
+        ).message,
+      ).toBe("Input 'points': dimension 1 of [batch, 2] must be 2, got 4");
     });
   });
 
@@ -742,7 +934,12 @@ describe('OIP ModelInfer codec', () => {
     it("checks outputs against the request's bindings: weigh answers for its rows; drop-row's fewer rows raise InferenceError", () => {
       const bindings: SymbolBindings = new Map();
       const request = decodeInferInputs(weigh().inputs, inputs(2, 2), raw(2, 2), bindings);
-      const result = new TypedModels().weigh(request.points as Tensor, request.weights as Tensor, request.scale as number, request.tags as string[]);
+      const result = new TypedModels().weigh(
+        request.points as Tensor,
+        request.weights as Tensor,
+        request.scale as number,
+        request.tags as string[],
+      );
       const { outputs, raw: out } = encodeInferOutputs(model('weigh'), weigh().outputs, result, bindings, []);
       expect(outputs).toEqual([
         { name: 'weighted', datatype: 'FP32', shape: [2, 2] },
@@ -752,9 +949,16 @@ describe('OIP ModelInfer codec', () => {
       expect(readRawBytes(out[1]!, 1)).toEqual(['2 rows: t']);
 
       const dropBindings: SymbolBindings = new Map();
-      const dropRequest = decodeInferInputs(sig('drop-row').inputs, [input('points', 'FP32', [3, 2])], [raw32(1, 2, 3, 4, 5, 6)], dropBindings);
+      const dropRequest = decodeInferInputs(
+        sig('drop-row').inputs,
+        [input('points', 'FP32', [3, 2])],
+        [raw32(1, 2, 3, 4, 5, 6)],
+        dropBindings,
+      );
       const dropped = new TypedModels().dropRow(dropRequest.points as Tensor);
-      const error = thrown(() => encodeInferOutputs(model('drop-row'), sig('drop-row').outputs, dropped, dropBindings, []));
+      const error = thrown(() =>
+        encodeInferOutputs(model('drop-row'), sig('drop-row').outputs, dropped, dropBindings, []),
+      );
       expect(error).toBeInstanceOf(InferenceError);
       expect(error).not.toBeInstanceOf(ValidationError);
       expect(error.message).toBe(
@@ -764,7 +968,13 @@ describe('OIP ModelInfer codec', () => {
 
     it('does not add the outputs’ sizes to the request’s bindings', () => {
       const bindings: SymbolBindings = new Map();
-      encodeInferOutputs(model('pair'), sig('pair').outputs, { a: Tensor.from('float32', [2], [1, 2]), b: Tensor.from('float32', [2], [1, 2]) }, bindings, []);
+      encodeInferOutputs(
+        model('pair'),
+        sig('pair').outputs,
+        { a: Tensor.from('float32', [2], [1, 2]), b: Tensor.from('float32', [2], [1, 2]) },
+        bindings,
+        [],
+      );
       expect(bindings.size).toBe(0);
     });
 
@@ -788,7 +998,9 @@ describe('OIP ModelInfer codec', () => {
     const bindings = (): SymbolBindings => new Map([['batch', { size: 1, field: 'points' }]]);
 
     it('answers every output, in declaration order, when none is requested', () => {
-      expect(encodeInferOutputs(model('weigh'), sig('weigh').outputs, result, bindings(), []).outputs.map((o) => o.name)).toEqual(['weighted', 'summary']);
+      expect(
+        encodeInferOutputs(model('weigh'), sig('weigh').outputs, result, bindings(), []).outputs.map((o) => o.name),
+      ).toEqual(['weighted', 'summary']);
     });
 
     it('answers only the requested outputs, in the requested order, each with its own raw contents', () => {
@@ -796,14 +1008,20 @@ describe('OIP ModelInfer codec', () => {
       expect(only.outputs).toEqual([{ name: 'summary', datatype: 'BYTES', shape: [1] }]);
       expect(only.raw).toHaveLength(1);
       expect(readRawBytes(only.raw[0]!, 1)).toEqual(['1 rows: x']);
-      const both = encodeInferOutputs(model('weigh'), sig('weigh').outputs, result, bindings(), ['summary', 'weighted']);
+      const both = encodeInferOutputs(model('weigh'), sig('weigh').outputs, result, bindings(), [
+        'summary',
+        'weighted',
+      ]);
       expect(both.outputs.map((o) => o.name)).toEqual(['summary', 'weighted']);
       expect(readFloats(both.raw[1]!)).toEqual([1, 2]);
     });
 
     it('selects among named scalar and list outputs too (stats)', () => {
       const stats = new TypedModels().stats([1, 2, 6]);
-      const { outputs, raw } = encodeInferOutputs(model('stats'), sig('stats').outputs, stats, new Map(), ['labels', 'count']);
+      const { outputs, raw } = encodeInferOutputs(model('stats'), sig('stats').outputs, stats, new Map(), [
+        'labels',
+        'count',
+      ]);
       expect(outputs).toEqual([
         { name: 'labels', datatype: 'BYTES', shape: [3] },
         { name: 'count', datatype: 'UINT32', shape: [1] },
@@ -900,13 +1118,16 @@ describe('OIP ModelInfer codec', () => {
         new Map(),
         "Model 'scalars' (ScalarModels.scalars) returned a number for 'flag', which is declared bool",
       ],
-    ] as Array<[string, string, () => unknown, SymbolBindings, string | RegExp]>)('%s', (_, name, result, bindings, message) => {
-      const error = thrown(() => encodeInferOutputs(model(name), sig(name).outputs, result(), bindings, []));
-      expect(error).toBeInstanceOf(InferenceError);
-      expect(error).not.toBeInstanceOf(ValidationError);
-      if (typeof message === 'string') expect(error.message).toBe(message);
-      else expect(error.message).toMatch(message);
-      expect((error as InferenceError).modelName).toBe(name);
-    });
+    ] as Array<[string, string, () => unknown, SymbolBindings, string | RegExp]>)(
+      '%s',
+      (_, name, result, bindings, message) => {
+        const error = thrown(() => encodeInferOutputs(model(name), sig(name).outputs, result(), bindings, []));
+        expect(error).toBeInstanceOf(InferenceError);
+        expect(error).not.toBeInstanceOf(ValidationError);
+        if (typeof message === 'string') expect(error.message).toBe(message);
+        else expect(error.message).toMatch(message);
+        expect((error as InferenceError).modelName).toBe(name);
+      },
+    );
   });
 });

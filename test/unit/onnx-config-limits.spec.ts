@@ -47,11 +47,19 @@ describe('config.json values out of bounds fail startup, naming the file, the ke
       `Model repository: ${join(dir, 'iris', 'config.json')} 'instances' must be a positive integer, got 10000; allowed: 1 to 64 ` +
         `(each is a worker thread with its own session; more than the ${cores} CPU core(s) here add no throughput)`,
     );
-    expect(withConfig({ instances: 0 }).message).toContain("'instances' must be a positive integer, got 0; allowed: 1 to 64");
-    expect(withConfig({ instances: 2.5 }).message).toContain("'instances' must be a positive integer, got 2.5; allowed: 1 to 64");
+    expect(withConfig({ instances: 0 }).message).toContain(
+      "'instances' must be a positive integer, got 0; allowed: 1 to 64",
+    );
+    expect(withConfig({ instances: 2.5 }).message).toContain(
+      "'instances' must be a positive integer, got 2.5; allowed: 1 to 64",
+    );
     // A string of digits is refused with its type, never shown as the number it spells.
-    expect(withConfig({ instances: '8' }).message).toContain(`'instances' must be a positive integer, got string "8"; allowed: 1 to 64`);
-    expect(withConfigText('{"instances": 1e400}').message).toContain("'instances' must be a positive integer, got Infinity; allowed: 1 to 64");
+    expect(withConfig({ instances: '8' }).message).toContain(
+      `'instances' must be a positive integer, got string "8"; allowed: 1 to 64`,
+    );
+    expect(withConfigText('{"instances": 1e400}').message).toContain(
+      "'instances' must be a positive integer, got Infinity; allowed: 1 to 64",
+    );
     accepted({ instances: ONNX_LIMITS.instances });
   });
 
@@ -71,23 +79,42 @@ describe('config.json values out of bounds fail startup, naming the file, the ke
     expect(withConfig({ batching: { maxBatchSise: 8 } }).message).toMatch(
       /config\.json key 'batching\.maxBatchSise' is unknown\. Did you mean 'maxBatchSize'\? Known: maxBatchSize, maxQueueSize, maxConcurrentBatches, batchTimeoutMs, tuneBatchSize\.$/,
     );
-    expect(withConfig({ batching: { tuneBatchSize: 'yes' } }).message).toMatch(/'batching\.tuneBatchSize' must be true or false, got string "yes"$/);
+    expect(withConfig({ batching: { tuneBatchSize: 'yes' } }).message).toMatch(
+      /'batching\.tuneBatchSize' must be true or false, got string "yes"$/,
+    );
     expect(withConfig({ batching: 12 }).message).toMatch(/'batching' must be false or an object, got number 12$/);
     accepted({ batching: false, instances: 2 });
-    accepted({ batching: { maxBatchSize: 65536, maxQueueSize: 65536, maxConcurrentBatches: 64, batchTimeoutMs: 0.5, tuneBatchSize: false } });
+    accepted({
+      batching: {
+        maxBatchSize: 65536,
+        maxQueueSize: 65536,
+        maxConcurrentBatches: 64,
+        batchTimeoutMs: 0.5,
+        tuneBatchSize: false,
+      },
+    });
   });
 
   it('thread counts are not config.json keys: refused as unknown, with a key that is never echoed at length', () => {
     expect(withConfig({ intraOpNumThreads: 1e9 }).message).toMatch(
       /config\.json key 'intraOpNumThreads' is unknown\. Known: instances, batching, versionPolicy, defaultVersion, description\.$/,
     );
-    expect(withConfig({ ['x'.repeat(5000)]: 1 }).message).toMatch(/config\.json key 'x{40}\.\.\.' is unknown\. Known: instances, /);
+    expect(withConfig({ ['x'.repeat(5000)]: 1 }).message).toMatch(
+      /config\.json key 'x{40}\.\.\.' is unknown\. Known: instances, /,
+    );
   });
 
   it('a description longer than 1024 characters, and a config.json over 64 KiB, which is not even read', () => {
-    expect(withConfig({ description: 'd'.repeat(5000) }).message).toMatch(/config\.json 'description' is 5000 characters long; allowed: at most 1024$/);
-    const dir = repository({ 'iris/1/model.onnx': 'placeholder', 'iris/config.json': `{"description": "${'d'.repeat(70_000)}"}` });
-    expect(failure(() => OnnxModule.repository(dir))).toMatch(/config\.json is 70019 bytes; a config\.json holds at most 65536 bytes of settings$/);
+    expect(withConfig({ description: 'd'.repeat(5000) }).message).toMatch(
+      /config\.json 'description' is 5000 characters long; allowed: at most 1024$/,
+    );
+    const dir = repository({
+      'iris/1/model.onnx': 'placeholder',
+      'iris/config.json': `{"description": "${'d'.repeat(70_000)}"}`,
+    });
+    expect(failure(() => OnnxModule.repository(dir))).toMatch(
+      /config\.json is 70019 bytes; a config\.json holds at most 65536 bytes of settings$/,
+    );
   });
 
   it('a model serves at most 16 versions at once', () => {
@@ -107,11 +134,15 @@ describe('code options out of bounds fail at module definition, saying which and
       `OnnxModule.serve('iris'): 'instances' must be a positive integer, got 10000; allowed: 1 to 64 ` +
         `(each is a worker thread with its own session; more than the ${cores} CPU core(s) here add no throughput)`,
     );
-    expect(failure(() => OnnxModule.serve('iris', 'models/iris.onnx', { sessionOptions: { intraOpNumThreads: 1e9 } }))).toBe(
+    expect(
+      failure(() => OnnxModule.serve('iris', 'models/iris.onnx', { sessionOptions: { intraOpNumThreads: 1e9 } })),
+    ).toBe(
       `OnnxModule.serve('iris'): 'sessionOptions.intraOpNumThreads' must be a whole number, got 1000000000; allowed: 0 to 64 ` +
         `(threads per instance; 0 lets onnxruntime pick one per core (${cores} here))`,
     );
-    expect(failure(() => OnnxModule.register({ name: 'iris', source: 'x.onnx', sessionOptions: { interOpNumThreads: -1 } }))).toMatch(
+    expect(
+      failure(() => OnnxModule.register({ name: 'iris', source: 'x.onnx', sessionOptions: { interOpNumThreads: -1 } })),
+    ).toMatch(
       /^OnnxModule\.register\('iris'\): 'sessionOptions\.interOpNumThreads' must be a whole number, got -1; allowed: 0 to 64 /,
     );
     expect(failure(() => OnnxModule.serve('iris', 'x.onnx', { instanceNiceness: 20 }))).toBe(
@@ -137,7 +168,9 @@ describe('code options out of bounds fail at module definition, saying which and
     expect(failure(() => OnnxModule.repository(dir, { pollIntervalMs: 1 }))).toMatch(
       /'pollIntervalMs' must be a whole number of milliseconds, got 1; allowed: 10 to/,
     );
-    expect(() => OnnxModule.repository(dir, { pollIntervalMs: 0, instances: 64, sessionOptions: { intraOpNumThreads: 0 } })).not.toThrow();
+    expect(() =>
+      OnnxModule.repository(dir, { pollIntervalMs: 0, instances: 64, sessionOptions: { intraOpNumThreads: 0 } }),
+    ).not.toThrow();
   });
 
   it('OnnxModel.load: before any thread starts', async () => {
@@ -163,7 +196,9 @@ describe('versions are exact integers, from 1 to 9223372036854775807 (int64), wi
 
   it('says why a digit name is not a version', () => {
     expect(versionProblem('9223372036854775807')).toBeUndefined();
-    expect(versionProblem('9223372036854775808')).toBe('version numbers have at most 19 digits and go up to 9223372036854775807 (int64, as Triton reads them)');
+    expect(versionProblem('9223372036854775808')).toBe(
+      'version numbers have at most 19 digits and go up to 9223372036854775807 (int64, as Triton reads them)',
+    );
     expect(versionProblem('99999999999999999999')).toBe(versionProblem('9223372036854775808'));
     expect(versionProblem('007')).toBe("version numbers have no leading zeros (rename it '7')");
     expect(versionProblem('0')).toBe('versions are numbered from 1');
@@ -176,7 +211,9 @@ describe('versions are exact integers, from 1 to 9223372036854775807 (int64), wi
     expect(scanRepository(dir).map((e) => e.version)).toEqual([high]);
     // A sort that finds them equal keeps the listing's order: list them the other way round too.
     const list = fs.readdirSync as unknown as (...args: unknown[]) => unknown[];
-    jest.spyOn(fs, 'readdirSync').mockImplementation(((...args: unknown[]) => [...list(...args)].reverse()) as unknown as typeof fs.readdirSync);
+    jest
+      .spyOn(fs, 'readdirSync')
+      .mockImplementation(((...args: unknown[]) => [...list(...args)].reverse()) as unknown as typeof fs.readdirSync);
     expect(scanRepository(dir).map((e) => e.version)).toEqual([high]);
   });
 
@@ -189,11 +226,12 @@ describe('versions are exact integers, from 1 to 9223372036854775807 (int64), wi
       'iris/v2/model.onnx': 'placeholder', // not digits: not meant as a version, skipped without a word
     });
     const ignored: IgnoredVersion[] = [];
-    expect(scanRepository(dir, {}, (version) => ignored.push(version)).map((e) => e.version)).toEqual(['9007199254740993']);
-    expect(scanRepository(dir, { versionPolicy: 'all' }).map((e) => `${e.version}${e.isDefault ? ' (default)' : ''}`)).toEqual([
-      '9007199254740992',
-      '9007199254740993 (default)',
+    expect(scanRepository(dir, {}, (version) => ignored.push(version)).map((e) => e.version)).toEqual([
+      '9007199254740993',
     ]);
+    expect(
+      scanRepository(dir, { versionPolicy: 'all' }).map((e) => `${e.version}${e.isDefault ? ' (default)' : ''}`),
+    ).toEqual(['9007199254740992', '9007199254740993 (default)']);
     expect(ignored.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: 'iris/007', reason: "version numbers have no leading zeros (rename it '7')" },
       { path: 'iris/99999999999999999999', reason: expect.stringMatching(/^version numbers have at most 19 digits/) },
@@ -202,7 +240,10 @@ describe('versions are exact integers, from 1 to 9223372036854775807 (int64), wi
 
   it('OnnxModule.repository warns once per ignored directory at startup, naming it relative to the repository', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const dir = repository({ 'iris/1/model.onnx': 'placeholder', 'iris/99999999999999999999/model.onnx': 'placeholder' });
+    const dir = repository({
+      'iris/1/model.onnx': 'placeholder',
+      'iris/99999999999999999999/model.onnx': 'placeholder',
+    });
     OnnxModule.repository(dir);
     expect(warn.mock.calls.map((call) => call[0])).toEqual([
       "Model repository: ignoring 'iris/99999999999999999999': version numbers have at most 19 digits and go up to 9223372036854775807 (int64, as Triton reads them)",
@@ -211,7 +252,9 @@ describe('versions are exact integers, from 1 to 9223372036854775807 (int64), wi
 
   it('versionPolicy.specific must name version numbers', () => {
     const dir = repository({ 'iris/7/model.onnx': 'placeholder' });
-    expect(failure(() => OnnxModule.repository(dir, { versionPolicy: { specific: ['007', '99999999999999999999'] } }))).toMatch(
+    expect(
+      failure(() => OnnxModule.repository(dir, { versionPolicy: { specific: ['007', '99999999999999999999'] } })),
+    ).toMatch(
       /'versionPolicy\.specific' holds 007, 99999999999999999999, which are not version numbers \(strings of digits from "1" to "9223372036854775807", without leading zeros\)$/,
     );
   });
@@ -238,7 +281,9 @@ describe('WorkerPool starts workers a few at a time', () => {
     // [starting now, most seen starting at once, started so far, which start fails (-1: none)]
     const counts = new Int32Array(new SharedArrayBuffer(16));
     counts[3] = -1;
-    const pools = await Promise.all([10, 6].map((size) => WorkerPool.start({ script: SLOW_START, workerData: counts, size, name: 'slow' })));
+    const pools = await Promise.all(
+      [10, 6].map((size) => WorkerPool.start({ script: SLOW_START, workerData: counts, size, name: 'slow' })),
+    );
     try {
       expect(pools.map((pool) => pool.size)).toEqual([10, 6]);
       expect(counts[1]).toBe(WORKER_STARTS_AT_ONCE);
@@ -247,7 +292,9 @@ describe('WorkerPool starts workers a few at a time', () => {
     }
 
     counts.set([0, 0, 0, 1]);
-    await expect(WorkerPool.start({ script: SLOW_START, workerData: counts, size: 20, name: 'slow' })).rejects.toThrow('this one cannot load');
+    await expect(WorkerPool.start({ script: SLOW_START, workerData: counts, size: 20, name: 'slow' })).rejects.toThrow(
+      'this one cannot load',
+    );
     // The second start failed while the first lanes' workers ran: the other 15 or so never started.
     expect(counts[2]).toBeLessThanOrEqual(WORKER_STARTS_AT_ONCE * 2);
   });

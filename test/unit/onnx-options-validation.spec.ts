@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../../lib/core/errors/configuration.error.js';
 import { configurationFailure as failure } from '../helpers/configuration-failure.js';
 import { writeRepository } from '../helpers/model-repository.js';
-import { OnnxModel, OnnxModule, type OnnxModelOptions, type OnnxRepositoryOptions, type OnnxServeOptions } from '../../lib/runtimes/onnx/index.js';
+import {
+  OnnxModel,
+  OnnxModule,
+  type OnnxModelOptions,
+  type OnnxRepositoryOptions,
+  type OnnxServeOptions,
+} from '../../lib/runtimes/onnx/index.js';
 import { checkRepositoryOptions, checkServeOptions } from '../../lib/runtimes/onnx/onnx-options.validator.js';
 import { scanModel, scanRepository } from '../../lib/runtimes/onnx/onnx-repository.scanner.js';
 
@@ -33,7 +39,8 @@ const loose = <T>(options: Record<string, unknown>) => options as T;
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 describe('OnnxModule.serve', () => {
-  const serve = (options: Record<string, unknown>) => failure(() => OnnxModule.serve('iris', 'models/iris.onnx', loose<OnnxServeOptions>(options)));
+  const serve = (options: Record<string, unknown>) =>
+    failure(() => OnnxModule.serve('iris', 'models/iris.onnx', loose<OnnxServeOptions>(options)));
 
   it('refuses an unknown option, with the closest known one, at any depth', () => {
     expect(serve({ instanse: 2 })).toBe(
@@ -44,18 +51,34 @@ describe('OnnxModule.serve', () => {
       "OnnxModule.serve('iris'): option 'batching.maxBatchSise' is unknown. Did you mean 'maxBatchSize'? " +
         'Known: maxBatchSize, maxQueueSize, maxConcurrentBatches, batchTimeoutMs, tuneBatchSize.',
     );
-    expect(serve({ colour: 'blue' })).toMatch(/^OnnxModule\.serve\('iris'\): option 'colour' is unknown\. Known: instances, /);
+    expect(serve({ colour: 'blue' })).toMatch(
+      /^OnnxModule\.serve\('iris'\): option 'colour' is unknown\. Known: instances, /,
+    );
   });
 
   it('refuses a wrong type naming the type expected, and shows a string of digits as a string', () => {
     expect(serve({ description: 12 })).toBe("OnnxModule.serve('iris'): 'description' must be a string, got number 12");
-    expect(serve({ version: true })).toBe("OnnxModule.serve('iris'): 'version' must be a string such as '2' (or a whole number), got boolean true");
-    expect(serve({ version: 2.5 })).toBe("OnnxModule.serve('iris'): 'version' must be a string such as '2' (or a whole number), got number 2.5");
-    expect(serve({ version: 'v 2' })).toMatch(/^OnnxModule\.serve\('iris'\): 'version' must be letters, digits, '\.', '-' or '_' .*, got "v 2"$/);
-    expect(serve({ instances: '2' })).toMatch(/^OnnxModule\.serve\('iris'\): 'instances' must be a positive integer, got string "2"; allowed: 1 to 64 /);
-    expect(serve({ batching: true })).toBe("OnnxModule.serve('iris'): 'batching' must be false or an object, got boolean true");
-    expect(serve({ executionProviders: 'cuda' })).toBe("OnnxModule.serve('iris'): 'executionProviders' must be an array such as ['cpu'], got string \"cuda\"");
-    expect(serve({ sessionOptions: 4 })).toBe("OnnxModule.serve('iris'): 'sessionOptions' must be an object of onnxruntime session options, got number 4");
+    expect(serve({ version: true })).toBe(
+      "OnnxModule.serve('iris'): 'version' must be a string such as '2' (or a whole number), got boolean true",
+    );
+    expect(serve({ version: 2.5 })).toBe(
+      "OnnxModule.serve('iris'): 'version' must be a string such as '2' (or a whole number), got number 2.5",
+    );
+    expect(serve({ version: 'v 2' })).toMatch(
+      /^OnnxModule\.serve\('iris'\): 'version' must be letters, digits, '\.', '-' or '_' .*, got "v 2"$/,
+    );
+    expect(serve({ instances: '2' })).toMatch(
+      /^OnnxModule\.serve\('iris'\): 'instances' must be a positive integer, got string "2"; allowed: 1 to 64 /,
+    );
+    expect(serve({ batching: true })).toBe(
+      "OnnxModule.serve('iris'): 'batching' must be false or an object, got boolean true",
+    );
+    expect(serve({ executionProviders: 'cuda' })).toBe(
+      "OnnxModule.serve('iris'): 'executionProviders' must be an array such as ['cpu'], got string \"cuda\"",
+    );
+    expect(serve({ sessionOptions: 4 })).toBe(
+      "OnnxModule.serve('iris'): 'sessionOptions' must be an object of onnxruntime session options, got number 4",
+    );
     expect(serve({ sessionOptions: { executionProviders: ['cuda'] } })).toBe(
       "OnnxModule.serve('iris'): option 'sessionOptions.executionProviders' is not read: give 'executionProviders' beside 'sessionOptions'.",
     );
@@ -97,22 +120,33 @@ describe('OnnxModule.register', () => {
     expect(register({ name: 'iris', source: 'x.onnx', instanceNiceness: '5' })).toBe(
       "OnnxModule.register('iris'): 'instanceNiceness' must be a whole number, got string \"5\"; allowed: 0 to 19 (Linux niceness)",
     );
-    expect(register({ name: 'iris' })).toBe("OnnxModule.register('iris'): 'source' must be an .onnx file's path or its bytes (a Uint8Array), got undefined");
-    expect(register({ name: 7, source: 'x.onnx' })).toBe("OnnxModule.register(): 'name' must be the model's name, a non-empty string, got number 7");
+    expect(register({ name: 'iris' })).toBe(
+      "OnnxModule.register('iris'): 'source' must be an .onnx file's path or its bytes (a Uint8Array), got undefined",
+    );
+    expect(register({ name: 7, source: 'x.onnx' })).toBe(
+      "OnnxModule.register(): 'name' must be the model's name, a non-empty string, got number 7",
+    );
     expect(failure(() => OnnxModule.register('iris' as never))).toMatch(
       /^OnnxModule\.register\(\): each registration must be an object .*, got string "iris"$/,
     );
   });
 
   it('accepts a valid registration', () => {
-    expect(() => OnnxModule.register({ name: 'iris', source: 'x.onnx', instances: 2, sessionOptions: { interOpNumThreads: 0 } })).not.toThrow();
+    expect(() =>
+      OnnxModule.register({ name: 'iris', source: 'x.onnx', instances: 2, sessionOptions: { interOpNumThreads: 0 } }),
+    ).not.toThrow();
   });
 });
 
 describe('OnnxModule.registerAsync', () => {
   /** What compiling a module with the registration fails with, as Nest's startup does. */
   const startup = async (factoryResult: unknown) => {
-    const imports = [OnnxModule.registerAsync({ name: 'iris', useFactory: () => factoryResult as OnnxModelOptions & { source: string } })];
+    const imports = [
+      OnnxModule.registerAsync({
+        name: 'iris',
+        useFactory: () => factoryResult as OnnxModelOptions & { source: string },
+      }),
+    ];
     const error = await Test.createTestingModule({ imports })
       .compile()
       .then(
@@ -127,7 +161,13 @@ describe('OnnxModule.registerAsync', () => {
   afterEach(() => jest.restoreAllMocks());
 
   it('refuses an unknown key of the registration, and of what its factory returns, with the closest known one', async () => {
-    expect(failure(() => OnnxModule.registerAsync(loose({ name: 'iris', useFactory: () => ({ source: 'x.onnx' }), injects: ['CONFIG'] })))).toBe(
+    expect(
+      failure(() =>
+        OnnxModule.registerAsync(
+          loose({ name: 'iris', useFactory: () => ({ source: 'x.onnx' }), injects: ['CONFIG'] }),
+        ),
+      ),
+    ).toBe(
       "OnnxModule.registerAsync('iris'): option 'injects' is unknown. Did you mean 'inject'? Known: name, imports, inject, useFactory.",
     );
     await expect(startup({ source: 'x.onnx', instanses: 2 })).resolves.toBe(
@@ -146,7 +186,9 @@ describe('OnnxModule.registerAsync', () => {
     await expect(startup({ source: 'x.onnx', instances: '4' })).resolves.toMatch(
       /^OnnxModule\.registerAsync\('iris'\) factory result: 'instances' must be a positive integer, got string "4"; allowed: 1 to 64 /,
     );
-    await expect(startup(undefined)).resolves.toBe("OnnxModule.registerAsync('iris') factory result: options must be an object, got undefined");
+    await expect(startup(undefined)).resolves.toBe(
+      "OnnxModule.registerAsync('iris') factory result: options must be an object, got undefined",
+    );
   });
 
   it('accepts a valid registration: the load goes ahead (and here finds no file)', async () => {
@@ -174,7 +216,9 @@ describe('OnnxModule.repository', () => {
   });
 
   it('refuses a wrong type naming the type expected', () => {
-    expect(refused({ control: 'yes' })).toBe("OnnxModule.repository('<dir>'): 'control' must be true or false, got string \"yes\"");
+    expect(refused({ control: 'yes' })).toBe(
+      "OnnxModule.repository('<dir>'): 'control' must be true or false, got string \"yes\"",
+    );
     expect(refused({ pollIntervalMs: '5000' })).toMatch(
       /^OnnxModule\.repository\('<dir>'\): 'pollIntervalMs' must be a whole number of milliseconds, got string "5000"; /,
     );
@@ -184,13 +228,25 @@ describe('OnnxModule.repository', () => {
     expect(refused({ versionPolicy: { specific: [true] } })).toBe(
       "OnnxModule.repository('<dir>'): 'versionPolicy.specific[0]' must be a version such as \"2\" (a string, or a whole number from 1), got boolean true",
     );
-    expect(refused({ versionPolicy: { latest: 1, specific: ['1'] } })).toMatch(/'versionPolicy' must hold one of 'latest' or 'specific' /);
-    expect(failure(() => OnnxModule.repository(3 as unknown as string))).toBe('OnnxModule.repository(): the directory must be a path, got number 3');
+    expect(refused({ versionPolicy: { latest: 1, specific: ['1'] } })).toMatch(
+      /'versionPolicy' must hold one of 'latest' or 'specific' /,
+    );
+    expect(failure(() => OnnxModule.repository(3 as unknown as string))).toBe(
+      'OnnxModule.repository(): the directory must be a path, got number 3',
+    );
   });
 
   it('accepts valid options; versions given as whole numbers are their digits', () => {
     const at = dir();
-    expect(() => OnnxModule.repository(at, { instances: 2, versionPolicy: 'all', pollIntervalMs: 0, control: false, batching: false })).not.toThrow();
+    expect(() =>
+      OnnxModule.repository(at, {
+        instances: 2,
+        versionPolicy: 'all',
+        pollIntervalMs: 0,
+        control: false,
+        batching: false,
+      }),
+    ).not.toThrow();
     const numbers = loose<OnnxRepositoryOptions>({ versionPolicy: { specific: [1, 2] } });
     expect(() => OnnxModule.repository(at, numbers)).not.toThrow();
     expect(checkRepositoryOptions(at, numbers).versionPolicy).toEqual({ specific: ['1', '2'] });
@@ -211,15 +267,19 @@ describe('OnnxModel.load', () => {
   });
 
   it('accepts valid options: the load goes ahead (and here finds no file)', async () => {
-    await expect(OnnxModel.load('no/such/iris.onnx', { instances: 1, sessionOptions: { logSeverityLevel: 3 } })).rejects.toThrow(
-      "Cannot load ONNX model 'no/such/iris.onnx': the file does not exist",
-    );
+    await expect(
+      OnnxModel.load('no/such/iris.onnx', { instances: 1, sessionOptions: { logSeverityLevel: 3 } }),
+    ).rejects.toThrow("Cannot load ONNX model 'no/such/iris.onnx': the file does not exist");
   });
 });
 
 describe("a repository model's config.json", () => {
   const withConfig = (config: unknown) => {
-    const dir = repository({ 'iris/1/model.onnx': 'placeholder', 'iris/2/model.onnx': 'placeholder', 'iris/config.json': JSON.stringify(config) });
+    const dir = repository({
+      'iris/1/model.onnx': 'placeholder',
+      'iris/2/model.onnx': 'placeholder',
+      'iris/config.json': JSON.stringify(config),
+    });
     return { dir, file: join(dir, 'iris', 'config.json') };
   };
   const refused = (config: unknown) => {
@@ -242,7 +302,9 @@ describe("a repository model's config.json", () => {
 
   it('refuses a wrong type naming the type expected', () => {
     expect(refused({ description: 12 })).toBe("Model repository: <file> 'description' must be a string, got number 12");
-    expect(refused({ instances: '2' })).toMatch(/^Model repository: <file> 'instances' must be a positive integer, got string "2"; allowed: 1 to 64 /);
+    expect(refused({ instances: '2' })).toMatch(
+      /^Model repository: <file> 'instances' must be a positive integer, got string "2"; allowed: 1 to 64 /,
+    );
     expect(refused({ defaultVersion: true })).toBe(
       'Model repository: <file> \'defaultVersion\' must be a version such as "2" (a string, or a whole number from 1), got boolean true',
     );
@@ -252,11 +314,16 @@ describe("a repository model's config.json", () => {
     expect(refused({ versionPolicy: { specific: '2' } })).toBe(
       'Model repository: <file> \'versionPolicy.specific\' must be a list of versions such as ["1", "3"], got string "2"',
     );
-    expect(refused([{ instances: 2 }])).toBe('Model repository: <file> must hold a JSON object, got array [{"instances":2}]');
+    expect(refused([{ instances: 2 }])).toBe(
+      'Model repository: <file> must hold a JSON object, got array [{"instances":2}]',
+    );
   });
 
   it('refuses a version number JSON has already rounded, rather than serve another version', () => {
-    const dir = repository({ 'iris/1/model.onnx': 'placeholder', 'iris/config.json': '{"defaultVersion": 9007199254740993}' });
+    const dir = repository({
+      'iris/1/model.onnx': 'placeholder',
+      'iris/config.json': '{"defaultVersion": 9007199254740993}',
+    });
     expect(failure(() => OnnxModule.repository(dir))).toBe(
       `Model repository: ${join(dir, 'iris', 'config.json')} 'defaultVersion' must be a string of digits when above 9007199254740991: ` +
         'a JSON number that large loses digits (this one reads as 9007199254740992)',
@@ -272,7 +339,10 @@ describe("a repository model's config.json", () => {
       description: 'Iris species',
     });
     expect(() => OnnxModule.repository(dir)).not.toThrow();
-    expect(scanRepository(dir).map((entry) => `${entry.version}${entry.isDefault ? ' (default)' : ''}`)).toEqual(['1 (default)', '2']);
+    expect(scanRepository(dir).map((entry) => `${entry.version}${entry.isDefault ? ' (default)' : ''}`)).toEqual([
+      '1 (default)',
+      '2',
+    ]);
   });
 
   it('on a live repository, a bad setting is each version’s problem (reported, what serves keeps serving), not a crash', () => {

@@ -5,9 +5,12 @@ jest.mock('prom-client', () => {
   throw Object.assign(new Error("Cannot find module 'prom-client'"), { code: 'MODULE_NOT_FOUND' });
 });
 jest.mock('@willsoto/nestjs-prometheus', () => {
-  throw Object.assign(new Error("Cannot find module 'prom-client'\nRequire stack:\n- .../@willsoto/nestjs-prometheus/dist/index.js"), {
-    code: 'MODULE_NOT_FOUND',
-  });
+  throw Object.assign(
+    new Error("Cannot find module 'prom-client'\nRequire stack:\n- .../@willsoto/nestjs-prometheus/dist/index.js"),
+    {
+      code: 'MODULE_NOT_FOUND',
+    },
+  );
 });
 
 describe('metrics with only one of the Prometheus peers installed', () => {

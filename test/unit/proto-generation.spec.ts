@@ -1,7 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import protobuf from 'protobufjs';
-import { BlazeRpcModule, Float32, Input, Int64, Model, ModelRegistry, Stream, Tensor, UInt32 } from '../../lib/index.js';
+import {
+  BlazeRpcModule,
+  Float32,
+  Input,
+  Int64,
+  Model,
+  ModelRegistry,
+  Stream,
+  Tensor,
+  UInt32,
+} from '../../lib/index.js';
 
 @Injectable()
 class CatalogModels {
@@ -86,12 +96,17 @@ describe('proto generation', () => {
       'PredictTranscribe',
     ]);
     // All four call kinds: unary, server streaming, client streaming, both ways.
-    const kinds = (rpc: string) => [service.methods[rpc]!.requestStream ?? false, service.methods[rpc]!.responseStream ?? false];
+    const kinds = (rpc: string) => [
+      service.methods[rpc]!.requestStream ?? false,
+      service.methods[rpc]!.responseStream ?? false,
+    ];
     expect(kinds('PredictIrisModel')).toEqual([false, false]);
     expect(kinds('PredictTextGen')).toEqual([false, true]);
     expect(kinds('PredictTally')).toEqual([true, false]);
     expect(kinds('PredictTranscribe')).toEqual([true, true]);
-    expect(root.lookupType('blazerpc.TranscribeRequest').fieldsArray.map((f) => [f.name, f.id, f.type])).toEqual([['chunk', 1, 'TensorProto']]);
+    expect(root.lookupType('blazerpc.TranscribeRequest').fieldsArray.map((f) => [f.name, f.id, f.type])).toEqual([
+      ['chunk', 1, 'TensorProto'],
+    ]);
     expect(service.methods.PredictSentiment.requestType).toBe('SentimentV10Request');
     const request = root.lookupType('blazerpc.TextGenRequest');
     expect(request.fieldsArray.map((f) => [f.name, f.id, f.type])).toEqual([

@@ -1,10 +1,23 @@
 import { Controller, Injectable, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { BlazeRpcModule, ConfigurationError, Ctx, BlazeContext, Input, Model, ModelRegistry, Stream, Tensor } from '../../lib/index.js';
+import {
+  BlazeRpcModule,
+  ConfigurationError,
+  Ctx,
+  BlazeContext,
+  Input,
+  Model,
+  ModelRegistry,
+  Stream,
+  Tensor,
+} from '../../lib/index.js';
 
 /** Compiles and initialises a module holding `providers`; resolves to the error init failed with. */
 async function initError(...providers: Type[]): Promise<ConfigurationError> {
-  const moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ protoFile: false })], providers }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [BlazeRpcModule.forRoot({ protoFile: false })],
+    providers,
+  }).compile();
   try {
     await moduleRef.init();
   } catch (error) {
@@ -53,7 +66,10 @@ describe('registration errors fail startup with the fix', () => {
         return text;
       }
     }
-    const moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ protoFile: false })], providers: [Numbered] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot({ protoFile: false })],
+      providers: [Numbered],
+    }).compile();
     await moduleRef.init();
     expect(
       moduleRef
@@ -159,7 +175,9 @@ describe('registration errors fail startup with the fix', () => {
         return x;
       }
     }
-    expect((await initError(Bad)).message).toMatch(/^Generated name 'PredictTextGen' is produced by both @Model\('text-gen'.*and @Model\('text_gen'/);
+    expect((await initError(Bad)).message).toMatch(
+      /^Generated name 'PredictTextGen' is produced by both @Model\('text-gen'.*and @Model\('text_gen'/,
+    );
   });
 
   it.each([
@@ -184,7 +202,9 @@ describe('registration errors fail startup with the fix', () => {
         return x;
       }
     }
-    expect((await initError(Bad)).message).toContain("input name 'package' is a proto keyword. Rename it, e.g. 'package_value'.");
+    expect((await initError(Bad)).message).toContain(
+      "input name 'package' is a proto keyword. Rename it, e.g. 'package_value'.",
+    );
   });
 
   it('a streamed input beside other inputs is refused, naming them and the fix', async () => {
@@ -211,7 +231,9 @@ describe('registration errors fail startup with the fix', () => {
         yield x;
       }
     }
-    expect((await initError(Bad)).message).toContain('the method is a generator, so it streams, but { streaming: false } was given');
+    expect((await initError(Bad)).message).toContain(
+      'the method is a generator, so it streams, but { streaming: false } was given',
+    );
   });
 
   it('{ streaming: true } on a method that returns one string is a mismatch', async () => {
@@ -226,12 +248,14 @@ describe('registration errors fail startup with the fix', () => {
   });
 
   it('an invalid module option names the option', async () => {
-    await expect(Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ port: 70000 })] }).compile()).rejects.toThrow(
+    await expect(
+      Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ port: 70000 })] }).compile(),
+    ).rejects.toThrow(
       "BlazeRpcModule option 'port' is invalid: got 70000, expected a port from 0 to 65535 (0 picks a free one).",
     );
-    await expect(Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ batching: { maxBatchSize: 0 } })] }).compile()).rejects.toThrow(
-      "BlazeRpcModule option 'batching.maxBatchSize' is invalid: got 0, expected a positive integer.",
-    );
+    await expect(
+      Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ batching: { maxBatchSize: 0 } })] }).compile(),
+    ).rejects.toThrow("BlazeRpcModule option 'batching.maxBatchSize' is invalid: got 0, expected a positive integer.");
   });
 
   it('Ctx is not a request field', async () => {
@@ -242,7 +266,10 @@ describe('registration errors fail startup with the fix', () => {
         return ctx.peer + x;
       }
     }
-    const moduleRef = await Test.createTestingModule({ imports: [BlazeRpcModule.forRoot({ protoFile: false })], providers: [Fine] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [BlazeRpcModule.forRoot({ protoFile: false })],
+      providers: [Fine],
+    }).compile();
     await moduleRef.init();
     const { ModelRegistry } = await import('../../lib/index.js');
     expect(

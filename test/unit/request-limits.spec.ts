@@ -4,20 +4,44 @@ import { CallStatusError, Tensor, ValidationError } from '../../lib/index.js';
 import { DEFAULT_LIMITS } from '../../lib/core/options/resolve-options.js';
 import { blazeRpcRequestCaps } from '../../lib/protocols/blazerpc/request-caps.js';
 import { TensorRequestReader } from '../../lib/protocols/blazerpc/tensor-request.reader.js';
-import { decodeRawBytes, decodeRawStrings, encodeRawBytes, NOT_UTF8 } from '../../lib/protocols/shared/oip-bytes.codec.js';
-import { checkInputsOutline, decodeInferInputs, type InferInputMessage } from '../../lib/protocols/oip/oip-infer.codec.js';
-import { InferRequestReader, oipRequestCaps, outlineInferRequest } from '../../lib/protocols/oip/oip-infer-request.reader.js';
+import {
+  decodeRawBytes,
+  decodeRawStrings,
+  encodeRawBytes,
+  NOT_UTF8,
+} from '../../lib/protocols/shared/oip-bytes.codec.js';
+import {
+  checkInputsOutline,
+  decodeInferInputs,
+  type InferInputMessage,
+} from '../../lib/protocols/oip/oip-infer.codec.js';
+import {
+  InferRequestReader,
+  oipRequestCaps,
+  outlineInferRequest,
+} from '../../lib/protocols/oip/oip-infer-request.reader.js';
 import { oipSignatureOf, type OipTensorSignature } from '../../lib/protocols/oip/oip-signature.js';
 import { OIP_PROTO } from '../../lib/protocols/shared/oip.proto.js';
 import type { ModelDescriptor } from '../../lib/core/schema/model-descriptor.interface.js';
 import { parseProto } from '../../lib/core/schema/package-definition.js';
 import { MAX_REQUEST_DIMS } from '../../lib/core/tensor/tensor-spec.check.js';
 import { createRequestDecoder } from '../../lib/protocols/shared/request-decoder.js';
-import { MAX_SINGULAR_REPEATS, MAX_UNKNOWN_FIELDS, type FieldCap } from '../../lib/protocols/shared/wire-format.validator.js';
+import {
+  MAX_SINGULAR_REPEATS,
+  MAX_UNKNOWN_FIELDS,
+  type FieldCap,
+} from '../../lib/protocols/shared/wire-format.validator.js';
 import { field, repeat, varint, varintField } from '../helpers/protobuf-pieces.js';
 
 const times = (count: number, piece: Buffer) => repeat(piece, count);
-const LIMITS = { ...DEFAULT_LIMITS, maxInputs: 3, maxOutputs: 2, maxParameters: 3, maxParameterBytes: 16, maxBytesElements: 5 };
+const LIMITS = {
+  ...DEFAULT_LIMITS,
+  maxInputs: 3,
+  maxOutputs: 2,
+  maxParameters: 3,
+  maxParameterBytes: 16,
+  maxBytesElements: 5,
+};
 
 const CUT_OFF = Buffer.from([0x0a, 0x05, 0x61]); // a string field claiming 5 bytes, with 1
 
@@ -27,7 +51,11 @@ function refusal(call: () => unknown): { kind: string; code?: GrpcStatus; messag
     call();
   } catch (error) {
     const code = error instanceof CallStatusError ? error.code : undefined;
-    return { kind: (error as Error).constructor.name, ...(code === undefined ? {} : { code }), message: (error as Error).message };
+    return {
+      kind: (error as Error).constructor.name,
+      ...(code === undefined ? {} : { code }),
+      message: (error as Error).message,
+    };
   }
   throw new Error('expected a refusal');
 }
@@ -45,9 +73,19 @@ describe('request limits', () => {
     const tooMany = (what: string) => () => new CallStatusError(GrpcStatus.RESOURCE_EXHAUSTED, `too many ${what}`);
     const caps: FieldCap[] = [
       { counts: (f) => f.name === 'items' || f.name === 'words', max: 4, refuse: tooMany('items and words') },
-      { counts: (f) => f.message === 't.Item' && f.name === 'dims', per: 'message', max: 3, refuse: (top) => new ValidationError(`${top}: too many dims`) },
+      {
+        counts: (f) => f.message === 't.Item' && f.name === 'dims',
+        per: 'message',
+        max: 3,
+        refuse: (top) => new ValidationError(`${top}: too many dims`),
+      },
       { counts: (f) => f.map, max: 2, refuse: tooMany('tags') },
-      { counts: (f) => f.mapKey || (f.message === 't.Item' && f.name === 'key'), measure: 'bytes', max: 8, refuse: tooMany('key bytes') },
+      {
+        counts: (f) => f.mapKey || (f.message === 't.Item' && f.name === 'key'),
+        measure: 'bytes',
+        max: 8,
+        refuse: tooMany('key bytes'),
+      },
     ];
     const decode = createRequestDecoder(root, 't.Request', caps);
     const item = (key: string, dims: number[] = []) =>
@@ -56,18 +94,35 @@ describe('request limits', () => {
     const tag = (key: string, value: string) => field(4, Buffer.concat([field(1, key), field(2, value)]));
 
     it('takes a request at every cap, with the values a full decode gives', () => {
-      const request = Buffer.concat([item('ab', [1, 2, 3]), item('cd', [4, 5, 6]), word('x'), word('y'), tag('e', 'v'), tag('f', 'v')]);
-      expect(decode(request)).toMatchObject({ items: [{ key: 'ab', dims: ['1', '2', '3'] }, { key: 'cd' }], words: ['x', 'y'], tags: { e: 'v', f: 'v' } });
+      const request = Buffer.concat([
+        item('ab', [1, 2, 3]),
+        item('cd', [4, 5, 6]),
+        word('x'),
+        word('y'),
+        tag('e', 'v'),
+        tag('f', 'v'),
+      ]);
+      expect(decode(request)).toMatchObject({
+        items: [{ key: 'ab', dims: ['1', '2', '3'] }, { key: 'cd' }],
+        words: ['x', 'y'],
+        tags: { e: 'v', f: 'v' },
+      });
     });
 
     it('sums a request-wide cap over every field it counts', () => {
-      expect(refusal(() => decode(Buffer.concat([item('a'), item('b'), word('x'), word('y'), word('z')])))).toEqual(exhausted('too many items and words'));
+      expect(refusal(() => decode(Buffer.concat([item('a'), item('b'), word('x'), word('y'), word('z')])))).toEqual(
+        exhausted('too many items and words'),
+      );
     });
 
     it('refuses at the first element past a cap, never reading what follows it', () => {
       // The bytes after the fifth word are malformed; a decoder that read them would say so.
-      expect(refusal(() => decode(Buffer.concat([times(5, word('w')), CUT_OFF])))).toEqual(exhausted('too many items and words'));
-      expect(refusal(() => decode(Buffer.concat([times(4, word('w')), CUT_OFF])))).toMatchObject({ message: expect.stringMatching(/^Malformed Request/) });
+      expect(refusal(() => decode(Buffer.concat([times(5, word('w')), CUT_OFF])))).toEqual(
+        exhausted('too many items and words'),
+      );
+      expect(refusal(() => decode(Buffer.concat([times(4, word('w')), CUT_OFF])))).toMatchObject({
+        message: expect.stringMatching(/^Malformed Request/),
+      });
     });
 
     it('keeps a per-message cap per message, counts packed runs element by element, and names the top-level field', () => {
@@ -81,9 +136,16 @@ describe('request limits', () => {
     });
 
     it('counts map entries, and the bytes of map keys and other fields', () => {
-      expect(refusal(() => decode(Buffer.concat([tag('a', ''), tag('b', ''), tag('c', '')])))).toEqual(exhausted('too many tags'));
-      expect(refusal(() => decode(Buffer.concat([tag('abcd', ''), item('efghi')])))).toEqual(exhausted('too many key bytes'));
-      expect(decode(Buffer.concat([tag('abcd', ''), item('efgh')]))).toMatchObject({ tags: { abcd: '' }, items: [{ key: 'efgh' }] });
+      expect(refusal(() => decode(Buffer.concat([tag('a', ''), tag('b', ''), tag('c', '')])))).toEqual(
+        exhausted('too many tags'),
+      );
+      expect(refusal(() => decode(Buffer.concat([tag('abcd', ''), item('efghi')])))).toEqual(
+        exhausted('too many key bytes'),
+      );
+      expect(decode(Buffer.concat([tag('abcd', ''), item('efgh')]))).toMatchObject({
+        tags: { abcd: '' },
+        items: [{ key: 'efgh' }],
+      });
     });
 
     it('leaves what no cap counts alone: 100,000 packed ids', () => {
@@ -104,33 +166,53 @@ describe('request limits', () => {
 
     it(`skips ${MAX_UNKNOWN_FIELDS} fields of unknown numbers, and refuses one more, inside groups too`, () => {
       expect(decode(Buffer.concat([times(MAX_UNKNOWN_FIELDS, unknown), field(1, 'n')]))).toMatchObject({ name: 'n' });
-      expect(() => decode(times(MAX_UNKNOWN_FIELDS + 1, unknown))).toThrow(/^Malformed Request message: more than 1024 fields of unknown numbers/);
+      expect(() => decode(times(MAX_UNKNOWN_FIELDS + 1, unknown))).toThrow(
+        /^Malformed Request message: more than 1024 fields of unknown numbers/,
+      );
       const group = Buffer.concat([varint(16 * 8 + 3), times(MAX_UNKNOWN_FIELDS, unknown), varint(16 * 8 + 4)]);
       expect(() => decode(group)).toThrow(/more than 1024 fields of unknown numbers \(in group 16\)/);
     });
 
     it(`takes a singular field ${MAX_SINGULAR_REPEATS} times (the last counts, messages merge), and refuses one more, nested too`, () => {
-      expect(decode(Buffer.concat(Array.from({ length: MAX_SINGULAR_REPEATS }, (_, i) => field(1, `n${i}`))))).toMatchObject({ name: 'n63' });
-      expect(() => decode(times(MAX_SINGULAR_REPEATS + 1, field(1, 'n')))).toThrow(/^Malformed Request message: field 'name' sent more than 64 times/);
-      expect(() => decode(field(2, times(MAX_SINGULAR_REPEATS + 1, field(1, 'a'))))).toThrow(/field 'a' sent more than 64 times/);
-      expect(() => decode(times(MAX_SINGULAR_REPEATS + 1, field(2, field(1, 'a'))))).toThrow(/field 'inner' sent more than 64 times/);
+      expect(
+        decode(Buffer.concat(Array.from({ length: MAX_SINGULAR_REPEATS }, (_, i) => field(1, `n${i}`)))),
+      ).toMatchObject({ name: 'n63' });
+      expect(() => decode(times(MAX_SINGULAR_REPEATS + 1, field(1, 'n')))).toThrow(
+        /^Malformed Request message: field 'name' sent more than 64 times/,
+      );
+      expect(() => decode(field(2, times(MAX_SINGULAR_REPEATS + 1, field(1, 'a'))))).toThrow(
+        /field 'a' sent more than 64 times/,
+      );
+      expect(() => decode(times(MAX_SINGULAR_REPEATS + 1, field(2, field(1, 'a'))))).toThrow(
+        /field 'inner' sent more than 64 times/,
+      );
       // A repeated field has no such bound.
       expect((decode(times(10_000, field(3, 'x'))).list as string[]).length).toBe(10_000);
     });
 
     it('reads tags and lengths as protobufjs does: five bytes and 32 bits at most', () => {
       // The name field's tag (0x0a) written in six bytes, then in five with bits past 32.
-      expect(() => decode(Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61]))).toThrow(/a field tag is an overlong varint/);
-      expect(() => decode(Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x70, 0x01, 0x61]))).toThrow(/a field tag is over 32 bits/);
-      expect(() => decode(Buffer.from([0x0a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x61]))).toThrow(/the length of field 'name' is an overlong varint/);
+      expect(() => decode(Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01, 0x61]))).toThrow(
+        /a field tag is an overlong varint/,
+      );
+      expect(() => decode(Buffer.from([0x8a, 0x80, 0x80, 0x80, 0x70, 0x01, 0x61]))).toThrow(
+        /a field tag is over 32 bits/,
+      );
+      expect(() => decode(Buffer.from([0x0a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0x61]))).toThrow(
+        /the length of field 'name' is an overlong varint/,
+      );
       // Non-minimal, but within five bytes: what protobufjs reads too.
       expect(decode(Buffer.from([0x8a, 0x80, 0x00, 0x81, 0x80, 0x00, 0x61]))).toMatchObject({ name: 'a' });
     });
 
     it('checks UTF-8 of short and long strings alike', () => {
       expect(() => decode(field(1, Buffer.from([0x61, 0xc3, 0x28])))).toThrow(/field 'name' is not valid UTF-8/);
-      expect(() => decode(field(1, Buffer.concat([Buffer.alloc(100, 0x61), Buffer.from([0xff])])))).toThrow(/field 'name' is not valid UTF-8/);
-      expect(() => decode(Buffer.concat([field(3, 'ok'), field(3, Buffer.from([0xe2, 0x82]))]))).toThrow(/field 'list' is not valid UTF-8/);
+      expect(() => decode(field(1, Buffer.concat([Buffer.alloc(100, 0x61), Buffer.from([0xff])])))).toThrow(
+        /field 'name' is not valid UTF-8/,
+      );
+      expect(() => decode(Buffer.concat([field(3, 'ok'), field(3, Buffer.from([0xe2, 0x82]))]))).toThrow(
+        /field 'list' is not valid UTF-8/,
+      );
       expect(decode(field(1, 'héllo wörld'.repeat(20)))).toMatchObject({ name: 'héllo wörld'.repeat(20) });
     });
   });
@@ -139,12 +221,18 @@ describe('request limits', () => {
     const root = parseProto(OIP_PROTO);
     const ModelInferRequest = root.lookupType('inference.ModelInferRequest');
     const decode = createRequestDecoder(root, 'inference.ModelInferRequest', oipRequestCaps(LIMITS));
-    const encode = (message: object) => Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
+    const encode = (message: object) =>
+      Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
     const input = (name: string, extra: object = {}) => ({ name, datatype: 'BYTES', shape: [1], ...extra });
-    const params = (count: number, prefix = 'p') => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { bool_param: true }]));
+    const params = (count: number, prefix = 'p') =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { bool_param: true }]));
 
     it.each([
-      ['inputs', { inputs: [input('a'), input('b'), input('c'), input('d')] }, 'request has more than 3 inputs; at most 3 are accepted (limits.maxInputs)'],
+      [
+        'inputs',
+        { inputs: [input('a'), input('b'), input('c'), input('d')] },
+        'request has more than 3 inputs; at most 3 are accepted (limits.maxInputs)',
+      ],
       [
         'raw_input_contents entries',
         { raw_input_contents: [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)] },
@@ -155,10 +243,18 @@ describe('request limits', () => {
         { outputs: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] },
         'request asks for more than 2 outputs; at most 2 are accepted (limits.maxOutputs)',
       ],
-      ['request parameters', { parameters: params(4) }, 'request has more than 3 parameters; at most 3 are accepted (limits.maxParameters)'],
+      [
+        'request parameters',
+        { parameters: params(4) },
+        'request has more than 3 parameters; at most 3 are accepted (limits.maxParameters)',
+      ],
       [
         'parameters of the request, an input and an output in all',
-        { parameters: params(2), inputs: [input('a', { parameters: params(1, 'i') })], outputs: [{ name: 'r', parameters: params(1, 'o') }] },
+        {
+          parameters: params(2),
+          inputs: [input('a', { parameters: params(1, 'i') })],
+          outputs: [{ name: 'r', parameters: params(1, 'o') }],
+        },
         'request has more than 3 parameters; at most 3 are accepted (limits.maxParameters)',
       ],
       [
@@ -168,7 +264,11 @@ describe('request limits', () => {
       ],
       [
         'bytes_contents elements',
-        { inputs: [input('a', { shape: [6], contents: { bytes_contents: Array.from({ length: 6 }, () => Buffer.from('b')) } })] },
+        {
+          inputs: [
+            input('a', { shape: [6], contents: { bytes_contents: Array.from({ length: 6 }, () => Buffer.from('b')) } }),
+          ],
+        },
         'request has more than 5 BYTES elements; at most 5 are accepted (limits.maxBytesElements)',
       ],
     ])('refuses more %s than the cap with RESOURCE_EXHAUSTED', (_, request, message) => {
@@ -179,22 +279,33 @@ describe('request limits', () => {
       const request = {
         parameters: params(1),
         inputs: [
-          input('a', { parameters: params(1, 'i'), shape: [5], contents: { bytes_contents: Array.from({ length: 5 }, () => Buffer.from('b')) } }),
+          input('a', {
+            parameters: params(1, 'i'),
+            shape: [5],
+            contents: { bytes_contents: Array.from({ length: 5 }, () => Buffer.from('b')) },
+          }),
           input('b'),
           input('c'),
         ],
         outputs: [{ name: 'r', parameters: params(1, 'o') }, { name: 's' }],
         raw_input_contents: [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)],
       };
-      expect(decode(encode(request))).toMatchObject({ inputs: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], outputs: [{ name: 'r' }, { name: 's' }] });
+      expect(decode(encode(request))).toMatchObject({
+        inputs: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+        outputs: [{ name: 'r' }, { name: 's' }],
+      });
     });
 
     it(`refuses an input shape of more than ${MAX_REQUEST_DIMS} dimensions with INVALID_ARGUMENT, packed or not`, () => {
       const shaped = (shape: Buffer) => field(5, Buffer.concat([field(1, 'a'), field(2, 'BYTES'), shape]));
-      const message = invalid(`an input's shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`);
+      const message = invalid(
+        `an input's shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`,
+      );
       expect(refusal(() => decode(shaped(field(3, Buffer.alloc(4_000_000, 1)))))).toEqual(message);
       expect(refusal(() => decode(shaped(times(MAX_REQUEST_DIMS + 1, varintField(3, 1)))))).toEqual(message);
-      expect((decode(shaped(field(3, Buffer.alloc(MAX_REQUEST_DIMS, 1)))).inputs as Array<{ shape: string[] }>)[0]!.shape).toHaveLength(MAX_REQUEST_DIMS);
+      expect(
+        (decode(shaped(field(3, Buffer.alloc(MAX_REQUEST_DIMS, 1)))).inputs as Array<{ shape: string[] }>)[0]!.shape,
+      ).toHaveLength(MAX_REQUEST_DIMS);
     });
 
     it('gives the one-pass reader up past the caps, so that the strict decoder refuses', () => {
@@ -203,7 +314,11 @@ describe('request limits', () => {
       expect(reader.read(inputs(3))).toMatchObject({ inputs: [{ name: 'x0' }, { name: 'x1' }, { name: 'x2' }] });
       expect(reader.read(inputs(4))).toBeUndefined();
       expect(reader.read(encode({ outputs: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] }))).toBeUndefined();
-      expect(reader.read(encode({ raw_input_contents: [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)] }))).toBeUndefined();
+      expect(
+        reader.read(
+          encode({ raw_input_contents: [Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1), Buffer.alloc(1)] }),
+        ),
+      ).toBeUndefined();
       const dims = (count: number) => encode({ inputs: [input('a', { shape: new Array<number>(count).fill(1) })] });
       expect(reader.read(dims(MAX_REQUEST_DIMS))).toBeDefined();
       expect(reader.read(dims(MAX_REQUEST_DIMS + 1))).toBeUndefined();
@@ -213,7 +328,8 @@ describe('request limits', () => {
   describe('OIP typed contents checked against the declaration before decoding (outlineInferRequest, checkInputsOutline)', () => {
     const root = parseProto(OIP_PROTO);
     const ModelInferRequest = root.lookupType('inference.ModelInferRequest');
-    const encode = (message: object) => Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
+    const encode = (message: object) =>
+      Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromObject(message)).finish());
     const model = (inputs: ModelDescriptor['inputs']) =>
       ({
         name: 'm',
@@ -221,11 +337,13 @@ describe('request limits', () => {
         inputs,
         outputs: [{ name: 'result', number: 1, type: { kind: 'scalar', protoType: 'string' } }],
       }) as unknown as ModelDescriptor;
-    const signature = (inputs: ModelDescriptor['inputs']) => (oipSignatureOf(model(inputs)) as unknown as { inputs: OipTensorSignature[] }).inputs;
+    const signature = (inputs: ModelDescriptor['inputs']) =>
+      (oipSignatureOf(model(inputs)) as unknown as { inputs: OipTensorSignature[] }).inputs;
     const floats = signature([{ name: 'x', number: 1, type: { kind: 'tensor', spec: Tensor.of('float32', ['n']) } }]);
     const text = signature([{ name: 'text', number: 1, type: { kind: 'scalar', protoType: 'string' } }]);
     const half = signature([{ name: 'x', number: 1, type: { kind: 'tensor', spec: Tensor.of('float16', ['n']) } }]);
-    const check = (inputs: readonly OipTensorSignature[], request: object) => () => checkInputsOutline(inputs, outlineInferRequest(encode(request))!);
+    const check = (inputs: readonly OipTensorSignature[], request: object) => () =>
+      checkInputsOutline(inputs, outlineInferRequest(encode(request))!);
 
     it('outlines the model, version, raw count and each input, counting each list', () => {
       const outline = outlineInferRequest(
@@ -233,7 +351,12 @@ describe('request limits', () => {
           model_name: 'm',
           model_version: '2',
           inputs: [
-            { name: 'x', datatype: 'FP32', shape: [2, 3], contents: { fp32_contents: [1, 2, 3], int_contents: [300, 1] } },
+            {
+              name: 'x',
+              datatype: 'FP32',
+              shape: [2, 3],
+              contents: { fp32_contents: [1, 2, 3], int_contents: [300, 1] },
+            },
             { name: 'y', datatype: 'BYTES', shape: [3], contents: { bytes_contents: [Buffer.from('a')] } },
             { name: 'z', datatype: 'INT64', shape: [2, -1], contents: { int64_contents: [1, 2] } },
           ],
@@ -264,30 +387,61 @@ describe('request limits', () => {
 
     it('stops counting a list once it holds more elements than the shape', () => {
       const outline = outlineInferRequest(
-        encode({ inputs: [{ name: 'x', datatype: 'INT32', shape: [2], contents: { int_contents: new Array(100_000).fill(1) } }] }),
+        encode({
+          inputs: [
+            { name: 'x', datatype: 'INT32', shape: [2], contents: { int_contents: new Array(100_000).fill(1) } },
+          ],
+        }),
       )!;
       expect(outline.inputs[0]).toMatchObject({ contents: new Map([['int_contents', 3]]), more: true });
     });
 
     it('refuses what decodeInferInputs would, in its words', () => {
-      expect(refusal(check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [2], contents: { fp32_contents: [1, 2, 3] } }] }))).toEqual(
-        invalid("Input 'x': the shape has 2 elements, contents.fp32_contents has more than 2"),
-      );
-      expect(refusal(check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [4], contents: { fp32_contents: [1, 2, 3] } }] }))).toEqual(
-        invalid("Input 'x': the shape has 4 elements, contents.fp32_contents has 3"),
-      );
       expect(
-        refusal(check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], contents: { fp32_contents: [1], bytes_contents: [Buffer.from('a')] } }] })),
+        refusal(
+          check(floats, {
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [2], contents: { fp32_contents: [1, 2, 3] } }],
+          }),
+        ),
+      ).toEqual(invalid("Input 'x': the shape has 2 elements, contents.fp32_contents has more than 2"));
+      expect(
+        refusal(
+          check(floats, {
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [4], contents: { fp32_contents: [1, 2, 3] } }],
+          }),
+        ),
+      ).toEqual(invalid("Input 'x': the shape has 4 elements, contents.fp32_contents has 3"));
+      expect(
+        refusal(
+          check(floats, {
+            inputs: [
+              {
+                name: 'x',
+                datatype: 'FP32',
+                shape: [1],
+                contents: { fp32_contents: [1], bytes_contents: [Buffer.from('a')] },
+              },
+            ],
+          }),
+        ),
       ).toEqual(invalid("Input 'x': FP32 values go in contents.fp32_contents, not contents.bytes_contents"));
-      expect(refusal(check(floats, { inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { fp64_contents: [1] } }] }))).toEqual(
-        invalid("Input 'x': expected datatype FP32, got FP64"),
-      );
-      expect(refusal(check(text, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [Buffer.from('a')] } }] }))).toEqual(
-        invalid("Input 'text': expected shape [1], got [2]"),
-      );
-      expect(refusal(check(half, { inputs: [{ name: 'x', datatype: 'FP16', shape: [1], contents: { fp32_contents: [1] } }] }))).toEqual(
-        invalid("Input 'x': FP16 data must be sent in raw_input_contents"),
-      );
+      expect(
+        refusal(
+          check(floats, { inputs: [{ name: 'x', datatype: 'FP64', shape: [1], contents: { fp64_contents: [1] } }] }),
+        ),
+      ).toEqual(invalid("Input 'x': expected datatype FP32, got FP64"));
+      expect(
+        refusal(
+          check(text, {
+            inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [Buffer.from('a')] } }],
+          }),
+        ),
+      ).toEqual(invalid("Input 'text': expected shape [1], got [2]"));
+      expect(
+        refusal(
+          check(half, { inputs: [{ name: 'x', datatype: 'FP16', shape: [1], contents: { fp32_contents: [1] } }] }),
+        ),
+      ).toEqual(invalid("Input 'x': FP16 data must be sent in raw_input_contents"));
       expect(
         refusal(
           check(text, {
@@ -299,14 +453,24 @@ describe('request limits', () => {
     });
 
     it('lets through what fits, and leaves undeclared inputs to the decoder', () => {
-      expect(check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [3], contents: { fp32_contents: [1, 2, 3] } }] })).not.toThrow();
-      expect(check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] })).not.toThrow();
-      expect(check(floats, { inputs: [{ name: 'other', datatype: 'BYTES', shape: [9], contents: { fp32_contents: [1] } }] })).not.toThrow();
+      expect(
+        check(floats, {
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [3], contents: { fp32_contents: [1, 2, 3] } }],
+        }),
+      ).not.toThrow();
+      expect(
+        check(floats, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] }),
+      ).not.toThrow();
+      expect(
+        check(floats, { inputs: [{ name: 'other', datatype: 'BYTES', shape: [9], contents: { fp32_contents: [1] } }] }),
+      ).not.toThrow();
     });
   });
 
   describe('OIP BYTES elements (decodeInferInputs, decodeRawStrings)', () => {
-    const words = signature([{ name: 'words', number: 1, type: { kind: 'list', element: { kind: 'scalar', protoType: 'string' } } }]);
+    const words = signature([
+      { name: 'words', number: 1, type: { kind: 'list', element: { kind: 'scalar', protoType: 'string' } } },
+    ]);
     const inputOf = (shape: number[], contents: Buffer[] | null = null): InferInputMessage => ({
       name: 'words',
       datatype: 'BYTES',
@@ -324,8 +488,14 @@ describe('request limits', () => {
     });
 
     function signature(inputs: ModelDescriptor['inputs']): OipTensorSignature[] {
-      const descriptor = { name: 'm', version: '1', inputs, outputs: [{ name: 'result', number: 1, type: { kind: 'scalar', protoType: 'string' } }] };
-      return (oipSignatureOf(descriptor as unknown as ModelDescriptor) as unknown as { inputs: OipTensorSignature[] }).inputs;
+      const descriptor = {
+        name: 'm',
+        version: '1',
+        inputs,
+        outputs: [{ name: 'result', number: 1, type: { kind: 'scalar', protoType: 'string' } }],
+      };
+      return (oipSignatureOf(descriptor as unknown as ModelDescriptor) as unknown as { inputs: OipTensorSignature[] })
+        .inputs;
     }
 
     it('counts raw elements from the shape, before splitting anything, and typed ones from their list', () => {
@@ -334,9 +504,9 @@ describe('request limits', () => {
         exhausted('request has 6 BYTES elements; at most 5 are accepted (limits.maxBytesElements)'),
       );
       // Counted before the raw bytes are looked at: these do not even hold the elements the shape claims.
-      expect(refusal(() => decodeInferInputs(words, [inputOf([1_000_000])], [Buffer.alloc(8)], new Map(), LIMITS))).toEqual(
-        exhausted('request has 1000000 BYTES elements; at most 5 are accepted (limits.maxBytesElements)'),
-      );
+      expect(
+        refusal(() => decodeInferInputs(words, [inputOf([1_000_000])], [Buffer.alloc(8)], new Map(), LIMITS)),
+      ).toEqual(exhausted('request has 1000000 BYTES elements; at most 5 are accepted (limits.maxBytesElements)'));
       const typed = inputOf(
         [6],
         ['a', 'b', 'c', 'd', 'e', 'f'].map((s) => Buffer.from(s)),
@@ -344,7 +514,9 @@ describe('request limits', () => {
       expect(refusal(() => decodeInferInputs(words, [typed], [], new Map(), LIMITS))).toEqual(
         exhausted('request has 6 BYTES elements; at most 5 are accepted (limits.maxBytesElements)'),
       );
-      expect(decodeInferInputs(words, [inputOf([5])], [encodeRawBytes(['a', 'b', 'c', 'd', 'é'])], new Map(), LIMITS)).toEqual({
+      expect(
+        decodeInferInputs(words, [inputOf([5])], [encodeRawBytes(['a', 'b', 'c', 'd', 'é'])], new Map(), LIMITS),
+      ).toEqual({
         words: ['a', 'b', 'c', 'd', 'é'],
       });
     });
@@ -362,7 +534,9 @@ describe('request limits', () => {
       expect(decodeRawStrings(raw, 1)).toBe('holds more than 1 elements, but the shape has 1');
       expect(decodeRawBytes(raw, 1)).toBe('holds more than 1 elements, but the shape has 1');
       expect(decodeRawStrings(Buffer.alloc(4_000_000), 1)).toBe('holds more than 1 elements, but the shape has 1');
-      expect(decodeRawStrings(encodeRawBytes(['a']), 2)).toBe('has 5 bytes, too few for the 2 elements of the shape (each takes at least 4)');
+      expect(decodeRawStrings(encodeRawBytes(['a']), 2)).toBe(
+        'has 5 bytes, too few for the 2 elements of the shape (each takes at least 4)',
+      );
     });
   });
 
@@ -374,17 +548,24 @@ describe('request limits', () => {
       { keepCase: true },
     ).root;
     const decode = createRequestDecoder(root, 't.Request', blazeRpcRequestCaps(LIMITS));
-    const tensor = (dims: number) => Buffer.concat([field(1, Buffer.alloc(dims, 1)), field(2, 'float'), field(3, Buffer.alloc(4))]);
+    const tensor = (dims: number) =>
+      Buffer.concat([field(1, Buffer.alloc(dims, 1)), field(2, 'float'), field(3, Buffer.alloc(4))]);
 
     it('refuses more string and bytes list elements than maxBytesElements, over all lists', () => {
-      expect(decode(Buffer.concat([times(3, field(1, 'w')), times(2, field(2, 'b'))]))).toMatchObject({ words: ['w', 'w', 'w'] });
+      expect(decode(Buffer.concat([times(3, field(1, 'w')), times(2, field(2, 'b'))]))).toMatchObject({
+        words: ['w', 'w', 'w'],
+      });
       expect(refusal(() => decode(Buffer.concat([times(3, field(1, 'w')), times(3, field(2, 'b'))])))).toEqual(
-        exhausted("request has more than 5 string and bytes list elements (at 'blobs'); at most 5 are accepted (limits.maxBytesElements)"),
+        exhausted(
+          "request has more than 5 string and bytes list elements (at 'blobs'); at most 5 are accepted (limits.maxBytesElements)",
+        ),
       );
     });
 
     it('refuses more tensors in lists than maxInputs; a singular tensor does not count', () => {
-      expect(decode(Buffer.concat([times(3, field(3, tensor(1))), field(4, tensor(1))]))).toMatchObject({ images: [{}, {}, {}] });
+      expect(decode(Buffer.concat([times(3, field(3, tensor(1))), field(4, tensor(1))]))).toMatchObject({
+        images: [{}, {}, {}],
+      });
       expect(refusal(() => decode(times(4, field(3, tensor(1)))))).toEqual(
         exhausted("request has more than 3 tensors in lists (at 'images'); at most 3 are accepted (limits.maxInputs)"),
       );
@@ -392,12 +573,18 @@ describe('request limits', () => {
 
     it(`refuses a tensor shape of more than ${MAX_REQUEST_DIMS} dimensions, naming the input, and the one-pass reader leaves it to the decoder`, () => {
       expect(refusal(() => decode(field(4, tensor(MAX_REQUEST_DIMS + 1))))).toEqual(
-        invalid(`Input 'x': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`),
+        invalid(
+          `Input 'x': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`,
+        ),
       );
       expect(refusal(() => decode(field(3, tensor(4_000_000))))).toEqual(
-        invalid(`Input 'images': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`),
+        invalid(
+          `Input 'images': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`,
+        ),
       );
-      const reader = new TensorRequestReader([{ name: 'x', number: 1, type: { kind: 'tensor', spec: Tensor.of('float32', ['n']) } }]);
+      const reader = new TensorRequestReader([
+        { name: 'x', number: 1, type: { kind: 'tensor', spec: Tensor.of('float32', ['n']) } },
+      ]);
       expect(reader.read(field(1, tensor(MAX_REQUEST_DIMS)))).toBeDefined();
       expect(reader.read(field(1, tensor(MAX_REQUEST_DIMS + 1)))).toBeUndefined();
     });

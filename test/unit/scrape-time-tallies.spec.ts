@@ -122,7 +122,8 @@ describe('ScrapeTimeTallies: values recorded per series, added to prom-client me
   it('PrometheusBlazeMetrics shows each call, execution and stream once the metrics are read', async () => {
     const registers = [new Registry()];
     const counter = (name: string, labelNames: string[]) => new Counter({ name, help: name, labelNames, registers });
-    const histogram = (name: string, labelNames: string[]) => new Histogram({ name, help: name, labelNames, buckets: BUCKETS, registers });
+    const histogram = (name: string, labelNames: string[]) =>
+      new Histogram({ name, help: name, labelNames, buckets: BUCKETS, registers });
     const set = {
       requests: counter('requests_total', ['method', 'status', 'protocol']),
       requestDuration: histogram('request_seconds', ['method', 'protocol']),
@@ -146,7 +147,8 @@ describe('ScrapeTimeTallies: values recorded per series, added to prom-client me
       { labels: { method: 'PredictEcho', status: 'OK', protocol: 'blazerpc' }, value: 2 },
       { labels: { method: 'ModelInfer', status: 'NOT_FOUND', protocol: 'oip' }, value: 1 },
     ]);
-    const count = async (metric: Histogram<string>) => (await metric.get()).values.filter((v) => v.metricName?.endsWith('_count')).map((v) => v.value);
+    const count = async (metric: Histogram<string>) =>
+      (await metric.get()).values.filter((v) => v.metricName?.endsWith('_count')).map((v) => v.value);
     expect(await count(set.requestDuration)).toEqual([2, 1]);
     expect(await count(set.inferenceDuration)).toEqual([1]);
     expect((await set.batchSize.get()).values.find((v) => v.metricName === 'batch_size_sum')?.value).toBe(4);

@@ -33,7 +33,10 @@ describe('status mapping', () => {
   });
 
   it('joins the message list a ValidationPipe puts in a 400', () => {
-    const error = new BadRequestException({ message: ['text must be a string', 'n must be positive'], error: 'Bad Request' });
+    const error = new BadRequestException({
+      message: ['text must be a string', 'n must be positive'],
+      error: 'Bad Request',
+    });
     expect(toCallStatus(error).details).toBe('text must be a string; n must be positive');
   });
 
@@ -54,11 +57,21 @@ describe('status mapping', () => {
   });
 
   it("passes a plain { code, message } error through, as Nest's gRPC transport does for its filters", () => {
-    expect(toCallStatus({ code: status.ABORTED, message: 'teapot' })).toEqual({ code: status.ABORTED, details: 'teapot', unexpected: false });
+    expect(toCallStatus({ code: status.ABORTED, message: 'teapot' })).toEqual({
+      code: status.ABORTED,
+      details: 'teapot',
+      unexpected: false,
+    });
     // Not a status: OK, an unknown code, or an Error that happens to carry a code.
-    expect(toCallStatus({ code: status.OK, message: 'fine' })).toMatchObject({ code: status.INTERNAL, unexpected: true });
+    expect(toCallStatus({ code: status.OK, message: 'fine' })).toMatchObject({
+      code: status.INTERNAL,
+      unexpected: true,
+    });
     expect(toCallStatus({ code: 99, message: 'odd' })).toMatchObject({ code: status.INTERNAL, unexpected: true });
-    expect(toCallStatus(Object.assign(new Error('ENOENT'), { code: 2 }))).toMatchObject({ code: status.INTERNAL, unexpected: true });
+    expect(toCallStatus(Object.assign(new Error('ENOENT'), { code: 2 }))).toMatchObject({
+      code: status.INTERNAL,
+      unexpected: true,
+    });
   });
 
   it('answers a string RpcException as UNKNOWN with its text', () => {
@@ -66,7 +79,10 @@ describe('status mapping', () => {
   });
 
   it('maps library errors by kind', () => {
-    expect(toCallStatus(new ValidationError("Input 'x' is bad", 'x'))).toMatchObject({ code: status.INVALID_ARGUMENT, details: "Input 'x' is bad" });
+    expect(toCallStatus(new ValidationError("Input 'x' is bad", 'x'))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: "Input 'x' is bad",
+    });
     // A tensor a handler built wrongly is the server's fault: INTERNAL, details in the log only.
     expect(toCallStatus(new SerializationError('Shape [2] has 2 elements but the data has 3', 'float'))).toEqual({
       code: status.INTERNAL,
@@ -77,12 +93,24 @@ describe('status mapping', () => {
       code: status.NOT_FOUND,
       details: "Model 'iris' version '3' is not registered",
     });
-    expect(toCallStatus(new InferenceError('boom', 'iris'))).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+    expect(toCallStatus(new InferenceError('boom', 'iris'))).toEqual({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+      unexpected: true,
+    });
   });
 
   it('answers anything else INTERNAL with a generic message, flagged for the log', () => {
-    expect(toCallStatus(new TypeError('x is undefined'))).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
-    expect(toCallStatus('a string')).toEqual({ code: status.INTERNAL, details: 'Internal server error', unexpected: true });
+    expect(toCallStatus(new TypeError('x is undefined'))).toEqual({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+      unexpected: true,
+    });
+    expect(toCallStatus('a string')).toEqual({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+      unexpected: true,
+    });
   });
 });
 
@@ -94,7 +122,9 @@ describe('client text in status details', () => {
 
   it('summarises long shapes', () => {
     expect(describeClientShape([1, 2, 3])).toBe('[1, 2, 3]');
-    expect(describeClientShape(Array.from({ length: 1000 }, (_, i) => i))).toBe('[0, 1, 2, 3, 4, 5, 6, 7, ... (1000 dimensions)]');
+    expect(describeClientShape(Array.from({ length: 1000 }, (_, i) => i))).toBe(
+      '[0, 1, 2, 3, 4, 5, 6, 7, ... (1000 dimensions)]',
+    );
   });
 
   it('never sends more than 1 KB of grpc-message, cutting on a character boundary', () => {

@@ -1,6 +1,10 @@
 import protobuf from 'protobufjs';
 import { Tensor, TENSOR_DTYPES, type TensorDType, ValidationError } from '../../lib/index.js';
-import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../../lib/protocols/shared/tensor-proto.codec.js';
+import {
+  decodeTensorProto,
+  encodeTensorProto,
+  type TensorProtoMessage,
+} from '../../lib/protocols/shared/tensor-proto.codec.js';
 import { checkTensorSpec, type SymbolBindings } from '../../lib/core/tensor/tensor-spec.check.js';
 
 const TensorProto = protobuf
@@ -38,7 +42,10 @@ describe('TensorProto codec', () => {
   });
 
   it('keeps int64 values beyond 2^53 exact', () => {
-    const decoded = decodeTensorProto(overTheWire(encodeTensorProto(Tensor.from('int64', [1], [9007199254740993n]))), 'x');
+    const decoded = decodeTensorProto(
+      overTheWire(encodeTensorProto(Tensor.from('int64', [1], [9007199254740993n]))),
+      'x',
+    );
     expect(decoded.data[0]).toBe(9007199254740993n);
   });
 
@@ -51,7 +58,10 @@ describe('TensorProto codec', () => {
   });
 
   it('handles empty tensors and scalars', () => {
-    const empty = decodeTensorProto(overTheWire(encodeTensorProto(new Tensor('float', [0, 4], new Float32Array(0)))), 'e');
+    const empty = decodeTensorProto(
+      overTheWire(encodeTensorProto(new Tensor('float', [0, 4], new Float32Array(0)))),
+      'e',
+    );
     expect(empty.shape).toEqual([0, 4]);
     expect(empty.size).toBe(0);
     const scalar = decodeTensorProto(overTheWire(encodeTensorProto(Tensor.from('double', [], [42]))), 's');
@@ -107,13 +117,18 @@ describe('tensor validation', () => {
   });
 
   it('an unknown or empty dtype', () => {
-    expect(failure({ shape: ['1'], dtype: 'complex64', data: floats(1) })).toContain("unknown dtype, got dtype 'complex64'; expected one of float, double");
+    expect(failure({ shape: ['1'], dtype: 'complex64', data: floats(1) })).toContain(
+      "unknown dtype, got dtype 'complex64'; expected one of float, double",
+    );
     expect(failure({ shape: ['1'], dtype: '', data: floats(1) })).toContain('unknown dtype, got an empty dtype');
   });
 
-  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('a dtype named like an object property (%s)', (dtype) => {
-    expect(failure({ shape: ['1'], dtype, data: floats(1) })).toContain(`unknown dtype, got dtype '${dtype}'`);
-  });
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'a dtype named like an object property (%s)',
+    (dtype) => {
+      expect(failure({ shape: ['1'], dtype, data: floats(1) })).toContain(`unknown dtype, got dtype '${dtype}'`);
+    },
+  );
 
   it('a negative dimension', () => {
     expect(failure({ shape: ['2', '-3'], dtype: 'float', data: floats(6) })).toBe(
@@ -125,14 +140,18 @@ describe('tensor validation', () => {
     expect(failure({ shape: ['2', '4'], dtype: 'float', data: floats(7) })).toBe(
       "Input 'features': data has 28 bytes, but shape [2, 4] of float needs 32 (8 elements x 4 bytes)",
     );
-    expect(failure({ shape: ['2'], dtype: 'float', data: floats(3) })).toContain('data has 12 bytes, but shape [2] of float needs 8');
+    expect(failure({ shape: ['2'], dtype: 'float', data: floats(3) })).toContain(
+      'data has 12 bytes, but shape [2] of float needs 8',
+    );
   });
 
   it('a shape whose element count overflows or exceeds the message', () => {
     expect(failure({ shape: ['4294967296', '4294967296', '4294967296'], dtype: 'float', data: floats(4) })).toBe(
       "Input 'features': shape [4294967296, 4294967296, 4294967296] has more elements than any message can hold",
     );
-    expect(failure({ shape: ['1000000'], dtype: 'float', data: floats(4) })).toContain('data has 16 bytes, but shape [1000000] of float needs 4000000');
+    expect(failure({ shape: ['1000000'], dtype: 'float', data: floats(4) })).toContain(
+      'data has 16 bytes, but shape [1000000] of float needs 4000000',
+    );
   });
 
   it('a bool byte other than 0 or 1', () => {
@@ -143,7 +162,8 @@ describe('tensor validation', () => {
 
   describe('against the declared spec', () => {
     const spec = Tensor.of('float32', ['batch', 4]);
-    const check = (tensor: Tensor, bindings: SymbolBindings = new Map()) => checkTensorSpec(tensor, spec, 'features', bindings);
+    const check = (tensor: Tensor, bindings: SymbolBindings = new Map()) =>
+      checkTensorSpec(tensor, spec, 'features', bindings);
 
     it('accepts a matching tensor and binds its symbolic dimensions', () => {
       const bindings: SymbolBindings = new Map();
@@ -152,25 +172,37 @@ describe('tensor validation', () => {
     });
 
     it('a dtype mismatch', () => {
-      expect(check(new Tensor('double', [1, 4], new Float64Array(4)))).toBe("'features': expected dtype float, got double");
+      expect(check(new Tensor('double', [1, 4], new Float64Array(4)))).toBe(
+        "'features': expected dtype float, got double",
+      );
     });
 
     it('a rank mismatch', () => {
-      expect(check(new Tensor('float', [4], new Float32Array(4)))).toBe("'features': expected shape [batch, 4] (rank 2), got [4] (rank 1)");
+      expect(check(new Tensor('float', [4], new Float32Array(4)))).toBe(
+        "'features': expected shape [batch, 4] (rank 2), got [4] (rank 1)",
+      );
     });
 
     it('a fixed dimension mismatch', () => {
-      expect(check(new Tensor('float', [2, 3], new Float32Array(6)))).toBe("'features': dimension 1 of [batch, 4] must be 4, got 3");
+      expect(check(new Tensor('float', [2, 3], new Float32Array(6)))).toBe(
+        "'features': dimension 1 of [batch, 4] must be 4, got 3",
+      );
     });
 
     it("a symbolic dimension that differs from another input's", () => {
       const bindings: SymbolBindings = new Map([['batch', { size: 2, field: 'mask' }]]);
-      expect(check(new Tensor('float', [3, 4], new Float32Array(12)), bindings)).toBe("'features': dimension 'batch' is 3, but 'mask' has 'batch' = 2");
+      expect(check(new Tensor('float', [3, 4], new Float32Array(12)), bindings)).toBe(
+        "'features': dimension 'batch' is 3, but 'mask' has 'batch' = 2",
+      );
     });
   });
 
   it('Tensor refuses data that does not fit its dtype or shape', () => {
-    expect(() => new Tensor('float', [2], new Float64Array(2))).toThrow('A float tensor holds its data in a Float32Array, got Float64Array');
-    expect(() => new Tensor('int32', [2, 2], new Int32Array(3))).toThrow('Shape [2, 2] has 4 elements but the data has 3');
+    expect(() => new Tensor('float', [2], new Float64Array(2))).toThrow(
+      'A float tensor holds its data in a Float32Array, got Float64Array',
+    );
+    expect(() => new Tensor('int32', [2, 2], new Int32Array(3))).toThrow(
+      'Shape [2, 2] has 4 elements but the data has 3',
+    );
   });
 });

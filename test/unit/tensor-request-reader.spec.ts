@@ -37,7 +37,11 @@ function expectSameTensors(got: Tensor[], want: Tensor[], received: Uint8Array):
     expect(tensor.dtype).toBe(want[i].dtype);
     expect(tensor.shape).toEqual(want[i].shape);
     const [g, w] = [bytesOf(tensor), bytesOf(want[i])];
-    expect([g.buffer === received.buffer, g.byteOffset, g.byteLength]).toEqual([w.buffer === received.buffer, w.byteOffset, w.byteLength]);
+    expect([g.buffer === received.buffer, g.byteOffset, g.byteLength]).toEqual([
+      w.buffer === received.buffer,
+      w.byteOffset,
+      w.byteLength,
+    ]);
     const [gd, wd] = [tensor.data, want[i].data];
     expect([gd.buffer === received.buffer, gd.byteOffset]).toEqual([wd.buffer === received.buffer, wd.byteOffset]);
     expect(Array.from(tensor.data as ArrayLike<unknown>)).toEqual(Array.from(want[i].data as ArrayLike<unknown>));
@@ -47,22 +51,31 @@ function expectSameTensors(got: Tensor[], want: Tensor[], received: Uint8Array):
 const pair = (rows: number, dtypeA = 'float') =>
   PairRequest.encode({
     a: { shape: [rows, 4], dtype: dtypeA, data: Buffer.from(new Float32Array(rows * 4).map((_, i) => i / 3).buffer) },
-    b: { shape: [rows], dtype: 'int64', data: Buffer.from(new BigInt64Array(rows).map((_, i) => BigInt(i) - 7n).buffer) },
+    b: {
+      shape: [rows],
+      dtype: 'int64',
+      data: Buffer.from(new BigInt64Array(rows).map((_, i) => BigInt(i) - 7n).buffer),
+    },
   }).finish();
 
 describe('TensorRequestReader', () => {
   it('serves models whose every input is a singular tensor', () => {
     expect(TensorRequestReader.serves(inputs)).toBe(true);
     expect(TensorRequestReader.serves([])).toBe(false);
-    expect(TensorRequestReader.serves([...inputs, { name: 'c', number: 3, type: { kind: 'scalar', protoType: 'string' } }])).toBe(false);
+    expect(
+      TensorRequestReader.serves([...inputs, { name: 'c', number: 3, type: { kind: 'scalar', protoType: 'string' } }]),
+    ).toBe(false);
   });
 
-  it.each([0, 1, 2, 3, 4, 5, 6, 7])('reads a well-formed request at byte offset %i into the tensors the full decoder makes, over the same bytes', (offset) => {
-    const bytes = atOffset(offset, pair(3));
-    const tensors = reader.read(bytes);
-    expect(tensors).toBeDefined();
-    expectSameTensors(tensors!, fullDecode(bytes) as Tensor[], bytes);
-  });
+  it.each([0, 1, 2, 3, 4, 5, 6, 7])(
+    'reads a well-formed request at byte offset %i into the tensors the full decoder makes, over the same bytes',
+    (offset) => {
+      const bytes = atOffset(offset, pair(3));
+      const tensors = reader.read(bytes);
+      expect(tensors).toBeDefined();
+      expectSameTensors(tensors!, fullDecode(bytes) as Tensor[], bytes);
+    },
+  );
 
   it('takes the float32 alias, and fields in any order', () => {
     const a = PairRequest.encode({
@@ -77,15 +90,26 @@ describe('TensorRequestReader', () => {
 
   it.each([
     ['no bytes', Buffer.alloc(0)],
-    ['a missing input', Buffer.from(PairRequest.encode({ a: { shape: [1, 4], dtype: 'float', data: Buffer.alloc(16) } }).finish())],
+    [
+      'a missing input',
+      Buffer.from(PairRequest.encode({ a: { shape: [1, 4], dtype: 'float', data: Buffer.alloc(16) } }).finish()),
+    ],
     ['an input sent twice (merged by proto3)', Buffer.concat([Buffer.from(pair(1)), Buffer.from(pair(1))])],
     ['an unknown field', Buffer.concat([Buffer.from(pair(1)), Buffer.from([0x18, 0x01])])],
     ['an unknown dtype', Buffer.from(pair(1, 'complex'))],
-    ['empty data', Buffer.from(PairRequest.encode({ a: { shape: [0, 4], dtype: 'float' }, b: { shape: [0], dtype: 'int64' } }).finish())],
+    [
+      'empty data',
+      Buffer.from(
+        PairRequest.encode({ a: { shape: [0, 4], dtype: 'float' }, b: { shape: [0], dtype: 'int64' } }).finish(),
+      ),
+    ],
     [
       'a size mismatch',
       Buffer.from(
-        PairRequest.encode({ a: { shape: [2, 4], dtype: 'float', data: Buffer.alloc(16) }, b: { shape: [1], dtype: 'int64', data: Buffer.alloc(8) } }).finish(),
+        PairRequest.encode({
+          a: { shape: [2, 4], dtype: 'float', data: Buffer.alloc(16) },
+          b: { shape: [1], dtype: 'int64', data: Buffer.alloc(8) },
+        }).finish(),
       ),
     ],
     [
@@ -121,7 +145,10 @@ describe('TensorRequestReader', () => {
       Buffer.from(PairRequest.encode({ b: { shape: [1], dtype: 'int64', data: Buffer.alloc(8) } }).finish()),
     ]);
     expect((fullDecode(unpacked) as Tensor[]).map((t) => t.shape)).toEqual([[1, 4], [1]]);
-    const merged = Buffer.concat([Buffer.from(pair(1)), Buffer.from(PairRequest.encode({ a: { dtype: 'float32' } }).finish())]);
+    const merged = Buffer.concat([
+      Buffer.from(pair(1)),
+      Buffer.from(PairRequest.encode({ a: { dtype: 'float32' } }).finish()),
+    ]);
     expect((fullDecode(merged) as Tensor[]).map((t) => t.dtype)).toEqual(['float', 'int64']);
     expect(reader.read(unpacked)).toBeUndefined();
     expect(reader.read(merged)).toBeUndefined();
@@ -140,7 +167,8 @@ describe('TensorRequestReader', () => {
       if (!tensors) continue;
       read++;
       const full = fullDecode(bytes);
-      if (typeof full === 'string') throw new Error(`read bytes the full decoder refuses (${full}): ${bytes.toString('hex')}`);
+      if (typeof full === 'string')
+        throw new Error(`read bytes the full decoder refuses (${full}): ${bytes.toString('hex')}`);
       expectSameTensors(tensors, full, bytes);
     }
     expect(read).toBeGreaterThan(seeds.length);

@@ -13,7 +13,11 @@ message PairResponse { TensorProto scores = 1; TensorProto labels = 2; }
 service S { rpc Pair(PairResponse) returns (PairResponse); }`;
 const service = loadPackageDefinition(PROTO)['t.S'] as ServiceDefinition;
 const serialize = (service.Pair as MethodDefinition<object, object>).responseSerialize;
-const tensorField = (name: string, number: number): ModelFieldSpec => ({ name, number, type: { kind: 'tensor', spec: Tensor.of('float32', ['n']) } });
+const tensorField = (name: string, number: number): ModelFieldSpec => ({
+  name,
+  number,
+  type: { kind: 'tensor', spec: Tensor.of('float32', ['n']) },
+});
 // Declared in another order than their field numbers: both write in field-number order.
 const outputs = [tensorField('labels', 2), tensorField('scores', 1)];
 const writer = new TensorResponseWriter(outputs);
@@ -26,7 +30,9 @@ describe('TensorResponseWriter', () => {
     expect(TensorResponseWriter.serves(outputs)).toBe(true);
     expect(TensorResponseWriter.serves([])).toBe(false);
     expect(TensorResponseWriter.serves([tensorField('x', 16)])).toBe(false);
-    expect(TensorResponseWriter.serves([{ name: 'text', number: 1, type: { kind: 'scalar', protoType: 'string' } }])).toBe(false);
+    expect(
+      TensorResponseWriter.serves([{ name: 'text', number: 1, type: { kind: 'scalar', protoType: 'string' } }]),
+    ).toBe(false);
   });
 
   it.each([
@@ -51,7 +57,10 @@ describe('TensorResponseWriter', () => {
     ['a float16 tensor', Tensor.from('float16', [2], [0x3c00, 0xc000])],
     ['a bool tensor', Tensor.from('bool', [3], [true, false, true])],
   ])('writes %s exactly as protobufjs does', (_case, tensor) => {
-    const message = { scores: encodeTensorProto(tensor), labels: encodeTensorProto(Tensor.from('int64', [2], [5n, -1n])) };
+    const message = {
+      scores: encodeTensorProto(tensor),
+      labels: encodeTensorProto(Tensor.from('int64', [2], [5n, -1n])),
+    };
     expect(writer.write(message)).toEqual(protobufBytes(message));
   });
 
@@ -62,7 +71,10 @@ describe('TensorResponseWriter', () => {
       const size = shape.reduce((a, b) => a * b, 1);
       if (size > 100_000) continue;
       const tensor = new Tensor('uint8', shape, new Uint8Array(size));
-      const message = { labels: encodeTensorProto(tensor), scores: encodeTensorProto(new Tensor('float32', [size % 5], new Float32Array(size % 5))) };
+      const message = {
+        labels: encodeTensorProto(tensor),
+        scores: encodeTensorProto(new Tensor('float32', [size % 5], new Float32Array(size % 5))),
+      };
       const [ours, theirs] = [writer.write(message)!, protobufBytes(message)];
       if (!ours.equals(theirs)) expect(ours.toString('hex')).toBe(theirs.toString('hex'));
     }

@@ -50,7 +50,10 @@ export async function typedStreamingInputCalls(client: BlazeClient<BlazeModels>)
 }
 
 /** Without a model map, or with one generated before maps named kinds, every method takes every name, as before. */
-export async function untypedCalls(client: BlazeClient, older: BlazeClient<{ echo: { inputs: { text: string }; result: string } }>): Promise<void> {
+export async function untypedCalls(
+  client: BlazeClient,
+  older: BlazeClient<{ echo: { inputs: { text: string }; result: string } }>,
+): Promise<void> {
   await client.upload('anything', [{ text: 'x' }]);
   client.duplex('anything');
   await client.predict('anything', {});
@@ -61,10 +64,13 @@ export async function untypedCalls(client: BlazeClient, older: BlazeClient<{ ech
 describe('typed BlazeClient from `blazerpc types`', () => {
   it('the committed model map is what the CLI generates for the sample today', async () => {
     let generated = '';
-    const code = await runCli(['types', 'sample/app.module.ts', '--export', 'AppModule.forRoot()', '--from', '../../lib/index.js'], {
-      stdout: { write: (text: string) => (generated += text) },
-      stderr: { write: () => undefined },
-    });
+    const code = await runCli(
+      ['types', 'sample/app.module.ts', '--export', 'AppModule.forRoot()', '--from', '../../lib/index.js'],
+      {
+        stdout: { write: (text: string) => (generated += text) },
+        stderr: { write: () => undefined },
+      },
+    );
     expect(code).toBe(0);
     expect(generated).toBe(readFileSync('test/fixtures/sample-models.generated.ts', 'utf8'));
   });

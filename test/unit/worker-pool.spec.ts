@@ -97,7 +97,9 @@ describe('WorkerPool', () => {
     const survivor = runGated(pool, 'survivor');
     const crash = pool.run({ echo: 'boom', crash: true });
     await expect(crash).rejects.toThrow("Instance 1 of model 'echo' stopped while running this call (exit code 1)");
-    expect(logged).toHaveBeenCalledWith(expect.stringContaining("Instance 1 of ONNX model 'echo' stopped (exit code 1); replacing it"));
+    expect(logged).toHaveBeenCalledWith(
+      expect.stringContaining("Instance 1 of ONNX model 'echo' stopped (exit code 1); replacing it"),
+    );
 
     // The call on the other instance is untouched.
     survivor.open();
@@ -163,7 +165,13 @@ describe('WorkerPool', () => {
   });
 
   it('with tasksPerInstance 2, hands an instance its next task while it runs one, and idle instances still come first', async () => {
-    const pool = await WorkerPool.start<{ pid: number }>({ script: SCRIPT, workerData: {}, size: 2, name: 'echo', tasksPerInstance: 2 });
+    const pool = await WorkerPool.start<{ pid: number }>({
+      script: SCRIPT,
+      workerData: {},
+      size: 2,
+      name: 'echo',
+      tasksPerInstance: 2,
+    });
     pools.push(pool);
     const first = runGated(pool, 'first');
     const second = runGated(pool, 'second');

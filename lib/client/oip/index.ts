@@ -33,4 +33,10 @@ export type {
   OipTensorInput,
 } from './oip-tensors.interface.js';
 export type { OipDatatype } from '../../protocols/shared/oip-datatype.js';
-export { getOipClientToken, InjectOipClient, OipClientModule, type OipClientModuleAsyncOptions, type OipClientModuleOptions } from './oip-client.module.js';
+export {
+  getOipClientToken,
+  InjectOipClient,
+  OipClientModule,
+  type OipClientModuleAsyncOptions,
+  type OipClientModuleOptions,
+} from './oip-client.module.js';

@@ -18,7 +18,10 @@ export function callMetadata(defaults: Metadata, options: Pick<OipCallOptions, '
 }
 
 /** @internal The call's deadline: its own, else `timeoutMs` from now, else the client's default timeout. */
-export function grpcCallOptions(options: Pick<OipCallOptions, 'timeoutMs' | 'deadline'>, defaultTimeoutMs: number | undefined): GrpcCallOptions {
+export function grpcCallOptions(
+  options: Pick<OipCallOptions, 'timeoutMs' | 'deadline'>,
+  defaultTimeoutMs: number | undefined,
+): GrpcCallOptions {
   const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
   const deadline = options.deadline ?? (timeoutMs === undefined ? undefined : new Date(Date.now() + timeoutMs));
   return deadline ? { deadline } : {};

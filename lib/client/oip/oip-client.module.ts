@@ -1,4 +1,12 @@
-import { Inject, Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type FactoryProvider,
+  type ModuleMetadata,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import type { OipClientOptions } from './oip-client-options.interface.js';
 import { OipClient } from './oip-client.js';
 
@@ -33,7 +41,8 @@ export function getOipClientToken(name = 'default'): string {
  * constructor(@InjectOipClient() private readonly triton: OipClient) {}
  * ```
  */
-export const InjectOipClient = (name?: string): ParameterDecorator & PropertyDecorator => Inject(getOipClientToken(name));
+export const InjectOipClient = (name?: string): ParameterDecorator & PropertyDecorator =>
+  Inject(getOipClientToken(name));
 
 /** Closes every client this module made when the app shuts down. */
 class OipClientCloser implements OnApplicationShutdown {

@@ -1,11 +1,36 @@
-import { Client, compressionAlgorithms, status as GrpcStatus, type ClientDuplexStream, type Metadata } from '@grpc/grpc-js';
+import {
+  Client,
+  compressionAlgorithms,
+  status as GrpcStatus,
+  type ClientDuplexStream,
+  type Metadata,
+} from '@grpc/grpc-js';
 import { BlazeRpcClientError } from '../blaze-rpc-client.error.js';
 import { channelCredentials } from '../client-credentials.js';
 import { callMetadata, grpcCallOptions, throwIfAborted, toMetadata } from './oip-call-options.js';
-import type { OipBytesAs, OipCallOptions, OipClientOptions, OipInferOptions, OipStreamOptions, OipWaitOptions } from './oip-client-options.interface.js';
+import type {
+  OipBytesAs,
+  OipCallOptions,
+  OipClientOptions,
+  OipInferOptions,
+  OipStreamOptions,
+  OipWaitOptions,
+} from './oip-client-options.interface.js';
 import { OipInferStream, type OipStreamResponse } from './oip-infer-stream.js';
-import { modelConfigFrom, modelMetadataFrom, modelStatisticsFrom, repositoryIndexFrom, serverMetadataFrom } from './oip-metadata.decode.js';
-import type { OipModelConfig, OipModelMetadata, OipModelStatistics, OipRepositoryModel, OipServerMetadata } from './oip-metadata.interface.js';
+import {
+  modelConfigFrom,
+  modelMetadataFrom,
+  modelStatisticsFrom,
+  repositoryIndexFrom,
+  serverMetadataFrom,
+} from './oip-metadata.decode.js';
+import type {
+  OipModelConfig,
+  OipModelMetadata,
+  OipModelStatistics,
+  OipRepositoryModel,
+  OipServerMetadata,
+} from './oip-metadata.interface.js';
 import type { ModelInferResponseMessage } from './oip-messages.js';
 import { encodeInferRequest } from './oip-request.encode.js';
 import { decodeInferResponse } from './oip-response.decode.js';
@@ -85,11 +110,15 @@ export class OipClient {
 
   /** Inference statistics of one model (version), or of all models when `name` is absent (Triton extension). */
   async modelStatistics(name?: string, version?: string, options: OipCallOptions = {}): Promise<OipModelStatistics[]> {
-    return modelStatisticsFrom(await this.unary('ModelStatistics', { name: name ?? '', version: version ?? '' }, options));
+    return modelStatisticsFrom(
+      await this.unary('ModelStatistics', { name: name ?? '', version: version ?? '' }, options),
+    );
   }
 
   /** The models in the server's repository, one entry per version, with their state (Triton extension). */
-  async repositoryIndex(options: OipCallOptions & { ready?: boolean; repository?: string } = {}): Promise<OipRepositoryModel[]> {
+  async repositoryIndex(
+    options: OipCallOptions & { ready?: boolean; repository?: string } = {},
+  ): Promise<OipRepositoryModel[]> {
     const request = { repository_name: options.repository ?? '', ready: options.ready ?? false };
     return repositoryIndexFrom(await this.unary('RepositoryIndex', request, options));
   }
@@ -124,7 +153,9 @@ export class OipClient {
     );
     const cancel = () => call.cancel();
     options.signal?.addEventListener('abort', cancel, { once: true });
-    return new OipInferStream(call, options.bytesAs ?? this.bytesAs, () => options.signal?.removeEventListener('abort', cancel));
+    return new OipInferStream(call, options.bytesAs ?? this.bytesAs, () =>
+      options.signal?.removeEventListener('abort', cancel),
+    );
   }
 
   /**
@@ -132,7 +163,11 @@ export class OipClient {
    * until the server closes the stream: the way to call a decoupled model
    * that answers one request with many responses. Leaving the loop early cancels the call.
    */
-  async *stream(model: string, inputs: OipInputs, options: OipInferOptions = {}): AsyncGenerator<OipStreamResponse, void, undefined> {
+  async *stream(
+    model: string,
+    inputs: OipInputs,
+    options: OipInferOptions = {},
+  ): AsyncGenerator<OipStreamResponse, void, undefined> {
     const stream = this.streamInfer(options);
     try {
       stream.send(model, inputs, options);
@@ -153,7 +188,8 @@ export class OipClient {
     const { model, version } = options;
     await pollUntilReady(async (timeoutMs) => {
       if (!(await this.serverReady({ timeoutMs }))) return 'the server is not ready';
-      if (model !== undefined && !(await this.modelReady(model, version, { timeoutMs }))) return `model '${model}' is not ready`;
+      if (model !== undefined && !(await this.modelReady(model, version, { timeoutMs })))
+        return `model '${model}' is not ready`;
       return undefined;
     }, options);
   }
@@ -193,6 +229,7 @@ export class OipClient {
 
   // grpc-js throws a bare Error for calls on a closed channel; callers get a status code like for any other failure.
   private throwIfClosed(): void {
-    if (this.closed) throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `The client for ${this.address} is closed`);
+    if (this.closed)
+      throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, `The client for ${this.address} is closed`);
   }
 }

@@ -56,7 +56,11 @@ export class OipInferStream implements AsyncIterable<OipStreamResponse> {
    * @throws BlazeRpcClientError INVALID_ARGUMENT for inputs that cannot be sent; FAILED_PRECONDITION after `end()` or once the call is over
    */
   send(model: string, inputs: OipInputs, options: OipRequestOptions = {}): void {
-    if (this.ended) throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, 'The stream was ended; no more requests can be sent');
+    if (this.ended)
+      throw new BlazeRpcClientError(
+        GrpcStatus.FAILED_PRECONDITION,
+        'The stream was ended; no more requests can be sent',
+      );
     if (this.status) {
       if (this.failure) throw BlazeRpcClientError.from(this.failure);
       throw new BlazeRpcClientError(GrpcStatus.FAILED_PRECONDITION, 'The server has closed the stream');

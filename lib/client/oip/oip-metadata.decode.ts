@@ -22,7 +22,11 @@ interface TensorMetadataMessage {
   shape: (string | number)[];
 }
 
-export function serverMetadataFrom(message: { name: string; version: string; extensions: string[] }): OipServerMetadata {
+export function serverMetadataFrom(message: {
+  name: string;
+  version: string;
+  extensions: string[];
+}): OipServerMetadata {
   return { name: message.name, version: message.version, extensions: [...message.extensions] };
 }
 
@@ -51,10 +55,21 @@ interface ConfigTensorMessage {
 }
 
 export function modelConfigFrom(message: {
-  config?: { name: string; platform: string; backend: string; max_batch_size: number; input: ConfigTensorMessage[]; output: ConfigTensorMessage[] } | null;
+  config?: {
+    name: string;
+    platform: string;
+    backend: string;
+    max_batch_size: number;
+    input: ConfigTensorMessage[];
+    output: ConfigTensorMessage[];
+  } | null;
 }): OipModelConfig {
   const config = message.config ?? { name: '', platform: '', backend: '', max_batch_size: 0, input: [], output: [] };
-  const tensor = (t: ConfigTensorMessage): OipTensorMetadata => ({ name: t.name, datatype: oipDatatypeOf(t.data_type), shape: t.dims.map(Number) });
+  const tensor = (t: ConfigTensorMessage): OipTensorMetadata => ({
+    name: t.name,
+    datatype: oipDatatypeOf(t.data_type),
+    shape: t.dims.map(Number),
+  });
   return {
     name: config.name,
     platform: config.platform,

@@ -10,7 +10,8 @@ const UINT64_MAX = 2n ** 64n - 1n;
 /** @internal Parameters as `InferParameter` messages. */
 export function encodeParameters(parameters: OipParameters | undefined, where: string): ParameterMapMessage {
   const out: ParameterMapMessage = {};
-  for (const [name, value] of Object.entries(parameters ?? {})) out[name] = encodeParameter(value, `${where} parameter '${name}'`);
+  for (const [name, value] of Object.entries(parameters ?? {}))
+    out[name] = encodeParameter(value, `${where} parameter '${name}'`);
   return out;
 }
 
@@ -38,7 +39,10 @@ function encodeParameter(value: OipParameterValue, what: string): InferParameter
       if (value > INT64_MAX && value <= UINT64_MAX) return { uint64_param: value.toString() };
       throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `The ${what} is ${value}, outside the 64-bit range`);
     default:
-      throw new BlazeRpcClientError(GrpcStatus.INVALID_ARGUMENT, `The ${what} is a ${typeof value}; parameters are booleans, numbers, bigints or strings`);
+      throw new BlazeRpcClientError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `The ${what} is a ${typeof value}; parameters are booleans, numbers, bigints or strings`,
+      );
   }
 }
 

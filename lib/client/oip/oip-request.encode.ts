@@ -23,7 +23,11 @@ interface EncodedInput {
  * FP16, BF16 and raw BYTES have.
  * @throws BlazeRpcClientError INVALID_ARGUMENT naming the input that cannot be sent
  */
-export function encodeInferRequest(model: string, inputs: OipInputs, options: OipRequestOptions): ModelInferRequestMessage {
+export function encodeInferRequest(
+  model: string,
+  inputs: OipInputs,
+  options: OipRequestOptions,
+): ModelInferRequestMessage {
   const encoded = Object.entries(inputs).map(([name, value]) => encodeInput(name, value));
   return {
     model_name: model,
@@ -49,23 +53,34 @@ function encodeInput(name: string, value: OipInput): EncodedInput {
   if (Array.isArray(value)) {
     const elements = value as readonly unknown[];
     if (elements.every(isBytesElement)) return bytesInput(name, [elements.length], elements);
-    throw invalid(name, 'an array input is BYTES and holds strings or byte arrays; pass numbers as a Tensor or { datatype, shape, data }');
+    throw invalid(
+      name,
+      'an array input is BYTES and holds strings or byte arrays; pass numbers as a Tensor or { datatype, shape, data }',
+    );
   }
   if (value && typeof value === 'object' && 'datatype' in value) return explicitInput(name, value as OipTensorInput);
-  throw invalid(name, `got ${describe(value)}; pass a Tensor, a string, an array of strings or byte arrays, or { datatype, shape, data }`);
+  throw invalid(
+    name,
+    `got ${describe(value)}; pass a Tensor, a string, an array of strings or byte arrays, or { datatype, shape, data }`,
+  );
 }
 
 function explicitInput(name: string, input: OipTensorInput): EncodedInput {
   const { datatype } = input;
   if (typeof datatype !== 'string' || !isOipDatatype(datatype)) {
-    throw invalid(name, `'${String(datatype)}' is not an OIP datatype; expected one of BYTES, ${Object.keys(OIP_ITEM_SIZE).join(', ')}`);
+    throw invalid(
+      name,
+      `'${String(datatype)}' is not an OIP datatype; expected one of BYTES, ${Object.keys(OIP_ITEM_SIZE).join(', ')}`,
+    );
   }
   const values = input.data as ArrayLike<unknown>;
   if (!values || typeof values.length !== 'number') throw invalid(name, 'data must be an array or a typed array');
   const shape = input.shape ? [...input.shape] : [values.length];
-  if (!shape.every((dim) => Number.isInteger(dim) && dim >= 0)) throw invalid(name, `shape [${shape.join(', ')}] must hold non-negative integers`);
+  if (!shape.every((dim) => Number.isInteger(dim) && dim >= 0))
+    throw invalid(name, `shape [${shape.join(', ')}] must hold non-negative integers`);
   const count = elementCount(shape);
-  if (values.length !== count) throw invalid(name, `shape [${shape.join(', ')}] has ${count} elements but data has ${values.length}`);
+  if (values.length !== count)
+    throw invalid(name, `shape [${shape.join(', ')}] has ${count} elements but data has ${values.length}`);
   if (datatype === 'BYTES') {
     const elements = Array.from(values);
     if (!elements.every(isBytesElement)) throw invalid(name, 'BYTES data holds strings or byte arrays');

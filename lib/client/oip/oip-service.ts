@@ -22,6 +22,9 @@ let methods: Record<OipRpc, MethodDefinition<object, object>> | undefined;
  * per process, on first use, and shared by every client.
  */
 export function oipMethod(rpc: OipRpc): MethodDefinition<object, object> {
-  methods ??= loadPackageDefinition(OIP_PROTO)[OIP_SERVICE] as unknown as Record<OipRpc, MethodDefinition<object, object>>;
+  methods ??= loadPackageDefinition(OIP_PROTO)[OIP_SERVICE] as unknown as Record<
+    OipRpc,
+    MethodDefinition<object, object>
+  >;
   return methods[rpc];
 }

@@ -15,6 +15,8 @@ export function Ctx(): ParameterDecorator {
   return (target, key, index) => {
     if (key === undefined) return;
     recordModelParam(target, key, { kind: 'context', index });
-    recordCustomArg(target, key, index, 'blazerpc:ctx', undefined, (_data, context: ExecutionContext) => context.switchToRpc().getContext());
+    recordCustomArg(target, key, index, 'blazerpc:ctx', undefined, (_data, context: ExecutionContext) =>
+      context.switchToRpc().getContext(),
+    );
   };
 }

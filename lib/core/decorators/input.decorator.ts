@@ -17,7 +17,11 @@ import { recordInputArg, recordModelParam } from './model-param.metadata.js';
  * tally(@Input('text', Stream(String)) texts: AsyncIterable<string>) {} // the client streams; pipes run per message
  * ```
  */
-export function Input(name: string, type?: InputTypeRef, ...pipes: (PipeTransform | Type<PipeTransform>)[]): ParameterDecorator;
+export function Input(
+  name: string,
+  type?: InputTypeRef,
+  ...pipes: (PipeTransform | Type<PipeTransform>)[]
+): ParameterDecorator;
 export function Input(name: string, ...pipes: (PipeTransform | Type<PipeTransform>)[]): ParameterDecorator;
 export function Input(name: string, ...rest: unknown[]): ParameterDecorator {
   const type = rest.length > 0 && isInputTypeRef(rest[0]) ? (rest.shift() as InputTypeRef) : undefined;

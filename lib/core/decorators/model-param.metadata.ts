@@ -22,10 +22,21 @@ export function recordModelParam(target: object, key: string | symbol, param: Mo
 }
 
 /** @internal Adds an `@Input` entry to Nest's route-args metadata, so pipes see it with `data` = field name. */
-export function recordInputArg(target: object, key: string | symbol, index: number, name: string, pipes: ParamPipe[]): void {
+export function recordInputArg(
+  target: object,
+  key: string | symbol,
+  index: number,
+  name: string,
+  pipes: ParamPipe[],
+): void {
   const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
   const entry = { index, data: name, pipes };
-  Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...args, [`${INPUT_PARAM_TYPE}:${index}`]: entry }, target.constructor, key);
+  Reflect.defineMetadata(
+    ROUTE_ARGS_METADATA,
+    { ...args, [`${INPUT_PARAM_TYPE}:${index}`]: entry },
+    target.constructor,
+    key,
+  );
 }
 
 /**
@@ -43,5 +54,10 @@ export function recordCustomArg<D>(
 ): void {
   const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
   const entry = { index, factory, data, pipes: [] };
-  Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...args, [`${id}${CUSTOM_ROUTE_ARGS_METADATA}:${index}`]: entry }, target.constructor, key);
+  Reflect.defineMetadata(
+    ROUTE_ARGS_METADATA,
+    { ...args, [`${id}${CUSTOM_ROUTE_ARGS_METADATA}:${index}`]: entry },
+    target.constructor,
+    key,
+  );
 }

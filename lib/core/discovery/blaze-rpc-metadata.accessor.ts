@@ -17,7 +17,8 @@ export class BlazeRpcMetadataAccessor {
 
   /** Indexes of parameters decorated by Nest custom param decorators other than ours. */
   getCustomParamIndexes(classRef: object, methodName: string, ours: readonly ModelParamMetadata[]): number[] {
-    const args: Record<string, { index: number }> = Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
+    const args: Record<string, { index: number }> =
+      Reflect.getMetadata(ROUTE_ARGS_METADATA, classRef, methodName) ?? {};
     const taken = new Set(ours.map((p) => p.index));
     return Object.entries(args)
       .filter(([key, arg]) => key.includes(CUSTOM_ROUTE_ARGS_METADATA) && !taken.has(arg.index))

@@ -67,7 +67,9 @@ export class BlazeRpcExplorer implements OnModuleInit {
    */
   modelsOfInstance(instance: object): PendingModel[] {
     const metatype = instance.constructor as Type;
-    return this.modelsOf(new InstanceWrapper({ name: metatype.name, token: metatype, metatype, instance, isResolved: true }));
+    return this.modelsOf(
+      new InstanceWrapper({ name: metatype.name, token: metatype, metatype, instance, isResolved: true }),
+    );
   }
 
   private modelsOf(wrapper: InstanceWrapper): PendingModel[] {
@@ -100,8 +102,17 @@ export class BlazeRpcExplorer implements OnModuleInit {
             'in a guard, interceptor or pipe (they run per request, before batching) and keep @Ctx()/@Depends() off the handler.',
         );
       }
-      const served = { ...schema, batching: batching.settings, batchPlan: batching.plan, unbatchedReason: batching.reason };
-      models.push({ schema: served, markedDefault: metadata.options.default === true, binding: { wrapper, methodName, requestScoped } });
+      const served = {
+        ...schema,
+        batching: batching.settings,
+        batchPlan: batching.plan,
+        unbatchedReason: batching.reason,
+      };
+      models.push({
+        schema: served,
+        markedDefault: metadata.options.default === true,
+        binding: { wrapper, methodName, requestScoped },
+      });
     }
     return models;
   }

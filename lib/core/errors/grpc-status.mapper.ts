@@ -53,8 +53,10 @@ function mapError(error: unknown): ErrorStatus {
   if (error instanceof HttpException) return fromHttpException(error);
   // Only request decoding and validation say the client sent something wrong; a tensor a handler or pipe
   // built wrongly (SerializationError) falls through to INTERNAL.
-  if (error instanceof ValidationError) return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
-  if (error instanceof ModelNotFoundError) return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
+  if (error instanceof ValidationError)
+    return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
+  if (error instanceof ModelNotFoundError)
+    return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
   if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
   // What an exception filter written for Nest's own gRPC transport emits: `throwError(() => exception.getError())`.
   if (isStatusObject(error)) return fromStatusObject(error, INTERNAL_MESSAGE);

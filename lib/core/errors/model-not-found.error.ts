@@ -6,6 +6,10 @@ export class ModelNotFoundError extends BlazeRpcError {
     readonly modelName: string,
     readonly version?: string,
   ) {
-    super(version === undefined ? `Model '${modelName}' is not registered` : `Model '${modelName}' version '${version}' is not registered`);
+    super(
+      version === undefined
+        ? `Model '${modelName}' is not registered`
+        : `Model '${modelName}' version '${version}' is not registered`,
+    );
   }
 }

@@ -33,7 +33,12 @@ export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = {
  * queue holds each waiting request's decoded inputs). The ONNX runtime holds
  * `config.json` to the same ones.
  */
-const BATCHING_MAXIMA = { maxBatchSize: 65_536, maxQueueSize: 65_536, maxConcurrentBatches: 64, batchTimeoutMs: 60_000 } as const;
+const BATCHING_MAXIMA = {
+  maxBatchSize: 65_536,
+  maxQueueSize: 65_536,
+  maxConcurrentBatches: 64,
+  batchTimeoutMs: 60_000,
+} as const;
 
 /** 16 MiB: a connection carrying 64 concurrent 110 KB image requests needs about 7 MB in flight. */
 const DEFAULT_FLOW_CONTROL_WINDOW = 16 * 1024 * 1024;
@@ -101,7 +106,8 @@ export function resolveOptions(options: BlazeRpcModuleOptions = {}): ResolvedBla
 }
 
 function resolveLimits(limits: RequestLimits = {}): Required<RequestLimits> {
-  if (typeof limits !== 'object' || limits === null) throw invalid('limits', limits, `an object with any of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+  if (typeof limits !== 'object' || limits === null)
+    throw invalid('limits', limits, `an object with any of ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
   refuseUnknownKeys(limits, Object.keys(DEFAULT_LIMITS), 'limits.');
   const resolved = { ...DEFAULT_LIMITS, ...limits };
   for (const [name, value] of Object.entries(resolved)) positiveInteger(`limits.${name}`, value);
@@ -109,13 +115,15 @@ function resolveLimits(limits: RequestLimits = {}): Required<RequestLimits> {
 }
 
 function resolveProtocols(protocols: BlazeRpcModuleOptions['protocols'] = {}): ResolvedBlazeRpcOptions['protocols'] {
-  if (typeof protocols !== 'object' || protocols === null) throw invalid('protocols', protocols, '{ blazerpc?: boolean, oip?: boolean }');
+  if (typeof protocols !== 'object' || protocols === null)
+    throw invalid('protocols', protocols, '{ blazerpc?: boolean, oip?: boolean }');
   const resolved = { blazerpc: protocols.blazerpc ?? true, oip: protocols.oip ?? true };
   for (const [name, on] of Object.entries(resolved)) {
     if (typeof on !== 'boolean') throw invalid(`protocols.${name}`, on, 'true or false');
   }
   const unknown = Object.keys(protocols).find((name) => !(name in resolved));
-  if (unknown) throw invalid(`protocols.${unknown}`, (protocols as Record<string, unknown>)[unknown], "one of 'blazerpc', 'oip'");
+  if (unknown)
+    throw invalid(`protocols.${unknown}`, (protocols as Record<string, unknown>)[unknown], "one of 'blazerpc', 'oip'");
   if (!resolved.blazerpc && !resolved.oip) throw invalid('protocols', protocols, 'at least one protocol on');
   return resolved;
 }
@@ -131,9 +139,24 @@ export function resolveBatching(
     throw invalid(where, batching, `an object with any of ${Object.keys(DEFAULT_BATCHING).join(', ')}`, owner);
   refuseUnknownKeys(batching, Object.keys(DEFAULT_BATCHING), `${where}.`, owner);
   const merged = { ...defaults, ...batching };
-  atMost(`${where}.maxBatchSize`, positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner), BATCHING_MAXIMA.maxBatchSize, owner);
-  atMost(`${where}.batchTimeoutMs`, nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner), BATCHING_MAXIMA.batchTimeoutMs, owner);
-  atMost(`${where}.maxQueueSize`, positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize, owner), BATCHING_MAXIMA.maxQueueSize, owner);
+  atMost(
+    `${where}.maxBatchSize`,
+    positiveInteger(`${where}.maxBatchSize`, merged.maxBatchSize, owner),
+    BATCHING_MAXIMA.maxBatchSize,
+    owner,
+  );
+  atMost(
+    `${where}.batchTimeoutMs`,
+    nonNegative(`${where}.batchTimeoutMs`, merged.batchTimeoutMs, owner),
+    BATCHING_MAXIMA.batchTimeoutMs,
+    owner,
+  );
+  atMost(
+    `${where}.maxQueueSize`,
+    positiveInteger(`${where}.maxQueueSize`, merged.maxQueueSize, owner),
+    BATCHING_MAXIMA.maxQueueSize,
+    owner,
+  );
   atMost(
     `${where}.maxConcurrentBatches`,
     positiveInteger(`${where}.maxConcurrentBatches`, merged.maxConcurrentBatches, owner),
@@ -157,7 +180,11 @@ function resolveCredentials(options: BlazeRpcModuleOptions): ServerCredentials {
     throw invalid('credentials', '(incomplete)', 'both certChain and privateKey (PEM)');
   }
   if (tls.checkClientCertificate && !tls.rootCerts) {
-    throw invalid('credentials.rootCerts', undefined, 'the CA that signs client certificates when checkClientCertificate is true');
+    throw invalid(
+      'credentials.rootCerts',
+      undefined,
+      'the CA that signs client certificates when checkClientCertificate is true',
+    );
   }
   const pem = (value: Buffer | string) => (typeof value === 'string' ? Buffer.from(value) : value);
   return ServerCredentials.createSsl(
@@ -180,16 +207,25 @@ function resolveAddress(options: BlazeRpcModuleOptions): { host: string; port: n
 
 function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
   const resolved: ChannelOptions = {
-    'grpc.max_receive_message_length': messageLength('maxReceiveMessageLength', options.maxReceiveMessageLength ?? 4 * 1024 * 1024),
+    'grpc.max_receive_message_length': messageLength(
+      'maxReceiveMessageLength',
+      options.maxReceiveMessageLength ?? 4 * 1024 * 1024,
+    ),
     'grpc.max_send_message_length': messageLength('maxSendMessageLength', options.maxSendMessageLength ?? -1),
   };
-  resolved['grpc.max_concurrent_streams'] = positiveInteger('maxConcurrentStreams', options.maxConcurrentStreams ?? 256);
+  resolved['grpc.max_concurrent_streams'] = positiveInteger(
+    'maxConcurrentStreams',
+    options.maxConcurrentStreams ?? 256,
+  );
   const idle = nonNegative('maxConnectionIdleMs', options.maxConnectionIdleMs ?? 15 * 60_000);
   if (idle > 0) resolved['grpc.max_connection_idle_ms'] = idle;
   const age = nonNegative('maxConnectionAgeMs', options.maxConnectionAgeMs ?? 30 * 60_000);
   if (age > 0) {
     resolved['grpc.max_connection_age_ms'] = age;
-    resolved['grpc.max_connection_age_grace_ms'] = nonNegative('maxConnectionAgeGraceMs', options.maxConnectionAgeGraceMs ?? 60_000);
+    resolved['grpc.max_connection_age_grace_ms'] = nonNegative(
+      'maxConnectionAgeGraceMs',
+      options.maxConnectionAgeGraceMs ?? 60_000,
+    );
   }
   if (options.keepalive !== undefined) refuseUnknownKeys(options.keepalive, ['timeMs', 'timeoutMs'], 'keepalive.');
   if (options.keepalive?.timeMs !== undefined) {
@@ -203,7 +239,11 @@ function resolveChannelOptions(options: BlazeRpcModuleOptions): ChannelOptions {
 
 function flowControlWindow(value: number): number {
   if (!Number.isInteger(value) || value < 65535 || value > MAX_FLOW_CONTROL_WINDOW) {
-    throw invalid('flowControlWindow', value, `a byte count from 65535 (HTTP/2's default) to ${MAX_FLOW_CONTROL_WINDOW}`);
+    throw invalid(
+      'flowControlWindow',
+      value,
+      `a byte count from 65535 (HTTP/2's default) to ${MAX_FLOW_CONTROL_WINDOW}`,
+    );
   }
   return value;
 }
@@ -240,7 +280,12 @@ function atMost(name: string, value: number, max: number, owner?: string): numbe
 }
 
 /** Fails on the first key of `given` that is not in `known`, naming it with its path and the closest known key. */
-function refuseUnknownKeys(given: object, known: readonly string[], path: string, owner = 'BlazeRpcModule option'): void {
+function refuseUnknownKeys(
+  given: object,
+  known: readonly string[],
+  path: string,
+  owner = 'BlazeRpcModule option',
+): void {
   const key = firstUnknownKey(given, known);
   if (key === undefined) return;
   if (path === '' && MODULE_LEVEL_KEYS.includes(key)) {

@@ -45,7 +45,8 @@ export class ModelRepositorySet implements ModelRepositoryControl {
 
   private holderOf(model: string): ModelRepositoryControl {
     const holder = this.members.find((member) => member.has(model));
-    if (!holder) throw new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${quoteClientText(model)}' in the repository`);
+    if (!holder)
+      throw new CallStatusError(GrpcStatus.NOT_FOUND, `No model '${quoteClientText(model)}' in the repository`);
     if (!holder.controllable) throw controlTurnedOff();
     return holder;
   }

@@ -48,7 +48,12 @@ export class RepositoryControlCall {
 }
 
 /** Runs a repository action through the microservice's global guards, interceptors and filters. */
-export type GuardedRepositoryAction = (action: 'load' | 'unload', request: object, context: BlazeContext, run: () => Promise<void>) => Promise<unknown>;
+export type GuardedRepositoryAction = (
+  action: 'load' | 'unload',
+  request: object,
+  context: BlazeContext,
+  run: () => Promise<void>,
+) => Promise<unknown>;
 
 /**
  * Contexts of control calls a guard recognised as such. A guard that never

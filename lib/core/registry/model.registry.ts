@@ -90,7 +90,9 @@ export class ModelRegistry {
    * @throws ModelNotFoundError when no such model (or version) is registered
    */
   get(name: string, version?: string): ModelDescriptor {
-    const found = this.list().find((m) => m.name === name && (version === undefined ? m.isDefault : m.version === version));
+    const found = this.list().find(
+      (m) => m.name === name && (version === undefined ? m.isDefault : m.version === version),
+    );
     if (!found) throw new ModelNotFoundError(name, version);
     return found;
   }
@@ -126,6 +128,8 @@ export class ModelRegistry {
 function assertNoTwin(pending: readonly PendingModel[], schema: ModelSchema): void {
   const twin = pending.find((p) => sameModel(p.schema, schema));
   if (twin) {
-    throw new ConfigurationError(messages.duplicateVersion(schema.name, schema.version, twin.schema.handler, schema.handler));
+    throw new ConfigurationError(
+      messages.duplicateVersion(schema.name, schema.version, twin.schema.handler, schema.handler),
+    );
   }
 }

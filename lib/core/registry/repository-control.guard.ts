@@ -1,5 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ForbiddenException, Logger, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Logger,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { BlazeContext } from '../context/blaze-context.js';
 import { isRepositoryControlCall } from './model-repository.interface.js';
 
@@ -67,11 +73,15 @@ export class RepositoryControlGuard implements CanActivate {
     }
     const sent = context.switchToRpc().getContext<BlazeContext>().metadata.get(TOKEN_KEY);
     if (sent.length === 0 || sent[0] === '') {
-      throw new UnauthorizedException(`Repository control needs the admin token: send it in the '${TOKEN_KEY}' metadata`);
+      throw new UnauthorizedException(
+        `Repository control needs the admin token: send it in the '${TOKEN_KEY}' metadata`,
+      );
     }
     // Several values are refused rather than one picked: which one a proxy keeps is not for the guard to guess.
     if (sent.length !== 1 || !sameSecret(sent[0]!, secret)) {
-      throw new ForbiddenException(`Repository control is refused: the '${TOKEN_KEY}' metadata does not hold the admin token`);
+      throw new ForbiddenException(
+        `Repository control is refused: the '${TOKEN_KEY}' metadata does not hold the admin token`,
+      );
     }
     return true;
   }

@@ -19,13 +19,25 @@ export interface BatchingDecision {
  * own overrides (validated here, so a bad value fails startup), or one
  * request at a time, and why.
  */
-export function decideBatching(schema: ModelSchema, override: ModelBatchingOptions | undefined, defaults: Required<BatchingOptions>): BatchingDecision {
+export function decideBatching(
+  schema: ModelSchema,
+  override: ModelBatchingOptions | undefined,
+  defaults: Required<BatchingOptions>,
+): BatchingDecision {
   if (override === false) return { reason: 'batching is turned off for it ({ batching: false })', warn: false };
-  const settings = resolveBatching(override ?? {}, defaults, 'batching', `@Model('${schema.name}') on ${schema.handler}: option`);
+  const settings = resolveBatching(
+    override ?? {},
+    defaults,
+    'batching',
+    `@Model('${schema.name}') on ${schema.handler}: option`,
+  );
   if (!settings.enabled) return { reason: 'batching is turned off in the module options', warn: false };
   const plan = planBatching(schema);
   if (!plan) {
-    return { reason: "its inputs and outputs have no batch axis (a leading 'batch' tensor dimension, or lists)", warn: false };
+    return {
+      reason: "its inputs and outputs have no batch axis (a leading 'batch' tensor dimension, or lists)",
+      warn: false,
+    };
   }
   if (schema.unbatchedReason) return { reason: schema.unbatchedReason, warn: true };
   return { settings, plan, warn: false };

@@ -33,8 +33,15 @@ function nameVersions<T extends NamingInput>(versions: T[]): { descriptor: Model
     const { schema } = source;
     const isDefault = schema === defaultVersion;
     const stem = versions.length === 1 ? base : `${base}${versionSuffix(schema.version)}`;
-    const rpcMethods = versions.length === 1 ? [`Predict${base}`] : [`Predict${stem}`, ...(isDefault ? [`Predict${base}`] : [])];
-    const descriptor = { ...schema, isDefault, rpcMethods, requestType: `${stem}Request`, responseType: `${stem}Response` };
+    const rpcMethods =
+      versions.length === 1 ? [`Predict${base}`] : [`Predict${stem}`, ...(isDefault ? [`Predict${base}`] : [])];
+    const descriptor = {
+      ...schema,
+      isDefault,
+      rpcMethods,
+      requestType: `${stem}Request`,
+      responseType: `${stem}Response`,
+    };
     return { descriptor, source };
   });
 }
@@ -42,7 +49,9 @@ function nameVersions<T extends NamingInput>(versions: T[]): { descriptor: Model
 function pickDefault(versions: NamingInput[]): ModelSchema {
   const marked = versions.filter((v) => v.markedDefault);
   if (marked.length > 1) {
-    throw new ConfigurationError(messages.twoDefaults(marked[0].schema.name, marked[0].schema.handler, marked[1].schema.handler));
+    throw new ConfigurationError(
+      messages.twoDefaults(marked[0].schema.name, marked[0].schema.handler, marked[1].schema.handler),
+    );
   }
   return (marked[0] ?? versions[versions.length - 1]).schema;
 }
@@ -66,5 +75,9 @@ function assertUniqueNames(descriptors: ModelDescriptor[]): void {
 }
 
 function compareInputs(a: NamingInput, b: NamingInput): number {
-  return a.schema.name < b.schema.name ? -1 : a.schema.name > b.schema.name ? 1 : compareVersions(a.schema.version, b.schema.version);
+  return a.schema.name < b.schema.name
+    ? -1
+    : a.schema.name > b.schema.name
+      ? 1
+      : compareVersions(a.schema.version, b.schema.version);
 }

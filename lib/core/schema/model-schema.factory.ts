@@ -53,7 +53,11 @@ export function createModelSchema(declaration: ModelDeclaration): ModelSchema {
   };
 }
 
-function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: string) => never): { inputs: ModelFieldSpec[]; inputStreaming: boolean } {
+function resolveInputs(
+  declaration: ModelDeclaration,
+  where: string,
+  fail: (m: string) => never,
+): { inputs: ModelFieldSpec[]; inputStreaming: boolean } {
   const streamed: string[] = [];
   const byIndex = new Map<number, ModelParamMetadata>(declaration.params.map((param) => [param.index, param]));
   const custom = new Set(declaration.customParamIndexes);
@@ -83,10 +87,17 @@ function resolveInputs(declaration: ModelDeclaration, where: string, fail: (m: s
   return { inputs, inputStreaming: streamed.length > 0 };
 }
 
-function resolveInputType(param: Extract<ModelParamMetadata, { kind: 'input' }>, designType: unknown, where: string, fail: (m: string) => never): FieldType {
+function resolveInputType(
+  param: Extract<ModelParamMetadata, { kind: 'input' }>,
+  designType: unknown,
+  where: string,
+  fail: (m: string) => never,
+): FieldType {
   if (param.type !== undefined) {
     const resolved = resolveTypeRef(param.type instanceof StreamType ? param.type.element : param.type);
-    return 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `input '${param.name}'`, resolved.problem));
+    return 'type' in resolved
+      ? resolved.type
+      : fail(messages.invalidType(where, `input '${param.name}'`, resolved.problem));
   }
   return inferFromDesignType(designType) ?? fail(messages.uninferableInput(where, param.index, param.name, designType));
 }
@@ -125,7 +136,8 @@ function resolveOutputs(
   const outputs = entries.map(([name, ref], i) => {
     checkFieldName(name, 'output', where, fail);
     const resolved = resolveTypeRef(ref);
-    const type = 'type' in resolved ? resolved.type : fail(messages.invalidType(where, `output '${name}'`, resolved.problem));
+    const type =
+      'type' in resolved ? resolved.type : fail(messages.invalidType(where, `output '${name}'`, resolved.problem));
     return { name, number: i + 1, type };
   });
   return { outputs, namedOutputs: true };
@@ -141,6 +153,7 @@ function unbatchedReason(declaration: ModelDeclaration, streaming: boolean): str
   if (declaration.requestScoped) return 'its provider is request-scoped (a fresh instance per call)';
   if (declaration.params.some((p) => p.kind === 'context')) return 'it takes @Ctx(), which is per call';
   if (declaration.params.some((p) => p.kind === 'depends')) return 'it takes @Depends(), which is resolved per call';
-  if (declaration.customParamIndexes.length > 0) return 'it takes a custom parameter decorator, which is resolved per call';
+  if (declaration.customParamIndexes.length > 0)
+    return 'it takes a custom parameter decorator, which is resolved per call';
   return undefined;
 }

@@ -2,7 +2,14 @@ import { fromJSON, loadFileDescriptorSetFromBuffer, type PackageDefinition } fro
 import protobuf from 'protobufjs';
 
 /** How decoded messages look to handlers: field names as declared, 64-bit integers as strings (then BigInt), a oneof naming its set member. */
-export const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, oneofs: true };
+export const LOADER_OPTIONS = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  oneofs: true,
+};
 
 /**
  * Loads .proto text into a grpc-js package definition. The text is parsed

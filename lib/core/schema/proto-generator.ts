@@ -29,7 +29,12 @@ export function generateProto(protoPackage: string, models: readonly ModelDescri
     `service ${INFERENCE_SERVICE} {`,
     ...models.flatMap(rpcLines),
     '}',
-    ...models.flatMap((model) => ['', ...messageLines(model.requestType, model.inputs), '', ...messageLines(model.responseType, model.outputs)]),
+    ...models.flatMap((model) => [
+      '',
+      ...messageLines(model.requestType, model.inputs),
+      '',
+      ...messageLines(model.responseType, model.outputs),
+    ]),
   ];
   return lines.join('\n') + '\n';
 }
@@ -39,7 +44,13 @@ function rpcLines(model: ModelDescriptor): string[] {
   const streamIn = model.inputStreaming ? 'stream ' : '';
   const about = `  // ${aboutModel(model)}`;
   const description = model.description ? [`  // ${model.description.replace(/\s*\n\s*/g, ' ')}`] : [];
-  return [about, ...description, ...model.rpcMethods.map((rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`)];
+  return [
+    about,
+    ...description,
+    ...model.rpcMethods.map(
+      (rpc) => `  rpc ${rpc}(${streamIn}${model.requestType}) returns (${stream}${model.responseType});`,
+    ),
+  ];
 }
 
 /** The comment above a model version's rpcs, which `modelsDeclaredIn()` reads back: `Model 'ranker', version 1.1 (default).` */
@@ -107,6 +118,11 @@ function protoFieldType(type: FieldType): string {
 }
 
 function tensorNote(type: FieldType): string | undefined {
-  const spec = type.kind === 'tensor' ? type.spec : type.kind === 'list' && type.element.kind === 'tensor' ? type.element.spec : undefined;
+  const spec =
+    type.kind === 'tensor'
+      ? type.spec
+      : type.kind === 'list' && type.element.kind === 'tensor'
+        ? type.element.spec
+        : undefined;
   return spec ? `${spec.dtype} [${spec.shape.join(', ')}]` : undefined;
 }

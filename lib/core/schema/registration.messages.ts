@@ -4,11 +4,14 @@ export const registrationMessages = {
     `${where}: model name '${name}' is invalid. Use a letter followed by letters, digits, '-' or '_', e.g. @Model('text-gen').`,
   versionNotString: (where: string, version: unknown) =>
     `${where}: version must be a string (or a whole number), got ${typeof version} ${JSON.stringify(version) ?? String(version)}, e.g. { version: '2' }.`,
-  invalidVersion: (where: string, version: string) => `${where}: version '${version}' is invalid. Use letters, digits, '.', '-' or '_', e.g. { version: '2' }.`,
+  invalidVersion: (where: string, version: string) =>
+    `${where}: version '${version}' is invalid. Use letters, digits, '.', '-' or '_', e.g. { version: '2' }.`,
   invalidFieldName: (where: string, kind: string, name: string) =>
     `${where}: ${kind} name '${name}' is invalid. Use a proto identifier (letters, digits, '_'), e.g. 'input_text'.`,
-  keywordFieldName: (where: string, kind: string, name: string) => `${where}: ${kind} name '${name}' is a proto keyword. Rename it, e.g. '${name}_value'.`,
-  duplicateInput: (where: string, name: string) => `${where}: two parameters are bound to input '${name}'. Give each @Input() its own name.`,
+  keywordFieldName: (where: string, kind: string, name: string) =>
+    `${where}: ${kind} name '${name}' is a proto keyword. Rename it, e.g. '${name}_value'.`,
+  duplicateInput: (where: string, name: string) =>
+    `${where}: two parameters are bound to input '${name}'. Give each @Input() its own name.`,
   undecoratedParam: (where: string, index: number) =>
     `${where}: parameter #${index} has no decorator, so nothing would be passed to it. ` +
     `Mark it @Input('name') for a request field, @Ctx() for the call context, or @Depends(fn) for a per-call dependency.`,
@@ -19,8 +22,12 @@ export const registrationMessages = {
         : (designType as { name?: string })?.name === 'Tensor'
           ? `@Input('${name}', Tensor.of('float32', ['batch', 4]))`
           : `@Input('${name}', String)`;
-    const seen = designType === Array ? 'is an array' : `has type '${(designType as { name?: string })?.name ?? 'unknown'}'`;
-    return `${where}: parameter #${index} ('${name}') ${seen}, which does not say its wire type. ` + `Give a type token, e.g. ${example}.`;
+    const seen =
+      designType === Array ? 'is an array' : `has type '${(designType as { name?: string })?.name ?? 'unknown'}'`;
+    return (
+      `${where}: parameter #${index} ('${name}') ${seen}, which does not say its wire type. ` +
+      `Give a type token, e.g. ${example}.`
+    );
   },
   invalidType: (where: string, what: string, problem: string) =>
     `${where}: ${what}: ${problem}. Use String, Boolean, Number, Float32, Float64, Int32, Int64, UInt32, UInt64, Bytes, [T] or Tensor.of(dtype, shape).`,

@@ -1,5 +1,6 @@
 /** Proto3 scalar types a model field can have. */
-export type ScalarProtoType = 'string' | 'bool' | 'double' | 'float' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'bytes';
+export type ScalarProtoType =
+  'string' | 'bool' | 'double' | 'float' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'bytes';
 
 /**
  * A type token for a scalar field whose proto type cannot be read from the

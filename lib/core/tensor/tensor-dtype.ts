@@ -1,7 +1,20 @@
 import type { TensorData } from './tensor-data.js';
 
 /** Element types a `TensorProto` can carry, by their wire name. */
-export const TENSOR_DTYPES = ['float', 'double', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool', 'float16'] as const;
+export const TENSOR_DTYPES = [
+  'float',
+  'double',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'bool',
+  'float16',
+] as const;
 
 /** A tensor element type, as written in `TensorProto.dtype`. */
 export type TensorDType = (typeof TENSOR_DTYPES)[number];

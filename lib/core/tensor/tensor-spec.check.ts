@@ -17,7 +17,12 @@ export type SymbolBindings = Map<string, { size: number; field: string }>;
  * and symbolic dimensions that must agree across the fields of one call.
  * Returns what is wrong, in words that name the field, or `undefined`.
  */
-export function checkTensorSpec(tensor: Tensor, spec: TensorSpec, field: string, bindings: SymbolBindings): string | undefined {
+export function checkTensorSpec(
+  tensor: Tensor,
+  spec: TensorSpec,
+  field: string,
+  bindings: SymbolBindings,
+): string | undefined {
   if (tensor.dtype !== spec.dtype) {
     return `'${field}': expected dtype ${spec.dtype}, got ${tensor.dtype}`;
   }

@@ -17,7 +17,9 @@ export class TensorSpec {
   ) {
     const wireDType = normalizeDType(dtype);
     if (!wireDType) {
-      throw new ConfigurationError(`Unknown tensor dtype '${dtype}'. Use one of: ${TENSOR_DTYPES.join(', ')} (or float32/float64).`);
+      throw new ConfigurationError(
+        `Unknown tensor dtype '${dtype}'. Use one of: ${TENSOR_DTYPES.join(', ')} (or float32/float64).`,
+      );
     }
     for (const dim of shape) {
       const valid = typeof dim === 'string' ? /^[A-Za-z_]\w*$/.test(dim) : Number.isInteger(dim) && dim >= 0;

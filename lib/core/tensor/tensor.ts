@@ -39,11 +39,17 @@ export class Tensor {
     const Storage = DTYPE_STORAGE[wire];
     // NOTE: compared by tag, not instanceof, so arrays made in another realm (native addons, VM contexts) pass.
     if (!ArrayBuffer.isView(data) || (data as Uint8Array)[Symbol.toStringTag] !== Storage.name) {
-      throw new SerializationError(`A ${wire} tensor holds its data in a ${Storage.name}, got ${data?.constructor?.name}`, wire);
+      throw new SerializationError(
+        `A ${wire} tensor holds its data in a ${Storage.name}, got ${data?.constructor?.name}`,
+        wire,
+      );
     }
     const size = elementCount(shape);
     if (data.length !== size) {
-      throw new SerializationError(`Shape [${shape.join(', ')}] has ${size} elements but the data has ${data.length}`, wire);
+      throw new SerializationError(
+        `Shape [${shape.join(', ')}] has ${size} elements but the data has ${data.length}`,
+        wire,
+      );
     }
     this.dtype = wire;
     this.shape = Object.freeze([...shape]);

@@ -59,7 +59,13 @@ export function mergeArguments(plan: BatchPlan, requests: readonly (readonly unk
  * split into views (no copies). A result whose row count is not the batch's
  * fails the whole batch.
  */
-export function splitResult(plan: BatchPlan, result: unknown, rows: readonly number[], outputs: BatchOutputs, model: string): unknown[] {
+export function splitResult(
+  plan: BatchPlan,
+  result: unknown,
+  rows: readonly number[],
+  outputs: BatchOutputs,
+  model: string,
+): unknown[] {
   const total = rows.reduce((a, b) => a + b, 0);
   if (!outputs.named) return splitValue(plan.outputs[0], result, rows, total, 'result', model);
   const outputNames = outputs.names;
@@ -68,8 +74,22 @@ export function splitResult(plan: BatchPlan, result: unknown, rows: readonly num
   return rows.map((_, r) => Object.fromEntries(outputNames.map((name, o) => [name, parts[o][r]])));
 }
 
-function splitValue(axis: 'tensor' | 'list', value: unknown, rows: readonly number[], total: number, field: string, model: string): unknown[] {
-  const size = axis === 'tensor' ? (value instanceof Tensor ? value.shape[0] : undefined) : Array.isArray(value) ? value.length : undefined;
+function splitValue(
+  axis: 'tensor' | 'list',
+  value: unknown,
+  rows: readonly number[],
+  total: number,
+  field: string,
+  model: string,
+): unknown[] {
+  const size =
+    axis === 'tensor'
+      ? value instanceof Tensor
+        ? value.shape[0]
+        : undefined
+      : Array.isArray(value)
+        ? value.length
+        : undefined;
   if (size !== total) {
     throw new InferenceError(
       `Model '${model}' returned ${size === undefined ? 'no batch' : `${size} rows`} for '${field}' in a batch of ${total} rows; ` +
@@ -79,7 +99,8 @@ function splitValue(axis: 'tensor' | 'list', value: unknown, rows: readonly numb
   }
   let start = 0;
   return rows.map((count) => {
-    const part = axis === 'tensor' ? sliceRows(value as Tensor, start, count) : (value as unknown[]).slice(start, start + count);
+    const part =
+      axis === 'tensor' ? sliceRows(value as Tensor, start, count) : (value as unknown[]).slice(start, start + count);
     start += count;
     return part;
   });
@@ -102,10 +123,18 @@ function concatTensors(tensors: readonly Tensor[]): Tensor {
   }
   if (tensorCopyStats.counting) tensorCopyStats.stagedBytes += byteLength;
   const Storage = DTYPE_STORAGE[first.dtype];
-  return new Tensor(first.dtype, [rows, ...first.shape.slice(1)], new Storage(bytes.buffer, 0, byteLength / Storage.BYTES_PER_ELEMENT));
+  return new Tensor(
+    first.dtype,
+    [rows, ...first.shape.slice(1)],
+    new Storage(bytes.buffer, 0, byteLength / Storage.BYTES_PER_ELEMENT),
+  );
 }
 
 function sliceRows(tensor: Tensor, start: number, count: number): Tensor {
   const rowSize = tensor.shape.slice(1).reduce((a, b) => a * b, 1);
-  return new Tensor(tensor.dtype, [count, ...tensor.shape.slice(1)], tensor.data.subarray(start * rowSize, (start + count) * rowSize));
+  return new Tensor(
+    tensor.dtype,
+    [count, ...tensor.shape.slice(1)],
+    tensor.data.subarray(start * rowSize, (start + count) * rowSize),
+  );
 }

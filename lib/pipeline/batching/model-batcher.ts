@@ -97,7 +97,18 @@ export class ModelBatcher {
     return new Promise((resolve, reject) => {
       const deadline = call?.deadline?.getTime() ?? Infinity;
       const span = call?.traceSpan as Span | undefined;
-      const ticket: Ticket = { args, rows: Math.max(rows, 0), key, alone, enqueuedAt: performance.now(), signal, deadline, span, resolve, reject };
+      const ticket: Ticket = {
+        args,
+        rows: Math.max(rows, 0),
+        key,
+        alone,
+        enqueuedAt: performance.now(),
+        signal,
+        deadline,
+        span,
+        resolve,
+        reject,
+      };
       if (signal) {
         ticket.onAbort = () => this.evict(ticket);
         signal.addEventListener('abort', ticket.onAbort, { once: true });
@@ -215,7 +226,10 @@ export class ModelBatcher {
       if (ticket.onAbort) ticket.signal!.removeEventListener('abort', ticket.onAbort);
       const waited = (started - ticket.enqueuedAt) / 1000;
       this.metrics.recordQueueWait(this.model, waited);
-      ticket.span?.addEvent('blazerpc.queue_wait', { 'blazerpc.queue_wait_seconds': waited, 'blazerpc.batch_size': batch.length });
+      ticket.span?.addEvent('blazerpc.queue_wait', {
+        'blazerpc.queue_wait_seconds': waited,
+        'blazerpc.batch_size': batch.length,
+      });
       ticket.span?.setAttribute('blazerpc.batch_size', batch.length);
     }
     const batchSpan = this.tracer?.startBatch(
@@ -232,7 +246,9 @@ export class ModelBatcher {
         this.plan,
         batch.map((t) => t.args),
       );
-      const result = await (batchSpan ? this.tracer!.within(batchSpan, () => this.execute(merged)) : this.execute(merged));
+      const result = await (batchSpan
+        ? this.tracer!.within(batchSpan, () => this.execute(merged))
+        : this.execute(merged));
       // A lone request is checked too, so a handler returning the wrong row count fails at once, not only under load.
       const parts = splitResult(
         this.plan,
@@ -248,7 +264,11 @@ export class ModelBatcher {
     } finally {
       batchSpan?.end();
       this.learn(rows, cap, started);
-      this.metrics.recordExecution(this.model, batch.length, this.timesExecutions ? (performance.now() - started) / 1000 : undefined);
+      this.metrics.recordExecution(
+        this.model,
+        batch.length,
+        this.timesExecutions ? (performance.now() - started) / 1000 : undefined,
+      );
       this.running--;
       this.schedule();
     }

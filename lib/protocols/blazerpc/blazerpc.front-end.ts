@@ -7,7 +7,16 @@ import type { ModelPipeline } from '../../pipeline/model-pipeline.js';
 import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { ModelRegistry } from '../../core/registry/model.registry.js';
 import type { ModelId } from '../../core/registry/model-id.js';
-import type { ClientStreamRoute, DuplexRoute, ModelCall, ProtocolService, ServedCall, ServiceRoute, StreamRoute, UnaryRoute } from '../shared/call-route.js';
+import type {
+  ClientStreamRoute,
+  DuplexRoute,
+  ModelCall,
+  ProtocolService,
+  ServedCall,
+  ServiceRoute,
+  StreamRoute,
+  UnaryRoute,
+} from '../shared/call-route.js';
 import { createRequestDecoder } from '../shared/request-decoder.js';
 import { ModelCodec } from './model-codec.js';
 import { blazeRpcRequestCaps } from './request-caps.js';

@@ -1,7 +1,12 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { InferenceError } from '../../core/errors/inference.error.js';
 import { ValidationError } from '../../core/errors/validation.error.js';
-import { describeFieldType, type FieldType, type ScalarFieldType, type TensorFieldType } from '../../core/schema/field-type.js';
+import {
+  describeFieldType,
+  type FieldType,
+  type ScalarFieldType,
+  type TensorFieldType,
+} from '../../core/schema/field-type.js';
 import type { ModelDescriptor, ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
 import type { RequestDecoder } from '../shared/request-decoder.js';
 import { decodeTensorProto, encodeTensorProto, type TensorProtoMessage } from '../shared/tensor-proto.codec.js';
@@ -39,7 +44,8 @@ export class ModelCodec {
     private readonly method: MethodDefinition<object, object>,
     private readonly decodeRequest: RequestDecoder,
   ) {
-    const hasTensor = (type: FieldType) => type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
+    const hasTensor = (type: FieldType) =>
+      type.kind === 'tensor' || (type.kind === 'list' && type.element.kind === 'tensor');
     this.bindsDimensions = [...model.inputs, ...model.outputs].some((field) => hasTensor(field.type));
     if (TensorRequestReader.serves(model.inputs)) this.tensorReader = new TensorRequestReader(model.inputs);
     if (TensorResponseWriter.serves(model.outputs)) this.tensorWriter = new TensorResponseWriter(model.outputs);
@@ -101,7 +107,9 @@ export class ModelCodec {
     const message: Record<string, unknown> = {};
     if (this.model.namedOutputs) {
       if (result === null || typeof result !== 'object') {
-        throw this.badResult(`returned ${describeValue(result)}; it declares named outputs, so return an object with ${this.outputNames()}`);
+        throw this.badResult(
+          `returned ${describeValue(result)}; it declares named outputs, so return an object with ${this.outputNames()}`,
+        );
       }
       for (const output of this.model.outputs) {
         message[output.name] = this.toWire(output, (result as Record<string, unknown>)[output.name], scope);
@@ -152,14 +160,25 @@ function fromWire(input: ModelFieldSpec, value: unknown, bindings: SymbolBinding
   return isLong(type) ? BigInt(value as string) : value;
 }
 
-function decodeTensor(type: TensorFieldType, message: TensorProtoMessage, field: string, bindings: SymbolBindings): Tensor {
+function decodeTensor(
+  type: TensorFieldType,
+  message: TensorProtoMessage,
+  field: string,
+  bindings: SymbolBindings,
+): Tensor {
   const tensor = decodeTensorProto(message, field);
   const problem = checkTensorSpec(tensor, type.spec, field, bindings);
   if (problem) throw new ValidationError(`Input ${problem}`, field);
   return tensor;
 }
 
-function toWireValue(type: FieldType, value: unknown, field: string, bindings: SymbolBindings, problem: { text: string }): unknown {
+function toWireValue(
+  type: FieldType,
+  value: unknown,
+  field: string,
+  bindings: SymbolBindings,
+  problem: { text: string },
+): unknown {
   if (type.kind === 'list') {
     if (!Array.isArray(value) && !ArrayBuffer.isView(value)) return INVALID;
     const items = Array.from(value as ArrayLike<unknown>, (item, i) =>

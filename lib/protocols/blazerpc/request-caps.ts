@@ -5,7 +5,8 @@ import { MAX_REQUEST_DIMS } from '../../core/tensor/tensor-spec.check.js';
 import { overLimit } from '../shared/request-caps.js';
 import type { FieldCap } from '../shared/wire-format.validator.js';
 
-const isTensorProto = (typeName: string) => typeName === TENSOR_PROTO_MESSAGE || typeName.endsWith(`.${TENSOR_PROTO_MESSAGE}`);
+const isTensorProto = (typeName: string) =>
+  typeName === TENSOR_PROTO_MESSAGE || typeName.endsWith(`.${TENSOR_PROTO_MESSAGE}`);
 
 /**
  * @internal The caps `limits` put on a BlazeRPC request, as the strict
@@ -16,26 +17,36 @@ const isTensorProto = (typeName: string) => typeName === TENSOR_PROTO_MESSAGE ||
  * (`MAX_REQUEST_DIMS`). A model's singular fields are bounded by its
  * declaration already.
  */
-export function blazeRpcRequestCaps(limits: Pick<Readonly<Required<RequestLimits>>, 'maxInputs' | 'maxBytesElements'>): FieldCap[] {
+export function blazeRpcRequestCaps(
+  limits: Pick<Readonly<Required<RequestLimits>>, 'maxInputs' | 'maxBytesElements'>,
+): FieldCap[] {
   const { maxInputs, maxBytesElements } = limits;
   return [
     {
       counts: (field) => field.repeated && !field.map && (field.type === 'string' || field.type === 'bytes'),
       max: maxBytesElements,
       refuse: (input) =>
-        overLimit(`request has more than ${maxBytesElements} string and bytes list elements (at '${input}')`, maxBytesElements, 'maxBytesElements'),
+        overLimit(
+          `request has more than ${maxBytesElements} string and bytes list elements (at '${input}')`,
+          maxBytesElements,
+          'maxBytesElements',
+        ),
     },
     {
       counts: (field) => field.repeated && isTensorProto(field.type),
       max: maxInputs,
-      refuse: (input) => overLimit(`request has more than ${maxInputs} tensors in lists (at '${input}')`, maxInputs, 'maxInputs'),
+      refuse: (input) =>
+        overLimit(`request has more than ${maxInputs} tensors in lists (at '${input}')`, maxInputs, 'maxInputs'),
     },
     {
       counts: (field) => isTensorProto(field.message) && field.name === 'shape',
       per: 'message',
       max: MAX_REQUEST_DIMS,
       refuse: (input) =>
-        new ValidationError(`Input '${input}': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`, input),
+        new ValidationError(
+          `Input '${input}': shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`,
+          input,
+        ),
     },
   ];
 }

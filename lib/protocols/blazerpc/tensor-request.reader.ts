@@ -1,6 +1,11 @@
 import { endianness } from 'node:os';
 import type { ModelFieldSpec } from '../../core/schema/model-descriptor.interface.js';
-import { DTYPE_STORAGE, TENSOR_DTYPE_ALIASES, TENSOR_DTYPES, type TensorDType } from '../../core/tensor/tensor-dtype.js';
+import {
+  DTYPE_STORAGE,
+  TENSOR_DTYPE_ALIASES,
+  TENSOR_DTYPES,
+  type TensorDType,
+} from '../../core/tensor/tensor-dtype.js';
 import { fromReceivedBytes } from '../shared/tensor-proto.codec.js';
 import { MAX_REQUEST_DIMS } from '../../core/tensor/tensor-spec.check.js';
 import type { Tensor } from '../../core/tensor/tensor.js';

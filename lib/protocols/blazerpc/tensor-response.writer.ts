@@ -21,7 +21,9 @@ export class TensorResponseWriter {
   private readonly fields: readonly { readonly name: string; readonly tag: number }[];
 
   constructor(outputs: readonly ModelFieldSpec[]) {
-    this.fields = [...outputs].sort((a, b) => a.number - b.number).map(({ name, number }) => ({ name, tag: number * 8 + 2 }));
+    this.fields = [...outputs]
+      .sort((a, b) => a.number - b.number)
+      .map(({ name, number }) => ({ name, tag: number * 8 + 2 }));
   }
 
   /** Whether this writer serves a model with these outputs: one or more singular tensors, with field numbers of one tag byte. */

@@ -205,21 +205,32 @@ export function oipRequestCaps(limits: InferRequestLimits): FieldCap[] {
       refuse: () => overLimit(`request has more than ${maxParameters} parameters`, maxParameters, 'maxParameters'),
     },
     {
-      counts: (field) => field.mapKey || (PARAMETER_TYPES.has(field.message) && (field.name === 'string_param' || field.name === 'bytes_param')),
+      counts: (field) =>
+        field.mapKey ||
+        (PARAMETER_TYPES.has(field.message) && (field.name === 'string_param' || field.name === 'bytes_param')),
       measure: 'bytes',
       max: maxParameterBytes,
-      refuse: () => overLimit(`request parameters hold more than ${maxParameterBytes} bytes of keys and string values`, maxParameterBytes, 'maxParameterBytes'),
+      refuse: () =>
+        overLimit(
+          `request parameters hold more than ${maxParameterBytes} bytes of keys and string values`,
+          maxParameterBytes,
+          'maxParameterBytes',
+        ),
     },
     {
       counts: (field) => field.message === TENSOR_CONTENTS && field.name === 'bytes_contents',
       max: maxBytesElements,
-      refuse: () => overLimit(`request has more than ${maxBytesElements} BYTES elements`, maxBytesElements, 'maxBytesElements'),
+      refuse: () =>
+        overLimit(`request has more than ${maxBytesElements} BYTES elements`, maxBytesElements, 'maxBytesElements'),
     },
     {
       counts: (field) => field.message === INFER_INPUT && field.name === 'shape',
       per: 'message',
       max: MAX_REQUEST_DIMS,
-      refuse: () => new ValidationError(`an input's shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`),
+      refuse: () =>
+        new ValidationError(
+          `an input's shape has more than ${MAX_REQUEST_DIMS} dimensions; at most ${MAX_REQUEST_DIMS} are accepted`,
+        ),
     },
   ];
 }

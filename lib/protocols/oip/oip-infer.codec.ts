@@ -67,7 +67,8 @@ export function decodeInferInputs(
   if (raw.length > 0 && raw.length !== inputs.length) throw rawCountMismatch(raw.length, inputs.length);
   const byName = new Map<string, number>();
   inputs.forEach((input, index) => {
-    if (byName.has(input.name)) throw new ValidationError(`Input '${quoteClientText(input.name)}' is sent twice`, input.name);
+    if (byName.has(input.name))
+      throw new ValidationError(`Input '${quoteClientText(input.name)}' is sent twice`, input.name);
     byName.set(input.name, index);
   });
   checkBytesElements(inputs, raw.length > 0, limits.maxBytesElements);
@@ -101,7 +102,8 @@ export function decodeInferInputs(
  * @throws ValidationError as `decodeInferInputs` would
  */
 export function checkInputsOutline(signature: readonly OipTensorSignature[], outline: InferRequestOutline): void {
-  if (outline.rawCount > 0 && outline.rawCount !== outline.inputs.length) throw rawCountMismatch(outline.rawCount, outline.inputs.length);
+  if (outline.rawCount > 0 && outline.rawCount !== outline.inputs.length)
+    throw rawCountMismatch(outline.rawCount, outline.inputs.length);
   for (const input of outline.inputs) {
     const declared = signature.find((candidate) => candidate.name === input.name);
     if (!declared) continue;
@@ -113,14 +115,24 @@ export function checkInputsOutline(signature: readonly OipTensorSignature[], out
     const key = OIP_CONTENTS_FIELD[declared.datatype];
     if (!key) throw rawOnly(name, declared.datatype);
     for (const list of input.contents.keys()) {
-      if (list !== key) throw new ValidationError(`Input '${name}': ${declared.datatype} values go in contents.${key}, not contents.${list}`, name);
+      if (list !== key)
+        throw new ValidationError(
+          `Input '${name}': ${declared.datatype} values go in contents.${key}, not contents.${list}`,
+          name,
+        );
     }
     const held = input.contents.get(key)!;
-    if (input.more || held !== count) throw contentsCountMismatch(name, count, key, input.more ? `more than ${count}` : String(held));
+    if (input.more || held !== count)
+      throw contentsCountMismatch(name, count, key, input.more ? `more than ${count}` : String(held));
   }
 }
 
-function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw: Uint8Array | undefined, bindings: SymbolBindings): unknown {
+function decodeInput(
+  declared: OipTensorSignature,
+  input: InferInputMessage,
+  raw: Uint8Array | undefined,
+  bindings: SymbolBindings,
+): unknown {
   const { name, field } = declared;
   checkDatatype(declared, input.datatype);
   const { shape, count } = checkedShape(declared, input.shape);
@@ -145,19 +157,26 @@ function decodeInput(declared: OipTensorSignature, input: InferInputMessage, raw
   const bytes = raw && checkedRaw(declared.datatype, shape, count, raw, name);
   if (type.kind === 'tensor') {
     // As over BlazeRPC: aligned bytes are viewed in place, small misaligned ones copied, large ones kept as received until read.
-    const tensor = bytes ? fromReceivedBytes(dtype, shape, count, bytes) : new Tensor(dtype, shape, contentsData(declared.datatype, input, count, name));
+    const tensor = bytes
+      ? fromReceivedBytes(dtype, shape, count, bytes)
+      : new Tensor(dtype, shape, contentsData(declared.datatype, input, count, name));
     const problem = checkTensorSpec(tensor, type.spec, name, bindings);
     if (problem) throw new ValidationError(`Input ${problem}`, name);
     return tensor;
   }
   const data = bytes ? copyAligned(dtype, count, bytes) : contentsData(declared.datatype, input, count, name);
-  const values = Array.from(data as ArrayLike<number | bigint>, (value) => (declared.datatype === 'BOOL' ? value !== 0 : value));
+  const values = Array.from(data as ArrayLike<number | bigint>, (value) =>
+    declared.datatype === 'BOOL' ? value !== 0 : value,
+  );
   return type.kind === 'scalar' ? values[0] : values;
 }
 
 function checkDatatype(declared: OipTensorSignature, datatype: string): void {
   if (datatype !== declared.datatype) {
-    throw new ValidationError(`Input '${declared.name}': expected datatype ${declared.datatype}, got ${quoteClientText(datatype)}`, declared.name);
+    throw new ValidationError(
+      `Input '${declared.name}': expected datatype ${declared.datatype}, got ${quoteClientText(datatype)}`,
+      declared.name,
+    );
   }
 }
 
@@ -195,7 +214,9 @@ function checkBytesElements(inputs: readonly InferInputMessage[], raw: boolean, 
 }
 
 function rawCountMismatch(raw: number, inputs: number): ValidationError {
-  return new ValidationError(`raw_input_contents holds ${raw} entries for ${inputs} inputs: send every input raw, or none`);
+  return new ValidationError(
+    `raw_input_contents holds ${raw} entries for ${inputs} inputs: send every input raw, or none`,
+  );
 }
 
 function bothRawAndContents(name: string): ValidationError {
@@ -213,7 +234,8 @@ function contentsCountMismatch(name: string, count: number, key: string, held: s
 function parseShape(shape: readonly string[], name: string): number[] {
   return shape.map((dim) => {
     const size = Number(dim);
-    if (!Number.isSafeInteger(size) || size < 0) throw new ValidationError(`Input '${name}': invalid shape ${describeClientShape(shape)}`, name);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new ValidationError(`Input '${name}': invalid shape ${describeClientShape(shape)}`, name);
     return size;
   });
 }
@@ -246,7 +268,8 @@ function contentsData(datatype: OipDatatype, input: InferInputMessage, count: nu
   const big = dtype === 'int64' || dtype === 'uint64';
   // int_contents and uint_contents are 32-bit on the wire: a value that does not fit INT8..UINT16 must not wrap.
   const narrow = datatype === 'INT8' || datatype === 'INT16' || datatype === 'UINT8' || datatype === 'UINT16';
-  const outOfRange = () => new ValidationError(`Input '${name}': ${key} holds a value out of range for ${datatype}`, name);
+  const outOfRange = () =>
+    new ValidationError(`Input '${name}': ${key} holds a value out of range for ${datatype}`, name);
   try {
     for (let i = 0; i < count; i++) {
       const value = big ? BigInt(values[i] as string) : Number(values[i]);
@@ -259,7 +282,12 @@ function contentsData(datatype: OipDatatype, input: InferInputMessage, count: nu
   return data;
 }
 
-function typedContents(input: InferInputMessage, key: keyof TensorContentsMessage, count: number, name: string): ArrayLike<unknown> & Uint8Array[] {
+function typedContents(
+  input: InferInputMessage,
+  key: keyof TensorContentsMessage,
+  count: number,
+  name: string,
+): ArrayLike<unknown> & Uint8Array[] {
   const values = (input.contents?.[key] ?? []) as unknown[];
   if (values.length !== count) throw contentsCountMismatch(name, count, key, String(values.length));
   return values as Uint8Array[];
@@ -320,26 +348,45 @@ function namedValue(model: ModelDescriptor, result: unknown, name: string): unkn
   return (result as Record<string, unknown>)[name];
 }
 
-function encodeOutput(model: ModelDescriptor, declared: OipTensorSignature, value: unknown, bindings: SymbolBindings): { shape: number[]; bytes: Uint8Array } {
+function encodeOutput(
+  model: ModelDescriptor,
+  declared: OipTensorSignature,
+  value: unknown,
+  bindings: SymbolBindings,
+): { shape: number[]; bytes: Uint8Array } {
   const type = declared.field.type;
   if (type.kind === 'tensor') {
-    if (!(value instanceof Tensor)) throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a tensor`);
+    if (!(value instanceof Tensor))
+      throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a tensor`);
     const problem = checkTensorSpec(value, type.spec, declared.name, bindings);
     if (problem) throw badResult(model, `returned an output that breaks its declaration: ${problem}`);
     return { shape: [...value.shape], bytes: bytesOf(value) };
   }
   const element = type.kind === 'list' ? type.element : type;
-  const items = type.kind === 'list' ? (Array.isArray(value) || ArrayBuffer.isView(value) ? Array.from(value as ArrayLike<unknown>) : undefined) : [value];
-  if (!items || element.kind !== 'scalar') throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a list`);
+  const items =
+    type.kind === 'list'
+      ? Array.isArray(value) || ArrayBuffer.isView(value)
+        ? Array.from(value as ArrayLike<unknown>)
+        : undefined
+      : [value];
+  if (!items || element.kind !== 'scalar')
+    throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared a list`);
   const bytes = encodeScalars(element, declared.datatype, items);
-  if (!bytes) throw badResult(model, `returned ${describe(value)} for '${declared.name}', which is declared ${element.protoType}`);
+  if (!bytes)
+    throw badResult(
+      model,
+      `returned ${describe(value)} for '${declared.name}', which is declared ${element.protoType}`,
+    );
   return { shape: [items.length], bytes };
 }
 
 /** Scalars as raw OIP bytes, or undefined when one does not fit the declared type. */
 function encodeScalars(type: ScalarFieldType, datatype: OipDatatype, items: unknown[]): Uint8Array | undefined {
   if (datatype === 'BYTES') {
-    const fits = type.protoType === 'string' ? items.every((item) => typeof item === 'string') : items.every((item) => item instanceof Uint8Array);
+    const fits =
+      type.protoType === 'string'
+        ? items.every((item) => typeof item === 'string')
+        : items.every((item) => item instanceof Uint8Array);
     return fits ? encodeRawBytes(items as Array<string | Uint8Array>) : undefined;
   }
   const dtype = OIP_TO_DTYPE[datatype]!;
@@ -353,7 +400,11 @@ function encodeScalars(type: ScalarFieldType, datatype: OipDatatype, items: unkn
       if (typeof item !== 'bigint' && !Number.isInteger(item)) return undefined;
       (data as BigInt64Array)[i] = BigInt(item as number | bigint);
     } else {
-      if (typeof item !== 'number' || ((datatype.startsWith('INT') || datatype.startsWith('UINT')) && !Number.isInteger(item))) return undefined;
+      if (
+        typeof item !== 'number' ||
+        ((datatype.startsWith('INT') || datatype.startsWith('UINT')) && !Number.isInteger(item))
+      )
+        return undefined;
       (data as Float64Array)[i] = item;
     }
   }

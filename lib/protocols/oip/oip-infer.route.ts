@@ -11,7 +11,12 @@ import type { ModelRequest } from '../../pipeline/model-request.js';
 import type { SymbolBindings } from '../../core/tensor/tensor-spec.check.js';
 import type { ExchangeResponses, ExchangeRoute, ModelCall, ServedCall, UnaryRoute } from '../shared/call-route.js';
 import type { RequestDecoder } from '../shared/request-decoder.js';
-import { checkInputsOutline, decodeInferInputs, encodeInferOutputs, type InferInputMessage } from './oip-infer.codec.js';
+import {
+  checkInputsOutline,
+  decodeInferInputs,
+  encodeInferOutputs,
+  type InferInputMessage,
+} from './oip-infer.codec.js';
 import type { OipModels, OipServedModel } from './oip-models.js';
 import { OipInputFeed } from './oip-input-feed.js';
 import { writeInferResponse, type InferResponseParts } from './oip-infer-response.writer.js';
@@ -48,7 +53,9 @@ class ModelCallFailure extends Error {
 }
 
 /** A served model whose declaration has an OIP form. */
-type SupportedModel = OipServedModel & { readonly signature: Exclude<OipServedModel['signature'], { unsupported: string }> };
+type SupportedModel = OipServedModel & {
+  readonly signature: Exclude<OipServedModel['signature'], { unsupported: string }>;
+};
 
 /** What one inference needs, once its request is decoded and its model found. */
 interface PreparedInference {
@@ -93,7 +100,10 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     const { descriptor } = inference.served;
     if (descriptor.streaming || descriptor.inputStreaming) {
       const what = descriptor.inputStreaming ? 'takes a stream of requests' : 'streams its results';
-      throw new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${descriptor.name}' ${what}: call it with ModelStreamInfer`);
+      throw new CallStatusError(
+        GrpcStatus.FAILED_PRECONDITION,
+        `Model '${descriptor.name}' ${what}: call it with ModelStreamInfer`,
+      );
     }
     const { pipeline } = inference.served;
     const result = this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context));
@@ -136,11 +146,17 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
   failure(error: unknown): CallFailure {
     if (error instanceof ModelCallFailure) return error.status;
     const status = toCallStatus(error);
-    if (status.unexpected) this.logger.error(`inference.${this.method} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
+    if (status.unexpected)
+      this.logger.error(`inference.${this.method} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
     return { code: status.code, details: status.details };
   }
 
-  private async *respond(bytes: Buffer, call: ModelCall, inflight: ServedCall, opened: { feed: boolean }): AsyncGenerator<Buffer> {
+  private async *respond(
+    bytes: Buffer,
+    call: ModelCall,
+    inflight: ServedCall,
+    opened: { feed: boolean },
+  ): AsyncGenerator<Buffer> {
     let closeFeed: (() => void) | undefined;
     try {
       let inference = this.prepare(bytes, call, inflight);
@@ -163,11 +179,18 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
         // Once this call ends, a later request for the model starts a new one.
         closeFeed = () => {
           if (feeds.get(key) === feed) feeds.delete(key);
-          feed.close(new CallStatusError(GrpcStatus.FAILED_PRECONDITION, `Model '${descriptor.name}' ended its call before reading this request`));
+          feed.close(
+            new CallStatusError(
+              GrpcStatus.FAILED_PRECONDITION,
+              `Model '${descriptor.name}' ended its call before reading this request`,
+            ),
+          );
         };
       }
       if (descriptor.streaming) {
-        const source = await this.mappingFailures(pipeline, () => pipeline.openStream(inference.request, inference.context));
+        const source = await this.mappingFailures(pipeline, () =>
+          pipeline.openStream(inference.request, inference.context),
+        );
         for (
           let next = await this.mappingFailures(pipeline, () => source.next());
           !next.done;
@@ -176,7 +199,10 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
           yield this.streamed(inference, next.value);
         }
       } else {
-        yield this.streamed(inference, await this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context)));
+        yield this.streamed(
+          inference,
+          await this.mappingFailures(pipeline, () => pipeline.run(inference.request, inference.context)),
+        );
       }
     } catch (error) {
       // The stream ends for everyone when the call itself is cancelled or expires; otherwise only this request failed.
@@ -218,9 +244,25 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
       requested?.add(name);
     }
     const bindings: SymbolBindings = new Map();
-    const request = decodeInferInputs(served.signature.inputs, message.inputs, message.raw_input_contents, bindings, this.limits);
+    const request = decodeInferInputs(
+      served.signature.inputs,
+      message.inputs,
+      message.raw_input_contents,
+      bindings,
+      this.limits,
+    );
     const { name, version } = served.descriptor;
-    const context = new BlazeContext(call.metadata, call, this.path, name, version, inflight.deadline, inflight, parametersOf(message.parameters), 'oip');
+    const context = new BlazeContext(
+      call.metadata,
+      call,
+      this.path,
+      name,
+      version,
+      inflight.deadline,
+      inflight,
+      parametersOf(message.parameters),
+      'oip',
+    );
     return { served, message, request, bindings, context };
   }
 
@@ -232,7 +274,10 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     const served = this.models.find(modelName, modelVersion);
     inflight.model = served.descriptor;
     if ('unsupported' in served.signature) {
-      throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`);
+      throw new CallStatusError(
+        GrpcStatus.UNIMPLEMENTED,
+        `Model '${served.descriptor.name}' cannot be called over OIP: ${served.signature.unsupported}`,
+      );
     }
     if (!this.models.isReady(served)) {
       throw new CallStatusError(GrpcStatus.UNAVAILABLE, `Model '${served.descriptor.name}' is not ready`);
@@ -244,7 +289,13 @@ export class OipInferRoute implements UnaryRoute, ExchangeRoute {
     const { served, message, bindings } = inference;
     if ('unsupported' in served.signature) throw new Error('unreachable: unsupported models are refused in prepare()');
     const requested = message.outputs.map((output) => output.name);
-    const { outputs, raw } = encodeInferOutputs(served.descriptor, served.signature.outputs, result, bindings, requested);
+    const { outputs, raw } = encodeInferOutputs(
+      served.descriptor,
+      served.signature.outputs,
+      result,
+      bindings,
+      requested,
+    );
     return {
       model_name: served.descriptor.name,
       model_version: served.descriptor.version,

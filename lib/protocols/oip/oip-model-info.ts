@@ -9,7 +9,8 @@ const PLATFORM = 'nestjs';
 /** `ModelMetadataResponse`: the model's versions and its inputs and outputs as OIP tensors. */
 export function modelMetadataOf(model: OipServedModel, versions: string[]): object {
   const { descriptor, signature } = model;
-  const tensors = (list: readonly OipTensorSignature[]) => list.map(({ name, datatype, shape }) => ({ name, datatype, shape: [...shape] }));
+  const tensors = (list: readonly OipTensorSignature[]) =>
+    list.map(({ name, datatype, shape }) => ({ name, datatype, shape: [...shape] }));
   const unsupported = 'unsupported' in signature;
   return {
     name: descriptor.name,
@@ -33,7 +34,8 @@ export function modelMetadataOf(model: OipServedModel, versions: string[]): obje
  */
 export function modelConfigOf(model: OipServedModel): object {
   const { descriptor, signature } = model;
-  if ('unsupported' in signature) return { name: descriptor.name, platform: PLATFORM, backend: PLATFORM, max_batch_size: 0, input: [], output: [] };
+  if ('unsupported' in signature)
+    return { name: descriptor.name, platform: PLATFORM, backend: PLATFORM, max_batch_size: 0, input: [], output: [] };
   const tensors = [...signature.inputs, ...signature.outputs];
   const batched =
     descriptor.batching !== undefined &&
@@ -45,8 +47,16 @@ export function modelConfigOf(model: OipServedModel): object {
     platform: PLATFORM,
     backend: PLATFORM,
     max_batch_size: batched ? descriptor.batching!.maxBatchSize : 0,
-    input: signature.inputs.map(({ name, datatype, shape }) => ({ name, data_type: tritonDataType(datatype), dims: dims(shape) })),
-    output: signature.outputs.map(({ name, datatype, shape }) => ({ name, data_type: tritonDataType(datatype), dims: dims(shape) })),
+    input: signature.inputs.map(({ name, datatype, shape }) => ({
+      name,
+      data_type: tritonDataType(datatype),
+      dims: dims(shape),
+    })),
+    output: signature.outputs.map(({ name, datatype, shape }) => ({
+      name,
+      data_type: tritonDataType(datatype),
+      dims: dims(shape),
+    })),
   };
 }
 
@@ -56,8 +66,14 @@ export function modelConfigOf(model: OipServedModel): object {
  * per model name (see `InferenceStatistics`), reported under the version asked
  * for, or the default one.
  */
-export function modelStatisticsOf(models: OipModels, statistics: InferenceStatistics, name: string, version: string): object[] {
-  const chosen = name === '' ? models.all().filter((model) => model.descriptor.isDefault) : [models.find(name, version)];
+export function modelStatisticsOf(
+  models: OipModels,
+  statistics: InferenceStatistics,
+  name: string,
+  version: string,
+): object[] {
+  const chosen =
+    name === '' ? models.all().filter((model) => model.descriptor.isDefault) : [models.find(name, version)];
   return chosen.map(({ descriptor }) => {
     const stats = statistics.of(descriptor.name);
     const duration = ({ count, ns }: DurationTotal) => ({ count, ns });

@@ -65,7 +65,9 @@ export class OipModels {
   isReady(model: OipServedModel): boolean {
     const { descriptor } = model;
     return (
-      this.isServerReady() && this.health.getStatus(descriptor.name) === 'SERVING' && this.health.getStatus(versionHealthName(descriptor)) !== 'NOT_SERVING'
+      this.isServerReady() &&
+      this.health.getStatus(descriptor.name) === 'SERVING' &&
+      this.health.getStatus(versionHealthName(descriptor)) !== 'NOT_SERVING'
     );
   }
 

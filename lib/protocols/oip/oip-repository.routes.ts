@@ -2,7 +2,11 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { BlazeContext } from '../../core/context/blaze-context.js';
 import { CallStatusError } from '../../core/errors/call-status.error.js';
 import { ValidationError } from '../../core/errors/validation.error.js';
-import type { GuardedRepositoryAction, ModelRepositoryControl, RepositoryModelState } from '../../core/registry/model-repository.interface.js';
+import type {
+  GuardedRepositoryAction,
+  ModelRepositoryControl,
+  RepositoryModelState,
+} from '../../core/registry/model-repository.interface.js';
 import { controlTurnedOff } from '../../core/registry/model-repository-set.js';
 import { modelIdString, sameModel } from '../../core/registry/model-id.js';
 import { compareVersions } from '../../core/schema/proto-naming.js';
@@ -37,7 +41,11 @@ export function refuseUnguardedControl(refused: () => void): GuardedRepositoryAc
  * model repository is loading or failed to load (with the reason), so a
  * broken rollout shows up where operators look.
  */
-export function repositoryIndexOf(models: OipModels, repository: ModelRepositoryControl | undefined, readyOnly: boolean): RepositoryModelState[] {
+export function repositoryIndexOf(
+  models: OipModels,
+  repository: ModelRepositoryControl | undefined,
+  readyOnly: boolean,
+): RepositoryModelState[] {
   const held = new Map((repository?.index() ?? []).map((entry) => [modelIdString(entry), entry]));
   const served: RepositoryModelState[] = models.all().map((model) => {
     const id = modelIdString(model.descriptor);
@@ -45,11 +53,18 @@ export function repositoryIndexOf(models: OipModels, repository: ModelRepository
     const own = held.get(id)?.state === 'READY' ? held.get(id) : undefined;
     if (own) held.delete(id);
     const reason = own?.reason ?? '';
-    return { name: model.descriptor.name, version: model.descriptor.version, state: models.isReady(model) ? 'READY' : 'UNAVAILABLE', reason };
+    return {
+      name: model.descriptor.name,
+      version: model.descriptor.version,
+      state: models.isReady(model) ? 'READY' : 'UNAVAILABLE',
+      reason,
+    };
   });
   // What the repository holds but does not serve (yet): loading, or failed with the reason.
   const elsewhere = [...held.values()].filter((entry) => entry.state !== 'READY');
-  const index = [...served, ...elsewhere].sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
+  const index = [...served, ...elsewhere].sort(
+    (a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version),
+  );
   return readyOnly ? index.filter((entry) => entry.state === 'READY') : index;
 }
 
@@ -58,7 +73,11 @@ export function repositoryIndexOf(models: OipModels, repository: ModelRepository
  * serve (loading, or its file failed to load): not ready, rather than
  * NOT_FOUND. `undefined` when the repository does not know it either.
  */
-export function repositoryReadiness(repository: ModelRepositoryControl | undefined, name: string, version: string): boolean | undefined {
+export function repositoryReadiness(
+  repository: ModelRepositoryControl | undefined,
+  name: string,
+  version: string,
+): boolean | undefined {
   const known = repository?.index().find((entry) => sameModel(entry, { name, version }));
   return known && known.state !== 'READY' ? false : undefined;
 }
@@ -81,11 +100,17 @@ export async function controlRepository(
   guarded: GuardedRepositoryAction,
 ): Promise<void> {
   if (!repository) {
-    throw new CallStatusError(GrpcStatus.UNIMPLEMENTED, 'This server has no model repository to load or unload models from');
+    throw new CallStatusError(
+      GrpcStatus.UNIMPLEMENTED,
+      'This server has no model repository to load or unload models from',
+    );
   }
   if (!repository.controllable) throw controlTurnedOff();
   const model = request.model_name ?? '';
-  if (model === '') throw new ValidationError('model_name is required: the name of a model in the repository', 'model_name');
+  if (model === '')
+    throw new ValidationError('model_name is required: the name of a model in the repository', 'model_name');
   const context = new BlazeContext(call.metadata, call, path, model, '', inflight.deadline, inflight);
-  await guarded(action, request, context, () => (action === 'load' ? repository.load(model) : repository.unload(model)));
+  await guarded(action, request, context, () =>
+    action === 'load' ? repository.load(model) : repository.unload(model),
+  );
 }

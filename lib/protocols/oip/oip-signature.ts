@@ -15,7 +15,8 @@ export interface OipTensorSignature {
 
 /** A model version's inputs and outputs over OIP, or why it cannot be served there. */
 export type OipSignature =
-  { readonly inputs: readonly OipTensorSignature[]; readonly outputs: readonly OipTensorSignature[] } | { readonly unsupported: string };
+  | { readonly inputs: readonly OipTensorSignature[]; readonly outputs: readonly OipTensorSignature[] }
+  | { readonly unsupported: string };
 
 const SCALAR_DATATYPE: Readonly<Record<ScalarProtoType, OipDatatype>> = {
   string: 'BYTES',
@@ -46,7 +47,8 @@ export function oipSignatureOf(model: ModelDescriptor): OipSignature {
   ] as const) {
     for (const field of fields) {
       const tensor = tensorOf(field.type);
-      if (!tensor) return { unsupported: `'${field.name}' is a list of tensors, which has no Open Inference Protocol form` };
+      if (!tensor)
+        return { unsupported: `'${field.name}' is a list of tensors, which has no Open Inference Protocol form` };
       into.push({ name: field.name, ...tensor, field });
     }
   }
@@ -56,10 +58,15 @@ export function oipSignatureOf(model: ModelDescriptor): OipSignature {
 function tensorOf(type: FieldType): { datatype: OipDatatype; shape: number[] } | undefined {
   switch (type.kind) {
     case 'tensor':
-      return { datatype: DTYPE_TO_OIP[type.spec.dtype], shape: type.spec.shape.map((dim) => (typeof dim === 'string' ? -1 : dim)) };
+      return {
+        datatype: DTYPE_TO_OIP[type.spec.dtype],
+        shape: type.spec.shape.map((dim) => (typeof dim === 'string' ? -1 : dim)),
+      };
     case 'scalar':
       return { datatype: SCALAR_DATATYPE[type.protoType], shape: [1] };
     case 'list':
-      return type.element.kind === 'scalar' ? { datatype: SCALAR_DATATYPE[type.element.protoType], shape: [-1] } : undefined;
+      return type.element.kind === 'scalar'
+        ? { datatype: SCALAR_DATATYPE[type.element.protoType], shape: [-1] }
+        : undefined;
   }
 }

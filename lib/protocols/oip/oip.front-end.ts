@@ -16,7 +16,10 @@ import { OipInferRoute } from './oip-infer.route.js';
 import { modelConfigOf, modelMetadataOf, modelStatisticsOf } from './oip-model-info.js';
 import { OipModels } from './oip-models.js';
 import { controlRepository, repositoryIndexOf, repositoryReadiness } from './oip-repository.routes.js';
-import type { GuardedRepositoryAction, ModelRepositoryControl } from '../../core/registry/model-repository.interface.js';
+import type {
+  GuardedRepositoryAction,
+  ModelRepositoryControl,
+} from '../../core/registry/model-repository.interface.js';
 import { OIP_PROTO, OIP_SERVICE } from '../shared/oip.proto.js';
 
 /** Triton extensions this server implements, as `ServerMetadata` lists them. */
@@ -84,7 +87,8 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
       answer: (bytes) => responseSerialize(answer(decode(bytes) as Record<string, string>)),
       failure: (error) => {
         const status = toCallStatus(error);
-        if (status.unexpected) logger.error(`inference.${name} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
+        if (status.unexpected)
+          logger.error(`inference.${name} failed: ${(error as Error)?.message}`, (error as Error)?.stack);
         return { code: status.code, details: status.details };
       },
     };
@@ -95,25 +99,52 @@ export function createOipService(deps: OipFrontEndDependencies): ProtocolService
     return {
       ...simple(name, () => ({})),
       answer: async (bytes, call, inflight) => {
-        await controlRepository(action, decode(bytes) as object, call, inflight, path, deps.repository(), deps.guardRepositoryAction);
+        await controlRepository(
+          action,
+          decode(bytes) as object,
+          call,
+          inflight,
+          path,
+          deps.repository(),
+          deps.guardRepositoryAction,
+        );
         return responseSerialize({});
       },
     };
   };
   const infer = (name: 'ModelInfer' | 'ModelStreamInfer') =>
-    new OipInferRoute(name, method(name).path, models, decoder('ModelInferRequest'), method('ModelInfer'), method('ModelStreamInfer'), logger, limits);
+    new OipInferRoute(
+      name,
+      method(name).path,
+      models,
+      decoder('ModelInferRequest'),
+      method('ModelInfer'),
+      method('ModelStreamInfer'),
+      logger,
+      limits,
+    );
 
   const routes: UnaryRoute[] = [
     simple('ServerLive', () => ({ live: true })),
     simple('ServerReady', () => ({ ready: models.isServerReady() })),
-    simple('ServerMetadata', () => ({ name: PACKAGE_NAME, version: packageVersion(), extensions: [...OIP_EXTENSIONS] })),
+    simple('ServerMetadata', () => ({
+      name: PACKAGE_NAME,
+      version: packageVersion(),
+      extensions: [...OIP_EXTENSIONS],
+    })),
     simple('ModelReady', ({ name, version }) => ({
       ready: repositoryReadiness(deps.repository(), name!, version!) ?? models.isReady(models.find(name!, version!)),
     })),
-    simple('ModelMetadata', ({ name, version }) => modelMetadataOf(models.find(name!, version!), models.versions(name!))),
+    simple('ModelMetadata', ({ name, version }) =>
+      modelMetadataOf(models.find(name!, version!), models.versions(name!)),
+    ),
     simple('ModelConfig', ({ name, version }) => ({ config: modelConfigOf(models.find(name!, version!)) })),
-    simple('ModelStatistics', ({ name, version }) => ({ model_stats: modelStatisticsOf(models, statistics, name!, version!) })),
-    simple('RepositoryIndex', (request) => ({ models: repositoryIndexOf(models, deps.repository(), (request as unknown as { ready: boolean }).ready) })),
+    simple('ModelStatistics', ({ name, version }) => ({
+      model_stats: modelStatisticsOf(models, statistics, name!, version!),
+    })),
+    simple('RepositoryIndex', (request) => ({
+      models: repositoryIndexOf(models, deps.repository(), (request as unknown as { ready: boolean }).ready),
+    })),
     control('RepositoryModelLoad', 'load'),
     control('RepositoryModelUnload', 'unload'),
     infer('ModelInfer'),

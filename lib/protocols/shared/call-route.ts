@@ -1,4 +1,10 @@
-import type { ServerDuplexStream, ServerReadableStream, ServerUnaryCall, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import type {
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+} from '@grpc/grpc-js';
 import type { ModelId } from '../../core/registry/model-id.js';
 import type { TracedCall } from '../../observability/call-tracer.js';
 import type { CallFailure } from '../../pipeline/model-pipeline.js';
@@ -6,7 +12,10 @@ import type { StreamSource } from '../../pipeline/stream-source.js';
 
 /** A model call as grpc-js hands it over: the raw request bytes, and the call's metadata, peer and deadline. */
 export type ModelCall =
-  ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer> | ServerReadableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+  | ServerUnaryCall<Buffer, Buffer>
+  | ServerWritableStream<Buffer, Buffer>
+  | ServerReadableStream<Buffer, Buffer>
+  | ServerDuplexStream<Buffer, Buffer>;
 
 /**
  * @internal What a route sees of the call it serves, which the transport
@@ -45,7 +54,11 @@ export interface UnaryRoute extends RouteBase {
 
 /** @internal A server-streaming rpc: one request, a stream of encoded responses. */
 export interface StreamRoute extends RouteBase {
-  open(bytes: Buffer, call: ModelCall, inflight: ServedCall): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
+  open(
+    bytes: Buffer,
+    call: ModelCall,
+    inflight: ServedCall,
+  ): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
 }
 
 /** @internal A client-streaming rpc: a stream of request messages, one response. */
@@ -56,7 +69,11 @@ export interface ClientStreamRoute extends RouteBase {
 
 /** @internal A bidirectional rpc that is one model call: request messages in, a stream of responses out. */
 export interface DuplexRoute extends RouteBase {
-  openDuplex(messages: AsyncIterable<Buffer>, call: ModelCall, inflight: ServedCall): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
+  openDuplex(
+    messages: AsyncIterable<Buffer>,
+    call: ModelCall,
+    inflight: ServedCall,
+  ): Promise<{ source: StreamSource; encode: (result: unknown) => Buffer }>;
 }
 
 /**

@@ -2,7 +2,20 @@ import type { TensorDType } from '../../core/tensor/tensor-dtype.js';
 
 /** A tensor element type as the Open Inference Protocol names it. */
 export type OipDatatype =
-  'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BF16' | 'BYTES';
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BF16'
+  | 'BYTES';
 
 /** Our tensor dtype of each OIP numeric datatype (BF16 has none: it travels as raw bytes only). */
 export const OIP_TO_DTYPE: Readonly<Partial<Record<OipDatatype, TensorDType>>> = {
@@ -55,7 +68,14 @@ export const OIP_ITEM_SIZE: Readonly<Record<Exclude<OipDatatype, 'BYTES'>, numbe
 
 /** The name of an `InferTensorContents` list. */
 export type OipContentsField =
-  'bool_contents' | 'int_contents' | 'int64_contents' | 'uint_contents' | 'uint64_contents' | 'fp32_contents' | 'fp64_contents' | 'bytes_contents';
+  | 'bool_contents'
+  | 'int_contents'
+  | 'int64_contents'
+  | 'uint_contents'
+  | 'uint64_contents'
+  | 'fp32_contents'
+  | 'fp64_contents'
+  | 'bytes_contents';
 
 /** Where each datatype's values travel in typed `contents` (FP16 and BF16 have no typed form: raw only). */
 export const OIP_CONTENTS_FIELD: Readonly<Partial<Record<OipDatatype, OipContentsField>>> = {

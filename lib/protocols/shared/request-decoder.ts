@@ -23,7 +23,11 @@ export type RequestDecoder = (bytes: Uint8Array, beforeDecode?: (bytes: Uint8Arr
  * @throws ValidationError `Malformed XRequest message: ...` for any bad byte sequence
  * @throws what a cap refuses with, for a request over it; what `beforeDecode` throws
  */
-export function createRequestDecoder(root: protobuf.Root, typeName: string, caps: readonly FieldCap[] = []): RequestDecoder {
+export function createRequestDecoder(
+  root: protobuf.Root,
+  typeName: string,
+  caps: readonly FieldCap[] = [],
+): RequestDecoder {
   const type = root.lookupType(typeName);
   const rules = rulesFor(type, caps);
   return (bytes, beforeDecode) => {

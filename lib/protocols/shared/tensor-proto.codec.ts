@@ -2,7 +2,13 @@ import { endianness } from 'node:os';
 import { describeClientShape, quoteClientText } from '../../core/errors/client-text.js';
 import { ValidationError } from '../../core/errors/validation.error.js';
 import { tensorCopyStats } from '../../core/tensor/tensor-copy-stats.js';
-import { DTYPE_STORAGE, itemSizeOf, normalizeDType, TENSOR_DTYPES, type TensorDType } from '../../core/tensor/tensor-dtype.js';
+import {
+  DTYPE_STORAGE,
+  itemSizeOf,
+  normalizeDType,
+  TENSOR_DTYPES,
+  type TensorDType,
+} from '../../core/tensor/tensor-dtype.js';
 import { bytesOf, elementCount, Tensor, tensorOverBytes } from '../../core/tensor/tensor.js';
 
 /** A `TensorProto` as the protobuf layer hands it over (int64 shape entries as strings or numbers). */
@@ -29,7 +35,10 @@ export function decodeTensorProto(message: TensorProtoMessage | null | undefined
   const dtype = normalizeDType(message.dtype);
   if (!dtype) {
     const got = message.dtype === '' ? 'an empty dtype' : `dtype '${quoteClientText(message.dtype)}'`;
-    throw new ValidationError(`Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`, field);
+    throw new ValidationError(
+      `Input '${field}': unknown dtype, got ${got}; expected one of ${TENSOR_DTYPES.join(', ')}`,
+      field,
+    );
   }
   const shape = parseShape(message.shape, field);
   const count = checkedElementCount(shape, dtype, message.data.byteLength, field);
@@ -87,7 +96,10 @@ function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: nu
   const count = elementCount(shape);
   const needed = count * itemSize;
   if (!Number.isSafeInteger(needed)) {
-    throw new ValidationError(`Input '${field}': shape ${describeClientShape(shape)} has more elements than any message can hold`, field);
+    throw new ValidationError(
+      `Input '${field}': shape ${describeClientShape(shape)} has more elements than any message can hold`,
+      field,
+    );
   }
   if (needed !== byteLength) {
     throw new ValidationError(
@@ -102,7 +114,10 @@ function checkedElementCount(shape: number[], dtype: TensorDType, byteLength: nu
 function assertBooleanBytes(data: Uint8Array, field: string): void {
   const bad = data.findIndex((byte) => byte > 1);
   if (bad >= 0) {
-    throw new ValidationError(`Input '${field}': bool element ${bad} is byte ${data[bad]}; bool tensors hold 0 or 1 per byte`, field);
+    throw new ValidationError(
+      `Input '${field}': bool element ${bad} is byte ${data[bad]}; bool tensors hold 0 or 1 per byte`,
+      field,
+    );
   }
 }
 

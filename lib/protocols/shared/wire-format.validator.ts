@@ -153,25 +153,52 @@ function buildRules(type: protobuf.Type, build: RulesBuild): MessageRules {
       });
     return applied.length > 0 ? applied : undefined;
   };
-  const withCaps = (caps: AppliedCap[] | undefined) => ({ caps, bytesCapped: caps?.some((applied) => applied.bytes) ?? false });
+  const withCaps = (caps: AppliedCap[] | undefined) => ({
+    caps,
+    bytesCapped: caps?.some((applied) => applied.bytes) ?? false,
+  });
   for (const field of type.fieldsArray) {
     field.resolve();
     if (field instanceof protobuf.MapField) {
       // A map travels as repeated entry messages { key = 1; value = 2; }; its entries' rules are its own.
       const info = { message, name: field.name, type: field.type, repeated: true, map: true, mapKey: false };
       const keyCaps = capsOf({ ...info, type: field.keyType, map: false, mapKey: true });
-      const entryRules = { typeName: `${type.name}.${field.name} entry`, fields: new Map<number, FieldRule>(), counters: 2, totals: rules.totals };
+      const entryRules = {
+        typeName: `${type.name}.${field.name} entry`,
+        fields: new Map<number, FieldRule>(),
+        counters: 2,
+        totals: rules.totals,
+      };
       entryRules.fields.set(1, { ...ruleOf('key', field.keyType, null, false, build), slot: 0, ...withCaps(keyCaps) });
       entryRules.fields.set(2, { ...ruleOf('value', field.type, field.resolvedType, false, build), slot: 1 });
-      const entry = { name: field.name, wireType: LENGTH_DELIMITED, repeated: true, packable: false, utf8: false, nested: entryRules, slot: -1 };
+      const entry = {
+        name: field.name,
+        wireType: LENGTH_DELIMITED,
+        repeated: true,
+        packable: false,
+        utf8: false,
+        nested: entryRules,
+        slot: -1,
+      };
       fields.set(field.id, { ...entry, ...withCaps(capsOf(info)) });
       continue;
     }
     const resolved = field.resolvedType;
     const typeName = resolved ? resolved.fullName.replace(/^\./, '') : field.type;
-    const caps = capsOf({ message, name: field.name, type: typeName, repeated: field.repeated, map: false, mapKey: false });
+    const caps = capsOf({
+      message,
+      name: field.name,
+      type: typeName,
+      repeated: field.repeated,
+      map: false,
+      mapKey: false,
+    });
     const slot = field.repeated ? -1 : rules.counters++;
-    fields.set(field.id, { ...ruleOf(field.name, field.type, resolved, field.repeated, build), slot, ...withCaps(caps) });
+    fields.set(field.id, {
+      ...ruleOf(field.name, field.type, resolved, field.repeated, build),
+      slot,
+      ...withCaps(caps),
+    });
   }
   return rules;
 }
@@ -263,7 +290,9 @@ class WireReader {
       const rule = rules.fields.get(id);
       if (!rule) {
         if (++this.unknown > MAX_UNKNOWN_FIELDS)
-          throw new WireFormatError(`more than ${MAX_UNKNOWN_FIELDS} fields of unknown numbers (field ${id} at byte ${at})`);
+          throw new WireFormatError(
+            `more than ${MAX_UNKNOWN_FIELDS} fields of unknown numbers (field ${id} at byte ${at})`,
+          );
         this.skip(wireType, id, end, at);
         continue;
       }
@@ -278,7 +307,9 @@ class WireReader {
       } else if (rule.packable && wireType === LENGTH_DELIMITED) {
         this.packed(rule, end, counters);
       } else {
-        throw new WireFormatError(`field '${rule.name}' sent with wire type ${wireType} at byte ${at}, expected ${rule.wireType}`);
+        throw new WireFormatError(
+          `field '${rule.name}' sent with wire type ${wireType} at byte ${at}, expected ${rule.wireType}`,
+        );
       }
     }
     this.depth--;
@@ -305,7 +336,13 @@ class WireReader {
     }
   }
 
-  private value(rule: FieldRule, end: number, counters: Int32Array | undefined, occurrences: Map<number, Uint8Array[]> | undefined, id: number): void {
+  private value(
+    rule: FieldRule,
+    end: number,
+    counters: Int32Array | undefined,
+    occurrences: Map<number, Uint8Array[]> | undefined,
+    id: number,
+  ): void {
     if (rule.wireType !== LENGTH_DELIMITED) {
       if (rule.caps) this.count(rule, counters, 1, 0);
       if (rule.wireType === VARINT) return void this.varint(end, VALUE, rule.name);
@@ -356,7 +393,8 @@ class WireReader {
       const start = this.pos;
       this.advance(length, end, rule.name);
       if (rule.bytesCapped) this.count(rule, counters, 0, length);
-      if (rule.utf8 && length > 0 && !this.isUtf8(start, start + length)) throw new WireFormatError(`field '${rule.name}' is not valid UTF-8`);
+      if (rule.utf8 && length > 0 && !this.isUtf8(start, start + length))
+        throw new WireFormatError(`field '${rule.name}' is not valid UTF-8`);
     }
     if (rule.caps) this.count(rule, counters, elements, 0);
   }
@@ -398,7 +436,8 @@ class WireReader {
       this.pos = stop;
     } else {
       const size = rule.wireType === FIXED32 ? 4 : 8;
-      if (length % size !== 0) throw new WireFormatError(`packed field '${rule.name}' is ${length} bytes, not a multiple of ${size}`);
+      if (length % size !== 0)
+        throw new WireFormatError(`packed field '${rule.name}' is ${length} bytes, not a multiple of ${size}`);
       if (rule.caps) this.count(rule, counters, length / size, 0);
       this.pos = stop;
     }
@@ -424,17 +463,20 @@ class WireReader {
       const tag = this.varint(end, TAG);
       const innerType = tag % 8;
       if (innerType === END_GROUP) {
-        if (Math.floor(tag / 8) !== id) throw new WireFormatError(`group ${id} ends with the wrong field number at byte ${innerAt}`);
+        if (Math.floor(tag / 8) !== id)
+          throw new WireFormatError(`group ${id} ends with the wrong field number at byte ${innerAt}`);
         return;
       }
       if (Math.floor(tag / 8) === 0 || innerType > FIXED32) throw new WireFormatError(`bad tag at byte ${innerAt}`);
-      if (++this.unknown > MAX_UNKNOWN_FIELDS) throw new WireFormatError(`more than ${MAX_UNKNOWN_FIELDS} fields of unknown numbers (in group ${id})`);
+      if (++this.unknown > MAX_UNKNOWN_FIELDS)
+        throw new WireFormatError(`more than ${MAX_UNKNOWN_FIELDS} fields of unknown numbers (in group ${id})`);
       this.skip(innerType, Math.floor(tag / 8), end, innerAt);
     }
   }
 
   private advance(length: number, end: number, field: string | number): void {
-    if (this.pos + length > end) throw new WireFormatError(`field ${fieldName(field)} runs past the end of the message`);
+    if (this.pos + length > end)
+      throw new WireFormatError(`field ${fieldName(field)} runs past the end of the message`);
     this.pos += length;
   }
 
@@ -455,7 +497,8 @@ class WireReader {
       if (i === 9 && byte > 1) throw new WireFormatError(`${describeVarint(what, field)} is an overlong varint`);
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) {
-        if (value > 0xffffffff && what !== VALUE) throw new WireFormatError(`${describeVarint(what, field)} is over 32 bits`);
+        if (value > 0xffffffff && what !== VALUE)
+          throw new WireFormatError(`${describeVarint(what, field)} is over 32 bits`);
         return value;
       }
       scale *= 128;

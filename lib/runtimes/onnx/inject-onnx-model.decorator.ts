@@ -9,4 +9,5 @@ import { getOnnxModelToken } from './onnx.constants.js';
  * constructor(@InjectOnnxModel('iris') private readonly iris: OnnxModel) {}
  * ```
  */
-export const InjectOnnxModel = (name: string): ParameterDecorator & PropertyDecorator => Inject(getOnnxModelToken(name));
+export const InjectOnnxModel = (name: string): ParameterDecorator & PropertyDecorator =>
+  Inject(getOnnxModelToken(name));

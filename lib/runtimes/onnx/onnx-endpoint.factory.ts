@@ -23,7 +23,12 @@ interface EndpointField {
  * metadata: a dynamic first dimension becomes `'batch'`, several outputs
  * become named response fields.
  */
-export function createOnnxEndpoint(name: string, model: OnnxModel, options: OnnxServeOptions & { default?: boolean } = {}, metrics?: BlazeMetrics): object {
+export function createOnnxEndpoint(
+  name: string,
+  model: OnnxModel,
+  options: OnnxServeOptions & { default?: boolean } = {},
+  metrics?: BlazeMetrics,
+): object {
   const inputs = model.inputs.map((info) => toField(info, name, 'input'));
   const outputs = model.outputs.map((info) => toField(info, name, 'output'));
   const inputNames = model.inputNames;
@@ -33,7 +38,10 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   class OnnxEndpoint {
     async predict(...tensors: Tensor[]): Promise<Tensor | Record<string, Tensor>> {
       // The request's tensors (or the batch merged from them) are not read after this call, so they move to the worker.
-      const { outputs: results, runMs } = await model.run(Object.fromEntries(inputNames.map((input, i) => [input, tensors[i]])), true);
+      const { outputs: results, runMs } = await model.run(
+        Object.fromEntries(inputNames.map((input, i) => [input, tensors[i]])),
+        true,
+      );
       metrics?.recordInferenceDuration(name, runMs / 1000);
       if (outputNames.length === 1) return results[outputNames[0]];
       return Object.fromEntries(outputNames.map((output, i) => [fieldNames[i], results[output]]));
@@ -42,7 +50,8 @@ export function createOnnxEndpoint(name: string, model: OnnxModel, options: Onnx
   Object.defineProperty(OnnxEndpoint, 'name', { value: `OnnxEndpoint(${name})` });
   const prototype = OnnxEndpoint.prototype;
   inputs.forEach((input, index) => Input(input.fieldName, input.spec)(prototype, 'predict', index));
-  const returns = outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
+  const returns =
+    outputs.length === 1 ? outputs[0].spec : Object.fromEntries(outputs.map((o) => [o.fieldName, o.spec]));
   const descriptor = Object.getOwnPropertyDescriptor(prototype, 'predict')!;
   markTimedByRuntime(prototype.predict);
   Model(name, {

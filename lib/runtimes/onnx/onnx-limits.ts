@@ -59,7 +59,12 @@ export const ONNX_LIMITS = {
 const BATCHING_BOUNDS: Record<string, Bound> = {
   maxBatchSize: { kind: 'a positive integer', min: 1, max: ONNX_LIMITS.maxBatchSize },
   maxQueueSize: { kind: 'a positive integer', min: 1, max: ONNX_LIMITS.maxQueueSize },
-  maxConcurrentBatches: { kind: 'a positive integer', min: 1, max: ONNX_LIMITS.maxConcurrentBatches, note: 'one batch per instance' },
+  maxConcurrentBatches: {
+    kind: 'a positive integer',
+    min: 1,
+    max: ONNX_LIMITS.maxConcurrentBatches,
+    note: 'one batch per instance',
+  },
   batchTimeoutMs: { kind: 'a number of milliseconds', min: 0, max: ONNX_LIMITS.batchTimeoutMs, integer: false },
 };
 const BATCHING_KEYS = [...Object.keys(BATCHING_BOUNDS), 'tuneBatchSize'];
@@ -89,11 +94,14 @@ interface Bound {
  */
 export function checkBound(where: string, key: string, value: unknown, bound: Bound): void {
   if (value === undefined) return;
-  const valid = typeof value === 'number' && (bound.integer === false ? Number.isFinite(value) : Number.isInteger(value));
+  const valid =
+    typeof value === 'number' && (bound.integer === false ? Number.isFinite(value) : Number.isInteger(value));
   if (valid && value >= bound.min && value <= bound.max) return;
   const note = bound.note ? ` (${bound.note})` : '';
   const got = shown(value, typeof value !== 'number');
-  throw new ConfigurationError(`${where} '${key}' must be ${bound.kind}, got ${got}; allowed: ${bound.min} to ${bound.max}${note}`);
+  throw new ConfigurationError(
+    `${where} '${key}' must be ${bound.kind}, got ${got}; allowed: ${bound.min} to ${bound.max}${note}`,
+  );
 }
 
 /**
@@ -140,11 +148,14 @@ export function checkBatching(where: string, batching: unknown, noun: KeyNoun = 
     throw new ConfigurationError(`${where} 'batching' must be false or an object, got ${shown(batching, true)}`);
   }
   const unknown = firstUnknownKey(batching, BATCHING_KEYS);
-  if (unknown !== undefined) throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'batching.', unknown, BATCHING_KEYS));
+  if (unknown !== undefined)
+    throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'batching.', unknown, BATCHING_KEYS));
   const values = batching as Exclude<ModelBatchingOptions, false> & Record<string, unknown>;
   for (const [key, bound] of Object.entries(BATCHING_BOUNDS)) checkBound(where, `batching.${key}`, values[key], bound);
   if (values.tuneBatchSize !== undefined && typeof values.tuneBatchSize !== 'boolean') {
-    throw new ConfigurationError(`${where} 'batching.tuneBatchSize' must be true or false, got ${shown(values.tuneBatchSize, true)}`);
+    throw new ConfigurationError(
+      `${where} 'batching.tuneBatchSize' must be true or false, got ${shown(values.tuneBatchSize, true)}`,
+    );
   }
 }
 
@@ -169,7 +180,8 @@ export function checkPollInterval(where: string, value: unknown): void {
  */
 export function versionProblem(name: string): string | undefined {
   if (name === '0') return 'versions are numbered from 1';
-  if (name.startsWith('0')) return `version numbers have no leading zeros (rename it '${name.replace(/^0+(?=.)/, '')}')`;
+  if (name.startsWith('0'))
+    return `version numbers have no leading zeros (rename it '${name.replace(/^0+(?=.)/, '')}')`;
   if (compareVersionNumbers(name, ONNX_LIMITS.version) > 0) {
     return `version numbers have at most ${ONNX_LIMITS.version.length} digits and go up to ${ONNX_LIMITS.version} (int64, as Triton reads them)`;
   }
@@ -200,21 +212,32 @@ const POLICY_SHAPES = '{ "latest": N }, "all" or { "specific": ["1", ...] }';
  * what `["2"]` means, and JSON writers often give numbers.
  * @throws ConfigurationError naming `where`, the key and what it must be
  */
-export function checkVersionPolicy(where: string, policy: unknown, noun: KeyNoun = 'option'): OnnxVersionPolicy | undefined {
+export function checkVersionPolicy(
+  where: string,
+  policy: unknown,
+  noun: KeyNoun = 'option',
+): OnnxVersionPolicy | undefined {
   if (policy === undefined || policy === 'all') return policy;
   if (!isRecord(policy)) {
-    throw new ConfigurationError(`${where} 'versionPolicy' must be ${POLICY_SHAPES}, got ${shown(policy, typeof policy !== 'string')}`);
+    throw new ConfigurationError(
+      `${where} 'versionPolicy' must be ${POLICY_SHAPES}, got ${shown(policy, typeof policy !== 'string')}`,
+    );
   }
   const unknown = firstUnknownKey(policy, POLICY_KEYS);
-  if (unknown !== undefined) throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'versionPolicy.', unknown, POLICY_KEYS));
+  if (unknown !== undefined)
+    throw new ConfigurationError(unknownKeyMessage(`${where} ${noun}`, 'versionPolicy.', unknown, POLICY_KEYS));
   // Unknown keys are refused above: other than one key is none, or both.
   if (Object.keys(policy).length !== 1) {
-    throw new ConfigurationError(`${where} 'versionPolicy' must hold one of 'latest' or 'specific' (${POLICY_SHAPES}), got ${shown(policy)}`);
+    throw new ConfigurationError(
+      `${where} 'versionPolicy' must hold one of 'latest' or 'specific' (${POLICY_SHAPES}), got ${shown(policy)}`,
+    );
   }
   const { latest, specific } = policy;
   if ('latest' in policy) {
     if (typeof latest !== 'number' || !Number.isInteger(latest) || latest < 1) {
-      throw new ConfigurationError(`${where} 'versionPolicy.latest' must be a positive integer, got ${shown(latest, typeof latest !== 'number')}`);
+      throw new ConfigurationError(
+        `${where} 'versionPolicy.latest' must be a positive integer, got ${shown(latest, typeof latest !== 'number')}`,
+      );
     }
     return { latest };
   }
@@ -249,7 +272,9 @@ export function versionNumber(where: string, key: string, value: unknown): strin
       `${where} '${key}' must be a string of digits when above ${Number.MAX_SAFE_INTEGER}: a JSON number that large loses digits (this one reads as ${value})`,
     );
   }
-  throw new ConfigurationError(`${where} '${key}' must be a version such as "2" (a string, or a whole number from 1), got ${shown(value, true)}`);
+  throw new ConfigurationError(
+    `${where} '${key}' must be a version such as "2" (a string, or a whole number from 1), got ${shown(value, true)}`,
+  );
 }
 
 /** @internal Whether `value` is an object with keys (not null, not an array). */
@@ -271,7 +296,13 @@ export function shown(value: unknown, typed = false): string {
 }
 
 function valueText(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'symbol' || typeof value === 'function') return String(value);
+  if (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'symbol' ||
+    typeof value === 'function'
+  )
+    return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

@@ -1,4 +1,9 @@
-import { Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { join, resolve, sep } from 'node:path';
 import { CallStatusError } from '../../core/errors/call-status.error.js';
@@ -50,7 +55,9 @@ const key = (entry: RepositoryEntry) => modelIdString(idOf(entry));
  * one `@InjectOnnxModel()` gave at startup included: ask `model()` for the
  * one serving now, at each use.
  */
-export class OnnxModelRepository implements ModelRepositoryControl, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class OnnxModelRepository
+  implements ModelRepositoryControl, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('BlazeRpcOnnx');
   private readonly served = new Map<string, ServedVersion>();
   /** Versions that cannot be served with their current file and settings: why, and whether the settings (not the file) are at fault. */
@@ -97,7 +104,11 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
    */
   model(name: string, version?: string): OnnxModel | undefined {
     const versions = [...this.served.values()].filter((v) => v.entry.model === name);
-    return (version === undefined ? versions.find((v) => v.entry.isDefault) : versions.find((v) => v.entry.version === version))?.model;
+    return (
+      version === undefined
+        ? versions.find((v) => v.entry.isDefault)
+        : versions.find((v) => v.entry.version === version)
+    )?.model;
   }
 
   onApplicationBootstrap(): void {
@@ -140,11 +151,18 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       state: 'READY',
       reason: this.servedReason(id, entry.model),
     }));
-    for (const loading of this.loading) if (!this.served.has(loading)) states.push({ ...parseModelId(loading), state: 'LOADING', reason: '' });
-    for (const [failed, { reason }] of this.failed) if (!this.served.has(failed)) states.push({ ...parseModelId(failed), state: 'UNAVAILABLE', reason });
+    for (const loading of this.loading)
+      if (!this.served.has(loading)) states.push({ ...parseModelId(loading), state: 'LOADING', reason: '' });
+    for (const [failed, { reason }] of this.failed)
+      if (!this.served.has(failed)) states.push({ ...parseModelId(failed), state: 'UNAVAILABLE', reason });
     for (const [path, reason] of this.ignored) {
       const at = path.lastIndexOf('/');
-      states.push({ name: path.slice(0, at), version: path.slice(at + 1), state: 'UNAVAILABLE', reason: `ignored: ${reason}` });
+      states.push({
+        name: path.slice(0, at),
+        version: path.slice(at + 1),
+        state: 'UNAVAILABLE',
+        reason: `ignored: ${reason}`,
+      });
     }
     return states;
   }
@@ -211,11 +229,16 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     try {
       present = modelDirectories(this.dir);
     } catch (error) {
-      this.report(this.dir, `Model repository ${this.dir} cannot be read, so nothing changes: ${(error as Error).message}`);
+      this.report(
+        this.dir,
+        `Model repository ${this.dir} cannot be read, so nothing changes: ${(error as Error).message}`,
+      );
       return;
     }
     const known = [...this.served.values()].map((v) => v.entry.model);
-    const troubled = [...this.failed.keys()].map((id) => parseModelId(id).name).concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
+    const troubled = [...this.failed.keys()]
+      .map((id) => parseModelId(id).name)
+      .concat([...this.reported.keys()].filter((subject) => subject !== this.dir));
     const names = only ? [only] : [...new Set([...present, ...known, ...troubled])];
     for (const name of names) {
       if (!present.includes(name)) this.forgetIgnored(name, []);
@@ -250,7 +273,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   /** Forgets a model's ignored directories that are gone, so one that comes back is reported again. */
   private forgetIgnored(name: string, still: readonly IgnoredVersion[]): void {
     const kept = new Set(still.map((version) => version.path));
-    for (const path of this.ignored.keys()) if (path.startsWith(`${name}/`) && !kept.has(path)) this.ignored.delete(path);
+    for (const path of this.ignored.keys())
+      if (path.startsWith(`${name}/`) && !kept.has(path)) this.ignored.delete(path);
   }
 
   /** Loads what a model needs; if any version fails, the model is left as it is. */
@@ -277,7 +301,9 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       }
     }
     const wantedVersions = new Set(wanted.map((e) => e.version));
-    for (const failed of [...this.failed.keys()].filter((k) => parseModelId(k).name === name && !wantedVersions.has(parseModelId(k).version))) {
+    for (const failed of [...this.failed.keys()].filter(
+      (k) => parseModelId(k).name === name && !wantedVersions.has(parseModelId(k).version),
+    )) {
       this.failed.delete(failed);
       const id = parseModelId(failed);
       if (!this.live?.handlerOf(id.name, id.version)) this.health?.forget(versionHealthName(id));
@@ -301,15 +327,21 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
       return undefined;
     }
     const health = versionHealthName(idOf(entry));
-    if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) this.health?.setStatus(health, 'NOT_SERVING');
+    if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version))
+      this.health?.setStatus(health, 'NOT_SERVING');
     this.loading.add(id);
     const started = Date.now();
     let model: OnnxModel | undefined;
     try {
-      model = await OnnxModel.load(entry.file, { ...this.modelOptions(), instances: entry.config.instances ?? this.options.instances });
+      model = await OnnxModel.load(entry.file, {
+        ...this.modelOptions(),
+        instances: entry.config.instances ?? this.options.instances,
+      });
       await warmUp(model);
       this.failed.delete(id);
-      this.logger.log(`Loaded model '${entry.model}' version ${entry.version} in ${Date.now() - started} ms, warmed up; swapping it in`);
+      this.logger.log(
+        `Loaded model '${entry.model}' version ${entry.version} in ${Date.now() - started} ms, warmed up; swapping it in`,
+      );
       return model;
     } catch (error) {
       await model?.dispose();
@@ -333,7 +365,12 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
         createOnnxEndpoint(
           entry.model,
           model,
-          { version: entry.version, default: entry.isDefault, description: entry.config.description, batching: entry.config.batching ?? this.options.batching },
+          {
+            version: entry.version,
+            default: entry.isDefault,
+            description: entry.config.description,
+            batching: entry.config.batching ?? this.options.batching,
+          },
           this.metrics,
         ),
       );
@@ -345,7 +382,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
         return;
       }
       // Not retried with the same files: the same change would fail the same way.
-      for (const { entry } of fresh) this.fail(entry, `model '${name}' could not be swapped in: ${(error as Error).message}`);
+      for (const { entry } of fresh)
+        this.fail(entry, `model '${name}' could not be swapped in: ${(error as Error).message}`);
       await Promise.all(fresh.map((v) => v.model.dispose()));
       return;
     }
@@ -358,7 +396,9 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const release = retired
       .then(() => Promise.all(remove.filter((v) => !inUse.has(v.model)).map((v) => v.model.dispose())))
       .then(() => undefined)
-      .catch((error: Error) => this.logger.error(`Closing a replaced version of model '${name}' failed: ${error.message}`))
+      .catch((error: Error) =>
+        this.logger.error(`Closing a replaced version of model '${name}' failed: ${error.message}`),
+      )
       .finally(() => this.releasing.delete(release));
     this.releasing.add(release);
     const change = [...add.map((v) => `+${key(v.entry)}`), ...remove.map((v) => `-${key(v.entry)}`)];
@@ -374,7 +414,8 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     const id = key(entry);
     const owner = this.served.has(id) ? undefined : this.live?.handlerOf(entry.model, entry.version);
     if (!owner) return false;
-    if (this.failed.get(id)?.stamp !== entry.stamp) this.fail(entry, `model '${entry.model}' version ${entry.version} is already served by ${owner}`);
+    if (this.failed.get(id)?.stamp !== entry.stamp)
+      this.fail(entry, `model '${entry.model}' version ${entry.version} is already served by ${owner}`);
     return true;
   }
 
@@ -391,7 +432,9 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
     if (!this.served.has(id) && !this.live?.handlerOf(entry.model, entry.version)) {
       this.health?.setStatus(versionHealthName(idOf(entry)), 'NOT_SERVING');
     }
-    this.logger.error(`Model '${entry.model}' version ${entry.version} cannot be served, so the model keeps serving what it served: ${reason}`);
+    this.logger.error(
+      `Model '${entry.model}' version ${entry.version} cannot be served, so the model keeps serving what it served: ${reason}`,
+    );
   }
 
   /** Text clients read (OIP RepositoryIndex, load errors): paths relative to the repository, never the server's directories. */
@@ -405,7 +448,13 @@ export class OnnxModelRepository implements ModelRepositoryControl, OnApplicatio
   }
 
   private modelOptions() {
-    const { versionPolicy: _policy, batching: _batching, pollIntervalMs: _poll, control: _control, ...options } = this.options;
+    const {
+      versionPolicy: _policy,
+      batching: _batching,
+      pollIntervalMs: _poll,
+      control: _control,
+      ...options
+    } = this.options;
     return options;
   }
 

@@ -13,7 +13,9 @@ const logger = new Logger('BlazeRpcOnnx');
  */
 export function createOnnxModelProvider(
   name: string,
-  registration: (...deps: unknown[]) => Promise<Omit<OnnxModelRegistration, 'name'>> | Omit<OnnxModelRegistration, 'name'>,
+  registration: (
+    ...deps: unknown[]
+  ) => Promise<Omit<OnnxModelRegistration, 'name'>> | Omit<OnnxModelRegistration, 'name'>,
   inject: FactoryProvider['inject'] = [],
   token: string = getOnnxModelToken(name),
 ): FactoryProvider<OnnxModel> {

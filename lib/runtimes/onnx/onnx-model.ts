@@ -10,7 +10,12 @@ import type { OnnxModelOptions, OnnxModelSource, OnnxValueInfo } from './onnx-mo
 import { checkLoadOptions } from './onnx-options.validator.js';
 import { loadOnnxRuntime } from './onnx-runtime.loader.js';
 import { dtypeOfOrtType, fromWireTensor, toWireTensor } from './onnx-tensor.interop.js';
-import type { OnnxInstanceData, OnnxInstanceInfo, OnnxRunResult, WireValueInfo } from './worker/onnx-instance.messages.js';
+import type {
+  OnnxInstanceData,
+  OnnxInstanceInfo,
+  OnnxRunResult,
+  WireValueInfo,
+} from './worker/onnx-instance.messages.js';
 import { WorkerPool } from './worker/worker-pool.js';
 
 /** Measured: a lower priority cost 10% throughput and did not shorten event-loop delays (GC pauses set those). */
@@ -98,7 +103,9 @@ export class OnnxModel implements OnApplicationShutdown {
   async predict(...inputs: Tensor[]): Promise<Tensor[]> {
     const names = this.inputNames;
     if (inputs.length !== names.length) {
-      throw new Error(`ONNX model ${this.origin} takes ${names.length} input(s) (${names.join(', ')}), got ${inputs.length}`);
+      throw new Error(
+        `ONNX model ${this.origin} takes ${names.length} input(s) (${names.join(', ')}), got ${inputs.length}`,
+      );
     }
     const outputs = await this.predictDict(Object.fromEntries(names.map((name, i) => [name, inputs[i]])));
     return this.outputNames.map((name) => outputs[name]);
@@ -122,7 +129,9 @@ export class OnnxModel implements OnApplicationShutdown {
     const outputs: Record<string, Tensor> = {};
     for (const output of value.outputs) outputs[output.name] = fromWireTensor(output);
     // The active span is the batch execution's (or, unbatched, the call's): say which instance ran it, and how long.
-    otel?.trace.getActiveSpan()?.setAttributes({ 'blazerpc.instance': instance, 'blazerpc.inference_seconds': value.runMs / 1000 });
+    otel?.trace
+      .getActiveSpan()
+      ?.setAttributes({ 'blazerpc.instance': instance, 'blazerpc.inference_seconds': value.runMs / 1000 });
     return { outputs, runMs: value.runMs, instance };
   }
 
@@ -150,14 +159,19 @@ export class OnnxModel implements OnApplicationShutdown {
   }
 }
 
-async function startInstances(source: OnnxModelSource, options: OnnxModelOptions): Promise<WorkerPool<OnnxInstanceInfo>> {
+async function startInstances(
+  source: OnnxModelSource,
+  options: OnnxModelOptions,
+): Promise<WorkerPool<OnnxInstanceInfo>> {
   checkLoadOptions(`ONNX model ${describeSource(source)}:`, source, options);
   const instances = options.instances ?? 1;
   // Fails fast, on this thread, with an install hint when the peer dependency is missing.
   await loadOnnxRuntime();
   if (typeof source === 'string') {
     await access(source).catch(() => {
-      throw new ConfigurationError(`Cannot load ONNX model '${source}': the file does not exist (resolved from ${process.cwd()})`);
+      throw new ConfigurationError(
+        `Cannot load ONNX model '${source}': the file does not exist (resolved from ${process.cwd()})`,
+      );
     });
   }
   const sessionOptions = {
@@ -165,7 +179,11 @@ async function startInstances(source: OnnxModelSource, options: OnnxModelOptions
     ...options.sessionOptions,
     executionProviders: options.executionProviders ?? ['cpu'],
   };
-  const workerData: OnnxInstanceData = { source, sessionOptions, niceness: options.instanceNiceness ?? DEFAULT_NICENESS };
+  const workerData: OnnxInstanceData = {
+    source,
+    sessionOptions,
+    niceness: options.instanceNiceness ?? DEFAULT_NICENESS,
+  };
   try {
     return await WorkerPool.start<OnnxInstanceInfo>({
       script: INSTANCE_SCRIPT,
@@ -175,7 +193,9 @@ async function startInstances(source: OnnxModelSource, options: OnnxModelOptions
       name: typeof source === 'string' ? source : describeSource(source),
     });
   } catch (error) {
-    throw new ConfigurationError(`Cannot load ONNX model ${describeSource(source)}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError(`Cannot load ONNX model ${describeSource(source)}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

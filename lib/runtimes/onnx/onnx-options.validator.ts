@@ -2,9 +2,20 @@ import { ConfigurationError } from '../../core/errors/configuration.error.js';
 import { firstUnknownKey, unknownKeyMessage } from '../../core/options/unknown-keys.js';
 import { VERSION_PATTERN } from '../../core/schema/proto-naming.js';
 import type { OnnxModelOptions, OnnxModelSource } from './onnx-model-options.interface.js';
-import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
+import type {
+  OnnxModelAsyncRegistration,
+  OnnxModelRegistration,
+  OnnxServeOptions,
+} from './onnx-module-options.interface.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
-import { checkBatching, checkModelOptions, checkPollInterval, checkVersionPolicy, isRecord, shown } from './onnx-limits.js';
+import {
+  checkBatching,
+  checkModelOptions,
+  checkPollInterval,
+  checkVersionPolicy,
+  isRecord,
+  shown,
+} from './onnx-limits.js';
 
 /*
  * The keys, types and bounds of every option ONNX models are given in code:
@@ -17,13 +28,29 @@ import { checkBatching, checkModelOptions, checkPollInterval, checkVersionPolicy
 /** The keys of `T`, listed as an object so that a key added to the type and not here fails the build. */
 const keysOf = <T>(keys: Record<keyof T, true>): string[] => Object.keys(keys);
 
-const MODEL: Record<keyof OnnxModelOptions, true> = { instances: true, instanceNiceness: true, executionProviders: true, sessionOptions: true };
+const MODEL: Record<keyof OnnxModelOptions, true> = {
+  instances: true,
+  instanceNiceness: true,
+  executionProviders: true,
+  sessionOptions: true,
+};
 const MODEL_KEYS = Object.keys(MODEL);
 const REGISTRATION_KEYS = keysOf<OnnxModelRegistration>({ name: true, source: true, ...MODEL });
 const FACTORY_RESULT_KEYS = keysOf<Omit<OnnxModelRegistration, 'name'>>({ source: true, ...MODEL });
-const ASYNC_REGISTRATION_KEYS = keysOf<OnnxModelAsyncRegistration>({ name: true, imports: true, inject: true, useFactory: true });
+const ASYNC_REGISTRATION_KEYS = keysOf<OnnxModelAsyncRegistration>({
+  name: true,
+  imports: true,
+  inject: true,
+  useFactory: true,
+});
 const SERVE_KEYS = keysOf<OnnxServeOptions>({ ...MODEL, version: true, description: true, batching: true });
-const REPOSITORY_KEYS = keysOf<OnnxRepositoryOptions>({ ...MODEL, versionPolicy: true, batching: true, pollIntervalMs: true, control: true });
+const REPOSITORY_KEYS = keysOf<OnnxRepositoryOptions>({
+  ...MODEL,
+  versionPolicy: true,
+  batching: true,
+  pollIntervalMs: true,
+  control: true,
+});
 
 /**
  * @internal Checks `OnnxModel.load()`'s source and options (also what every
@@ -59,11 +86,14 @@ export function checkAsyncRegistration(registration: unknown): void {
   checkName(where, registration.name);
   refuseUnknownKeys(where, registration, ASYNC_REGISTRATION_KEYS);
   if (typeof registration.useFactory !== 'function') {
-    throw new ConfigurationError(`${where} 'useFactory' must be a function returning { source, ...options }, got ${shown(registration.useFactory, true)}`);
+    throw new ConfigurationError(
+      `${where} 'useFactory' must be a function returning { source, ...options }, got ${shown(registration.useFactory, true)}`,
+    );
   }
   for (const key of ['inject', 'imports']) {
     const value = registration[key];
-    if (value !== undefined && !Array.isArray(value)) throw new ConfigurationError(`${where} '${key}' must be an array, got ${shown(value, true)}`);
+    if (value !== undefined && !Array.isArray(value))
+      throw new ConfigurationError(`${where} '${key}' must be an array, got ${shown(value, true)}`);
   }
 }
 
@@ -76,7 +106,9 @@ export function checkFactoryResult(name: string, result: unknown): Omit<OnnxMode
   const where = `OnnxModule.registerAsync('${name}') factory result:`;
   if (isRecord(result) && result.name !== undefined) {
     // The name makes the injection token, needed before any factory runs.
-    throw new ConfigurationError(`${where} option 'name' cannot come from the factory: give it to registerAsync({ name, useFactory }) beside the factory.`);
+    throw new ConfigurationError(
+      `${where} option 'name' cannot come from the factory: give it to registerAsync({ name, useFactory }) beside the factory.`,
+    );
   }
   checkOptions(where, result, FACTORY_RESULT_KEYS);
   checkSource(where, result.source);
@@ -104,7 +136,8 @@ export function checkServeOptions(name: unknown, source: unknown, options: unkno
  * @returns the options, with `versionPolicy`'s versions as strings
  */
 export function checkRepositoryOptions(dir: unknown, options: unknown): OnnxRepositoryOptions {
-  if (typeof dir !== 'string') throw new ConfigurationError(`OnnxModule.repository(): the directory must be a path, got ${shown(dir, true)}`);
+  if (typeof dir !== 'string')
+    throw new ConfigurationError(`OnnxModule.repository(): the directory must be a path, got ${shown(dir, true)}`);
   const where = `OnnxModule.repository('${dir}'):`;
   checkOptions(where, options, REPOSITORY_KEYS);
   checkPollInterval(where, options.pollIntervalMs);
@@ -116,20 +149,31 @@ export function checkRepositoryOptions(dir: unknown, options: unknown): OnnxRepo
 }
 
 /** An object of known keys, with the options every instance starts with checked. */
-function checkOptions(where: string, options: unknown, known: readonly string[]): asserts options is Record<string, unknown> {
-  if (!isRecord(options)) throw new ConfigurationError(`${where} options must be an object, got ${shown(options, true)}`);
+function checkOptions(
+  where: string,
+  options: unknown,
+  known: readonly string[],
+): asserts options is Record<string, unknown> {
+  if (!isRecord(options))
+    throw new ConfigurationError(`${where} options must be an object, got ${shown(options, true)}`);
   refuseUnknownKeys(where, options, known);
   const { executionProviders, sessionOptions } = options;
   if (executionProviders !== undefined && !Array.isArray(executionProviders)) {
-    throw new ConfigurationError(`${where} 'executionProviders' must be an array such as ['cpu'], got ${shown(executionProviders, true)}`);
+    throw new ConfigurationError(
+      `${where} 'executionProviders' must be an array such as ['cpu'], got ${shown(executionProviders, true)}`,
+    );
   }
   if (sessionOptions !== undefined) {
     if (!isRecord(sessionOptions)) {
-      throw new ConfigurationError(`${where} 'sessionOptions' must be an object of onnxruntime session options, got ${shown(sessionOptions, true)}`);
+      throw new ConfigurationError(
+        `${where} 'sessionOptions' must be an object of onnxruntime session options, got ${shown(sessionOptions, true)}`,
+      );
     }
     // The instances set it from `executionProviders`: one given here would be overridden without a word.
     if (sessionOptions.executionProviders !== undefined) {
-      throw new ConfigurationError(`${where} option 'sessionOptions.executionProviders' is not read: give 'executionProviders' beside 'sessionOptions'.`);
+      throw new ConfigurationError(
+        `${where} option 'sessionOptions.executionProviders' is not read: give 'executionProviders' beside 'sessionOptions'.`,
+      );
     }
   }
   checkModelOptions(where, options as OnnxModelOptions);
@@ -142,25 +186,34 @@ function refuseUnknownKeys(where: string, options: Record<string, unknown>, know
 
 function checkName(where: string, name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ConfigurationError(`${where} 'name' must be the model's name, a non-empty string, got ${shown(name, typeof name !== 'string')}`);
+    throw new ConfigurationError(
+      `${where} 'name' must be the model's name, a non-empty string, got ${shown(name, typeof name !== 'string')}`,
+    );
   }
 }
 
 function checkSource(where: string, source: unknown): asserts source is OnnxModelSource {
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
-    throw new ConfigurationError(`${where} 'source' must be an .onnx file's path or its bytes (a Uint8Array), got ${shown(source, true)}`);
+    throw new ConfigurationError(
+      `${where} 'source' must be an .onnx file's path or its bytes (a Uint8Array), got ${shown(source, true)}`,
+    );
   }
 }
 
 /** `@Model()`'s rule: a string, or a whole number taken as its digits. */
 function serveVersion(where: string, version: unknown): string | undefined {
   if (version === undefined) return undefined;
-  const given = typeof version === 'number' && Number.isSafeInteger(version) && version >= 0 ? String(version) : version;
+  const given =
+    typeof version === 'number' && Number.isSafeInteger(version) && version >= 0 ? String(version) : version;
   if (typeof given !== 'string') {
-    throw new ConfigurationError(`${where} 'version' must be a string such as '2' (or a whole number), got ${shown(version, true)}`);
+    throw new ConfigurationError(
+      `${where} 'version' must be a string such as '2' (or a whole number), got ${shown(version, true)}`,
+    );
   }
   if (!VERSION_PATTERN.test(given)) {
-    throw new ConfigurationError(`${where} 'version' must be letters, digits, '.', '-' or '_' (starting with a letter or digit), got ${shown(given)}`);
+    throw new ConfigurationError(
+      `${where} 'version' must be letters, digits, '.', '-' or '_' (starting with a letter or digit), got ${shown(given)}`,
+    );
   }
   return given;
 }

@@ -1,6 +1,14 @@
 import { ConfigurationError } from '../../core/errors/configuration.error.js';
 import { firstUnknownKey, unknownKeyMessage } from '../../core/options/unknown-keys.js';
-import { checkBatching, checkModelOptions, checkVersionPolicy, isRecord, ONNX_LIMITS, shown, versionNumber } from './onnx-limits.js';
+import {
+  checkBatching,
+  checkModelOptions,
+  checkVersionPolicy,
+  isRecord,
+  ONNX_LIMITS,
+  shown,
+  versionNumber,
+} from './onnx-limits.js';
 import type { OnnxRepositoryModelConfig } from './onnx-repository.options.js';
 
 /** Every key a `config.json` may hold, listed as an object so that a key added to the type and not here fails the build. */
@@ -59,6 +67,8 @@ function checkSettings(where: string, config: Record<string, unknown>): void {
     throw new ConfigurationError(`${where} 'description' must be a string, got ${shown(description, true)}`);
   }
   if (typeof description === 'string' && description.length > ONNX_LIMITS.descriptionChars) {
-    throw new ConfigurationError(`${where} 'description' is ${description.length} characters long; allowed: at most ${ONNX_LIMITS.descriptionChars}`);
+    throw new ConfigurationError(
+      `${where} 'description' is ${description.length} characters long; allowed: at most ${ONNX_LIMITS.descriptionChars}`,
+    );
   }
 }

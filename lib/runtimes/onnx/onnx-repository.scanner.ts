@@ -38,13 +38,19 @@ export interface IgnoredVersion {
  * startup, naming the path; `ignored` hears of directories named as
  * versions that are not (`007`, a number above int64).
  */
-export function scanRepository(dir: string, options: OnnxRepositoryOptions = {}, ignored?: (version: IgnoredVersion) => void): RepositoryEntry[] {
+export function scanRepository(
+  dir: string,
+  options: OnnxRepositoryOptions = {},
+  ignored?: (version: IgnoredVersion) => void,
+): RepositoryEntry[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ConfigurationError(`OnnxModule.repository('${dir}'): no such directory (resolved from ${process.cwd()})`);
   }
   const models = modelDirectories(dir);
   if (models.length === 0) {
-    throw new ConfigurationError(`OnnxModule.repository('${dir}'): no model directories; lay models out as <model>/<version>/model.onnx`);
+    throw new ConfigurationError(
+      `OnnxModule.repository('${dir}'): no model directories; lay models out as <model>/<version>/model.onnx`,
+    );
   }
   const entries = models.flatMap((model) => scanModel(join(dir, model), model, options, ignored));
   const problem = entries.find((entry) => entry.problem)?.problem;
@@ -66,7 +72,12 @@ export function modelDirectories(dir: string): string[] {
  * `problem`, so a live repository reports those versions and keeps serving.
  * @throws ConfigurationError naming the path when the directory is laid out wrongly
  */
-export function scanModel(path: string, model: string, options: OnnxRepositoryOptions, ignored?: (version: IgnoredVersion) => void): RepositoryEntry[] {
+export function scanModel(
+  path: string,
+  model: string,
+  options: OnnxRepositoryOptions,
+  ignored?: (version: IgnoredVersion) => void,
+): RepositoryEntry[] {
   const { config, problem } = readConfig(path);
   const available: string[] = [];
   for (const e of readdirSync(path, { withFileTypes: true })) {
@@ -77,7 +88,9 @@ export function scanModel(path: string, model: string, options: OnnxRepositoryOp
   }
   available.sort(compareVersionNumbers);
   if (available.length === 0) {
-    throw new ConfigurationError(`Model repository: '${path}' has no version with a model, e.g. ${join(path, '1', 'model.onnx')}`);
+    throw new ConfigurationError(
+      `Model repository: '${path}' has no version with a model, e.g. ${join(path, '1', 'model.onnx')}`,
+    );
   }
   const policy = config.versionPolicy ?? options.versionPolicy ?? { latest: 1 };
   const served = applyPolicy(policy, available, path);
@@ -97,7 +110,15 @@ export function scanModel(path: string, model: string, options: OnnxRepositoryOp
     const file = join(path, version, 'model.onnx');
     const { size, mtimeMs } = statSync(file);
     const settings = JSON.stringify([config.instances, config.batching, config.description, problem]);
-    return { model, version, file, isDefault: version === defaultVersion, config, problem, stamp: `${size}:${mtimeMs}:${settings}` };
+    return {
+      model,
+      version,
+      file,
+      isDefault: version === defaultVersion,
+      config,
+      problem,
+      stamp: `${size}:${mtimeMs}:${settings}`,
+    };
   });
 }
 
@@ -126,7 +147,9 @@ function readConfig(path: string): CheckedRepositoryConfig {
   // Checked before reading: the file is read again on every poll, so a huge one would be read into memory each time.
   const { size } = statSync(file);
   if (size > ONNX_LIMITS.configBytes) {
-    throw new ConfigurationError(`Model repository: ${file} is ${size} bytes; a config.json holds at most ${ONNX_LIMITS.configBytes} bytes of settings`);
+    throw new ConfigurationError(
+      `Model repository: ${file} is ${size} bytes; a config.json holds at most ${ONNX_LIMITS.configBytes} bytes of settings`,
+    );
   }
   let config: unknown;
   try {

@@ -49,7 +49,11 @@ export function fromOrtTensor(value: OrtTensor, name: string): Tensor {
  */
 export function toWireTensor(name: string, tensor: Tensor, consume: boolean, moving: Set<ArrayBuffer>): WireTensor {
   const type = ORT_TYPE_OF[tensor.dtype];
-  const owned = consume && !isOverReceivedBytes(tensor) && isTransferable(tensor.data) && !moving.has(tensor.data.buffer as ArrayBuffer);
+  const owned =
+    consume &&
+    !isOverReceivedBytes(tensor) &&
+    isTransferable(tensor.data) &&
+    !moving.has(tensor.data.buffer as ArrayBuffer);
   let data: ArrayBufferView;
   if (owned) {
     data = tensor.data;
@@ -67,6 +71,9 @@ export function toWireTensor(name: string, tensor: Tensor, consume: boolean, mov
 /** @internal A tensor received from an instance worker; its data is used as it arrived. */
 export function fromWireTensor(value: WireTensor): Tensor {
   const dtype = dtypeOfOrtType(value.type);
-  if (!dtype) throw new ConfigurationError(`ONNX output '${value.name}' has element type '${value.type}', which a TensorProto cannot carry`);
+  if (!dtype)
+    throw new ConfigurationError(
+      `ONNX output '${value.name}' has element type '${value.type}', which a TensorProto cannot carry`,
+    );
   return new Tensor(dtype, value.dims, value.data as TensorData);
 }

@@ -3,12 +3,22 @@ import type { OnnxModelSource } from './onnx-model-options.interface.js';
 import { OnnxModel } from './onnx-model.js';
 import { createOnnxEndpoint } from './onnx-endpoint.factory.js';
 import { createOnnxModelProvider } from './onnx-model.provider.js';
-import type { OnnxModelAsyncRegistration, OnnxModelRegistration, OnnxServeOptions } from './onnx-module-options.interface.js';
+import type {
+  OnnxModelAsyncRegistration,
+  OnnxModelRegistration,
+  OnnxServeOptions,
+} from './onnx-module-options.interface.js';
 import { getOnnxModelToken } from './onnx.constants.js';
 import { BlazeMetrics } from '../../observability/blaze-metrics.js';
 import type { OnnxRepositoryOptions } from './onnx-repository.options.js';
 import { scanRepository, type IgnoredVersion } from './onnx-repository.scanner.js';
-import { checkAsyncRegistration, checkFactoryResult, checkRegistration, checkRepositoryOptions, checkServeOptions } from './onnx-options.validator.js';
+import {
+  checkAsyncRegistration,
+  checkFactoryResult,
+  checkRegistration,
+  checkRepositoryOptions,
+  checkServeOptions,
+} from './onnx-options.validator.js';
 import { OnnxModelRepository } from './onnx-model-repository.js';
 import { BlazeHealthService } from '../../core/health/blaze-health.service.js';
 import { modelIdString } from '../../core/registry/model-id.js';
@@ -36,7 +46,9 @@ export class OnnxModule {
    */
   static register(...registrations: OnnxModelRegistration[]): DynamicModule {
     registrations.forEach(checkRegistration);
-    const providers = registrations.map(({ name, ...registration }) => createOnnxModelProvider(name, () => registration));
+    const providers = registrations.map(({ name, ...registration }) =>
+      createOnnxModelProvider(name, () => registration),
+    );
     return { module: OnnxModule, providers, exports: providers.map((p) => p.provide) };
   }
 
@@ -47,7 +59,11 @@ export class OnnxModule {
   static registerAsync(...registrations: OnnxModelAsyncRegistration[]): DynamicModule {
     registrations.forEach(checkAsyncRegistration);
     const providers = registrations.map(({ name, useFactory, inject }) =>
-      createOnnxModelProvider(name, async (...deps: unknown[]) => checkFactoryResult(name, await useFactory(...deps)), inject),
+      createOnnxModelProvider(
+        name,
+        async (...deps: unknown[]) => checkFactoryResult(name, await useFactory(...deps)),
+        inject,
+      ),
     );
     return {
       module: OnnxModule,
@@ -103,7 +119,9 @@ export class OnnxModule {
     const entries = scanRepository(dir, { versionPolicy }, (version) => ignored.push(version));
     for (const { path, reason } of ignored) logger.warn(`Model repository: ignoring '${path}': ${reason}`);
     for (const entry of entries) {
-      const token = entry.isDefault ? getOnnxModelToken(entry.model) : getOnnxModelToken(modelIdString({ name: entry.model, version: entry.version }));
+      const token = entry.isDefault
+        ? getOnnxModelToken(entry.model)
+        : getOnnxModelToken(modelIdString({ name: entry.model, version: entry.version }));
       const { instances, batching: modelBatching, description } = entry.config;
       const model = createOnnxModelProvider(
         entry.model,
@@ -111,13 +129,23 @@ export class OnnxModule {
         [],
         token,
       );
-      const options = { version: entry.version, default: entry.isDefault, description, batching: modelBatching ?? batching };
+      const options = {
+        version: entry.version,
+        default: entry.isDefault,
+        description,
+        batching: modelBatching ?? batching,
+      };
       providers.push(model, endpointProvider(entry.model, token, options));
       exported.push(token);
     }
     const repository: Provider = {
       provide: OnnxModelRepository,
-      inject: [...exported, { token: LiveModels, optional: true }, { token: BlazeHealthService, optional: true }, { token: BlazeMetrics, optional: true }],
+      inject: [
+        ...exported,
+        { token: LiveModels, optional: true },
+        { token: BlazeHealthService, optional: true },
+        { token: BlazeMetrics, optional: true },
+      ],
       useFactory: (...deps: unknown[]) => {
         const models = deps.slice(0, entries.length) as OnnxModel[];
         const [live, health, metrics] = deps.slice(entries.length) as [LiveModels?, BlazeHealthService?, BlazeMetrics?];
@@ -132,7 +160,11 @@ export class OnnxModule {
 const logger = new Logger('BlazeRpcOnnx');
 
 /** The provider of a served model's endpoint: the `@Model()` made from the loaded model under `modelToken`. */
-function endpointProvider(name: string, modelToken: string, options: OnnxServeOptions & { default?: boolean }): Provider {
+function endpointProvider(
+  name: string,
+  modelToken: string,
+  options: OnnxServeOptions & { default?: boolean },
+): Provider {
   return {
     provide: `blazerpc:onnx-endpoint:${modelToken}`,
     inject: [modelToken, { token: BlazeMetrics, optional: true }],

@@ -28,8 +28,14 @@ let session;
 try {
   const loaded = await import('onnxruntime-node');
   ort = /** @type {typeof import('onnxruntime-node')} */ (loaded.default ?? loaded);
-  session = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
-  port.postMessage({ kind: 'ready', info: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) } });
+  session =
+    typeof source === 'string'
+      ? await ort.InferenceSession.create(source, sessionOptions)
+      : await ort.InferenceSession.create(source, sessionOptions);
+  port.postMessage({
+    kind: 'ready',
+    info: { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) },
+  });
 } catch (error) {
   port.postMessage({ kind: 'failed', message: error instanceof Error ? error.message : String(error) });
   process.exit(1);
@@ -63,7 +69,8 @@ async function run(task) {
   for (const [name, value] of Object.entries(results)) {
     const data = /** @type {ArrayBufferView} */ (value.data);
     outputs.push({ name, type: value.type, dims: value.dims, data });
-    if (ownsWholeBuffer(data) && !transfer.includes(/** @type {ArrayBuffer} */ (data.buffer))) transfer.push(/** @type {ArrayBuffer} */ (data.buffer));
+    if (ownsWholeBuffer(data) && !transfer.includes(/** @type {ArrayBuffer} */ (data.buffer)))
+      transfer.push(/** @type {ArrayBuffer} */ (data.buffer));
   }
   // The inputs go back to the server to be filled again: no allocation per request in steady state.
   const recycled = [];
@@ -98,12 +105,16 @@ function lowerThreadPriority(value) {
 
 /** @param {ArrayBufferView} view */
 function ownsWholeBuffer(view) {
-  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !(view.buffer instanceof SharedArrayBuffer);
+  return (
+    view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && !(view.buffer instanceof SharedArrayBuffer)
+  );
 }
 
 /** @param {readonly import('onnxruntime-node').InferenceSession.ValueMetadata[]} metadata */
 function describe(metadata) {
   return metadata.map((meta) =>
-    meta.isTensor ? { name: meta.name, isTensor: true, type: meta.type, shape: [...meta.shape] } : { name: meta.name, isTensor: false },
+    meta.isTensor
+      ? { name: meta.name, isTensor: true, type: meta.type, shape: [...meta.shape] }
+      : { name: meta.name, isTensor: false },
   );
 }

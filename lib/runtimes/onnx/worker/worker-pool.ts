@@ -41,7 +41,11 @@ interface Instance {
   readonly tasks: Map<number, PendingTask>;
 }
 
-type WorkerMessage = { kind: 'ready'; info: unknown } | { kind: 'failed'; message: string } | { id: number; result: unknown } | { id: number; error: string };
+type WorkerMessage =
+  | { kind: 'ready'; info: unknown }
+  | { kind: 'failed'; message: string }
+  | { id: number; result: unknown }
+  | { id: number; error: string };
 
 const REPLACE_BACKOFF_MS = [100, 1000, 5000, 30000];
 
@@ -144,7 +148,8 @@ export class WorkerPool<I = unknown> {
 
   /** Runs a task on an idle instance (or the first to become idle); `transfer` lists buffers moved, not copied, to the worker. */
   run<R>(task: unknown, transfer: readonly TransferListItem[] = []): Promise<PoolResult<R>> {
-    if (this.closing) return Promise.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name));
+    if (this.closing)
+      return Promise.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name));
     return new Promise<PoolResult<R>>((resolve, reject) => {
       this.waiting.push({ task, transfer, resolve: resolve as PendingTask['resolve'], reject });
       this.dispatch();
@@ -225,7 +230,12 @@ export class WorkerPool<I = unknown> {
     const name = this.options.name;
     this.logger.error(`Instance ${instance.index} of ONNX model '${name}' stopped (${reason}); replacing it`);
     for (const task of lost) {
-      task.reject(new InferenceError(`Instance ${instance.index} of model '${name}' stopped while running this call (${reason})`, name));
+      task.reject(
+        new InferenceError(
+          `Instance ${instance.index} of model '${name}' stopped while running this call (${reason})`,
+          name,
+        ),
+      );
     }
     this.replace(instance, 0);
   }
@@ -241,11 +251,17 @@ export class WorkerPool<I = unknown> {
       (error: Error) => {
         if (this.closing && this.instances.every((other) => !other.ready)) {
           // Shutting down with no instance left to run what is queued: fail it rather than wait forever.
-          this.waiting.splice(0).forEach((task) => task.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name)));
+          this.waiting
+            .splice(0)
+            .forEach((task) =>
+              task.reject(new InferenceError(`Model '${this.options.name}' is closed`, this.options.name)),
+            );
           return this.settleIfIdle();
         }
         const delay = REPLACE_BACKOFF_MS[Math.min(attempt, REPLACE_BACKOFF_MS.length - 1)];
-        this.logger.error(`Instance ${instance.index} of ONNX model '${this.options.name}' could not restart: ${error.message}; retrying in ${delay} ms`);
+        this.logger.error(
+          `Instance ${instance.index} of ONNX model '${this.options.name}' could not restart: ${error.message}; retrying in ${delay} ms`,
+        );
         setTimeout(() => this.replace(instance, attempt + 1), delay).unref();
       },
     );
