@@ -12,10 +12,10 @@ type Invoke = (request: ModelRequest, context: BlazeContext) => unknown;
  * context and a `next()` that runs the rest. Typical use: entering an
  * AsyncLocalStorage scope every enhancer and the handler can read.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the handler as Nest's ExecutionContext.getHandler() types it
 export function withPreRequestHooks(
   hooks: readonly PreRequestHook[],
   classRef: object,
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- the handler as Nest's ExecutionContext.getHandler() types it
   handler: Function,
   invoke: Invoke,
 ): Invoke {
