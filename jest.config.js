@@ -21,7 +21,4 @@ export default {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 20000,
-  // The suite starts servers, workers and child processes; a handle one of them leaks must not hang CI
-  // after every test has passed. Hunt such leaks with `npx jest --detectOpenHandles`.
-  forceExit: true,
 };
