@@ -1,3 +1,5 @@
+import { BlazeRpcError } from '../core/errors/blaze-rpc.error.js';
+
 /** Where the CLI reads and writes, so tests can run it in-process. */
 export interface CliIo {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -16,8 +18,12 @@ export const EXIT = {
   grpcBase: 10,
 } as const;
 
-/** An error that ends the command with an exit code and a message for stderr. */
-export class CliError extends Error {
+/**
+ * An error that ends the command with an exit code and a message for stderr.
+ * It has no gRPC `code`: a failed call's status reaches the command line as
+ * `BlazeRpcClientError`.
+ */
+export class CliError extends BlazeRpcError {
   constructor(
     readonly exitCode: number,
     message: string,

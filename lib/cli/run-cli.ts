@@ -215,7 +215,8 @@ function fail(error: unknown, io: CliIo): number {
     io.stderr.write(`${error.message}\n`);
     return EXIT.usage;
   }
-  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
     // One line: the parser's message says what was wrong; the usage is one --help away.
     io.stderr.write(`${(error as Error).message.split('\n')[0]} (blazerpc --help shows the usage)\n`);
     return EXIT.usage;

@@ -1,5 +1,6 @@
 import { status as GrpcStatus, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { BlazeRpcError } from '../core/errors/blaze-rpc.error.js';
+import { CallStatusError } from '../core/errors/call-status.error.js';
 
 /** A gRPC status name, e.g. `'INVALID_ARGUMENT'`. */
 export type GrpcStatusName = keyof typeof GrpcStatus;
@@ -16,16 +17,21 @@ export type GrpcStatusName = keyof typeof GrpcStatus;
  */
 export class BlazeRpcClientError extends BlazeRpcError {
   declare readonly code: GrpcStatus;
+  /** The server's status message. */
+  declare readonly details: string;
+  /** Trailing metadata the server sent with the status. */
+  declare readonly metadata?: Metadata;
 
-  constructor(
-    code: GrpcStatus,
-    /** The server's status message. */
-    readonly details: string,
-    /** Trailing metadata the server sent with the status. */
-    readonly metadata?: Metadata,
-    options?: { cause?: unknown },
-  ) {
-    super(`${GrpcStatus[code]}: ${details}`, { ...options, code });
+  constructor(code: GrpcStatus, details: string, metadata?: Metadata, options?: { cause?: unknown }) {
+    super(`${GrpcStatus[code]}: ${details}`, { cause: options?.cause, code, details, metadata });
+  }
+
+  /**
+   * @internal A status received from another server: a server whose handler
+   * lets one escape answers `INTERNAL` and logs it, it does not pass it on.
+   */
+  override get answersCall(): boolean {
+    return false;
   }
 
   /** The status code's name, e.g. `'DEADLINE_EXCEEDED'`. */
@@ -34,10 +40,12 @@ export class BlazeRpcClientError extends BlazeRpcError {
   }
 
   /** @internal Wraps a grpc-js error. */
-  static from(error: unknown): BlazeRpcClientError {
+  static override from(error: unknown): BlazeRpcClientError {
     if (error instanceof BlazeRpcClientError) return error;
     const serviceError = error as Partial<ServiceError>;
-    if (typeof serviceError?.code === 'number') {
+    // The library's own errors carry a code too; only a call's status (grpc-js, or how the call ended) is one here.
+    const isStatus = !(error instanceof BlazeRpcError) || error instanceof CallStatusError;
+    if (isStatus && typeof serviceError?.code === 'number') {
       return new BlazeRpcClientError(
         serviceError.code,
         serviceError.details ?? serviceError.message ?? '',

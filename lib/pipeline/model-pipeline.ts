@@ -8,7 +8,11 @@ import type { ModelInvoker } from './model-invoker.factory.js';
 import type { ModelRequest } from './model-request.js';
 import { openStream, type StreamSource } from './stream-source.js';
 
-/** A status to end a call with. */
+/**
+ * A status to end a call with: a value handed from the pipeline to the
+ * transport once an error is mapped (and logged, when unexpected), not an
+ * error. `BlazeRpcError.from` gives the error form of a failure.
+ */
 export interface CallFailure {
   readonly code: number;
   readonly details: string;

@@ -6,16 +6,14 @@ import { BlazeRpcError } from './blaze-rpc.error.js';
  * full, deadline passed while queued) or the reason a call's `AbortSignal`
  * fired (client cancel, deadline, shutdown). An expected outcome, counted in
  * metrics, never logged. `signal.throwIfAborted()` in a handler throws it.
+ * Its message is sent as it is, whatever the code (`INTERNAL` included).
  */
 export class CallStatusError extends BlazeRpcError {
   declare readonly code: GrpcStatus;
+  /** The status message sent to the client: the error's message. */
+  declare readonly details: string;
 
   constructor(code: GrpcStatus, message: string) {
-    super(message, { code });
-  }
-
-  /** The status message sent to the client. */
-  get details(): string {
-    return this.message;
+    super(message, { code, details: message });
   }
 }

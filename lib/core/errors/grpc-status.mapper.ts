@@ -1,47 +1,16 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import { HttpException } from '@nestjs/common';
-import { RpcException } from '@nestjs/microservices';
-import { CallStatusError } from './call-status.error.js';
+import { BlazeRpcError } from './blaze-rpc.error.js';
 import { boundStatusDetails } from './client-text.js';
-import { ModelNotFoundError } from './model-not-found.error.js';
-import { ValidationError } from './validation.error.js';
+import { foreignErrorStatus, UNEXPECTED_STATUS, type ErrorStatus } from './error-status.js';
+
+export { INTERNAL_MESSAGE, type ErrorStatus } from './error-status.js';
 
 /**
- * The gRPC status an error answers a call with. (The client's `CallStatus` is
- * how a call ended as the client sees it.)
- */
-export interface ErrorStatus {
-  readonly code: GrpcStatus;
-  readonly details: string;
-  /** True when the error was not meant for the client: log it with its stack. */
-  readonly unexpected: boolean;
-}
-
-/** Message sent for errors the client must not see the details of. */
-export const INTERNAL_MESSAGE = 'Internal server error';
-
-const HTTP_TO_GRPC: Readonly<Record<number, GrpcStatus>> = {
-  400: GrpcStatus.INVALID_ARGUMENT,
-  401: GrpcStatus.UNAUTHENTICATED,
-  403: GrpcStatus.PERMISSION_DENIED,
-  404: GrpcStatus.NOT_FOUND,
-  408: GrpcStatus.DEADLINE_EXCEEDED,
-  409: GrpcStatus.ALREADY_EXISTS,
-  412: GrpcStatus.FAILED_PRECONDITION,
-  413: GrpcStatus.RESOURCE_EXHAUSTED,
-  429: GrpcStatus.RESOURCE_EXHAUSTED,
-  499: GrpcStatus.CANCELLED,
-  500: GrpcStatus.INTERNAL,
-  501: GrpcStatus.UNIMPLEMENTED,
-  503: GrpcStatus.UNAVAILABLE,
-  504: GrpcStatus.DEADLINE_EXCEEDED,
-};
-
-/**
- * Maps whatever a call threw to the status the client gets: Nest
- * `HttpException`s by HTTP status, `RpcException({ code, message })` and a
- * plain `{ code, message }` object (what filters written for Nest's gRPC
- * transport emit) as given, library errors by kind, anything else `INTERNAL` with a generic message.
+ * Maps whatever a call threw to the status the client gets: a library error
+ * by its `code` and `details` (`INTERNAL` with a generic message when it has
+ * no `details` to send), Nest `HttpException`s by HTTP status,
+ * `RpcException({ code, message })` and a plain `{ code, message }` object
+ * (what filters written for Nest's gRPC transport emit) as given, anything
+ * else `INTERNAL` with a generic message.
  */
 export function toCallStatus(error: unknown): ErrorStatus {
   const status = mapError(error);
@@ -49,57 +18,11 @@ export function toCallStatus(error: unknown): ErrorStatus {
 }
 
 function mapError(error: unknown): ErrorStatus {
-  if (error instanceof RpcException) return fromRpcException(error);
-  if (error instanceof HttpException) return fromHttpException(error);
-  // Only request decoding and validation say the client sent something wrong; a tensor a handler or pipe
-  // built wrongly (SerializationError) falls through to INTERNAL.
-  if (error instanceof ValidationError)
-    return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message, unexpected: false };
-  if (error instanceof ModelNotFoundError)
-    return { code: GrpcStatus.NOT_FOUND, details: error.message, unexpected: false };
-  if (error instanceof CallStatusError) return { code: error.code, details: error.message, unexpected: false };
-  // What an exception filter written for Nest's own gRPC transport emits: `throwError(() => exception.getError())`.
-  if (isStatusObject(error)) return fromStatusObject(error, INTERNAL_MESSAGE);
-  return { code: GrpcStatus.INTERNAL, details: INTERNAL_MESSAGE, unexpected: true };
-}
-
-function fromRpcException(error: RpcException): ErrorStatus {
-  const payload = error.getError();
-  if (typeof payload === 'string') return { code: GrpcStatus.UNKNOWN, details: payload, unexpected: false };
-  return fromStatusObject(payload as StatusObject, error.message);
-}
-
-interface StatusObject {
-  code?: unknown;
-  message?: unknown;
-  details?: unknown;
-}
-
-/** A plain object (not an Error) with a gRPC status code, as Nest's gRPC transport accepts from handlers and filters. */
-function isStatusObject(error: unknown): error is StatusObject {
-  if (typeof error !== 'object' || error === null || error instanceof Error) return false;
-  const { code } = error as StatusObject;
-  return typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
-}
-
-function fromStatusObject({ code, message, details }: StatusObject, fallbackText: string): ErrorStatus {
-  const valid = typeof code === 'number' && code in GrpcStatus && code !== GrpcStatus.OK;
-  const text = typeof message === 'string' ? message : typeof details === 'string' ? details : fallbackText;
-  return { code: valid ? (code as GrpcStatus) : GrpcStatus.UNKNOWN, details: text, unexpected: false };
-}
-
-function fromHttpException(error: HttpException): ErrorStatus {
-  const status = error.getStatus();
-  const code = HTTP_TO_GRPC[status] ?? (status >= 500 ? GrpcStatus.INTERNAL : GrpcStatus.FAILED_PRECONDITION);
-  if (code === GrpcStatus.INTERNAL) return { code, details: INTERNAL_MESSAGE, unexpected: true };
-  return { code, details: httpExceptionText(error), unexpected: false };
-}
-
-/** `ValidationPipe` puts a list of messages in the response body; join them. */
-function httpExceptionText(error: HttpException): string {
-  const response = error.getResponse();
-  if (typeof response === 'string') return response;
-  const message = (response as { message?: unknown }).message;
-  if (Array.isArray(message)) return message.join('; ');
-  return typeof message === 'string' ? message : error.message;
+  if (error instanceof BlazeRpcError && error.code !== undefined) {
+    // A refusal (validation, unknown model, queue full, ...) goes out as it is; a failure
+    // (INTERNAL without details) or a status received from another server is logged, never sent.
+    if (!error.answersCall || error.details === undefined) return UNEXPECTED_STATUS;
+    return { code: error.code, details: error.details, unexpected: false };
+  }
+  return foreignErrorStatus(error);
 }

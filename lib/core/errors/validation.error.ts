@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { BlazeRpcError } from './blaze-rpc.error.js';
 
 /**
@@ -5,11 +6,14 @@ import { BlazeRpcError } from './blaze-rpc.error.js';
  * message names the field.
  */
 export class ValidationError extends BlazeRpcError {
+  declare readonly code: GrpcStatus;
+  declare readonly details: string;
+
   constructor(
     message: string,
     /** The request field that failed, when one is to blame. */
     readonly field?: string,
   ) {
-    super(message);
+    super(message, { code: GrpcStatus.INVALID_ARGUMENT, details: message });
   }
 }

@@ -1,6 +1,7 @@
 import { status as GrpcStatus, type MethodDefinition } from '@grpc/grpc-js';
 import type { Logger } from '@nestjs/common';
 import { BlazeContext } from '../../core/context/blaze-context.js';
+import { BlazeRpcError } from '../../core/errors/blaze-rpc.error.js';
 import { CallStatusError } from '../../core/errors/call-status.error.js';
 import { quoteClientText } from '../../core/errors/client-text.js';
 import { toCallStatus } from '../../core/errors/grpc-status.mapper.js';
@@ -45,10 +46,16 @@ interface InferParameterMessage {
   uint64_param?: string;
 }
 
-/** A failure already mapped (and logged, when unexpected) by the model's pipeline. */
-class ModelCallFailure extends Error {
+/**
+ * A failure already mapped (and logged, when unexpected) by the model's
+ * pipeline: it answers with that status as it is, and is not logged again.
+ */
+class ModelCallFailure extends BlazeRpcError {
+  declare readonly code: GrpcStatus;
+  declare readonly details: string;
+
   constructor(readonly status: CallFailure) {
-    super(status.details);
+    super(status.details, { code: status.code, details: status.details });
   }
 }
 

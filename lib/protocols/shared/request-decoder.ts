@@ -39,9 +39,8 @@ export function createRequestDecoder(
       return type.toObject(message as unknown as protobuf.Message, LOADER_OPTIONS) as Record<string, unknown>;
     } catch (error) {
       // Refusals already worded for the client (caps, checks before decoding) go out as they are.
-      if (error instanceof BlazeRpcError) throw error;
-      const reason = error instanceof WireFormatError ? error.message : (error as Error).message;
-      throw new ValidationError(`Malformed ${type.name} message: ${reason}`);
+      if (error instanceof BlazeRpcError && !(error instanceof WireFormatError)) throw error;
+      throw new ValidationError(`Malformed ${type.name} message: ${(error as Error).message}`);
     }
   };
 }

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
+import { BlazeRpcError } from '../../core/errors/blaze-rpc.error.js';
 
 /** Protobuf wire types. */
 const VARINT = 0;
@@ -110,8 +111,11 @@ export interface RepeatedOccurrences {
   readonly payloads: Uint8Array[];
 }
 
-/** A wire-format problem: what, and where. */
-export class WireFormatError extends Error {}
+/**
+ * A wire-format problem: what, and where. It has no `code` of its own: the
+ * request decoder words it for the client, as the `ValidationError` it raises.
+ */
+export class WireFormatError extends BlazeRpcError {}
 
 /** What building one type's rules shares with the nested types' rules. */
 interface RulesBuild {
