@@ -1,7 +1,7 @@
 import type { ClientField, ClientModel } from '../client/client-model-catalog.js';
 import { OipClient } from '../client/oip/oip-client.js';
 import type { ClientTlsOptions } from '../client/blaze-client-options.interface.js';
-import { pascalCase } from '../core/schema/proto-naming.js';
+import { pascalCase, versionSuffix } from '../core/schema/proto-naming.js';
 
 /** One model as `blazerpc models` shows it. */
 export interface ListedModel {
@@ -42,9 +42,12 @@ export async function listModels(
 ): Promise<ListedModel[]> {
   const declared = await declaredNames(address, tls, timeoutMs);
   return models.map((model) => {
-    const entries = declared.get(model.name) ?? [];
-    const name = entries[0]?.name ?? model.name;
-    const version = model.version ?? (entries.length === 1 ? entries[0]!.version : undefined);
+    // By the rpc the server named after each declared model version, so `foo-v3` is never taken for
+    // version 3 of `foo`; by the PascalCase name where the index and the rpcs disagree.
+    const exact = declared.byRpc.get(model.rpc);
+    const entries = declared.byPascalName.get(model.name) ?? [];
+    const name = exact?.name ?? entries[0]?.name ?? model.name;
+    const version = exact?.version ?? model.version ?? (entries.length === 1 ? entries[0]!.version : undefined);
     return {
       name,
       version,
@@ -70,23 +73,40 @@ function typeOf(field: ClientField): string {
   return field.repeated ? `${element}[]` : element;
 }
 
-/** Declared names and versions by the PascalCase name reflection gives; empty when the server does not speak OIP. */
+interface DeclaredModels {
+  /** Each ready version by the rpc the server names after it (`PredictFooV2`, `PredictIris`). */
+  readonly byRpc: Map<string, { name: string; version: string }>;
+  /** Every listed version by the PascalCase name reflection gives. */
+  readonly byPascalName: Map<string, Array<{ name: string; version: string }>>;
+}
+
+/** Declared names and versions from OIP's `RepositoryIndex`; empty when the server does not speak OIP. */
 async function declaredNames(
   address: string,
   tls: ClientTlsOptions | undefined,
   timeoutMs: number,
-): Promise<Map<string, Array<{ name: string; version: string }>>> {
-  const byRpcName = new Map<string, Array<{ name: string; version: string }>>();
+): Promise<DeclaredModels> {
+  const declared: DeclaredModels = { byRpc: new Map(), byPascalName: new Map() };
   const oip = new OipClient(address, { tls, timeoutMs: Math.min(timeoutMs, 2000) });
   try {
-    for (const { name, version } of await oip.repositoryIndex()) {
+    const index = await oip.repositoryIndex();
+    for (const { name, version } of index) {
       const key = pascalCase(name);
-      byRpcName.set(key, [...(byRpcName.get(key) ?? []), { name, version }]);
+      declared.byPascalName.set(key, [...(declared.byPascalName.get(key) ?? []), { name, version }]);
+    }
+    // The rpcs a ready model's versions are served under, named as the server names them.
+    const ready = index.filter((model) => model.state === 'READY');
+    for (const name of new Set(ready.map((model) => model.name))) {
+      const versions = ready.filter((model) => model.name === name).map((model) => model.version);
+      for (const version of versions) {
+        const rpc = `Predict${pascalCase(name)}${versions.length === 1 ? '' : versionSuffix(version)}`;
+        declared.byRpc.set(rpc, { name, version });
+      }
     }
   } catch {
     // Not an OIP server (or OIP turned off): the rpc's names will do.
   } finally {
     oip.close();
   }
-  return byRpcName;
+  return declared;
 }

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { Injectable } from '@nestjs/common';
 import { runCli } from '../../lib/cli/run-cli.js';
+import { BlazeRpcModule, Input, Model } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
@@ -268,6 +270,48 @@ describe('blazerpc CLI', () => {
   it('draws no spinner when stdout is not a terminal', async () => {
     const { stderr } = await cli('models', running.address);
     expect(stderr).toBe('');
+  });
+});
+
+@Injectable()
+class LookalikeModels {
+  @Model('foo', { version: '1', returns: String })
+  fooV1(@Input('text') text: string): string {
+    return text;
+  }
+
+  @Model('foo', { version: '2', returns: String })
+  fooV2(@Input('text') text: string): string {
+    return text;
+  }
+
+  /** Served as PredictFooV3: the rpc a version 3 of `foo` would have. */
+  @Model('foo-v3', { returns: String })
+  fooV3(@Input('text') text: string): string {
+    return text;
+  }
+}
+
+describe('blazerpc models, with a model whose rpc looks like a version of another', () => {
+  it('lists each model version under its declared name and version', async () => {
+    const running = await startApp({
+      imports: [BlazeRpcModule.forRoot(testServerOptions)],
+      providers: [LookalikeModels],
+    });
+    try {
+      const listed = JSON.parse((await cli('models', running.address, '--json')).stdout) as Array<{
+        name: string;
+        version: string;
+        rpc: string;
+      }>;
+      expect(listed.map(({ name, version, rpc }) => `${name}@${version} ${rpc}`).sort()).toEqual([
+        'foo-v3@1 PredictFooV3',
+        'foo@1 PredictFooV1',
+        'foo@2 PredictFooV2',
+      ]);
+    } finally {
+      await running.app.close();
+    }
   });
 });
 
