@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { Injectable } from '@nestjs/common';
 import { runCli } from '../../lib/cli/run-cli.js';
-import { BlazeRpcModule, Input, Model } from '../../lib/index.js';
+import { BlazeRpcModule } from '../../lib/index.js';
 import { AppModule } from '../../sample/app.module.js';
+import { LookalikeModels } from '../fixtures/lookalike.models.js';
 import { startOipStandin, type OipStandin } from '../helpers/oip-standin-server.js';
 import { startApp, testServerOptions, type RunningApp } from '../helpers/start-app.js';
 import { until } from '../helpers/time.js';
@@ -272,25 +272,6 @@ describe('blazerpc CLI', () => {
     expect(stderr).toBe('');
   });
 });
-
-@Injectable()
-class LookalikeModels {
-  @Model('foo', { version: '1', returns: String })
-  fooV1(@Input('text') text: string): string {
-    return text;
-  }
-
-  @Model('foo', { version: '2', returns: String })
-  fooV2(@Input('text') text: string): string {
-    return text;
-  }
-
-  /** Served as PredictFooV3: the rpc a version 3 of `foo` would have. */
-  @Model('foo-v3', { returns: String })
-  fooV3(@Input('text') text: string): string {
-    return text;
-  }
-}
 
 describe('blazerpc models, with a model whose rpc looks like a version of another', () => {
   it('lists each model version under its declared name and version', async () => {

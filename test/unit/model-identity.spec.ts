@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { BlazeClient, BlazeRpcClientError, BlazeRpcModule, Input, Model, ModelRegistry } from '../../lib/index.js';
 import { versionHealthName } from '../../lib/core/health/health-names.js';
 import { modelIdString, parseModelId, sameModel } from '../../lib/core/registry/model-id.js';
+import { LookalikeModels } from '../fixtures/lookalike.models.js';
 
 /*
  * One model version is one name and one version, whatever its rpc is called:
@@ -15,22 +16,6 @@ import { modelIdString, parseModelId, sameModel } from '../../lib/core/registry/
 
 @Injectable()
 class Models {
-  @Model('foo', { version: '1', returns: String })
-  fooV1(@Input('text') text: string): string {
-    return text;
-  }
-
-  @Model('foo', { version: '2', returns: String })
-  fooV2(@Input('text') text: string): string {
-    return text;
-  }
-
-  /** Its rpc, PredictFooV3, is what a version 3 of `foo` would be called. */
-  @Model('foo-v3', { returns: String })
-  fooV3(@Input('text') text: string): string {
-    return text;
-  }
-
   @Model('iris', { returns: String })
   iris(@Input('text') text: string): string {
     return text;
@@ -59,7 +44,7 @@ const clients: BlazeClient[] = [];
 beforeAll(async () => {
   const moduleRef = await Test.createTestingModule({
     imports: [BlazeRpcModule.forRoot({ host: '127.0.0.1', port: 0, protoFile: false })],
-    providers: [Models],
+    providers: [LookalikeModels, Models],
   }).compile();
   await moduleRef.init();
   registry = moduleRef.get(ModelRegistry);
